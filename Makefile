@@ -1,0 +1,60 @@
+# Kaikukanta: `make run` serves the demo, `make test` runs every test. Both set up first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Development defaults; production sets its own environment (see README).
+export DEBUG ?= true
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The first Python >= 3.12 found: python3.13, python3.12, pyenv's, then python3.
+PYTHON ?= $(shell for c in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3 python; do \
+	command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; break; }; done)
+
+.PHONY: run test setup check lint format migrate messages e2e bench clean
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "ERROR: Kaikukanta needs Python 3.12 or newer (3.13 recommended); none was found on PATH or in pyenv." >&2; exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+	$(BIN)/python manage.py compile_locale
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py createcachetable
+
+run: setup
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving Kaikukanta at http://$(HOST):$(PORT)/  (Ctrl+C stops)"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed
+	$(BIN)/python manage.py compile_locale
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py makemessages -l fi -l sv --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
+	$(BIN)/python manage.py compile_locale
+
+bench: setup
+	$(BIN)/python manage.py seed_demo --cards 100000 --uses 1000000
+	$(BIN)/python bench/bench_queries.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

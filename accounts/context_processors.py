@@ -1,0 +1,37 @@
+from functools import cached_property
+
+from .models import Site
+
+
+class Roles:
+    """The rooms a staff person may enter; computed once per request, on first use."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def _site_kinds(self) -> set[str]:
+        return set(Site.objects.filter(memberships__user=self.user, is_active=True).values_list("kind", flat=True))
+
+    @property
+    def distributor(self) -> bool:
+        return Site.Kind.DISTRIBUTOR in self._site_kinds
+
+    @property
+    def venue(self) -> bool:
+        return Site.Kind.VENUE in self._site_kinds
+
+    @cached_property
+    def coordinator(self) -> bool:
+        return self.user.coordinated_regions.exists()
+
+    @property
+    def admin(self) -> bool:
+        return self.user.is_staff
+
+
+def roles(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_kaikukanta_user:
+        return {}
+    return {"roles": Roles(user)}

@@ -1,0 +1,206 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Emails are stored lowercased; logging in with any casing must find the user.
+        return self.get(email=username.strip().lower())
+
+    def create_user(self, email, password=None, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=email.strip().lower(), **extra_fields)
+        if password:
+            user.set_password(password)
+        else:
+            # Invited people choose their own password through the invitation link.
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.update(is_staff=True, is_superuser=True, kind=User.Kind.STAFF)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login. Staff log in to Kaikukanta, holders to OmaKaiku, never both.
+
+    No names are stored: staff are known by their work email, holders by the
+    personal email they gave for OmaKaiku (DOMAIN.md, privacy by design).
+    """
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", _("Kaikukanta staff")
+        HOLDER = "holder", _("OmaKaiku holder")
+
+    email = models.EmailField(_("email address"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(
+        _("Django admin access"),
+        default=False,
+        help_text=_("Kaikukeskus admins only: may log in to the Django admin."),
+    )
+    language = models.CharField(
+        _("language for emails"),
+        max_length=5,
+        choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")],
+        default="fi",
+    )
+    date_joined = models.DateTimeField(_("created"), default=timezone.now)
+    invited_at = models.DateTimeField(
+        _("invited"),
+        null=True,
+        blank=True,
+        help_text=_("When the newest invitation was sent. Older invitation links stop working."),
+    )
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
+            models.CheckConstraint(condition=models.Q(kind__in=["staff", "holder"]), name="user_kind_valid"),
+            # The Django admin is for Kaikukeskus staff; a holder can never be given it.
+            models.CheckConstraint(condition=~models.Q(kind="holder", is_staff=True), name="user_holder_not_admin"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.email.strip().lower()
+
+    @property
+    def is_holder(self) -> bool:
+        return self.kind == self.Kind.HOLDER
+
+    @property
+    def is_kaikukanta_user(self) -> bool:
+        return self.kind == self.Kind.STAFF
+
+
+class Region(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Municipality(models.Model):
+    """A municipality of the Kaikukortti network: only their residents get a card."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("region")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Site(models.Model):
+    """A unit of an organisation: either hands out cards or receives card holders."""
+
+    class Kind(models.TextChoices):
+        DISTRIBUTOR = "distributor", _("Distributor")
+        VENUE = "venue", _("Venue")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="sites", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="sites", verbose_name=_("municipality")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="site_unique_name_per_organisation"),
+            models.CheckConstraint(condition=models.Q(kind__in=["distributor", "venue"]), name="site_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.organisation.name})" if self.name != self.organisation.name else self.name
+
+
+class SiteMembership(models.Model):
+    """A staff person works for a site; the site's kind decides what they may do."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("site"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "site"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.site}"
+
+
+class RegionalCoordinator(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coordinated_regions", verbose_name=_("user"))
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="coordinators", verbose_name=_("region"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("regional coordinator")
+        verbose_name_plural = _("regional coordinators")
+        constraints = [models.UniqueConstraint(fields=["user", "region"], name="coordinator_unique")]
+
+    def __str__(self):
+        return f"{self.user} – {self.region}"

@@ -1,0 +1,82 @@
+"""Writes for organisations, sites and staff accounts (see cards/services.py for the pattern)."""
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Municipality, Organisation, Region, Site, SiteMembership, User
+from .permissions import coordinated_region_ids
+from .tasks import send_invitation_email
+
+
+def _ensure_coordinates(actor: User, region: Region) -> None:
+    if not (actor.is_kaikukanta_user and (actor.is_superuser or region.pk in coordinated_region_ids(actor))):
+        raise PermissionDenied
+
+
+def site_create(*, actor: User, organisation_name: str, name: str, kind: str, municipality: Municipality) -> Site:
+    """A coordinator adds a distributor or venue site in a municipality of their own region."""
+    _ensure_coordinates(actor, municipality.region)
+    organisation_name, name = organisation_name.strip(), name.strip()
+    if not organisation_name:
+        raise ValidationError({"organisation_name": _("Enter the organisation's name.")})
+    if kind not in Site.Kind.values:
+        raise ValidationError({"kind": _("Choose whether the site distributes cards or is a venue.")})
+    with transaction.atomic():
+        organisation = Organisation.objects.filter(name__iexact=organisation_name).first()
+        if organisation is None:
+            organisation = Organisation(name=organisation_name)
+            organisation._history_user = actor
+            organisation.save()
+        site = Site(organisation=organisation, name=name or organisation_name, kind=kind, municipality=municipality)
+        site._history_user = actor
+        try:
+            with transaction.atomic():
+                site.save()
+        except IntegrityError:
+            raise ValidationError({"name": _("This organisation already has a site with this name.")}) from None
+    return site
+
+
+def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -> User:
+    """Invite a staff person to a site: a new account gets a set-your-password email."""
+    _ensure_coordinates(actor, site.municipality.region)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid email address, e.g. name@example.fi.")}) from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email=email).first()
+        if user is not None and user.kind != User.Kind.STAFF:
+            # One side only: an OmaKaiku address can never become a Kaikukanta login.
+            raise ValidationError({"email": _("This address is used for OmaKaiku and cannot be a Kaikukanta login.")})
+        if user is not None and SiteMembership.objects.filter(user=user, site=site).exists():
+            raise ValidationError({"email": _("This person already works for this site.")})
+        created = user is None
+        if created:
+            user = User.objects.create_user(email, kind=User.Kind.STAFF, language=language)
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        membership = SiteMembership(user=user, site=site)
+        membership._history_user = actor
+        membership.save()
+        if created or user.activated_at is None and not user.has_usable_password():
+            user_invite(user=user, template="account/email/staff_invitation", context={"site_name": site.name})
+    return user
+
+
+def user_invite(*, user: User, template: str, context: dict) -> None:
+    """Stamp a new invitation (older links stop working) and mail it once the transaction commits."""
+    user.invited_at = timezone.now()
+    user.save(update_fields=["invited_at"])
+    transaction.on_commit(lambda: send_invitation_email.enqueue(user_id=user.pk, template=template, context=context))
+
+
+def membership_remove(*, actor: User, membership: SiteMembership) -> None:
+    _ensure_coordinates(actor, membership.site.municipality.region)
+    with transaction.atomic():
+        membership._history_user = actor
+        membership.delete()

@@ -1,0 +1,13 @@
+from allauth.account.models import EmailAddress
+from allauth.account.signals import password_reset
+from django.dispatch import receiver
+from django.utils import timezone
+
+
+@receiver(password_reset)
+def mark_activated(sender, request, user, **kwargs):
+    """Setting a password through an invitation link activates the account and proves the address."""
+    if user.activated_at is None:
+        user.activated_at = timezone.now()
+        user.save(update_fields=["activated_at"])
+    EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)

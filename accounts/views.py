@@ -1,0 +1,105 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .forms import SiteCreateForm, StaffInviteForm
+from .models import Site, SiteMembership, User
+from .permissions import coordinated_region_ids, coordinator_required, staff_required
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send everyone to the room they work in."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("account_login")
+    return _staff_home(request)
+
+
+@staff_required
+def _staff_home(request: HttpRequest) -> HttpResponse:
+    from .context_processors import Roles
+
+    roles = Roles(request.user)
+    if roles.distributor:
+        return redirect("cards:list")
+    if roles.venue:
+        return redirect("cards:check")
+    if roles.coordinator:
+        return redirect("accounts:region")
+    if roles.admin:
+        return redirect("admin:index")
+    return render(request, "accounts/no_role.html")
+
+
+def _region_sites(user: User):
+    return (
+        Site.objects.filter(municipality__region_id__in=coordinated_region_ids(user))
+        .select_related("organisation", "municipality__region")
+        .annotate(
+            staff_count=Count("memberships"), card_count=Count("issued_cards", filter=Q(issued_cards__status="active"))
+        )
+        .order_by("municipality__region__name", "organisation__name", "name")
+    )
+
+
+@coordinator_required
+def region_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/region_home.html", {"sites": _region_sites(request.user)})
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def site_create(request: HttpRequest) -> HttpResponse:
+    form = SiteCreateForm(request.POST or None, region_ids=coordinated_region_ids(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            site = services.site_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Site %(name)s was added. Invite its staff next.") % {"name": site.name})
+            return redirect("accounts:site", pk=site.pk)
+    return render(request, "accounts/site_form.html", {"form": form})
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    site = get_object_or_404(_region_sites(request.user), pk=pk)
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_invite(actor=request.user, site=site, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The invitation was sent."))
+            return redirect("accounts:site", pk=site.pk)
+    memberships = site.memberships.select_related("user").order_by("user__email")
+    return render(request, "accounts/site_detail.html", {"site": site, "form": form, "memberships": memberships})
+
+
+@coordinator_required
+@require_POST
+def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(
+        SiteMembership.objects.select_related("site__municipality", "user"),
+        pk=pk,
+        site__municipality__region_id__in=coordinated_region_ids(request.user),
+    )
+    services.membership_remove(actor=request.user, membership=membership)
+    messages.success(request, _("%(email)s no longer works for this site.") % {"email": membership.user.email})
+    return redirect("accounts:site", pk=membership.site_id)

@@ -1,0 +1,158 @@
+"""Forms only parse what was typed; the rules live in services.py and speak through its errors."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Municipality
+
+from .models import Card, Holder
+from .services import HolderData
+
+
+class CardSearchForm(forms.Form):
+    number = forms.CharField(
+        label=_("Card number"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+
+
+class HolderFieldsMixin(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("The card is for"), choices=Holder.Kind.choices, widget=forms.RadioSelect, initial=Holder.Kind.CUSTOMER
+    )
+    birth_year = forms.IntegerField(
+        label=_("Year of birth"), required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    children_count = forms.IntegerField(
+        label=_("Children under 18"),
+        required=False,
+        min_value=0,
+        help_text=_("Own or same-household children and grandchildren under 18."),
+    )
+    gender = forms.ChoiceField(
+        label=_("Gender (optional)"), choices=[("", "–")] + Holder.Gender.choices, required=False
+    )
+    life_situation = forms.ChoiceField(
+        label=_("Life situation (optional)"), choices=[("", "–")] + Holder.LifeSituation.choices, required=False
+    )
+    organisation_name = forms.CharField(label=_("Organisation name"), max_length=200, required=False)
+    representative_role = forms.CharField(
+        label=_("Representative's work role"),
+        max_length=200,
+        required=False,
+        help_text=_("Not a name: e.g. social counsellor."),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        max_length=5,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    municipality = forms.ModelChoiceField(
+        label=_("Home municipality"), queryset=Municipality.objects.order_by("name"), empty_label="–"
+    )
+
+    customer_fields = ["birth_year", "children_count", "gender", "life_situation"]
+    organisation_fields = ["organisation_name", "representative_role"]
+
+    def holder_data(self) -> HolderData:
+        data = self.cleaned_data
+        return HolderData(
+            kind=data.get("kind") or "",
+            postal_code=data.get("postal_code") or "",
+            municipality=data.get("municipality"),
+            birth_year=data.get("birth_year"),
+            children_count=data.get("children_count"),
+            gender=data.get("gender") or "",
+            life_situation=data.get("life_situation") or "",
+            organisation_name=(data.get("organisation_name") or "").strip(),
+            representative_role=(data.get("representative_role") or "").strip(),
+        )
+
+    @staticmethod
+    def initial_from_holder(holder: Holder) -> dict:
+        return {name: getattr(holder, name) for name in HolderData.__dataclass_fields__} | {
+            "municipality": holder.municipality_id
+        }
+
+
+def _language_field():
+    return forms.ChoiceField(
+        label=_("Language of the OmaKaiku emails"), choices=settings.LANGUAGES, initial=get_language, required=False
+    )
+
+
+class CardRegisterForm(HolderFieldsMixin, forms.Form):
+    number = forms.CharField(
+        label=_("Card number"),
+        max_length=40,
+        help_text=_("The number printed on the card. For a mobile-only card type X (customer) or Z (organisation)."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+    site = forms.ModelChoiceField(label=_("Issuing site"), queryset=None, empty_label=None)
+    activate_omakaiku = forms.BooleanField(
+        label=_("Activate OmaKaiku"),
+        required=False,
+        help_text=_("Required for a mobile card. The holder gets an email to set a password."),
+    )
+    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+    language = _language_field()
+    mobile = forms.BooleanField(label=_("Mobile card too (physical card)"), required=False)
+
+    field_order = ["number", "site", "kind"]
+
+    def __init__(self, *args, sites, holder: Holder | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        self.holder = holder
+        if holder is not None:
+            # The holder type of an existing holder is fixed; show it, don't ask it.
+            self.fields["kind"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("activate_omakaiku"):
+            # An unticked box wins: the typed address is ignored rather than silently used.
+            data["email"] = ""
+        return data
+
+
+class CardUpdateForm(HolderFieldsMixin, forms.Form):
+    number = forms.CharField(label=_("Card number"), max_length=40)
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        max_length=200,
+        help_text=_("Kept in the card's history, e.g. 'typo in postal code'."),
+    )
+
+    field_order = ["number", "kind"]
+
+    def __init__(self, *args, card: Card, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].disabled = True
+        if card.kind != Card.Kind.PHYSICAL:
+            self.fields["number"].disabled = True
+
+
+class CardInactivateForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=Card.InactivationReason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, help_text=_("Required when the reason is Other. No names.")
+    )
+
+
+class OmaKaikuActivateForm(forms.Form):
+    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+    language = _language_field()
+    mobile = forms.BooleanField(label=_("Enable the mobile card"), required=False)
+
+
+class SwitchToMobileForm(forms.Form):
+    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+    language = _language_field()
+    confirm = forms.BooleanField(
+        label=_("The customer gives up the physical card. It is inactivated and cannot be used any more."),
+    )

@@ -1,0 +1,248 @@
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Municipality, Site
+
+# Assigned mobile-only numbers are the letter followed by digits; a printed number may
+# never look like one, so the two ranges cannot collide (DOMAIN.md, decision).
+ASSIGNED_NUMBER_REGEX = r"^[XZ][0-9]+$"
+PHYSICAL_NUMBER_REGEX = r"^[A-Z0-9]{4,20}$"
+POSTAL_CODE_REGEX = r"^[0-9]{5}$"
+MAX_CHILDREN = 20
+
+
+class Holder(models.Model):
+    """The person or organisation a card belongs to; exactly what DOMAIN.md allows.
+
+    There is deliberately no name, identity code, birth date or address field.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        ORGANISATION = "organisation", _("Organisation")
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+
+    class LifeSituation(models.TextChoices):
+        UNEMPLOYED = "unemployed", _("Unemployed")
+        LOW_INCOME = "low_income", _("Low income")
+        STUDENT = "student", _("Student")
+        PENSIONER = "pensioner", _("Pensioner")
+        SICK_LEAVE = "sick_leave", _("On sick leave or rehabilitation")
+        FAMILY_LEAVE = "family_leave", _("On family leave")
+        ASYLUM_SEEKER = "asylum_seeker", _("Asylum seeker or refugee")
+        OTHER = "other", _("Other")
+
+    kind = models.CharField(_("holder type"), max_length=12, choices=Kind.choices, default=Kind.CUSTOMER)
+    birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
+    postal_code = models.CharField(
+        _("postal code"),
+        max_length=5,
+        validators=[RegexValidator(POSTAL_CODE_REGEX, _("Enter a postal code of five digits, e.g. 00100."))],
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="holders", verbose_name=_("home municipality")
+    )
+    children_count = models.PositiveSmallIntegerField(
+        _("children under 18"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_CHILDREN)],
+        help_text=_("Own or same-household children and grandchildren under 18."),
+    )
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    life_situation = models.CharField(_("life situation"), max_length=20, choices=LifeSituation.choices, blank=True)
+    organisation_name = models.CharField(_("organisation name"), max_length=200, blank=True)
+    representative_role = models.CharField(_("representative's work role"), max_length=200, blank=True)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holder",
+        verbose_name=_("OmaKaiku account"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("holder")
+        verbose_name_plural = _("holders")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind="customer", birth_year__isnull=False, children_count__isnull=False, organisation_name=""
+                )
+                | Q(kind="organisation", birth_year__isnull=True, children_count__isnull=True)
+                & ~Q(organisation_name=""),
+                name="holder_fields_match_kind",
+            ),
+            models.CheckConstraint(condition=Q(postal_code__regex=POSTAL_CODE_REGEX), name="holder_postal_code_format"),
+            models.CheckConstraint(
+                condition=Q(children_count__isnull=True) | Q(children_count__lte=MAX_CHILDREN),
+                name="holder_children_count_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_year__isnull=True) | Q(birth_year__gte=1900), name="holder_birth_year_range"
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.ORGANISATION:
+            return self.organisation_name
+        return _("Customer born %(year)s, %(municipality)s") % {
+            "year": self.birth_year,
+            "municipality": self.municipality.name,
+        }
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == self.Kind.CUSTOMER
+
+
+class Card(models.Model):
+    class Kind(models.TextChoices):
+        PHYSICAL = "physical", _("Physical card")
+        X = "x", _("X: customer, mobile only")
+        Z = "z", _("Z: organisation, mobile only")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+
+    class InactivationReason(models.TextChoices):
+        LOST = "lost", _("Lost")
+        GIVEN_UP = "given_up", _("Given up")
+        NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
+        OTHER = "other", _("Other")
+
+    number = models.CharField(_("card number"), max_length=20, unique=True)
+    kind = models.CharField(_("card type"), max_length=10, choices=Kind.choices)
+    holder = models.ForeignKey(Holder, on_delete=models.PROTECT, related_name="cards", verbose_name=_("holder"))
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="issued_cards", verbose_name=_("issuing site")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    issued_on = models.DateField(_("issued"))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    mobile_enabled = models.BooleanField(_("mobile card"), default=False)
+    inactivation_reason = models.CharField(
+        _("reason for inactivation"), max_length=20, choices=InactivationReason.choices, blank=True
+    )
+    inactivation_note = models.CharField(_("note"), max_length=500, blank=True)
+    inactivated_on = models.DateField(_("inactivated"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["site", "status", "valid_until"], name="card_site_status_valid")]
+        constraints = [
+            # The guarantee behind "a holder has at most one active card", also when two
+            # distributors save at the same moment.
+            models.UniqueConstraint(fields=["holder"], condition=Q(status="active"), name="card_one_active_per_holder"),
+            models.CheckConstraint(
+                condition=Q(kind="physical", number__regex=PHYSICAL_NUMBER_REGEX)
+                & ~Q(number__regex=ASSIGNED_NUMBER_REGEX)
+                | Q(kind="x", number__regex=r"^X[0-9]+$", mobile_enabled=True)
+                | Q(kind="z", number__regex=r"^Z[0-9]+$", mobile_enabled=True),
+                name="card_number_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", inactivation_reason="", inactivated_on__isnull=True)
+                | Q(status="inactive", inactivated_on__isnull=False) & ~Q(inactivation_reason=""),
+                name="card_inactivation_recorded",
+            ),
+            models.CheckConstraint(condition=Q(valid_until__gte=models.F("valid_from")), name="card_validity_order"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_mobile_only(self) -> bool:
+        return self.kind in (self.Kind.X, self.Kind.Z)
+
+    def is_expired(self, on: datetime.date | None = None) -> bool:
+        from django.utils import timezone
+
+        return self.valid_until < (on or timezone.localdate())
+
+    def is_valid(self, on: datetime.date | None = None) -> bool:
+        return self.status == self.Status.ACTIVE and not self.is_expired(on)
+
+    @property
+    def state(self) -> str:
+        """Active, expired or inactive, the way staff and holders speak of a card."""
+        if self.status == self.Status.INACTIVE:
+            return "inactive"
+        return "expired" if self.is_expired() else "active"
+
+    def get_state_display(self) -> str:
+        return {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}[self.state]
+
+
+class CardNumberCounter(models.Model):
+    """Hands out X and Z numbers: incremented in the database, so never raced or reused."""
+
+    prefix = models.CharField(max_length=1, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("card number counter")
+        verbose_name_plural = _("card number counters")
+
+    def __str__(self):
+        return f"{self.prefix}{self.last_value:07d}"
+
+
+class CardUse(models.Model):
+    """One ticket, course place or season pass taken with a card at a venue."""
+
+    class Category(models.TextChoices):
+        CULTURE = "culture", _("Culture")
+        EDUCATION = "education", _("Education")
+        SCIENCE = "science", _("Science")
+        SPORTS = "sports", _("Sports")
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="uses", verbose_name=_("card"))
+    venue = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="card_uses", verbose_name=_("venue"))
+    used_on = models.DateField(_("date of use"))
+    category = models.CharField(_("category"), max_length=10, choices=Category.choices)
+    child_tickets = models.PositiveSmallIntegerField(_("child tickets"), default=0)
+    clients_under_16 = models.PositiveSmallIntegerField(_("clients under 16"), default=0)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("card use")
+        verbose_name_plural = _("card uses")
+        ordering = ["-used_on", "-created_at"]
+        indexes = [
+            models.Index(fields=["card", "-used_on"], name="carduse_card_date"),
+            models.Index(fields=["venue", "-used_on"], name="carduse_venue_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=["culture", "education", "science", "sports"]), name="carduse_category_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.card} {self.used_on}"

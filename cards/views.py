@@ -1,0 +1,256 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import distributor_required, distributor_sites, staff_required
+
+from . import selectors, services
+from .filters import CardFilter
+from .forms import (
+    CardInactivateForm,
+    CardRegisterForm,
+    CardSearchForm,
+    CardUpdateForm,
+    HolderFieldsMixin,
+    OmaKaikuActivateForm,
+    SwitchToMobileForm,
+)
+from .models import Card
+
+PAGE_SIZE = 25
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """Put a service's refusal next to the field it concerns, or at the top of the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@distributor_required
+def card_list(request: HttpRequest) -> HttpResponse:
+    search = CardSearchForm(request.GET or None)
+    lookup = None
+    if search.is_valid() and search.cleaned_data["number"]:
+        number = services.card_number_normalize(search.cleaned_data["number"])
+        card = selectors.card_find_by_number(number=number)
+        if card is not None and distributor_sites(request.user).filter(pk=card.site_id).exists():
+            return redirect("cards:detail", pk=card.pk)
+        # Another site's card: staff may see whether it is valid, nothing about its holder.
+        lookup = {"number": number, "card": card}
+    cards = selectors.card_list_for_user(user=request.user)
+    card_filter = CardFilter(request.GET, queryset=cards)
+    page = Paginator(card_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cards/card_list.html",
+        {"search": search, "lookup": lookup, "filter": card_filter, "page": page},
+    )
+
+
+@staff_required
+def card_check(request: HttpRequest) -> HttpResponse:
+    """Status and validity of any card number, for every Kaikukanta user."""
+    search = CardSearchForm(request.GET or None)
+    lookup = None
+    if search.is_valid() and search.cleaned_data["number"]:
+        number = services.card_number_normalize(search.cleaned_data["number"])
+        lookup = {"number": number, "card": selectors.card_find_by_number(number=number)}
+    return render(request, "cards/card_check.html", {"search": search, "lookup": lookup})
+
+
+@distributor_required
+def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "cards/card_detail.html",
+        {
+            "card": card,
+            "history": selectors.card_history(card=card),
+            "other_cards": card.holder.cards.exclude(pk=card.pk).filter(site__in=distributor_sites(request.user)),
+        },
+    )
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_register(request: HttpRequest) -> HttpResponse:
+    sites = distributor_sites(request.user).select_related("organisation")
+    holder = None
+    from_card = None
+    if request.GET.get("holder_from"):
+        # A new card for the holder of an earlier card (lost card, new period after inactivation).
+        holder_from = request.GET["holder_from"]
+        if not holder_from.isdigit():
+            raise Http404
+        from_card = selectors.card_get_for_user(user=request.user, pk=int(holder_from))
+        holder = from_card.holder
+    initial = {"site": sites.first()}
+    if holder is not None:
+        initial |= HolderFieldsMixin.initial_from_holder(holder)
+        if holder.account_id:
+            initial |= {"activate_omakaiku": True, "email": holder.account.email}
+    form = CardRegisterForm(request.POST or None, sites=sites, holder=holder, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            card = services.card_register(
+                site=data["site"],
+                actor=request.user,
+                number=data["number"],
+                holder=holder,
+                holder_data=form.holder_data(),
+                email=data["email"] or "",
+                mobile=data["mobile"],
+                language=data["language"] or request.LANGUAGE_CODE,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if card.is_mobile_only:
+                messages.success(
+                    request, _("Card registered. The assigned card number is %(number)s.") % {"number": card.number}
+                )
+            else:
+                messages.success(request, _("Card %(number)s registered.") % {"number": card.number})
+            if data["email"]:
+                messages.info(request, _("An OmaKaiku invitation was sent to the holder's email."))
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_form.html", {"form": form, "from_card": from_card})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_update(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if card.status == Card.Status.INACTIVE:
+        messages.error(request, _("This card is inactive and can no longer be changed."))
+        return redirect("cards:detail", pk=card.pk)
+    initial = HolderFieldsMixin.initial_from_holder(card.holder) | {"number": card.number}
+    form = CardUpdateForm(request.POST or None, card=card, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_update(
+                card=card,
+                actor=request.user,
+                holder_data=form.holder_data(),
+                number=form.cleaned_data["number"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The details were saved."))
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_update.html", {"form": form, "card": card})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    _, new_until = services.validity_period(timezone.localdate())
+    if request.method == "POST":
+        try:
+            card = services.card_renew(card=card, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, _("The card was renewed until %(date)s.") % {"date": card.valid_until.strftime("%d.%m.%Y")}
+            )
+        return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_renew.html", {"card": card, "new_until": new_until})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    form = CardInactivateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_inactivate(
+                card=card, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Card %(number)s was inactivated.") % {"number": card.number})
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_inactivate.html", {"form": form, "card": card})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    form = OmaKaikuActivateForm(
+        request.POST or None, initial={"mobile": card.mobile_enabled or request.GET.get("mobile") == "1"}
+    )
+    if request.method == "POST" and form.is_valid():
+        had_account = bool(card.holder.account_id)
+        try:
+            services.card_omakaiku_activate(
+                card=card,
+                actor=request.user,
+                email=form.cleaned_data["email"] or "",
+                mobile=form.cleaned_data["mobile"],
+                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if not had_account:
+                messages.success(request, _("OmaKaiku was activated and an invitation sent to the holder's email."))
+            if form.cleaned_data["mobile"]:
+                messages.success(request, _("The mobile card is enabled."))
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_omakaiku.html", {"form": form, "card": card})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    form = SwitchToMobileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_card = services.card_switch_to_mobile_only(
+                card=card,
+                actor=request.user,
+                email=form.cleaned_data["email"] or "",
+                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Card %(old)s was inactivated and the mobile-only card %(new)s created.")
+                % {"old": card.number, "new": new_card.number},
+            )
+            return redirect("cards:detail", pk=new_card.pk)
+    return render(request, "cards/card_switch.html", {"form": form, "card": card})
+
+
+@distributor_required
+@require_POST
+def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    try:
+        services.card_omakaiku_resend(card=card, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("A new OmaKaiku invitation was sent. Earlier invitation links no longer work."))
+    return redirect(reverse("cards:detail", kwargs={"pk": card.pk}))

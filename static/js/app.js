@@ -1,0 +1,34 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // The language menu switches on change; without JavaScript its button does it.
+  document.querySelectorAll("select.js-autosubmit").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // Card forms: show only the fields for the chosen holder type and for OmaKaiku when ticked.
+  document.querySelectorAll("form.js-card-form").forEach(function (form) {
+    function sync() {
+      var checked = form.querySelector("input[name=kind]:checked");
+      var kind = checked ? checked.value : "customer";
+      form.querySelectorAll(".js-kind-customer").forEach(function (el) { el.hidden = kind !== "customer"; });
+      form.querySelectorAll(".js-kind-organisation").forEach(function (el) { el.hidden = kind !== "organisation"; });
+      var omakaiku = form.querySelector("input[name=activate_omakaiku]");
+      var number = form.querySelector("input[name=number]");
+      var mobileOnly = number && /^\s*[xXzZ]\s*$/.test(number.value);
+      if (omakaiku && mobileOnly && !omakaiku.checked) { omakaiku.checked = true; }
+      form.querySelectorAll(".js-omakaiku-fields").forEach(function (el) { el.hidden = omakaiku ? !omakaiku.checked : false; });
+      var mobile = form.querySelector("#field-mobile");
+      if (mobile) { mobile.hidden = mobileOnly; }
+    }
+    form.addEventListener("change", sync);
+    form.addEventListener("input", sync);
+    sync();
+  });
+
+  // Put the keyboard where the work is: the first field with an error, else the error summary.
+  var firstError = document.querySelector(".field--error input, .field--error select, .field--error textarea");
+  if (firstError) { firstError.focus(); }
+})();
