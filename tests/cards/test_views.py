@@ -1,0 +1,241 @@
+"""The distributor's pages: forms keep input and explain refusals, lists don't grow queries."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from cards.models import Card
+from tests import factories
+
+
+def _form(home, **overrides):
+    data = {
+        "number": "A1234567",
+        "kind": "customer",
+        "birth_year": "1985",
+        "children_count": "2",
+        "postal_code": "33100",
+        "municipality": str(home.pk),
+        "gender": "",
+        "life_situation": "",
+        "language": "fi",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_register_physical_card_through_the_form(distributor_client, site, municipality):
+    response = distributor_client.post(reverse("cards:register"), _form(municipality, site=site.pk), follow=True)
+
+    card = Card.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("cards:detail", args=[card.pk])
+    assert "Card A1234567 registered." in response.text
+    assert card.site == site
+
+
+def test_register_x_card_shows_the_assigned_number(distributor_client, site, municipality, committed):
+    with committed():
+        response = distributor_client.post(
+            reverse("cards:register"),
+            _form(municipality, site=site.pk, number="x", activate_omakaiku="on", email="maija@example.com"),
+            follow=True,
+        )
+
+    card = Card.objects.get()
+    assert card.number.startswith("X")
+    assert f"The assigned card number is {card.number}" in response.text
+    assert len(mail.outbox) == 1
+
+
+def test_refused_form_keeps_what_was_typed_and_says_what_to_fix(distributor_client, site, municipality):
+    existing = factories.CardFactory(site=site, number="A1234567")
+
+    response = distributor_client.post(
+        reverse("cards:register"),
+        _form(municipality, site=site.pk, postal_code="33100", birth_year="1977", children_count="4"),
+    )
+
+    assert response.status_code == 200
+    assert "Card number A1234567 is already registered." in response.text
+    assert 'value="1977"' in response.text
+    assert 'value="4"' in response.text
+    assert Card.objects.get() == existing
+
+
+def test_unticked_omakaiku_with_mobile_explains_why(distributor_client, site, municipality):
+    response = distributor_client.post(
+        reverse("cards:register"), _form(municipality, site=site.pk, mobile="on", email="maija@example.com")
+    )
+
+    assert "A mobile card needs OmaKaiku" in response.text
+    assert not Card.objects.exists()
+
+
+@pytest.mark.parametrize("bad", [{"birth_year": "abc"}, {"municipality": "999999"}, {"kind": "robot"}, {"number": ""}])
+def test_garbage_input_gets_a_message_not_a_500(distributor_client, site, municipality, bad):
+    response = distributor_client.post(reverse("cards:register"), _form(municipality, site=site.pk, **bad))
+
+    assert response.status_code == 200
+    assert "Please check the form" in response.text
+    assert not Card.objects.exists()
+
+
+def test_register_for_another_sites_holder_is_not_found(distributor_client, other_site):
+    card = factories.CardFactory(site=other_site)
+
+    assert distributor_client.get(reverse("cards:register"), {"holder_from": card.pk}).status_code == 404
+    assert distributor_client.get(reverse("cards:register"), {"holder_from": "x'; drop"}).status_code == 404
+
+
+def test_new_card_for_holder_of_an_inactive_card_is_prefilled(distributor_client, site):
+    card = factories.CardFactory(site=site, inactive=True, holder__birth_year=1966, holder__postal_code="33720")
+
+    response = distributor_client.get(reverse("cards:register"), {"holder_from": card.pk})
+
+    assert 'value="1966"' in response.text
+    assert 'value="33720"' in response.text
+
+
+def test_search_is_case_insensitive_and_ignores_spaces(distributor_client, site):
+    card = factories.CardFactory(site=site, number="AB123456")
+
+    response = distributor_client.get(reverse("cards:list"), {"number": " ab 1234 56 "})
+
+    assert response.status_code == 302
+    assert response.url == reverse("cards:detail", args=[card.pk])
+
+
+def test_search_for_another_sites_card_shows_only_status_and_validity(distributor_client, other_site):
+    card = factories.CardFactory(
+        site=other_site, number="CD123456", holder__birth_year=1971, holder__postal_code="00990"
+    )
+
+    response = distributor_client.get(reverse("cards:list"), {"number": "cd123456"})
+
+    assert response.status_code == 200
+    assert "CD123456" in response.text
+    assert "Valid" in response.text
+    assert card.valid_until.strftime("%-d.%-m.%Y") in response.text
+    assert "1971" not in response.text
+    assert "00990" not in response.text
+
+
+def test_search_for_unknown_number_says_so(distributor_client, site):
+    response = distributor_client.get(reverse("cards:list"), {"number": "ZZ999999"})
+
+    assert "No card with the number ZZ999999 is registered" in response.text
+
+
+def test_list_filters_expiring_and_expired(distributor_client, site):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    factories.CardFactory(site=site, number="FRESH001")
+    factories.CardFactory(
+        site=site, number="SOON0001", valid_from=today - datetime.timedelta(days=350), valid_until=today + datetime.timedelta(days=10)
+    )
+    factories.CardFactory(site=site, number="OLD00001", expired=True)
+
+    expiring = distributor_client.get(reverse("cards:list"), {"state": "expiring"}).text
+    expired = distributor_client.get(reverse("cards:list"), {"state": "expired"}).text
+
+    assert "SOON0001" in expiring and "FRESH001" not in expiring and "OLD00001" not in expiring
+    assert "OLD00001" in expired and "SOON0001" not in expired
+
+
+def test_card_list_query_count_does_not_grow_with_rows(distributor_client, site, django_assert_num_queries):
+    factories.CardFactory.create_batch(3, site=site)
+    with django_assert_num_queries(12) as small:
+        distributor_client.get(reverse("cards:list"))
+    factories.CardFactory.create_batch(20, site=site)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = distributor_client.get(reverse("cards:list"))
+    assert response.text.count("/cards/") > 20
+
+
+def test_card_page_query_count_does_not_grow_with_history(distributor, distributor_client, site, customer_data, django_assert_num_queries):
+    from dataclasses import replace
+
+    from cards import services
+
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    with django_assert_num_queries(14) as small:
+        distributor_client.get(reverse("cards:detail", args=[card.pk]))
+    for children in range(3, 9):
+        services.card_update(card=card, actor=distributor, holder_data=replace(customer_data, children_count=children), reason=f"child {children}")
+        services.card_renew(card=card, actor=distributor)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = distributor_client.get(reverse("cards:detail", args=[card.pk]))
+    assert "child 8" in response.text
+
+
+def test_card_page_shows_history_and_actions(distributor, distributor_client, site, customer_data):
+    from cards import services
+
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    response = distributor_client.get(reverse("cards:detail", args=[card.pk]))
+
+    for action in ["Edit details", "Renew", "Activate OmaKaiku", "Enable mobile card", "Switch to mobile-only", "Inactivate"]:
+        assert action in response.text
+    assert "Card registered" in response.text
+    assert distributor.email in response.text
+
+
+def test_inactivate_asks_for_a_reason_and_confirmation(distributor_client, site):
+    card = factories.CardFactory(site=site)
+
+    page = distributor_client.get(reverse("cards:inactivate", args=[card.pk]))
+    refused = distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": ""})
+    card.refresh_from_db()
+    assert "cannot be undone" in page.text
+    assert refused.status_code == 200 and card.status == Card.Status.ACTIVE
+
+    distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "lost"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.INACTIVE
+
+
+def test_inactive_card_edit_page_redirects_with_message(distributor_client, site):
+    card = factories.CardFactory(site=site, inactive=True)
+
+    response = distributor_client.get(reverse("cards:update", args=[card.pk]), follow=True)
+
+    assert "can no longer be changed" in response.text
+
+
+def test_edit_form_corrects_a_typo(distributor_client, site, municipality):
+    card = factories.CardFactory(site=site, number="A1234567", holder__municipality=municipality)
+
+    response = distributor_client.post(
+        reverse("cards:update", args=[card.pk]),
+        _form(municipality, number="A1234576", postal_code="33200", reason="typo"),
+    )
+
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert card.number == "A1234576"
+    assert card.holder.postal_code == "33200"
+
+
+def test_switch_page_needs_confirmation(distributor_client, site, committed):
+    card = factories.CardFactory(site=site)
+
+    refused = distributor_client.post(reverse("cards:switch", args=[card.pk]), {"email": "m@example.com"})
+    assert refused.status_code == 200
+    assert Card.objects.count() == 1
+
+    with committed():
+        response = distributor_client.post(
+            reverse("cards:switch", args=[card.pk]), {"email": "m@example.com", "confirm": "on"}, follow=True
+        )
+    new = Card.objects.get(kind=Card.Kind.X)
+    assert f"mobile-only card {new.number} created" in response.text
+    assert len(mail.outbox) == 1
+
+
+def test_resend_is_post_only(distributor_client, site):
+    card = factories.CardFactory(site=site)
+
+    assert distributor_client.get(reverse("cards:resend", args=[card.pk])).status_code == 405
