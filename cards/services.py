@@ -88,7 +88,7 @@ def _ensure_editable(card: Card) -> None:
 
 def _lock(card: Card) -> Card:
     """Re-read the card under a row lock so two simultaneous changes cannot both pass the checks."""
-    return Card.objects.select_for_update().select_related("holder__account", "site").get(pk=card.pk)
+    return Card.objects.select_for_update(of=("self",)).select_related("holder__account", "site").get(pk=card.pk)
 
 
 def _audit(obj, *, actor: User, reason: str) -> None:
@@ -334,7 +334,7 @@ def card_register(
 
     with transaction.atomic():
         if holder is not None:
-            holder = Holder.objects.select_for_update().select_related("account").get(pk=holder.pk)
+            holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
             if holder.kind != holder_data.kind:
                 raise ValidationError({"kind": _("The holder type of an existing holder cannot be changed.")})
             if not email and holder.account_id:

@@ -134,7 +134,10 @@ def test_list_filters_expiring_and_expired(distributor_client, site):
     today = timezone.localdate()
     factories.CardFactory(site=site, number="FRESH001")
     factories.CardFactory(
-        site=site, number="SOON0001", valid_from=today - datetime.timedelta(days=350), valid_until=today + datetime.timedelta(days=10)
+        site=site,
+        number="SOON0001",
+        valid_from=today - datetime.timedelta(days=350),
+        valid_until=today + datetime.timedelta(days=10),
     )
     factories.CardFactory(site=site, number="OLD00001", expired=True)
 
@@ -155,7 +158,9 @@ def test_card_list_query_count_does_not_grow_with_rows(distributor_client, site,
     assert response.text.count("/cards/") > 20
 
 
-def test_card_page_query_count_does_not_grow_with_history(distributor, distributor_client, site, customer_data, django_assert_num_queries):
+def test_card_page_query_count_does_not_grow_with_history(
+    distributor, distributor_client, site, customer_data, django_assert_num_queries
+):
     from dataclasses import replace
 
     from cards import services
@@ -164,7 +169,12 @@ def test_card_page_query_count_does_not_grow_with_history(distributor, distribut
     with django_assert_num_queries(14) as small:
         distributor_client.get(reverse("cards:detail", args=[card.pk]))
     for children in range(3, 9):
-        services.card_update(card=card, actor=distributor, holder_data=replace(customer_data, children_count=children), reason=f"child {children}")
+        services.card_update(
+            card=card,
+            actor=distributor,
+            holder_data=replace(customer_data, children_count=children),
+            reason=f"child {children}",
+        )
         services.card_renew(card=card, actor=distributor)
     with django_assert_num_queries(len(small.captured_queries)):
         response = distributor_client.get(reverse("cards:detail", args=[card.pk]))
@@ -177,7 +187,14 @@ def test_card_page_shows_history_and_actions(distributor, distributor_client, si
     card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
     response = distributor_client.get(reverse("cards:detail", args=[card.pk]))
 
-    for action in ["Edit details", "Renew", "Activate OmaKaiku", "Enable mobile card", "Switch to mobile-only", "Inactivate"]:
+    for action in [
+        "Edit details",
+        "Renew",
+        "Activate OmaKaiku",
+        "Enable mobile card",
+        "Switch to mobile-only",
+        "Inactivate",
+    ]:
         assert action in response.text
     assert "Card registered" in response.text
     assert distributor.email in response.text

@@ -1,0 +1,830 @@
+"""Fill the database with a realistic Kaikukanta demo, and optionally a large benchmark data set.
+
+``manage.py seed_demo`` creates two regions with their municipalities, three distributor and
+three venue sites, demo logins for every role (password ``kaikukortti-demo``), and a few dozen
+holders and cards of every kind. The cards are registered, renewed, corrected, inactivated and
+switched to mobile-only through ``cards.services``, exactly as a distributor would do it, so
+every card has its change history. Afterwards some dates are moved into the past (a card issued
+last spring, one that expired, one that expires this month); those saves go through the model
+too and carry the history reason "Demo data", so the history says honestly what happened.
+Card uses at the venues over the last year are added last. The command is idempotent: if
+``admin@example.fi`` exists, the demo is taken to be present and only the logins are printed.
+
+``--cards N --uses M`` then makes sure the database holds at least N cards and M card uses in
+total, adding what is missing with ``bulk_create``. **Bulk data is for benchmarks only**: it
+bypasses the services and writes no history rows (``bulk_create`` sends no signals), so the
+pages of a bulk card show an empty history; it also sets ``created_at`` to the day of issue or
+use, which ``auto_now_add`` would otherwise overwrite. Bulk physical cards are numbered ``B``
+and nine digits; bulk X and Z numbers are reserved from the same counter the services use.
+
+Everything random comes from ``random.Random(2025)``: two runs on the same day give the same
+data. The command refuses to run with ``DEBUG`` off unless ``--force`` is given.
+"""
+
+import dataclasses
+import datetime
+import logging
+import random
+import time
+from contextlib import contextmanager
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.test.utils import override_settings
+from django.utils import timezone, translation
+
+from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
+from cards import services
+from cards.models import Card, CardNumberCounter, CardUse, Holder
+from cards.services import HolderData, validity_period
+
+DEMO_PASSWORD = "kaikukortti-demo"
+DEMO_REASON = "Demo data"
+ADMIN_EMAIL = "admin@example.fi"
+COORDINATOR_EMAIL = "koordinaattori@example.fi"
+HOLDER_EMAIL = "asiakas@example.fi"
+SEED = 2025
+
+# Region -> municipality -> postal codes of the municipality (a holder's code is one of these).
+REGIONS = {
+    "Pirkanmaa": {
+        "Tampere": ["33100", "33200", "33230", "33500", "33540", "33710", "33800"],
+        "Nokia": ["37100", "37120", "37150"],
+        "Ylöjärvi": ["33470", "33480"],
+        "Kangasala": ["36200", "36220", "36240"],
+    },
+    "Uusimaa": {
+        "Helsinki": ["00100", "00180", "00500", "00530", "00940", "00980"],
+        "Espoo": ["02100", "02230", "02600", "02770"],
+        "Vantaa": ["01300", "01350", "01600", "01730"],
+    },
+}
+
+# (organisation, site, municipality, staff login). The first of each list is the demo's main site.
+DISTRIBUTORS = [
+    ("Tampereen kaupunki", "Aikuissosiaalityö", "Tampere", "jakaja@example.fi"),
+    ("Nokian seurakunta", "Diakoniatyö", "Nokia", "jakaja2@example.fi"),
+    ("Helsingin Diakonissalaitos", "Asumispalvelut", "Helsinki", "jakaja3@example.fi"),
+]
+VENUES = [
+    ("Tampere-talo Oy", "Tampere-talo", "Tampere", "kohde@example.fi"),
+    ("Tampereen Teatteri Oy", "Tampereen Teatteri", "Tampere", "kohde2@example.fi"),
+    ("Helsingin kaupunki", "Helsingin kaupunginmuseo", "Helsinki", "kohde3@example.fi"),
+]
+
+# What happens to each demo holder, once per distributor site.
+SCENARIOS = [
+    "physical",
+    "physical",
+    "physical_mobile",
+    "physical_omakaiku",
+    "x",
+    "expiring",
+    "expiring",
+    "expired",
+    "renewed",
+    "updated",
+    "lost_replaced",
+    "inactive",
+    "switched",
+    "org_physical",
+    "org_z",
+]
+INACTIVE_REASONS = [
+    (Card.InactivationReason.GIVEN_UP, ""),
+    (Card.InactivationReason.NOT_ELIGIBLE, ""),
+    (Card.InactivationReason.OTHER, "Muutti toiselle paikkakunnalle"),
+]
+ORGANISATIONS = [
+    ("Nuorisopalvelut, Hervannan nuorisotalo", "Nuoriso-ohjaaja"),
+    ("Lastensuojelu, perhetyö", "Perhetyöntekijä"),
+    ("Vastaanottokeskus", "Sosiaaliohjaaja"),
+    ("Mielenterveyskuntoutujien päiväkeskus", "Ohjaaja"),
+]
+CATEGORIES = [CardUse.Category.CULTURE, CardUse.Category.SPORTS, CardUse.Category.EDUCATION, CardUse.Category.SCIENCE]
+CATEGORY_WEIGHTS = [60, 20, 10, 10]
+CHILDREN_WEIGHTS = [55, 15, 15, 8, 4, 2, 1]  # 0..6 children under 18
+GENDERS = ["", *Holder.Gender.values]
+LIFE_SITUATIONS = ["", *Holder.LifeSituation.values]
+
+BULK_NUMBER_REGEX = r"^B[0-9]{9}$"
+BULK_EMAIL_REGEX = r"^bulk[0-9]{7}@example\.com$"
+
+
+@contextmanager
+def _explicit_created_at(*models):
+    """Let bulk rows keep the ``created_at`` we give them (``auto_now_add`` would stamp now).
+
+    Benchmarks need cards spread over years, because the card list is ordered by it.
+    """
+    fields = [model._meta.get_field("created_at") for model in models]
+    for field in fields:
+        field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field in fields:
+            field.auto_now_add = True
+
+
+@contextmanager
+def _quiet_mail():
+    """Send mail to a list in memory instead of the configured backend (console in development)."""
+    from django.core import mail
+
+    locmem = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    # Django 6.1 configures mail with MAILERS; older settings used EMAIL_BACKEND.
+    overrides = (
+        {"MAILERS": {"default": locmem}} if hasattr(settings, "MAILERS") else {"EMAIL_BACKEND": locmem["BACKEND"]}
+    )
+    had_outbox = hasattr(mail, "outbox")
+    saved = getattr(mail, "outbox", None)
+    mail.outbox = []
+    try:
+        with override_settings(**overrides):
+            yield mail.outbox
+    finally:
+        if had_outbox:
+            mail.outbox = saved
+        else:
+            del mail.outbox
+
+
+@contextmanager
+def _quiet_logger(name: str, level: int = logging.WARNING):
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
+    """An office-hours moment of ``day``, as an aware datetime."""
+    moment = datetime.datetime.combine(day, datetime.time(rng.randint(8, 15), rng.randint(0, 59)))
+    return timezone.make_aware(moment)
+
+
+def _days_ago(days: int) -> datetime.date:
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+class Command(BaseCommand):
+    help = "Create demo data (idempotent); with --cards/--uses also a large benchmark data set."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even though DEBUG is off.")
+        parser.add_argument(
+            "--cards", type=int, default=0, help="Make sure at least this many cards exist (bulk, no history)."
+        )
+        parser.add_argument(
+            "--uses", type=int, default=0, help="Make sure at least this many card uses exist (bulk, no history)."
+        )
+        parser.add_argument("--batch-size", type=int, default=5000, help="Rows per bulk INSERT (default 5000).")
+
+    def handle(self, *args, force=False, cards=0, uses=0, batch_size=5000, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off, so this may be a production database: seed_demo would add demo logins with a "
+                "published password. Use --force if you really mean it."
+            )
+        if cards < 0 or uses < 0 or batch_size < 1:
+            raise CommandError("--cards and --uses must be 0 or more, --batch-size at least 1.")
+        started = time.monotonic()
+        # Invitations go out through the Immediate task backend; keep them (and the task
+        # log lines) off the console. History reasons are written in the site's language.
+        with (
+            _quiet_mail() as outbox,
+            _quiet_logger("django.tasks"),
+            translation.override(settings.LANGUAGE_CODE),
+        ):
+            if User.objects.filter(email=ADMIN_EMAIL).exists():
+                self.stdout.write("demo data already present")
+            else:
+                with transaction.atomic():
+                    self._seed_demo(random.Random(SEED))
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Demo data created in {time.monotonic() - started:.1f} s "
+                        f"({len(outbox)} OmaKaiku invitation emails kept off the console)."
+                    )
+                )
+            if cards or uses:
+                self._seed_bulk(cards=cards, uses=uses, batch_size=batch_size)
+        self._print_logins()
+
+    # --- the demo --------------------------------------------------------------------
+
+    def _seed_demo(self, rng: random.Random) -> None:
+        admin = self._staff(ADMIN_EMAIL, superuser=True, actor=None)
+        municipalities = {}
+        for region_name, towns in REGIONS.items():
+            region = self._get_or_create(Region, {"name": region_name}, actor=admin)
+            for town in towns:
+                municipalities[town] = self._get_or_create(
+                    Municipality, {"name": town}, defaults={"region": region}, actor=admin
+                )
+        first_region = Region.objects.get(name=next(iter(REGIONS)))
+        coordinator = self._staff(COORDINATOR_EMAIL, actor=admin)
+        self._get_or_create(RegionalCoordinator, {"user": coordinator, "region": first_region}, actor=admin)
+
+        distributors, venues = [], []
+        for specs, kind, sites in (
+            (DISTRIBUTORS, Site.Kind.DISTRIBUTOR, distributors),
+            (VENUES, Site.Kind.VENUE, venues),
+        ):
+            for organisation_name, site_name, town, email in specs:
+                organisation = self._get_or_create(Organisation, {"name": organisation_name}, actor=admin)
+                site = self._get_or_create(
+                    Site,
+                    {"organisation": organisation, "name": site_name},
+                    defaults={"kind": kind, "municipality": municipalities[town]},
+                    actor=admin,
+                )
+                user = self._staff(email, actor=admin)
+                self._get_or_create(SiteMembership, {"user": user, "site": site}, actor=admin)
+                sites.append((site, user))
+
+        seeder = _DemoCards(rng=rng, municipalities=municipalities, venues=venues)
+        seeder.customer_with_omakaiku(*distributors[0])
+        for site, actor in distributors:
+            for scenario in SCENARIOS:
+                seeder.run(scenario, site=site, actor=actor)
+        self.stdout.write(
+            f"Created {Holder.objects.count()} holders, {Card.objects.count()} cards and "
+            f"{CardUse.objects.count()} card uses."
+        )
+
+    def _staff(self, email: str, *, actor: User | None, superuser: bool = False) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is not None:
+            if user.kind != User.Kind.STAFF:
+                raise CommandError(f"{email} exists as an OmaKaiku login; it cannot become a demo staff login.")
+            return user
+        user = User(
+            email=email,
+            kind=User.Kind.STAFF,
+            is_staff=superuser,
+            is_superuser=superuser,
+            activated_at=timezone.now(),
+        )
+        user.set_password(DEMO_PASSWORD)
+        user._history_user = actor
+        user._change_reason = DEMO_REASON
+        user.save()
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        return user
+
+    def _get_or_create(self, model, lookup: dict, *, actor: User, defaults: dict | None = None):
+        obj = model.objects.filter(**lookup).first()
+        if obj is None:
+            obj = model(**lookup, **(defaults or {}))
+            obj._history_user = actor
+            obj._change_reason = DEMO_REASON
+            obj.save()
+        return obj
+
+    # --- the benchmark data set ------------------------------------------------------
+
+    def _seed_bulk(self, *, cards: int, uses: int, batch_size: int) -> None:
+        sites = list(Site.objects.filter(kind=Site.Kind.DISTRIBUTOR, is_active=True).order_by("pk"))
+        venues = list(Site.objects.filter(kind=Site.Kind.VENUE, is_active=True).select_related("municipality"))
+        municipalities = list(Municipality.objects.order_by("pk"))
+        if not sites or not venues:
+            raise CommandError("Bulk data needs at least one active distributor and one active venue site.")
+        bulk = _BulkData(
+            command=self,
+            sites=sites,
+            venues=venues,
+            municipalities=municipalities,
+            batch_size=batch_size,
+        )
+        missing_cards = cards - Card.objects.count()
+        if missing_cards > 0:
+            bulk.cards(missing_cards)
+        else:
+            self.stdout.write(f"At least {cards} cards present; no bulk cards added.")
+        missing_uses = uses - CardUse.objects.count()
+        if missing_uses > 0:
+            bulk.uses(missing_uses)
+        elif uses:
+            self.stdout.write(f"At least {uses} card uses present; no bulk uses added.")
+        if connection.vendor == "postgresql":
+            # What autovacuum would do soon anyway; benchmarks right after seeding need the statistics.
+            with connection.cursor() as cursor:
+                for model in (User, EmailAddress, Holder, Card, CardUse):
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+    def _print_logins(self) -> None:
+        rows = [
+            (ADMIN_EMAIL, "Kaikukeskus admin (Django admin, superuser)"),
+            (COORDINATOR_EMAIL, f"Regional coordinator, {next(iter(REGIONS))}"),
+            *[(email, f"Distributor: {site} ({org})") for org, site, _town, email in DISTRIBUTORS],
+            *[(email, f"Venue: {site}") for _org, site, _town, email in VENUES],
+            (HOLDER_EMAIL, "Holder (OmaKaiku): physical card with mobile"),
+        ]
+        width = max(len(email) for email, _role in rows)
+        role_width = max(len(role) for _email, role in rows)
+        self.stdout.write("")
+        self.stdout.write(f"{'Email':<{width}}  {'Role':<{role_width}}  Password")
+        self.stdout.write(f"{'-' * width}  {'-' * role_width}  {'-' * len(DEMO_PASSWORD)}")
+        for email, role in rows:
+            self.stdout.write(f"{email:<{width}}  {role:<{role_width}}  {DEMO_PASSWORD}")
+        self.stdout.write("")
+        self.stdout.write("Open http://127.0.0.1:8000/ (manage.py runserver) and log in with one of the above.")
+
+
+class _DemoCards:
+    """Registers the demo holders' cards through the services, one scenario at a time."""
+
+    def __init__(self, *, rng: random.Random, municipalities: dict, venues: list):
+        self.rng = rng
+        self.municipalities = municipalities
+        self.venues = venues
+        self.numbers: set[str] = set()
+        self.email_serial = 1
+        self.inactive_serial = 0
+
+    # helpers
+
+    def number(self) -> str:
+        while True:
+            number = f"KK{self.rng.randint(100000, 999999)}"
+            if number not in self.numbers and not Card.objects.filter(number=number).exists():
+                self.numbers.add(number)
+                return number
+
+    def email(self, prefix: str) -> str:
+        self.email_serial += 1
+        return f"{prefix}{self.email_serial}@example.fi"
+
+    def town(self, site: Site) -> str:
+        """Mostly the site's own municipality, otherwise another of its region."""
+        region_towns = REGIONS[site.municipality.region.name]
+        if self.rng.random() < 0.6:
+            return site.municipality.name
+        return self.rng.choice(list(region_towns))
+
+    def customer(self, site: Site, **overrides) -> HolderData:
+        town = self.town(site)
+        data = {
+            "kind": Holder.Kind.CUSTOMER,
+            "municipality": self.municipalities[town],
+            "postal_code": self.rng.choice(REGIONS[site.municipality.region.name][town]),
+            "birth_year": self.rng.randint(1945, timezone.localdate().year - 17),
+            "children_count": self.rng.choices(range(len(CHILDREN_WEIGHTS)), weights=CHILDREN_WEIGHTS)[0],
+            "gender": self.rng.choice(GENDERS),
+            "life_situation": self.rng.choice(LIFE_SITUATIONS),
+        }
+        return HolderData(**(data | overrides))
+
+    def organisation(self, site: Site) -> HolderData:
+        town = site.municipality.name
+        name, role = self.rng.choice(ORGANISATIONS)
+        return HolderData(
+            kind=Holder.Kind.ORGANISATION,
+            municipality=self.municipalities[town],
+            postal_code=self.rng.choice(REGIONS[site.municipality.region.name][town]),
+            organisation_name=f"{site.municipality.name}: {name}",
+            representative_role=role,
+        )
+
+    def backdate(self, card: Card, actor: User, *, issued: datetime.date, valid_from: datetime.date | None = None):
+        """Move a freshly registered card's dates into the past; the history says it was demo data."""
+        card.refresh_from_db()
+        card.issued_on = issued
+        card.valid_from, card.valid_until = validity_period(valid_from or issued)
+        card.created_at = _at(issued, self.rng)
+        card._history_user = actor
+        card._change_reason = DEMO_REASON
+        card.save()
+        return card
+
+    def set_inactivated_on(self, card: Card, actor: User, day: datetime.date) -> Card:
+        card.refresh_from_db()
+        card.inactivated_on = day
+        card._history_user = actor
+        card._change_reason = DEMO_REASON
+        card.save()
+        return card
+
+    def uses(self, card: Card, start: datetime.date, end: datetime.date, count: int | None = None) -> None:
+        """A few uses at the venues between ``start`` and ``end`` (both included), within the last year."""
+        start = max(start, _days_ago(364))
+        end = min(end, timezone.localdate())
+        if end < start:
+            return
+        days = (end - start).days + 1
+        count = min(days, self.rng.randint(1, 6) if count is None else count)
+        holder = card.holder
+        region_id = holder.municipality.region_id
+        local = [venue for venue in self.venues if venue[0].municipality.region_id == region_id]
+        for offset in sorted(self.rng.sample(range(days), count)):
+            venue, staff = self.rng.choice(local if local and self.rng.random() < 0.85 else self.venues)
+            used_on = start + datetime.timedelta(days=offset)
+            use = CardUse(
+                card=card,
+                venue=venue,
+                used_on=used_on,
+                category=self.rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0],
+                recorded_by=staff,
+            )
+            if holder.kind == Holder.Kind.ORGANISATION:
+                use.clients_under_16 = self.rng.randint(2, 8)
+            elif holder.children_count and self.rng.random() < 0.5:
+                use.child_tickets = self.rng.randint(1, holder.children_count)
+            use._history_user = staff
+            use.save()
+
+    def register(self, *, site, actor, number=None, data, **kwargs) -> Card:
+        return services.card_register(
+            site=site, actor=actor, number=number or self.number(), holder_data=data, **kwargs
+        )
+
+    # scenarios
+
+    def customer_with_omakaiku(self, site: Site, actor: User) -> None:
+        """asiakas@example.fi: OmaKaiku in use, a physical card with the mobile card enabled."""
+        data = HolderData(
+            kind=Holder.Kind.CUSTOMER,
+            municipality=site.municipality,
+            postal_code="33500",
+            birth_year=1987,
+            children_count=2,
+            gender=Holder.Gender.FEMALE,
+            life_situation=Holder.LifeSituation.LOW_INCOME,
+        )
+        card = self.register(site=site, actor=actor, data=data, email=HOLDER_EMAIL, mobile=True)
+        card = self.backdate(card, actor, issued=_days_ago(75))
+        user = card.holder.account
+        user.set_password(DEMO_PASSWORD)
+        user.activated_at = timezone.now()
+        user._history_user = actor
+        user._change_reason = DEMO_REASON
+        user.save()
+        EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+        self.uses(card, card.valid_from, timezone.localdate(), count=5)
+
+    def run(self, scenario: str, *, site: Site, actor: User) -> None:
+        getattr(self, f"scenario_{scenario}")(site=site, actor=actor)
+
+    def scenario_physical(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.customer(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 320)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_physical_mobile(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.customer(site), email=self.email("asiakas"), mobile=True)
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 200)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_physical_omakaiku(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.customer(site), email=self.email("asiakas"))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 200)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_x(self, *, site, actor):
+        card = self.register(site=site, actor=actor, number="X", data=self.customer(site), email=self.email("asiakas"))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(5, 150)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_expiring(self, *, site, actor):
+        # Issued 337–360 days ago: the last valid day is 4–27 days from today.
+        card = self.register(site=site, actor=actor, data=self.customer(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(337, 360)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_expired(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.customer(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(400, 600)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_renewed(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.customer(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(340, 362)))
+        issued = card.valid_from
+        card = services.card_renew(card=card, actor=actor)
+        self.uses(card, issued, timezone.localdate())
+
+    def scenario_updated(self, *, site, actor):
+        data = self.customer(site)
+        card = self.register(site=site, actor=actor, data=data)
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 250)))
+        towns = REGIONS[site.municipality.region.name]
+        codes = [code for code in towns[data.municipality.name] if code != data.postal_code]
+        fixed = dataclasses.replace(HolderData.from_holder(card.holder), postal_code=codes[0])
+        card = services.card_update(
+            card=card, actor=actor, holder_data=fixed, reason="Postinumero korjattu (kirjoitusvirhe)"
+        )
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_lost_replaced(self, *, site, actor):
+        old = self.register(site=site, actor=actor, data=self.customer(site))
+        old = self.backdate(old, actor, issued=_days_ago(self.rng.randint(150, 300)))
+        lost_on = _days_ago(self.rng.randint(20, 60))
+        services.card_inactivate(card=old, actor=actor, reason=Card.InactivationReason.LOST)
+        old = self.set_inactivated_on(old, actor, lost_on)
+        self.uses(old, old.valid_from, lost_on - datetime.timedelta(days=1))
+        holder = old.holder
+        new = self.register(site=site, actor=actor, data=HolderData.from_holder(holder), holder=holder)
+        new = self.backdate(new, actor, issued=lost_on)
+        self.uses(new, new.valid_from, new.valid_until)
+
+    def scenario_inactive(self, *, site, actor):
+        reason, note = INACTIVE_REASONS[self.inactive_serial % len(INACTIVE_REASONS)]
+        self.inactive_serial += 1
+        card = self.register(site=site, actor=actor, data=self.customer(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(100, 300)))
+        inactivated_on = _days_ago(self.rng.randint(5, 90))
+        services.card_inactivate(card=card, actor=actor, reason=reason, note=note)
+        card = self.set_inactivated_on(card, actor, inactivated_on)
+        self.uses(card, card.valid_from, inactivated_on - datetime.timedelta(days=1))
+
+    def scenario_switched(self, *, site, actor):
+        """Procedure 6 as the guided action: the physical card is given up, an X card replaces it."""
+        old = self.register(site=site, actor=actor, data=self.customer(site))
+        old = self.backdate(old, actor, issued=_days_ago(self.rng.randint(120, 300)))
+        switched_on = _days_ago(self.rng.randint(10, 40))
+        new = services.card_switch_to_mobile_only(card=old, actor=actor, email=self.email("asiakas"))
+        old = self.set_inactivated_on(old, actor, switched_on)
+        self.uses(old, old.valid_from, switched_on - datetime.timedelta(days=1))
+        new = self.backdate(new, actor, issued=switched_on)
+        self.uses(new, new.valid_from, new.valid_until)
+
+    def scenario_org_physical(self, *, site, actor):
+        card = self.register(site=site, actor=actor, data=self.organisation(site))
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 300)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+    def scenario_org_z(self, *, site, actor):
+        card = self.register(
+            site=site, actor=actor, number="Z", data=self.organisation(site), email=self.email("edustaja")
+        )
+        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 200)))
+        self.uses(card, card.valid_from, card.valid_until)
+
+
+class _BulkData:
+    """Benchmark rows written with bulk_create: no services, no history (see the module docstring)."""
+
+    CHUNK = 50_000  # uses generated and committed per transaction
+
+    def __init__(self, *, command, sites, venues, municipalities, batch_size):
+        self.command = command
+        self.sites = sites
+        self.venues = venues
+        self.municipalities = municipalities
+        self.batch_size = batch_size
+        self.today = timezone.localdate()
+        self.started = time.monotonic()
+        self.region_of_municipality = {m.pk: m.region_id for m in municipalities}
+        postal = {town: codes for towns in REGIONS.values() for town, codes in towns.items()}
+        self.postal_codes = {m.pk: postal.get(m.name) for m in municipalities}
+        staff = {}
+        for membership in SiteMembership.objects.filter(site__in=venues).order_by("pk"):
+            staff.setdefault(membership.site_id, membership.user_id)
+        self.venue_staff = staff
+        self._midnights: dict[datetime.date, datetime.datetime] = {}
+
+    def progress(self, what: str, done: int, total: int) -> None:
+        self.command.stdout.write(f"  {what}: {done:>9,}/{total:,}  {time.monotonic() - self.started:7.1f} s")
+
+    def moment(self, day: datetime.date, rng: random.Random) -> datetime.datetime:
+        midnight = self._midnights.get(day)
+        if midnight is None:
+            midnight = self._midnights[day] = timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+        return midnight + datetime.timedelta(minutes=rng.randrange(8 * 60, 19 * 60))
+
+    @staticmethod
+    def next_serial(queryset, field: str, regex: str, start: int, end: int) -> int:
+        """The next free serial of a fixed-width numbered value (``B000000001``, ``bulk0000001@…``)."""
+        last = queryset.filter(**{f"{field}__regex": regex}).aggregate(last=Max(field))["last"]
+        return int(last[start:end]) + 1 if last else 1
+
+    @staticmethod
+    def reserve(prefix: str, count: int) -> list[str]:
+        """Take ``count`` X or Z numbers from the services' counter, so they are never handed out twice."""
+        if not count:
+            return []
+        CardNumberCounter.objects.get_or_create(prefix=prefix)
+        CardNumberCounter.objects.filter(prefix=prefix).update(last_value=F("last_value") + count)
+        last = CardNumberCounter.objects.get(prefix=prefix).last_value
+        return [f"{prefix}{value:0{services.ASSIGNED_NUMBER_DIGITS}d}" for value in range(last - count + 1, last + 1)]
+
+    # cards
+
+    def cards(self, count: int) -> None:
+        rng = random.Random(SEED + Card.objects.count())
+        next_number = self.next_serial(Card.objects, "number", BULK_NUMBER_REGEX, 1, 10)
+        next_email = self.next_serial(User.objects, "email", BULK_EMAIL_REGEX, 4, 11)
+        self.command.stdout.write(f"Adding {count:,} bulk cards (batch size {self.batch_size}) …")
+        done = 0
+        while done < count:
+            goal = min(self.batch_size, count - done)
+            users, holders, cards = [], [], []
+            while len(cards) < goal:
+                user, holder, holder_cards = self.holder(rng, allow_two=goal - len(cards) >= 2)
+                if user is not None:
+                    user.email = f"bulk{next_email:07d}@example.com"
+                    next_email += 1
+                    users.append(user)
+                holders.append(holder)
+                cards.extend(holder_cards)
+            for card in cards:
+                if card.kind == Card.Kind.PHYSICAL:
+                    card.number = f"B{next_number:09d}"
+                    next_number += 1
+            with transaction.atomic(), _explicit_created_at(Holder, Card):
+                for prefix, kind in (("X", Card.Kind.X), ("Z", Card.Kind.Z)):
+                    mobile_only = [card for card in cards if card.kind == kind]
+                    for card, number in zip(mobile_only, self.reserve(prefix, len(mobile_only)), strict=True):
+                        card.number = number
+                User.objects.bulk_create(users, batch_size=self.batch_size)
+                EmailAddress.objects.bulk_create(
+                    [
+                        EmailAddress(user=user, email=user.email, primary=True, verified=user.activated_at is not None)
+                        for user in users
+                    ],
+                    batch_size=self.batch_size,
+                )
+                for holder in holders:
+                    if holder.account is not None:
+                        holder.account_id = holder.account.pk
+                Holder.objects.bulk_create(holders, batch_size=self.batch_size)
+                for card in cards:
+                    card.holder_id = card.holder.pk
+                Card.objects.bulk_create(cards, batch_size=self.batch_size)
+            done += len(cards)
+            self.progress("cards", done, count)
+
+    def holder(self, rng: random.Random, *, allow_two: bool):
+        """One holder with one card, sometimes an earlier inactive card too; maybe an OmaKaiku login."""
+        municipality = rng.choice(self.municipalities)
+        codes = self.postal_codes.get(municipality.pk)
+        postal_code = rng.choice(codes) if codes else f"{rng.randint(0, 99999):05d}"
+        site = rng.choice(self.sites)
+        organisation = rng.random() < 0.05
+        if organisation:
+            name, role = rng.choice(ORGANISATIONS)
+            holder = Holder(
+                kind=Holder.Kind.ORGANISATION,
+                municipality=municipality,
+                postal_code=postal_code,
+                organisation_name=f"{municipality.name}: {name}",
+                representative_role=role,
+            )
+        else:
+            holder = Holder(
+                kind=Holder.Kind.CUSTOMER,
+                municipality=municipality,
+                postal_code=postal_code,
+                birth_year=rng.randint(1935, self.today.year - 16),
+                children_count=rng.choices(range(len(CHILDREN_WEIGHTS)), weights=CHILDREN_WEIGHTS)[0],
+                gender=rng.choice(GENDERS),
+                life_situation=rng.choice(LIFE_SITUATIONS),
+            )
+
+        # Issued over the last three years, half of them within the last year.
+        days_ago = rng.randrange(0, 365) if rng.random() < 0.5 else rng.randrange(365, 3 * 365)
+        issued = self.today - datetime.timedelta(days=days_ago)
+        valid_from = issued
+        if days_ago >= 330 and rng.random() < 0.2:
+            # Renewed at some point: twelve months from the renewal day.
+            valid_from = self.today - datetime.timedelta(days=rng.randrange(0, min(days_ago - 300, 365)))
+
+        omakaiku = rng.random() < (0.4 if organisation else 0.2)
+        if omakaiku:
+            kind = Card.Kind.Z if organisation else Card.Kind.X
+            kind = kind if rng.random() < 0.5 else Card.Kind.PHYSICAL
+            mobile = kind != Card.Kind.PHYSICAL or rng.random() < 0.7
+        else:
+            kind, mobile = Card.Kind.PHYSICAL, False
+        created = self.moment(issued, rng)
+        holder.created_at = created
+        card = Card(
+            kind=kind,
+            holder=holder,
+            site=site,
+            issued_on=issued,
+            valid_from=valid_from,
+            valid_until=validity_period(valid_from)[1],
+            mobile_enabled=mobile,
+            created_at=created,
+        )
+        if rng.random() < 0.07:
+            reason = rng.choices(Card.InactivationReason.values, weights=[40, 30, 20, 10])[0]
+            last_day = min(card.valid_until, self.today)
+            card.status = Card.Status.INACTIVE
+            card.inactivation_reason = reason
+            card.inactivation_note = "Muu syy" if reason == Card.InactivationReason.OTHER else ""
+            card.inactivated_on = valid_from + datetime.timedelta(days=rng.randint(0, (last_day - valid_from).days))
+        cards = [card]
+
+        if allow_two and rng.random() < 0.08:
+            # An earlier card, lost or given up, that this one replaced.
+            old_issued = issued - datetime.timedelta(days=rng.randint(60, 700))
+            old_from, old_until = validity_period(old_issued)
+            reason = rng.choice([Card.InactivationReason.LOST, Card.InactivationReason.GIVEN_UP])
+            old = Card(
+                kind=Card.Kind.PHYSICAL,
+                holder=holder,
+                site=site if rng.random() < 0.8 else rng.choice(self.sites),
+                status=Card.Status.INACTIVE,
+                issued_on=old_issued,
+                valid_from=old_from,
+                valid_until=old_until,
+                inactivation_reason=reason,
+                inactivated_on=min(old_until, issued),
+                created_at=self.moment(old_issued, rng),
+            )
+            holder.created_at = old.created_at
+            cards.insert(0, old)
+
+        user = None
+        if omakaiku:
+            activated = rng.random() < 0.75
+            user = User(
+                kind=User.Kind.HOLDER,
+                password=make_password(None),
+                language=rng.choices(["fi", "sv", "en"], weights=[85, 10, 5])[0],
+                date_joined=created,
+                invited_at=created,
+                activated_at=created + datetime.timedelta(hours=rng.randint(1, 72)) if activated else None,
+            )
+            holder.account = user
+        return user, holder, cards
+
+    # uses
+
+    def uses(self, count: int) -> None:
+        rng = random.Random(SEED + CardUse.objects.count())
+        year_ago = self.today - datetime.timedelta(days=364)
+        eligible, cumulative, total_days = [], [], 0
+        rows = Card.objects.values_list(
+            "pk",
+            "valid_from",
+            "valid_until",
+            "inactivated_on",
+            "holder__kind",
+            "holder__children_count",
+            "holder__municipality",
+        )
+        for pk, valid_from, valid_until, inactivated_on, kind, children, municipality_id in rows.iterator(
+            chunk_size=10_000
+        ):
+            start = max(valid_from, year_ago)
+            end = min(valid_until, self.today)
+            if inactivated_on is not None:
+                end = min(end, inactivated_on - datetime.timedelta(days=1))
+            if end < start:
+                continue
+            days = (end - start).days + 1
+            total_days += days
+            eligible.append((pk, start, days, kind, children or 0, self.region_of_municipality.get(municipality_id)))
+            cumulative.append(total_days)
+        if not eligible:
+            self.command.stdout.write(
+                self.command.style.WARNING("No card was valid during the last year: no uses added.")
+            )
+            return
+        venues_by_region: dict[int, list[Site]] = {}
+        for venue in self.venues:
+            venues_by_region.setdefault(venue.municipality.region_id, []).append(venue)
+
+        self.command.stdout.write(f"Adding {count:,} bulk card uses on {len(eligible):,} cards …")
+        done = 0
+        while done < count:
+            size = min(self.CHUNK, count - done)
+            uses = []
+            # Cards valid for longer during the year get proportionally more uses.
+            for pk, start, days, kind, children, region_id in rng.choices(eligible, cum_weights=cumulative, k=size):
+                local = venues_by_region.get(region_id)
+                venue = rng.choice(local if local and rng.random() < 0.85 else self.venues)
+                used_on = start + datetime.timedelta(days=rng.randrange(days))
+                child_tickets = clients = 0
+                if kind == Holder.Kind.ORGANISATION:
+                    clients = rng.randint(1, 10)
+                elif children and rng.random() < 0.4:
+                    child_tickets = rng.randint(1, children)
+                uses.append(
+                    CardUse(
+                        card_id=pk,
+                        venue_id=venue.pk,
+                        used_on=used_on,
+                        category=rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0],
+                        child_tickets=child_tickets,
+                        clients_under_16=clients,
+                        recorded_by_id=self.venue_staff.get(venue.pk),
+                        created_at=self.moment(used_on, rng),
+                    )
+                )
+            with transaction.atomic(), _explicit_created_at(CardUse):
+                CardUse.objects.bulk_create(uses, batch_size=self.batch_size)
+            done += size
+            self.progress("uses", done, count)

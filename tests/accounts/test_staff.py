@@ -1,0 +1,202 @@
+"""Staff accounts: invitation by a coordinator, setting a password, logging in, the rooms per role."""
+
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import Site, SiteMembership, User
+from tests import factories
+
+
+def _invitation_link(message) -> str:
+    return re.search(r"https?://\S+/accounts/password/reset/key/\S+", message.body).group(0)
+
+
+def test_coordinator_adds_a_site_in_own_region(client, coordinator, municipality):
+    client.force_login(coordinator)
+
+    response = client.post(
+        reverse("accounts:site_create"),
+        {
+            "organisation_name": "Tampereen kaupunki",
+            "name": "Aikuissosiaalityö",
+            "kind": "distributor",
+            "municipality": municipality.pk,
+        },
+    )
+
+    site = Site.objects.get(name="Aikuissosiaalityö")
+    assert response.url == reverse("accounts:site", args=[site.pk])
+    assert site.organisation.name == "Tampereen kaupunki"
+    assert site.history.first().history_user == coordinator
+
+
+def test_coordinator_cannot_add_a_site_in_another_region(client, coordinator):
+    elsewhere = factories.MunicipalityFactory(name="Helsinki")
+    client.force_login(coordinator)
+
+    response = client.post(
+        reverse("accounts:site_create"),
+        {"organisation_name": "Org", "kind": "venue", "municipality": elsewhere.pk},
+    )
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text
+    assert not Site.objects.filter(municipality=elsewhere).exists()
+
+
+def test_site_create_service_refuses_other_regions(coordinator):
+    elsewhere = factories.MunicipalityFactory(name="Helsinki")
+
+    with pytest.raises(services.PermissionDenied):
+        services.site_create(actor=coordinator, organisation_name="Org", name="", kind="venue", municipality=elsewhere)
+
+
+def test_invited_staff_sets_a_password_and_logs_in(client, coordinator, site, committed):
+    client.force_login(coordinator)
+    with committed():
+        client.post(reverse("accounts:site", args=[site.pk]), {"email": "Uusi.Jakaja@Example.fi", "language": "en"})
+    client.logout()
+
+    user = User.objects.get(email="uusi.jakaja@example.fi")
+    assert user.kind == User.Kind.STAFF
+    assert SiteMembership.objects.filter(user=user, site=site).exists()
+    assert not user.has_usable_password()
+    assert mail.outbox[0].to == ["uusi.jakaja@example.fi"]
+
+    link = _invitation_link(mail.outbox[0])
+    # GET shows a form and changes nothing (mail scanners open links).
+    set_password_page = client.get(link, follow=True)
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    form_url = set_password_page.redirect_chain[-1][0]
+    response = client.post(form_url, {"password1": "Kulttuuria-kaikille-42", "password2": "Kulttuuria-kaikille-42"})
+    assert response.status_code == 302
+
+    user.refresh_from_db()
+    assert user.has_usable_password()
+    assert user.activated_at is not None
+    assert EmailAddress.objects.get(user=user).verified
+
+    # The link is single-use.
+    again = client.get(link, follow=True)
+    assert "password1" not in again.text
+
+    login = client.post(
+        reverse("account_login"), {"login": "UUSI.JAKAJA@example.fi", "password": "Kulttuuria-kaikille-42"}
+    )
+    assert login.status_code == 302
+    assert client.get(reverse("home")).url == reverse("cards:list")
+
+
+def test_invitation_of_an_omakaiku_address_is_refused(coordinator, site):
+    holder_user = factories.HolderUserFactory(email="maija@example.com")
+
+    with pytest.raises(services.ValidationError) as excinfo:
+        services.staff_invite(actor=coordinator, site=site, email=holder_user.email)
+
+    assert "OmaKaiku" in " ".join(excinfo.value.message_dict["email"])
+    assert not SiteMembership.objects.filter(user=holder_user).exists()
+
+
+def test_existing_staff_member_can_join_another_site(coordinator, distributor, municipality):
+    second = factories.SiteFactory(municipality=municipality)
+
+    services.staff_invite(actor=coordinator, site=second, email=distributor.email)
+
+    assert set(distributor.memberships.values_list("site", flat=True)) == {
+        distributor.memberships.first().site_id,
+        second.pk,
+    }
+
+
+def test_holder_cannot_log_in_to_kaikukanta(client, db):
+    holder_user = factories.HolderUserFactory(email="maija@example.com")
+
+    response = client.post(reverse("account_login"), {"login": holder_user.email, "password": factories.PASSWORD})
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    wrong_password = client.post(reverse("account_login"), {"login": holder_user.email, "password": "wrong"})
+    # Same failure as a wrong password: the page does not tell whether the address exists.
+    assert _error_text(response) == _error_text(wrong_password)
+
+
+def _error_text(response) -> str:
+    return re.search(r'<div class="error-summary".*?</div>', response.text, re.S).group(0)
+
+
+@pytest.mark.parametrize(
+    ("url_name", "args"),
+    [("cards:list", []), ("cards:register", []), ("cards:check", []), ("accounts:region", []), ("cards:detail", [1])],
+)
+def test_holder_is_refused_on_every_kaikukanta_page(client, db, url_name, args):
+    client.force_login(factories.HolderUserFactory())
+
+    assert client.get(reverse(url_name, args=args)).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_login(client, db):
+    response = client.get(reverse("cards:list"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+def test_venue_staff_cannot_open_distributor_pages(client, venue_user, site):
+    card = factories.CardFactory(site=site)
+    client.force_login(venue_user)
+
+    assert client.get(reverse("cards:list")).status_code == 403
+    assert client.get(reverse("cards:register")).status_code == 403
+    assert client.get(reverse("cards:detail", args=[card.pk])).status_code == 403
+    assert client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "lost"}).status_code == 403
+    check = client.get(reverse("cards:check"), {"number": card.number})
+    assert check.status_code == 200
+    assert "Valid" in check.text
+
+
+def test_distributor_cannot_open_coordinator_pages(distributor_client, site):
+    assert distributor_client.get(reverse("accounts:region")).status_code == 403
+    assert distributor_client.get(reverse("accounts:site", args=[site.pk])).status_code == 403
+
+
+def test_distributor_cannot_see_or_change_another_sites_card(distributor_client, other_site):
+    card = factories.CardFactory(site=other_site)
+
+    for name in ["detail", "update", "renew", "inactivate", "omakaiku", "switch"]:
+        assert distributor_client.get(reverse(f"cards:{name}", args=[card.pk])).status_code == 404
+    assert distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "lost"}).status_code == 404
+    card.refresh_from_db()
+    assert card.status == "active"
+
+
+def test_coordinator_sees_only_own_region_sites(client, coordinator, site):
+    foreign = factories.SiteFactory(name="Far away", municipality=factories.MunicipalityFactory(name="Oulu"))
+    client.force_login(coordinator)
+
+    page = client.get(reverse("accounts:region"))
+
+    assert site.name in page.text
+    assert "Far away" not in page.text
+    assert client.get(reverse("accounts:site", args=[foreign.pk])).status_code == 404
+
+
+def test_region_page_query_count_is_constant(client, coordinator, municipality, django_assert_num_queries):
+    client.force_login(coordinator)
+    factories.SiteFactory.create_batch(2, municipality=municipality)
+    with django_assert_num_queries(12) as small:
+        client.get(reverse("accounts:region"))
+    factories.SiteFactory.create_batch(10, municipality=municipality)
+    with django_assert_num_queries(len(small.captured_queries)):
+        client.get(reverse("accounts:region"))
+
+
+def test_email_is_stored_lowercased(db):
+    user = User.objects.create_user(" Someone@EXAMPLE.fi ", kind=User.Kind.STAFF)
+
+    assert user.email == "someone@example.fi"
