@@ -200,3 +200,13 @@ def test_email_is_stored_lowercased(db):
     user = User.objects.create_user(" Someone@EXAMPLE.fi ", kind=User.Kind.STAFF)
 
     assert user.email == "someone@example.fi"
+
+
+def test_forgotten_password_does_not_reveal_whether_an_address_exists(client, distributor, committed):
+    with committed():
+        known = client.post(reverse("account_reset_password"), {"email": distributor.email})
+        unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.fi"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known.url == unknown.url
+    assert [message.to for message in mail.outbox] == [[distributor.email]]
