@@ -1,0 +1,9 @@
+"""Loaded by pytest before Django (see ``addopts`` in pyproject.toml).
+
+Tests run with development settings, so no production secret is needed; production
+settings are checked separately by ``manage.py check --deploy`` in CI.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
