@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import distributor_sites
@@ -83,7 +84,8 @@ def _entries(records, *, subject: str) -> list[HistoryEntry]:
                 when=record.history_date,
                 who=record.history_user.email if record.history_user else "",
                 what=subject,
-                reason=record.history_change_reason or "",
+                # System reasons are stored as source strings; typed ones come back unchanged.
+                reason=gettext(record.history_change_reason) if record.history_change_reason else "",
                 changes=changes,
             )
         )
@@ -96,13 +98,11 @@ def card_history(*, card: Card) -> list[HistoryEntry]:
     The holder's records are limited to the card's lifetime, so a new site sees nothing of
     what an earlier site changed about the holder before this card existed.
     """
-    from django.utils.translation import gettext as _
-
     card_records = card.history.select_related("history_user").order_by("-history_date", "-history_id")
     holder_records = (
         card.holder.history.select_related("history_user")
         .filter(history_date__gte=card.created_at - datetime.timedelta(seconds=1))
         .order_by("-history_date", "-history_id")
     )
-    entries = _entries(card_records, subject=_("Card")) + _entries(holder_records, subject=_("Holder"))
+    entries = _entries(card_records, subject=gettext("Card")) + _entries(holder_records, subject=gettext("Holder"))
     return sorted(entries, key=lambda e: e.when, reverse=True)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Municipality, Site, User
 from accounts.permissions import distributor_sites
@@ -27,6 +28,16 @@ from accounts.services import user_invite
 from .models import ASSIGNED_NUMBER_REGEX, MAX_CHILDREN, PHYSICAL_NUMBER_REGEX, Card, CardNumberCounter, Holder
 
 MINIMUM_AGE = 16
+
+# History reasons the system writes are stored in the source language and translated
+# when shown (cards.selectors), so each reader sees them in their own language.
+REASON_REGISTERED = gettext_noop("Card registered")
+REASON_OMAKAIKU = gettext_noop("OmaKaiku activated")
+REASON_RENEWED = gettext_noop("Renewed")
+REASON_INACTIVATED = gettext_noop("Inactivated")
+REASON_REACTIVATED = gettext_noop("Reactivated by an administrator")
+REASON_MOBILE = gettext_noop("Mobile card enabled")
+REASON_SWITCHED = gettext_noop("Switched to mobile-only")
 ASSIGNED_NUMBER_DIGITS = 7
 
 
@@ -205,7 +216,7 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
     # saw the address typed by its owner, and the invitation link proves it works.
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     holder.account = user
-    _audit(holder, actor=actor, reason=_("OmaKaiku activated"))
+    _audit(holder, actor=actor, reason=REASON_OMAKAIKU)
     holder.save()
     omakaiku_invite(holder=holder, actor=actor)
     return True
@@ -351,7 +362,7 @@ def card_register(
             raise ValidationError({"number": _("Card number %(number)s is already registered.") % {"number": number}})
 
         _holder_apply(holder, holder_data)
-        _audit(holder, actor=actor, reason=reason or _("Card registered"))
+        _audit(holder, actor=actor, reason=reason or REASON_REGISTERED)
         holder.save()
 
         today = timezone.localdate()
@@ -366,7 +377,7 @@ def card_register(
             valid_until=valid_until,
             mobile_enabled=mobile,
         )
-        _audit(card, actor=actor, reason=reason or _("Card registered"))
+        _audit(card, actor=actor, reason=reason or REASON_REGISTERED)
         try:
             # The savepoint lets us turn a lost race into a form error instead of a 500.
             with transaction.atomic():
@@ -427,7 +438,7 @@ def card_renew(*, card: Card, actor: User) -> Card:
         card = _lock(card)
         _ensure_editable(card)
         card.valid_from, card.valid_until = validity_period(timezone.localdate())
-        _audit(card, actor=actor, reason=_("Renewed"))
+        _audit(card, actor=actor, reason=REASON_RENEWED)
         card.save()
     return card
 
@@ -447,7 +458,7 @@ def card_inactivate(*, card: Card, actor: User, reason: str, note: str = "") -> 
         card.inactivation_note = note.strip()
         card.inactivated_on = timezone.localdate()
         _audit(
-            card, actor=actor, reason=_("Inactivated: %(reason)s") % {"reason": Card.InactivationReason(reason).label}
+            card, actor=actor, reason=REASON_INACTIVATED
         )
         card.save()
     return card
@@ -470,7 +481,7 @@ def card_reactivate(*, card: Card, actor: User, reason: str) -> Card:
         card.status = Card.Status.ACTIVE
         card.inactivation_reason = card.inactivation_note = ""
         card.inactivated_on = None
-        _audit(card, actor=actor, reason=reason or _("Reactivated by an administrator"))
+        _audit(card, actor=actor, reason=reason or REASON_REACTIVATED)
         card.save()
     return card
 
@@ -488,7 +499,7 @@ def card_omakaiku_activate(*, card: Card, actor: User, email: str = "", mobile: 
             holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
         if mobile and not card.mobile_enabled:
             card.mobile_enabled = True
-            _audit(card, actor=actor, reason=_("Mobile card enabled"))
+            _audit(card, actor=actor, reason=REASON_MOBILE)
             card.save()
     return card
 
@@ -522,5 +533,5 @@ def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", lang
             holder_data=HolderData.from_holder(holder),
             email=email,
             language=language,
-            reason=_("Switched to mobile-only from card %(number)s") % {"number": card.number},
+            reason=REASON_SWITCHED,
         )

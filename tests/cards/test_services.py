@@ -403,7 +403,8 @@ def test_inactivation_needs_a_reason(distributor, site, customer_data):
 
     card = services.card_inactivate(card=card, actor=distributor, reason="lost")
     assert card.status == Card.Status.INACTIVE
-    assert "Lost" in card.history.first().history_change_reason
+    assert card.history.first().history_change_reason == "Inactivated"
+    assert card.inactivation_reason == "lost"
 
 
 def test_inactive_card_cannot_be_edited_or_renewed(distributor, site, customer_data):
