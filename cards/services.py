@@ -136,7 +136,7 @@ def holder_data_validate(*, data: HolderData, today: datetime.date | None = None
             # The rule counts calendar years: whoever turns 16 this year is eligible.
             add(
                 "birth_year",
-                _("A card can be given to customers who are 16 or turn 16 this year (born %(year)s or earlier).")
+                _("A card can be given to customers who are at least 16 or turn 16 this year (born %(year)s or earlier).")
                 % {"year": today.year - MINIMUM_AGE},
             )
         if data.children_count is None:
@@ -228,7 +228,7 @@ def omakaiku_invite(*, holder: Holder, actor: User) -> None:
     if user is None:
         raise ValidationError(_("OmaKaiku has not been activated for this holder."))
     if user.activated_at is not None:
-        raise ValidationError(_("The holder has already set a password. They can use 'Forgot password' at OmaKaiku."))
+        raise ValidationError(_("The holder has already set a password. They can use 'Forgotten password' on the login page."))
     card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site").first()
     user_invite(user=user, template="omakaiku/email/invitation", context={"site_name": card.site.name if card else ""})
 

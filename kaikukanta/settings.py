@@ -172,6 +172,8 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Never mail an address that has no account (it may be somebody else's).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_NOTIFICATIONS = False
+# The email is the login: one address per account, changed only by whoever manages it.
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
