@@ -143,6 +143,15 @@ class Organisation(models.Model):
         return self.name
 
 
+class UseCategory(models.TextChoices):
+    """The statistics categories of a card use (and a venue's usual one)."""
+
+    CULTURE = "culture", _("Culture")
+    EDUCATION = "education", _("Education")
+    SCIENCE = "science", _("Science")
+    SPORTS = "sports", _("Sports")
+
+
 class Site(models.Model):
     """A unit of an organisation: either hands out cards or receives card holders."""
 
@@ -157,6 +166,13 @@ class Site(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     municipality = models.ForeignKey(
         Municipality, on_delete=models.PROTECT, related_name="sites", verbose_name=_("municipality")
+    )
+    default_category = models.CharField(
+        _("usual category of use"),
+        max_length=10,
+        choices=UseCategory.choices,
+        default=UseCategory.CULTURE,
+        help_text=_("Venues: preselected when recording a card use."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

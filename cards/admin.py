@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .models import Card, CardNumberCounter, CardUse, Holder
+from .models import Card, CardNumberCounter, CardUse, Holder, Offer
 
 
 class CardInline(admin.TabularInline):
@@ -55,8 +55,8 @@ class CardAdmin(SimpleHistoryAdmin):
 
 @admin.register(CardUse)
 class CardUseAdmin(SimpleHistoryAdmin):
-    list_display = ["card", "venue", "used_on", "category", "child_tickets"]
-    list_filter = ["category", "used_on"]
+    list_display = ["card", "venue", "used_on", "category", "child_tickets", "source", "cancelled_at"]
+    list_filter = ["category", "source", "used_on"]
     search_fields = ["card__number"]
     list_select_related = ["card", "venue__organisation"]
     raw_id_fields = ["card", "venue", "recorded_by"]
@@ -70,3 +70,13 @@ class CardNumberCounterAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Lowering a counter would hand out a number again.
         return False
+
+
+@admin.register(Offer)
+class OfferAdmin(SimpleHistoryAdmin):
+    list_display = ["title_fi", "venue", "category", "starts_on", "ends_on", "visible"]
+    list_filter = ["visible", "category", "venue__municipality__region"]
+    search_fields = ["title_fi", "title_sv", "title_en", "venue__name"]
+    list_select_related = ["venue__organisation"]
+    raw_id_fields = ["venue"]
+    date_hierarchy = "starts_on"

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.models import Municipality, Site
+from accounts.models import Municipality, Site, UseCategory
 
 # Assigned mobile-only numbers are the letter followed by digits; a printed number may
 # never look like one, so the two ranges cannot collide (DOMAIN.md, decision).
@@ -212,22 +212,29 @@ class CardNumberCounter(models.Model):
 class CardUse(models.Model):
     """One ticket, course place or season pass taken with a card at a venue."""
 
-    class Category(models.TextChoices):
-        CULTURE = "culture", _("Culture")
-        EDUCATION = "education", _("Education")
-        SCIENCE = "science", _("Science")
-        SPORTS = "sports", _("Sports")
+    Category = UseCategory
+
+    class Source(models.TextChoices):
+        DESK = "desk", _("Recorded at the desk")
+        IMPORT = "import", _("Imported from an offline record")
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="uses", verbose_name=_("card"))
     venue = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="card_uses", verbose_name=_("venue"))
     used_on = models.DateField(_("date of use"))
     category = models.CharField(_("category"), max_length=10, choices=Category.choices)
     child_tickets = models.PositiveSmallIntegerField(_("child tickets"), default=0)
+    assistant_tickets = models.PositiveSmallIntegerField(_("assistant or interpreter tickets"), default=0)
     clients_under_16 = models.PositiveSmallIntegerField(_("clients under 16"), default=0)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.DESK)
+    # Makes recording idempotent: a resubmitted desk form or a re-imported file carries
+    # the same key, and the unique constraint turns the repeat into a no-op.
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -242,7 +249,67 @@ class CardUse(models.Model):
             models.CheckConstraint(
                 condition=Q(category__in=["culture", "education", "science", "sports"]), name="carduse_category_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True, cancel_reason="")
+                | Q(cancelled_at__isnull=False) & ~Q(cancel_reason=""),
+                name="carduse_cancellation_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(child_tickets__lte=MAX_CHILDREN) & Q(clients_under_16__lte=100) & Q(assistant_tickets__lte=10),
+                name="carduse_ticket_counts_range",
+            ),
         ]
 
     def __str__(self):
         return f"{self.card} {self.used_on}"
+
+
+class Offer(models.Model):
+    """What a venue offers Kaikukortti holders; shown in OmaKaiku when visible and current.
+
+    Texts come in Finnish, Swedish and English; Finnish is required and the fallback.
+    """
+
+    venue = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="offers", verbose_name=_("venue"))
+    category = models.CharField(_("category"), max_length=10, choices=UseCategory.choices)
+    title_fi = models.CharField(_("title (Finnish)"), max_length=200)
+    title_sv = models.CharField(_("title (Swedish)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    description_fi = models.TextField(_("description (Finnish)"), blank=True)
+    description_sv = models.TextField(_("description (Swedish)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    conditions_fi = models.CharField(_("conditions (Finnish)"), max_length=500, blank=True)
+    conditions_sv = models.CharField(_("conditions (Swedish)"), max_length=500, blank=True)
+    conditions_en = models.CharField(_("conditions (English)"), max_length=500, blank=True)
+    location = models.CharField(_("where"), max_length=200, blank=True)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    visible = models.BooleanField(_("visible to Kaikukortti holders in OmaKaiku"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["starts_on", "pk"]
+        indexes = [models.Index(fields=["visible", "ends_on"], name="offer_visible_ends")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="offer_period_order"),
+            models.CheckConstraint(condition=~Q(title_fi=""), name="offer_has_finnish_title"),
+        ]
+
+    def __str__(self):
+        return self.title_fi
+
+    def _localised(self, field: str, language: str) -> str:
+        return getattr(self, f"{field}_{language}", "") or getattr(self, f"{field}_fi")
+
+    def title_in(self, language: str) -> str:
+        return self._localised("title", language)
+
+    def description_in(self, language: str) -> str:
+        return self._localised("description", language)
+
+    def conditions_in(self, language: str) -> str:
+        return self._localised("conditions", language)

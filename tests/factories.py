@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
-from cards.models import Card, CardUse, Holder
+from cards.models import Card, CardUse, Holder, Offer
 from cards.services import validity_period
 
 PASSWORD = "kaikukortti-test"
@@ -143,3 +143,16 @@ class CardUseFactory(factory.django.DjangoModelFactory):
     venue = factory.SubFactory(VenueSiteFactory)
     used_on = factory.LazyFunction(_today)
     category = CardUse.Category.CULTURE
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Offer
+
+    venue = factory.SubFactory(VenueSiteFactory)
+    category = CardUse.Category.CULTURE
+    title_fi = factory.Sequence(lambda n: f"Tarjous {n}")
+    title_sv = factory.Sequence(lambda n: f"Erbjudande {n}")
+    title_en = factory.Sequence(lambda n: f"Offer {n}")
+    starts_on = factory.LazyFunction(lambda: _today() - datetime.timedelta(days=7))
+    ends_on = factory.LazyFunction(lambda: _today() + datetime.timedelta(days=30))

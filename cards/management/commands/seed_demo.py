@@ -32,7 +32,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F, Max
 from django.test.utils import override_settings
 from django.utils import timezone, translation
@@ -593,6 +593,8 @@ class _BulkData:
         self._midnights: dict[datetime.date, datetime.datetime] = {}
 
     def progress(self, what: str, done: int, total: int) -> None:
+        # With DEBUG on, Django keeps every statement's SQL (here megabytes per INSERT) in memory.
+        reset_queries()
         self.command.stdout.write(f"  {what}: {done:>9,}/{total:,}  {time.monotonic() - self.started:7.1f} s")
 
     def moment(self, day: datetime.date, rng: random.Random) -> datetime.datetime:
