@@ -1,4 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.urls import reverse
 
 from .models import User
 
@@ -21,3 +23,16 @@ class AccountAdapter(DefaultAccountAdapter):
             self.authentication_failed(request, **credentials)
             return None
         return user
+
+    def get_login_redirect_url(self, request):
+        if request.user.is_holder:
+            return reverse(settings.HOLDER_HOME_URL)
+        return super().get_login_redirect_url(request)
+
+    def send_password_reset_mail(self, user, email, context):
+        # Holders choose a new password in OmaKaiku, on the same page as the first one.
+        if user.is_holder:
+            path = reverse(settings.HOLDER_SET_PASSWORD_URL, kwargs={"uidb36": context["uid"], "key": context["key"]})
+            context = {**context, "password_reset_url": f"{settings.SITE_URL}{path}"}
+            return self.send_mail(settings.HOLDER_PASSWORD_RESET_TEMPLATE, email, context)
+        return super().send_password_reset_mail(user, email, context)

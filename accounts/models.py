@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -64,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("When the newest invitation was sent. Older invitation links stop working."),
     )
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    # Part of the session hash: raising it ends every session of the user at once,
+    # without keeping a list of their sessions (or their IP addresses).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
@@ -80,7 +84,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
             models.CheckConstraint(condition=models.Q(kind__in=["staff", "holder"]), name="user_kind_valid"),
             # The Django admin is for Kaikukeskus staff; a holder can never be given it.
-            models.CheckConstraint(condition=~models.Q(kind="holder", is_staff=True), name="user_holder_not_admin"),
+            models.CheckConstraint(
+                condition=~(models.Q(kind="holder") & (models.Q(is_staff=True) | models.Q(is_superuser=True))),
+                name="user_holder_not_admin",
+            ),
         ]
 
     def __str__(self):
@@ -89,6 +96,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.email.strip().lower()
+
+    def _get_session_auth_hash(self, secret=None):
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def is_holder(self) -> bool:

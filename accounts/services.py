@@ -68,11 +68,31 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
     return user
 
 
-def user_invite(*, user: User, template: str, context: dict) -> None:
-    """Stamp a new invitation (older links stop working) and mail it once the transaction commits."""
+def user_invite(*, user: User, template: str, context: dict, url_name: str = "account_reset_password_from_key") -> None:
+    """Stamp a new invitation (older links stop working) and mail it once the transaction commits.
+
+    ``url_name`` is the page where the password is set: allauth's for staff, OmaKaiku's for holders.
+    """
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
-    transaction.on_commit(lambda: send_invitation_email.enqueue(user_id=user.pk, template=template, context=context))
+    transaction.on_commit(
+        lambda: send_invitation_email.enqueue(user_id=user.pk, template=template, context=context, url_name=url_name)
+    )
+
+
+def user_sessions_end(*, user: User) -> None:
+    """Log the user out everywhere (see ``User._get_session_auth_hash``)."""
+    user.session_epoch += 1
+    user.save(update_fields=["session_epoch"])
+
+
+def user_erase(*, user: User) -> None:
+    """Delete a login and every copy of its address, history included (the address is personal data)."""
+    pk = user.pk
+    EmailAddress.objects.filter(user=user).delete()
+    user.delete()
+    # Deleting wrote one more history row with the address; remove them all.
+    User.history.filter(id=pk).delete()
 
 
 def membership_remove(*, actor: User, membership: SiteMembership) -> None:

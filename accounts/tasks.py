@@ -10,16 +10,17 @@ from .models import User
 from .tokens import invitation_token_generator
 
 
-def invitation_url(user: User) -> str:
+def invitation_url(user: User, url_name: str = "account_reset_password_from_key") -> str:
     path = reverse(
-        "account_reset_password_from_key",
-        kwargs={"uidb36": user_pk_to_url_str(user), "key": invitation_token_generator.make_token(user)},
+        url_name, kwargs={"uidb36": user_pk_to_url_str(user), "key": invitation_token_generator.make_token(user)}
     )
     return f"{settings.SITE_URL}{path}"
 
 
 @task()
-def send_invitation_email(*, user_id: int, template: str, context: dict) -> None:
+def send_invitation_email(
+    *, user_id: int, template: str, context: dict, url_name: str = "account_reset_password_from_key"
+) -> None:
     """Send an invitation with a set-your-password link.
 
     Runs after the inviting transaction has committed, so the link is made from the
@@ -30,7 +31,7 @@ def send_invitation_email(*, user_id: int, template: str, context: dict) -> None
     with translation.override(user.language):
         ctx = {
             **context,
-            "url": invitation_url(user),
+            "url": invitation_url(user, url_name),
             "site_url": settings.SITE_URL,
             "timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
         }

@@ -156,3 +156,14 @@ class SwitchToMobileForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("The customer gives up the physical card. It is inactivated and cannot be used any more."),
     )
+
+
+class OmaKaikuEmailChangeForm(forms.Form):
+    email = forms.EmailField(label=_("New personal email"))
+    language = _language_field()
+
+
+class OmaKaikuCloseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Close the holder's OmaKaiku account. Their email is erased and a mobile card stops working."),
+    )

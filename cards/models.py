@@ -149,7 +149,11 @@ class Card(models.Model):
         verbose_name = _("card")
         verbose_name_plural = _("cards")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["site", "status", "valid_until"], name="card_site_status_valid")]
+        indexes = [
+            models.Index(fields=["site", "status", "valid_until"], name="card_site_status_valid"),
+            # The distributor's card list: newest first within the site.
+            models.Index(fields=["site", "-created_at", "-id"], name="card_site_newest"),
+        ]
         constraints = [
             # The guarantee behind "a holder has at most one active card", also when two
             # distributors save at the same moment.
@@ -255,7 +259,9 @@ class CardUse(models.Model):
                 name="carduse_cancellation_has_reason",
             ),
             models.CheckConstraint(
-                condition=Q(child_tickets__lte=MAX_CHILDREN) & Q(clients_under_16__lte=100) & Q(assistant_tickets__lte=10),
+                condition=Q(child_tickets__lte=MAX_CHILDREN)
+                & Q(clients_under_16__lte=100)
+                & Q(assistant_tickets__lte=10),
                 name="carduse_ticket_counts_range",
             ),
         ]

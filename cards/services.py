@@ -16,14 +16,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Municipality, Site, User
 from accounts.permissions import distributor_sites
-from accounts.services import user_invite
+from accounts.services import user_erase, user_invite, user_sessions_end
 
 from .models import ASSIGNED_NUMBER_REGEX, MAX_CHILDREN, PHYSICAL_NUMBER_REGEX, Card, CardNumberCounter, Holder
 
@@ -38,6 +38,10 @@ REASON_INACTIVATED = gettext_noop("Inactivated")
 REASON_REACTIVATED = gettext_noop("Reactivated by an administrator")
 REASON_MOBILE = gettext_noop("Mobile card enabled")
 REASON_SWITCHED = gettext_noop("Switched to mobile-only")
+REASON_EMAIL_CHANGED = gettext_noop("OmaKaiku email changed")
+REASON_OMAKAIKU_CLOSED = gettext_noop("OmaKaiku account closed")
+REASON_MOBILE_OFF = gettext_noop("Mobile card disabled: OmaKaiku closed")
+REASON_DORMANT = gettext_noop("No active card for 24 months: OmaKaiku email erased")
 ASSIGNED_NUMBER_DIGITS = 7
 
 
@@ -136,7 +140,9 @@ def holder_data_validate(*, data: HolderData, today: datetime.date | None = None
             # The rule counts calendar years: whoever turns 16 this year is eligible.
             add(
                 "birth_year",
-                _("A card can be given to customers who are at least 16 or turn 16 this year (born %(year)s or earlier).")
+                _(
+                    "A card can be given to customers who are at least 16 or turn 16 this year (born %(year)s or earlier)."
+                )
                 % {"year": today.year - MINIMUM_AGE},
             )
         if data.children_count is None:
@@ -228,9 +234,16 @@ def omakaiku_invite(*, holder: Holder, actor: User) -> None:
     if user is None:
         raise ValidationError(_("OmaKaiku has not been activated for this holder."))
     if user.activated_at is not None:
-        raise ValidationError(_("The holder has already set a password. They can use 'Forgotten password' on the login page."))
+        raise ValidationError(
+            _("The holder has already set a password. They can use 'Forgotten password' on the login page.")
+        )
     card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site").first()
-    user_invite(user=user, template="omakaiku/email/invitation", context={"site_name": card.site.name if card else ""})
+    user_invite(
+        user=user,
+        template=settings.HOLDER_INVITATION_TEMPLATE,
+        context={"site_name": card.site.name if card else ""},
+        url_name=settings.HOLDER_SET_PASSWORD_URL,
+    )
 
 
 def card_omakaiku_resend(*, card: Card, actor: User) -> None:
@@ -457,10 +470,11 @@ def card_inactivate(*, card: Card, actor: User, reason: str, note: str = "") -> 
         card.inactivation_reason = reason
         card.inactivation_note = note.strip()
         card.inactivated_on = timezone.localdate()
-        _audit(
-            card, actor=actor, reason=REASON_INACTIVATED
-        )
+        _audit(card, actor=actor, reason=REASON_INACTIVATED)
         card.save()
+        if card.holder.account_id:
+            # Whoever is logged in to OmaKaiku sees the card's new state only after logging in again.
+            user_sessions_end(user=card.holder.account)
     return card
 
 
@@ -535,3 +549,99 @@ def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", lang
             language=language,
             reason=REASON_SWITCHED,
         )
+
+
+def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language: str = "fi") -> Card:
+    """Move the holder's OmaKaiku login to a new address: a new invitation goes there, and the
+    old address, its links and its sessions stop working at once."""
+    _ensure_can_manage(actor, card)
+    email = _email_normalize(email)
+    with transaction.atomic():
+        card = _lock(card)
+        _ensure_editable(card)
+        holder = card.holder
+        user = holder.account
+        if user is None:
+            raise ValidationError({"email": _("OmaKaiku has not been activated for this holder.")})
+        if user.email == email:
+            raise ValidationError({"email": _("This is already the holder's address.")})
+        if User.objects.filter(email=email).exists():
+            _holder_by_email(email)  # explains a staff address
+            raise ValidationError({"email": _("This email address is already used by another Kaikukortti holder.")})
+        from allauth.account.models import EmailAddress
+
+        user.email = email
+        user.language = language or user.language
+        user.set_unusable_password()
+        user.activated_at = None
+        user._history_user = actor
+        user._change_reason = REASON_EMAIL_CHANGED
+        user.save()
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        user_sessions_end(user=user)
+        omakaiku_invite(holder=holder, actor=actor)
+        _audit(holder, actor=actor, reason=REASON_EMAIL_CHANGED)
+        holder.save()
+    return card
+
+
+def _omakaiku_close(*, holder: Holder, actor: User | None, reason: str) -> None:
+    user = holder.account
+    for card in holder.cards.filter(mobile_enabled=True, kind=Card.Kind.PHYSICAL):
+        card.mobile_enabled = False
+        _audit(card, actor=actor, reason=REASON_MOBILE_OFF)
+        card.save()
+    holder.account = None
+    _audit(holder, actor=actor, reason=reason)
+    holder.save()
+    user_erase(user=user)
+
+
+def card_omakaiku_close(*, card: Card, actor: User) -> Card:
+    """Close the holder's OmaKaiku account and erase their email. A physical card's mobile
+    card goes with it; a mobile-only card cannot exist without OmaKaiku."""
+    _ensure_can_manage(actor, card)
+    with transaction.atomic():
+        card = _lock(card)
+        holder = card.holder
+        if holder.account_id is None:
+            raise ValidationError(_("OmaKaiku has not been activated for this holder."))
+        mobile_only = holder.cards.filter(status=Card.Status.ACTIVE, kind__in=[Card.Kind.X, Card.Kind.Z]).first()
+        if mobile_only is not None:
+            raise ValidationError(
+                _("Card %(number)s is mobile-only and needs OmaKaiku. Inactivate it first.")
+                % {"number": mobile_only.number}
+            )
+        _omakaiku_close(holder=holder, actor=actor, reason=REASON_OMAKAIKU_CLOSED)
+    return Card.objects.get(pk=card.pk)
+
+
+DORMANT_MONTHS = 24
+
+
+def holders_dormant_erase(*, today: datetime.date | None = None) -> int:
+    """Erase the OmaKaiku email of holders who have had no valid card for 24 months.
+
+    A card counts as valid until its last valid day, or until it was inactivated. Cards still
+    marked active but long expired are inactivated on the way, since without OmaKaiku a
+    mobile card cannot stand. Returns the number of holders erased.
+    """
+    today = today or timezone.localdate()
+    cutoff = add_months(today, -DORMANT_MONTHS)
+    recent = Card.objects.filter(
+        Q(status=Card.Status.ACTIVE, valid_until__gte=cutoff) | Q(inactivated_on__gte=cutoff)
+    ).values("holder_id")
+    erased = 0
+    for holder in Holder.objects.filter(account__isnull=False).exclude(pk__in=recent).select_related("account"):
+        with transaction.atomic():
+            for card in holder.cards.filter(status=Card.Status.ACTIVE):
+                card.status = Card.Status.INACTIVE
+                card.inactivation_reason = Card.InactivationReason.OTHER
+                card.inactivation_note = REASON_DORMANT
+                card.inactivated_on = today
+                _audit(card, actor=None, reason=REASON_DORMANT)
+                card.save()
+            _omakaiku_close(holder=holder, actor=None, reason=REASON_DORMANT)
+        erased += 1
+    return erased

@@ -19,6 +19,8 @@ from .forms import (
     CardUpdateForm,
     HolderFieldsMixin,
     OmaKaikuActivateForm,
+    OmaKaikuCloseForm,
+    OmaKaikuEmailChangeForm,
     SwitchToMobileForm,
 )
 from .models import Card
@@ -254,3 +256,42 @@ def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("A new OmaKaiku invitation was sent. Earlier invitation links no longer work."))
     return redirect(reverse("cards:detail", kwargs={"pk": card.pk}))
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    form = OmaKaikuEmailChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_omakaiku_email_change(
+                card=card,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request, _("The email was changed and a new invitation sent. The old address no longer works.")
+            )
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_omakaiku_email.html", {"form": form, "card": card})
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_omakaiku_close(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    form = OmaKaikuCloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_omakaiku_close(card=card, actor=request.user)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The OmaKaiku account was closed and the email erased."))
+            return redirect("cards:detail", pk=card.pk)
+    return render(request, "cards/card_omakaiku_close.html", {"form": form, "card": card})

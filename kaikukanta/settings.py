@@ -237,8 +237,21 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives "django" its own console handler; one is enough.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        "barcode": {"level": "WARNING"},
+    },
 }
+
+# Where holders land and set their password: OmaKaiku's pages, named here so that the
+# lower apps (accounts, cards) never import the portal app.
+HOLDER_HOME_URL = "omakaiku:home"
+HOLDER_LOGIN_URL = "omakaiku:login"
+HOLDER_SET_PASSWORD_URL = "omakaiku:activate"
+HOLDER_INVITATION_TEMPLATE = "omakaiku/email/invitation"
+HOLDER_PASSWORD_RESET_TEMPLATE = "omakaiku/email/password_reset"
 
 # Business settings.
 CARD_VALIDITY_MONTHS = 12

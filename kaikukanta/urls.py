@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
+    path("omakaiku/", include("omakaiku.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -66,7 +66,7 @@ def test_new_physical_card_with_mobile_activates_omakaiku_and_invites(distributo
     assert account.invited_at is not None
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["maija@example.com"]
-    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    assert "/omakaiku/activate/" in mail.outbox[0].body
 
 
 def test_mobile_card_without_email_is_refused(distributor, site, customer_data):

@@ -260,3 +260,37 @@ def test_resend_is_post_only(distributor_client, site):
     card = factories.CardFactory(site=site)
 
     assert distributor_client.get(reverse("cards:resend", args=[card.pk])).status_code == 405
+
+
+def test_distributor_changes_the_holders_email_from_the_card_page(
+    distributor_client, distributor, site, customer_data, committed
+):
+    from cards import services
+
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="old@example.com"
+        )
+        response = distributor_client.post(
+            reverse("cards:omakaiku_email", args=[card.pk]), {"email": "new@example.com", "language": "fi"}
+        )
+
+    assert response.status_code == 302
+    card.holder.account.refresh_from_db()
+    assert card.holder.account.email == "new@example.com"
+    assert mail.outbox[-1].to == ["new@example.com"]
+
+
+def test_closing_omakaiku_needs_confirmation(distributor_client, distributor, site, customer_data):
+    from cards import services
+
+    card = services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="old@example.com"
+    )
+
+    refused = distributor_client.post(reverse("cards:omakaiku_close", args=[card.pk]), {})
+    assert refused.status_code == 200
+    done = distributor_client.post(reverse("cards:omakaiku_close", args=[card.pk]), {"confirm": "on"})
+    assert done.status_code == 302
+    card.holder.refresh_from_db()
+    assert card.holder.account is None

@@ -7,7 +7,8 @@ switched to mobile-only through ``cards.services``, exactly as a distributor wou
 every card has its change history. Afterwards some dates are moved into the past (a card issued
 last spring, one that expired, one that expires this month); those saves go through the model
 too and carry the history reason "Demo data", so the history says honestly what happened.
-Card uses at the venues over the last year are added last. The command is idempotent: if
+Card uses at the venues over the last year and a few offers per venue are added last (there is
+no service for either yet; they are saved through the model, with history). It is idempotent: if
 ``admin@example.fi`` exists, the demo is taken to be present and only the logins are printed.
 
 ``--cards N --uses M`` then makes sure the database holds at least N cards and M card uses in
@@ -16,6 +17,8 @@ bypasses the services and writes no history rows (``bulk_create`` sends no signa
 pages of a bulk card show an empty history; it also sets ``created_at`` to the day of issue or
 use, which ``auto_now_add`` would otherwise overwrite. Bulk physical cards are numbered ``B``
 and nine digits; bulk X and Z numbers are reserved from the same counter the services use.
+About a fifth of the bulk holders have an OmaKaiku login (``bulkNNNNNNN@example.com``, no
+usable password). Bulk uses go to any card that was valid on the day, demo cards included.
 
 Everything random comes from ``random.Random(2025)``: two runs on the same day give the same
 data. The command refuses to run with ``DEBUG`` off unless ``--force`` is given.
@@ -39,7 +42,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
 from cards import services
-from cards.models import Card, CardNumberCounter, CardUse, Holder
+from cards.models import Card, CardNumberCounter, CardUse, Holder, Offer
 from cards.services import HolderData, validity_period
 
 DEMO_PASSWORD = "kaikukortti-demo"
@@ -104,6 +107,80 @@ ORGANISATIONS = [
     ("Lastensuojelu, perhetyö", "Perhetyöntekijä"),
     ("Vastaanottokeskus", "Sosiaaliohjaaja"),
     ("Mielenterveyskuntoutujien päiväkeskus", "Ohjaaja"),
+]
+# (venue, category, (fi, sv, en) title, conditions, starts and ends in days from today, visible)
+OFFERS = [
+    (
+        "Tampere-talo",
+        CardUse.Category.CULTURE,
+        (
+            "Tampere Filharmonian sinfoniakonsertit",
+            "Tampere Filharmonins symfonikonserter",
+            "Tampere Philharmonic symphony concerts",
+        ),
+        "Vapaaliput lipunmyynnistä konserttipäivänä, enintään 20 lippua konserttia kohden.",
+        -30,
+        150,
+        True,
+    ),
+    (
+        "Tampere-talo",
+        CardUse.Category.CULTURE,
+        ("Joulukonsertti", "Julkonsert", "Christmas concert"),
+        "Liput varattava viimeistään kolme päivää ennen konserttia.",
+        10,
+        25,
+        True,
+    ),
+    (
+        "Tampere-talo",
+        CardUse.Category.CULTURE,
+        ("Kevään kamarimusiikkisarja", "Vårens kammarmusikserie", "Spring chamber music series"),
+        "",
+        -200,
+        -60,
+        True,
+    ),
+    (
+        "Tampereen Teatteri",
+        CardUse.Category.CULTURE,
+        ("Päänäyttämön esitykset", "Föreställningar på stora scenen", "Main stage performances"),
+        "Vapaita paikkoja on rajoitetusti; kysy lipunmyynnistä.",
+        -60,
+        180,
+        True,
+    ),
+    (
+        "Tampereen Teatteri",
+        CardUse.Category.EDUCATION,
+        ("Teatterikurssi aikuisille", "Teaterkurs för vuxna", "Theatre course for adults"),
+        "Luonnos: julkaistaan, kun kurssin ajat vahvistuvat.",
+        30,
+        120,
+        False,
+    ),
+    (
+        "Helsingin kaupunginmuseo",
+        CardUse.Category.CULTURE,
+        ("Museon näyttelyt", "Museets utställningar", "The museum's exhibitions"),
+        "Näytä Kaikukortti kassalla.",
+        -300,
+        365,
+        True,
+    ),
+    (
+        "Helsingin kaupunginmuseo",
+        CardUse.Category.SCIENCE,
+        (
+            "Tiedeopastus: Helsingin historia",
+            "Vetenskaplig guidning: Helsingfors historia",
+            "Science tour: the history of Helsinki",
+        ),
+        "Opastukset lauantaisin klo 13.",
+        -14,
+        90,
+        True,
+    ),
 ]
 CATEGORIES = [CardUse.Category.CULTURE, CardUse.Category.SPORTS, CardUse.Category.EDUCATION, CardUse.Category.SCIENCE]
 CATEGORY_WEIGHTS = [60, 20, 10, 10]
@@ -256,10 +333,34 @@ class Command(BaseCommand):
         for site, actor in distributors:
             for scenario in SCENARIOS:
                 seeder.run(scenario, site=site, actor=actor)
+        self._offers(venues)
         self.stdout.write(
-            f"Created {Holder.objects.count()} holders, {Card.objects.count()} cards and "
-            f"{CardUse.objects.count()} card uses."
+            f"Created {Holder.objects.count()} holders, {Card.objects.count()} cards, "
+            f"{CardUse.objects.count()} card uses and {Offer.objects.count()} offers."
         )
+
+    def _offers(self, venues: list) -> None:
+        """A few offers per venue: current ones, an upcoming one, a past one and a hidden draft."""
+        staff_of = {site.name: user for site, user in venues}
+        sites = {site.name: site for site, _user in venues}
+        for venue_name, category, titles, conditions, starts, ends, visible in OFFERS:
+            if venue_name not in sites:
+                continue
+            offer = Offer(
+                venue=sites[venue_name],
+                category=category,
+                title_fi=titles[0],
+                title_sv=titles[1],
+                title_en=titles[2],
+                conditions_fi=conditions,
+                location=venue_name,
+                starts_on=_days_ago(-starts),
+                ends_on=_days_ago(-ends),
+                visible=visible,
+            )
+            offer._history_user = staff_of[venue_name]
+            offer._change_reason = DEMO_REASON
+            offer.save()
 
     def _staff(self, email: str, *, actor: User | None, superuser: bool = False) -> User:
         user = User.objects.filter(email=email).first()
@@ -439,6 +540,11 @@ class _DemoCards:
                 use.clients_under_16 = self.rng.randint(2, 8)
             elif holder.children_count and self.rng.random() < 0.5:
                 use.child_tickets = self.rng.randint(1, holder.children_count)
+            if self.rng.random() < 0.05:
+                use.assistant_tickets = 1
+            if self.rng.random() < 0.1:
+                # Written on paper at an event and typed in afterwards.
+                use.source = CardUse.Source.IMPORT
             use._history_user = staff
             use.save()
 
@@ -810,6 +916,7 @@ class _BulkData:
                 venue = rng.choice(local if local and rng.random() < 0.85 else self.venues)
                 used_on = start + datetime.timedelta(days=rng.randrange(days))
                 child_tickets = clients = 0
+                assistants = 1 if rng.random() < 0.03 else 0
                 if kind == Holder.Kind.ORGANISATION:
                     clients = rng.randint(1, 10)
                 elif children and rng.random() < 0.4:
@@ -822,6 +929,8 @@ class _BulkData:
                         category=rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0],
                         child_tickets=child_tickets,
                         clients_under_16=clients,
+                        assistant_tickets=assistants,
+                        source=CardUse.Source.IMPORT if rng.random() < 0.05 else CardUse.Source.DESK,
                         recorded_by_id=self.venue_staff.get(venue.pk),
                         created_at=self.moment(used_on, rng),
                     )

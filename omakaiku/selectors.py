@@ -1,0 +1,114 @@
+"""What a holder may see of the register: their own cards and uses, and visible current offers."""
+
+import datetime
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import ExtractYear
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from cards.models import Card, CardUse, Holder, Offer
+
+
+def holder_for_user(*, user: User) -> Holder:
+    return get_object_or_404(Holder.objects.select_related("municipality", "account"), account=user)
+
+
+def holder_cards(*, holder: Holder) -> QuerySet[Card]:
+    # Active first, then the newest: the card in the holder's pocket leads the page.
+    return holder.cards.select_related("site__organisation").order_by("status", "-valid_until", "-pk")
+
+
+def holder_card_get(*, holder: Holder, pk: int) -> Card:
+    return get_object_or_404(holder_cards(holder=holder), pk=pk)
+
+
+def holder_uses(*, holder: Holder) -> QuerySet[CardUse]:
+    """The holder's uses on all their cards, newest first; cancelled (mistaken) uses are not uses."""
+    return (
+        CardUse.objects.filter(card__holder=holder, cancelled_at__isnull=True)
+        .select_related("venue", "card")
+        .order_by("-used_on", "-pk")
+    )
+
+
+def holder_use_totals(*, holder: Holder) -> list[dict]:
+    return list(
+        holder_uses(holder=holder)
+        .order_by()
+        .annotate(year=ExtractYear("used_on"))
+        .values("year")
+        .annotate(uses=Count("pk"), child_tickets=Sum("child_tickets"))
+        .order_by("-year")
+    )
+
+
+def offers_current(*, today: datetime.date | None = None) -> QuerySet[Offer]:
+    """Offers the venue has made visible, whose period has not ended, from active venues."""
+    today = today or timezone.localdate()
+    return (
+        Offer.objects.filter(visible=True, ends_on__gte=today, venue__is_active=True)
+        .select_related("venue__municipality")
+        .order_by("starts_on", "pk")
+    )
+
+
+def holder_data_export(*, holder: Holder) -> dict:
+    """Everything the register stores about the holder (GDPR right of access), as plain data."""
+    cards = list(holder_cards(holder=holder))
+    return {
+        "holder": {
+            "type": holder.kind,
+            "year_of_birth": holder.birth_year,
+            "postal_code": holder.postal_code,
+            "home_municipality": holder.municipality.name,
+            "children_under_18": holder.children_count,
+            "gender": holder.gender or None,
+            "life_situation": holder.life_situation or None,
+            "organisation_name": holder.organisation_name or None,
+            "representative_work_role": holder.representative_role or None,
+            "registered": holder.created_at.isoformat(),
+        },
+        "omakaiku": {
+            "email": holder.account.email if holder.account else None,
+            "language": holder.account.language if holder.account else None,
+            "activated": holder.account.activated_at.isoformat()
+            if holder.account and holder.account.activated_at
+            else None,
+        },
+        "cards": [
+            {
+                "number": card.number,
+                "type": card.kind,
+                "status": card.status,
+                "mobile_card": card.mobile_enabled,
+                "issuing_site": str(card.site),
+                "issued": card.issued_on.isoformat(),
+                "valid_from": card.valid_from.isoformat(),
+                "valid_until": card.valid_until.isoformat(),
+                "inactivation_reason": card.inactivation_reason or None,
+                "inactivated": card.inactivated_on.isoformat() if card.inactivated_on else None,
+            }
+            for card in cards
+        ],
+        "uses": [
+            {
+                "card": use.card.number,
+                "date": use.used_on.isoformat(),
+                "venue": use.venue.name,
+                "category": use.category,
+                "child_tickets": use.child_tickets,
+                "assistant_tickets": use.assistant_tickets,
+                "clients_under_16": use.clients_under_16,
+            }
+            for use in holder_uses(holder=holder)
+        ],
+    }
+
+
+def card_kind_label(card: Card) -> str:
+    if card.kind != Card.Kind.PHYSICAL:
+        return _("Mobile only")
+    return _("Physical + mobile") if card.mobile_enabled else _("Physical")

@@ -1,0 +1,186 @@
+import json
+
+from allauth.account.views import LoginView, PasswordResetView
+from allauth.core.internal import ratelimit
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.http import base36_to_int
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.tokens import invitation_token_generator
+
+from . import selectors, services
+from .codes import code39_svg, qr_svg
+from .forms import HolderSetPasswordForm, OfferFilter
+from .permissions import holder_required
+
+PAGE_SIZE = 20
+# As in Django's PasswordResetConfirmView: the token moves from the URL into the session
+# and the browser is redirected, so the token never leaks through the Referer header.
+INTERNAL_TOKEN = "set-password"
+SESSION_TOKEN_KEY = "_omakaiku_set_password_token"
+
+
+class HolderLoginView(LoginView):
+    template_name = "omakaiku/login.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        # Tells the account adapter that only holder accounts may log in here.
+        request.login_portal = User.Kind.HOLDER
+        return super().dispatch(request, *args, **kwargs)
+
+
+class HolderPasswordResetView(PasswordResetView):
+    template_name = "omakaiku/password_reset.html"
+    success_url = reverse_lazy("omakaiku:password_reset_done")
+
+
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "omakaiku/password_reset_done.html")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You have logged out."))
+    return redirect("omakaiku:login")
+
+
+def _user_from_uid(uidb36: str) -> User | None:
+    try:
+        return User.objects.get(pk=base36_to_int(uidb36), kind=User.Kind.HOLDER, is_active=True)
+    except (ValueError, OverflowError, User.DoesNotExist):
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
+    """Set the password from an invitation (first time) or a reset link.
+
+    GET only shows the form (mail scanners open links); POST sets the password and logs in.
+    """
+    # GETs count too: they are where a guessed token would be tried.
+    if not ratelimit.consume(request, app="allauth.account", action="reset_password_from_key", limit_get=True):
+        return ratelimit.respond_429(request)
+    user = _user_from_uid(uidb36)
+    if key != INTERNAL_TOKEN:
+        if user is not None and invitation_token_generator.check_token(user, key):
+            request.session[SESSION_TOKEN_KEY] = key
+            return redirect("omakaiku:activate", uidb36=uidb36, key=INTERNAL_TOKEN)
+        return render(request, "omakaiku/activate_invalid.html", status=400)
+    token = request.session.get(SESSION_TOKEN_KEY)
+    if user is None or not token or not invitation_token_generator.check_token(user, token):
+        return render(request, "omakaiku/activate_invalid.html", status=400)
+
+    first_time = user.activated_at is None
+    form = HolderSetPasswordForm(user, request.POST or None, first_time=first_time)
+    if request.method == "POST" and form.is_valid():
+        services.holder_password_set(user=user, password=form.cleaned_data["new_password1"])
+        del request.session[SESSION_TOKEN_KEY]
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
+        return redirect("omakaiku:home")
+    return render(request, "omakaiku/activate.html", {"form": form, "first_time": first_time})
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "omakaiku/privacy.html")
+
+
+@holder_required
+def home(request: HttpRequest) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
+    cards = [(card, selectors.card_kind_label(card)) for card in selectors.holder_cards(holder=holder)]
+    return render(request, "omakaiku/home.html", {"holder": holder, "cards": cards})
+
+
+@holder_required
+def uses(request: HttpRequest) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
+    page = Paginator(selectors.holder_uses(holder=holder), PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = selectors.holder_use_totals(holder=holder)
+    return render(request, "omakaiku/uses.html", {"page": page, "totals": totals})
+
+
+@holder_required
+def offers(request: HttpRequest) -> HttpResponse:
+    offer_filter = OfferFilter(request.GET, queryset=selectors.offers_current())
+    page = Paginator(offer_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    language = get_language()
+    items = [
+        (offer, offer.title_in(language), offer.description_in(language), offer.conditions_in(language))
+        for offer in page.object_list
+    ]
+    return render(request, "omakaiku/offers.html", {"filter": offer_filter, "page": page, "items": items})
+
+
+@holder_required
+def mobile_card(request: HttpRequest, pk: int) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
+    card = selectors.holder_card_get(holder=holder, pk=pk)
+    if not card.mobile_enabled:
+        return render(request, "omakaiku/no_mobile.html", {"card": card}, status=404)
+    context = {
+        "card": card,
+        "holder": holder,
+        "qr": qr_svg(card.number),
+        "barcode": code39_svg(card.number),
+        "loaded_at": timezone.localtime(),
+    }
+    response = render(request, "omakaiku/mobile_card.html", context)
+    # A stale copy would show an old validity: always fetch anew.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@holder_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
+    return render(
+        request, "omakaiku/my_data.html", {"holder": holder, "data": selectors.holder_data_export(holder=holder)}
+    )
+
+
+@holder_required
+@require_GET
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
+    data = selectors.holder_data_export(holder=holder)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="omakaiku-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    """Lets a phone add OmaKaiku to its home screen."""
+    return JsonResponse(
+        {
+            "name": "OmaKaiku",
+            "short_name": "OmaKaiku",
+            "start_url": reverse(settings.HOLDER_HOME_URL),
+            "scope": reverse(settings.HOLDER_HOME_URL),
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#5b2a86",
+            "icons": [
+                {"src": static("omakaiku/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+                {"src": static("omakaiku/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                {"src": static("omakaiku/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            ],
+        },
+        content_type="application/manifest+json",
+    )

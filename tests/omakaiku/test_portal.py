@@ -1,0 +1,385 @@
+"""OmaKaiku: activation by email, login on the holder's side only, and what a holder sees."""
+
+import datetime
+import json
+import re
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from cards import services
+from cards.models import Card
+from tests import factories
+
+PASSWORD = "Kulttuuria-kaikille-42"
+
+
+@pytest.fixture
+def invited(distributor, site, customer_data, committed):
+    with committed():
+        card = services.card_register(
+            site=site,
+            actor=distributor,
+            number="A1234567",
+            holder_data=customer_data,
+            email="maija@example.com",
+            mobile=True,
+            language="en",
+        )
+    return card
+
+
+def _link(message) -> str:
+    return re.search(r"https?://\S+(/omakaiku/activate/\S+/)", message.body).group(1)
+
+
+def _activate(client, link, **extra):
+    page = client.get(link, follow=True)
+    data = {"new_password1": PASSWORD, "new_password2": PASSWORD, "accept_privacy": "on"} | extra
+    return page, client.post(page.redirect_chain[-1][0], data)
+
+
+def test_invitation_link_shows_a_form_and_changes_nothing_on_get(client, invited):
+    link = _link(mail.outbox[0])
+
+    page = client.get(link, follow=True)
+
+    user = User.objects.get(email="maija@example.com")
+    assert "new_password1" in page.text
+    assert key_not_in_final_url(page, link)
+    assert not user.has_usable_password()
+    assert user.activated_at is None
+    assert "_auth_user_id" not in client.session
+
+
+def key_not_in_final_url(page, link) -> bool:
+    key = link.rstrip("/").rsplit("/", 1)[-1]
+    return key not in page.redirect_chain[-1][0]
+
+
+def test_holder_sets_password_accepts_privacy_and_is_logged_in(client, invited):
+    _page, response = _activate(client, _link(mail.outbox[0]))
+
+    assert response.url == reverse("omakaiku:home")
+    user = User.objects.get(email="maija@example.com")
+    assert user.check_password(PASSWORD)
+    assert user.activated_at is not None
+    home = client.get(reverse("omakaiku:home"))
+    assert "A1234567" in home.text
+
+
+def test_privacy_notice_must_be_accepted(client, invited):
+    _page, response = _activate(client, _link(mail.outbox[0]), accept_privacy="")
+
+    assert response.status_code == 200
+    assert "This field is required" in response.text
+    assert not User.objects.get(email="maija@example.com").has_usable_password()
+
+
+def test_weak_password_is_refused_with_a_reason(client, invited):
+    _page, response = _activate(client, _link(mail.outbox[0]), new_password1="12345678", new_password2="12345678")
+
+    assert "too short" in response.text or "too common" in response.text
+
+
+def test_invitation_link_is_single_use(client, invited):
+    link = _link(mail.outbox[0])
+    _activate(client, link)
+    client.logout()
+
+    again = client.get(link, follow=True)
+
+    assert again.status_code == 400
+    assert "This link no longer works" in again.text
+    assert "ask your card distributor" in again.text
+
+
+def test_invitation_link_expires(client, invited, settings):
+    link = _link(mail.outbox[0])
+
+    with time_machine.travel(datetime.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)):
+        response = client.get(link, follow=True)
+
+    assert response.status_code == 400
+    assert "This link no longer works" in response.text
+
+
+def test_only_the_newest_invitation_works(client, distributor, invited, committed):
+    old_link = _link(mail.outbox[0])
+    with time_machine.travel(datetime.timedelta(minutes=2)), committed():
+        services.card_omakaiku_resend(card=invited, actor=distributor)
+    new_link = _link(mail.outbox[1])
+
+    assert client.get(old_link, follow=True).status_code == 400
+    _page, response = _activate(client, new_link)
+    assert response.url == reverse("omakaiku:home")
+
+
+def _holder_client(invited) -> Client:
+    client = Client()
+    _activate(client, _link(mail.outbox[0]))
+    return client
+
+
+def test_holder_logs_in_with_email_and_password(client, invited):
+    _holder_client(invited)
+
+    response = client.post(reverse("omakaiku:login"), {"login": "MAIJA@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == reverse("omakaiku:home")
+
+
+def test_staff_cannot_log_in_to_omakaiku_and_failure_is_generic(client, distributor):
+    staff = client.post(reverse("omakaiku:login"), {"login": distributor.email, "password": factories.PASSWORD})
+    unknown = client.post(reverse("omakaiku:login"), {"login": "nobody@example.com", "password": factories.PASSWORD})
+
+    assert staff.status_code == unknown.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert _errors(staff) == _errors(unknown)
+
+
+def _errors(response) -> str:
+    return re.search(r'<div class="error-summary".*?</div>', response.text, re.S).group(0)
+
+
+def test_staff_session_cannot_open_omakaiku(distributor_client):
+    assert distributor_client.get(reverse("omakaiku:home")).status_code == 403
+    assert distributor_client.get(reverse("omakaiku:uses")).status_code == 403
+
+
+def test_anonymous_is_sent_to_omakaiku_login(client, db):
+    response = client.get(reverse("omakaiku:uses"))
+
+    assert response.url.startswith(reverse("omakaiku:login"))
+
+
+def test_forgotten_password_never_reveals_an_account(client, invited, distributor):
+    mail.outbox.clear()
+    responses = [
+        client.post(reverse("omakaiku:password_reset"), {"email": email})
+        for email in ["maija@example.com", "nobody@example.com"]
+    ]
+
+    assert {r.status_code for r in responses} == {302}
+    assert {r.url for r in responses} == {reverse("omakaiku:password_reset_done")}
+    assert [m.to for m in mail.outbox] == [["maija@example.com"]]
+    assert "/omakaiku/activate/" in mail.outbox[0].body
+
+
+def test_inactivating_the_card_ends_the_holders_sessions(distributor, invited):
+    holder_client = _holder_client(invited)
+    assert holder_client.get(reverse("omakaiku:home")).status_code == 200
+
+    services.card_inactivate(card=invited, actor=distributor, reason="lost")
+
+    assert holder_client.get(reverse("omakaiku:home")).status_code == 302
+
+
+def test_changing_the_email_moves_the_login_and_kills_old_links(client, distributor, invited, committed):
+    old_link = _link(mail.outbox[0])
+    holder_client = _holder_client(invited)
+
+    with committed():
+        services.card_omakaiku_email_change(card=invited, actor=distributor, email="uusi@example.com")
+
+    assert holder_client.get(reverse("omakaiku:home")).status_code == 302
+    assert client.get(old_link, follow=True).status_code == 400
+    assert mail.outbox[-1].to == ["uusi@example.com"]
+    assert not User.objects.filter(email="maija@example.com").exists()
+    login = client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert login.status_code == 200
+
+
+def test_closing_omakaiku_erases_the_email_and_disables_mobile(distributor, invited):
+    holder_client = _holder_client(invited)
+
+    card = services.card_omakaiku_close(card=invited, actor=distributor)
+
+    assert card.mobile_enabled is False
+    assert card.holder.account is None
+    assert not User.objects.filter(email="maija@example.com").exists()
+    assert not User.history.filter(email="maija@example.com").exists()
+    assert holder_client.get(reverse("omakaiku:home")).status_code == 302
+
+
+def test_closing_is_refused_while_a_mobile_only_card_is_active(distributor, site, customer_data):
+    card = services.card_register(
+        site=site, actor=distributor, number="X", holder_data=customer_data, email="m@example.com"
+    )
+
+    with pytest.raises(services.ValidationError):
+        services.card_omakaiku_close(card=card, actor=distributor)
+
+
+def test_dormant_holders_email_is_erased_by_the_scheduled_command(distributor, site, customer_data):
+    from django.core.management import call_command
+
+    with time_machine.travel(datetime.date(2023, 1, 10), tick=False):
+        old = services.card_register(
+            site=site, actor=distributor, number="A1111111", holder_data=customer_data, email="old@example.com"
+        )
+    recent = services.card_register(
+        site=site, actor=distributor, number="B2222222", holder_data=customer_data, email="new@example.com"
+    )
+
+    with time_machine.travel(datetime.date(2026, 1, 8), tick=False):
+        call_command("omakaiku_erase_dormant")
+    assert User.objects.filter(email="old@example.com").exists()  # valid until 9.1.2024: not yet 24 months
+
+    with time_machine.travel(datetime.date(2026, 1, 11), tick=False):
+        call_command("omakaiku_erase_dormant")
+    old.refresh_from_db()
+    assert old.holder.account is None
+    assert old.status == Card.Status.INACTIVE
+    assert not User.objects.filter(email="old@example.com").exists()
+    recent.refresh_from_db()
+    assert recent.holder.account.email == "new@example.com"
+
+
+# --- what the holder sees -------------------------------------------------------------
+
+
+def _expire(card):
+    today = timezone.localdate()
+    Card.objects.filter(pk=card.pk).update(
+        valid_from=today - datetime.timedelta(days=400), valid_until=today - datetime.timedelta(days=1)
+    )
+
+
+@pytest.fixture
+def holder_client(invited):
+    return _holder_client(invited)
+
+
+def test_my_cards_shows_card_and_how_to_renew_an_expired_one(holder_client, invited, site):
+    _expire(invited)
+
+    page = holder_client.get(reverse("omakaiku:home")).text
+
+    assert "A1234567" in page
+    assert "Physical + mobile" in page
+    assert "Expired" in page
+    assert f"contact {site}" in page
+    assert "jakaja@example.fi" not in page
+
+
+def test_usage_history_is_newest_first_with_yearly_totals(holder_client, invited, venue, django_assert_num_queries):
+    factories.CardUseFactory(card=invited, venue=venue, used_on=datetime.date(2025, 3, 1), child_tickets=2)
+    factories.CardUseFactory(card=invited, venue=venue, used_on=datetime.date(2026, 5, 1), child_tickets=1)
+    factories.CardUseFactory(
+        card=invited,
+        venue=venue,
+        used_on=datetime.date(2026, 6, 1),
+        cancelled_at=timezone.now(),
+        cancel_reason="mistake",
+    )
+    with django_assert_num_queries(11) as small:
+        page = holder_client.get(reverse("omakaiku:uses")).text
+
+    assert page.index("1.5.2026") < page.index("1.3.2025")
+    assert "1.6.2026" not in page  # cancelled uses are not uses
+    totals = re.findall(r"<tr><td>(\d{4})</td><td>(\d+)</td><td>(\d+)</td></tr>", page)
+    assert totals == [("2026", "1", "1"), ("2025", "1", "2")]
+
+    factories.CardUseFactory.create_batch(15, card=invited, venue=venue)
+    with django_assert_num_queries(len(small.captured_queries)):
+        holder_client.get(reverse("omakaiku:uses"))
+
+
+def test_another_holders_uses_never_show(holder_client, venue):
+    factories.CardUseFactory(venue=venue, used_on=datetime.date(2024, 2, 2))
+
+    assert "2.2.2024" not in holder_client.get(reverse("omakaiku:uses")).text
+
+
+def test_offers_show_only_visible_current_ones_in_the_holders_language(holder_client, venue, django_assert_num_queries):
+    today = timezone.localdate()
+    factories.OfferFactory(venue=venue, title_en="Free theatre", title_fi="Ilmainen teatteri")
+    factories.OfferFactory(venue=venue, title_en="Hidden one", visible=False)
+    factories.OfferFactory(venue=venue, title_en="Old one", ends_on=today - datetime.timedelta(days=1))
+    factories.OfferFactory(venue=venue, title_en="", title_fi="Vain suomeksi")
+
+    with django_assert_num_queries(10) as small:
+        page = holder_client.get(reverse("omakaiku:offers")).text
+
+    assert "Free theatre" in page
+    assert "Vain suomeksi" in page  # falls back to Finnish
+    assert "Hidden one" not in page
+    assert "Old one" not in page
+    factories.OfferFactory.create_batch(10, venue=venue)
+    with django_assert_num_queries(len(small.captured_queries)):
+        holder_client.get(reverse("omakaiku:offers"))
+
+
+def test_offers_filter_by_category_and_municipality(holder_client, venue):
+    elsewhere = factories.VenueSiteFactory(municipality=factories.MunicipalityFactory(name="Espoo"))
+    factories.OfferFactory(venue=venue, title_en="Concert", category="culture")
+    factories.OfferFactory(venue=venue, title_en="Swimming", category="sports")
+    factories.OfferFactory(venue=elsewhere, title_en="Museum", category="culture")
+
+    by_category = holder_client.get(reverse("omakaiku:offers"), {"category": "sports"}).text
+    by_place = holder_client.get(reverse("omakaiku:offers"), {"municipality": elsewhere.municipality_id}).text
+
+    assert "Swimming" in by_category
+    assert "Concert" not in by_category
+    assert "Museum" in by_place
+    assert "Concert" not in by_place
+
+
+def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
+    response = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.text.count("<svg") == 2
+    assert "Valid" in response.text
+    assert "Page loaded" in response.text
+    assert 'style="' not in response.text.split("<svg", 1)[1]  # CSP: no inline styles in the codes
+
+
+def test_mobile_card_of_invalid_card_says_not_valid(holder_client, invited):
+    _expire(invited)
+
+    assert "Not valid" in holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk])).text
+
+
+def test_mobile_card_needs_mobile_enabled_and_own_card(holder_client, invited, site):
+    Card.objects.filter(pk=invited.pk).update(mobile_enabled=False)
+    other = factories.CardFactory(site=site, mobile_enabled=True)
+
+    assert holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk])).status_code == 404
+    assert holder_client.get(reverse("omakaiku:mobile_card", args=[other.pk])).status_code == 404
+
+
+def test_my_data_download_has_everything_stored(holder_client, invited, venue):
+    factories.CardUseFactory(card=invited, venue=venue)
+
+    response = holder_client.get(reverse("omakaiku:my_data_download"))
+
+    data = json.loads(response.content)
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert data["holder"]["year_of_birth"] == 1985
+    assert data["omakaiku"]["email"] == "maija@example.com"
+    assert data["cards"][0]["number"] == "A1234567"
+    assert len(data["uses"]) == 1
+
+
+def test_manifest_lets_a_phone_add_omakaiku_to_home_screen(client, db):
+    response = client.get(reverse("omakaiku:manifest"))
+
+    data = json.loads(response.content)
+    assert data["start_url"] == reverse("omakaiku:home")
+    assert any(icon["sizes"] == "192x192" for icon in data["icons"])
+
+
+def test_activation_is_rate_limited(client, db):
+    statuses = {client.get(reverse("omakaiku:activate", args=["zz", "bad-token"])).status_code for _ in range(25)}
+
+    assert 429 in statuses
