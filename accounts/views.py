@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -36,7 +37,7 @@ def _staff_home(request: HttpRequest) -> HttpResponse:
     if roles.distributor:
         return redirect("cards:list")
     if roles.venue:
-        return redirect("cards:check")
+        return redirect(settings.VENUE_HOME_URL)
     if roles.coordinator:
         return redirect("accounts:region")
     if roles.admin:

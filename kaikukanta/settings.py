@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "cards",
     "omakaiku",
+    "venues",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,7 @@ LOGGING = {
 # Where holders land and set their password: OmaKaiku's pages, named here so that the
 # lower apps (accounts, cards) never import the portal app.
 HOLDER_HOME_URL = "omakaiku:home"
+VENUE_HOME_URL = "venues:desk"
 HOLDER_LOGIN_URL = "omakaiku:login"
 HOLDER_SET_PASSWORD_URL = "omakaiku:activate"
 HOLDER_INVITATION_TEMPLATE = "omakaiku/email/invitation"

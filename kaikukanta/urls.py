@@ -12,6 +12,7 @@ urlpatterns = [
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
     path("omakaiku/", include("omakaiku.urls")),
+    path("venue/", include("venues.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -32,3 +32,21 @@
   var firstError = document.querySelector(".field--error input, .field--error select, .field--error textarea");
   if (firstError) { firstError.focus(); }
 })();
+
+// Desk: after a valid scan the first ticket field takes the focus with its value selected:
+// type a number if needed, and one Enter records the use.
+(function () {
+  "use strict";
+  var first = document.querySelector("form.desk-record input:not([type=hidden])");
+  if (first && !document.querySelector(".field--error")) { first.focus(); first.select(); }
+  // Long checks and imports: show that something is happening.
+  document.querySelectorAll("form.js-progress-form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var progress = form.querySelector(".js-progress");
+      if (progress) { progress.hidden = false; }
+      var submit = form.querySelector("button[type=submit]");
+      // Disabled after the submit has started, so the request still carries the form data.
+      if (submit) { window.setTimeout(function () { submit.disabled = true; }, 0); }
+    });
+  });
+})();

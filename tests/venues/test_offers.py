@@ -1,0 +1,96 @@
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from cards.models import Offer
+from tests import factories
+from venues import services
+
+
+def _offer_data(**overrides):
+    today = timezone.localdate()
+    return {
+        "category": "culture",
+        "title_fi": "Ilmainen konsertti",
+        "title_sv": "",
+        "title_en": "Free concert",
+        "starts_on": today,
+        "ends_on": today + datetime.timedelta(days=30),
+        "visible": True,
+    } | overrides
+
+
+def test_venue_creates_edits_hides_and_deletes_an_offer(venue, venue_user):
+    offer = services.offer_save(venue=venue, actor=venue_user, data=_offer_data())
+    services.offer_save(venue=venue, actor=venue_user, data=_offer_data(title_fi="Konsertti"), offer=offer)
+    services.offer_set_visible(offer=offer, actor=venue_user, visible=False)
+
+    offer.refresh_from_db()
+    assert offer.title_fi == "Konsertti"
+    assert offer.visible is False
+    services.offer_delete(offer=offer, actor=venue_user)
+    assert not Offer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"title_fi": " "}, "title_fi"), ({"ends_on": timezone.localdate() - datetime.timedelta(days=1)}, "ends_on")],
+)
+def test_offer_refusals(venue, venue_user, overrides, field):
+    with pytest.raises(ValidationError) as excinfo:
+        services.offer_save(venue=venue, actor=venue_user, data=_offer_data(**overrides))
+
+    assert field in excinfo.value.message_dict
+
+
+def test_another_venue_cannot_touch_the_offer(venue, venue_user, municipality):
+    offer = factories.OfferFactory(venue=venue)
+    other = factories.MembershipFactory(site=factories.VenueSiteFactory(municipality=municipality)).user
+
+    with pytest.raises(PermissionDenied):
+        services.offer_set_visible(offer=offer, actor=other, visible=False)
+    with pytest.raises(PermissionDenied):
+        services.offer_delete(offer=offer, actor=other)
+
+
+def test_offer_pages(client, venue_user, venue, django_assert_num_queries):
+    client.force_login(venue_user)
+    today = timezone.localdate()
+    response = client.post(
+        reverse("venues:offer_create") + f"?venue={venue.pk}",
+        {
+            "category": "sports",
+            "title_fi": "Uimahalli",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + datetime.timedelta(days=5)).isoformat(),
+            "visible": "on",
+        },
+    )
+    assert response.status_code == 302
+    offer = Offer.objects.get()
+    assert offer.venue == venue
+
+    other = factories.OfferFactory(venue=factories.VenueSiteFactory())
+    assert client.get(reverse("venues:offer_edit", args=[other.pk])).status_code == 404
+
+    client.post(reverse("venues:offer_visibility", args=[offer.pk]), {"visible": "0"})
+    offer.refresh_from_db()
+    assert offer.visible is False
+
+    with django_assert_num_queries(13) as small:
+        client.get(reverse("venues:offers"))
+    factories.OfferFactory.create_batch(10, venue=venue)
+    with django_assert_num_queries(len(small.captured_queries)):
+        client.get(reverse("venues:offers"))
+
+
+def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
+    from omakaiku.selectors import offers_current
+
+    offer = services.offer_save(venue=venue, actor=venue_user, data=_offer_data())
+    assert offer in offers_current()
+    services.offer_set_visible(offer=offer, actor=venue_user, visible=False)
+    assert offer not in offers_current()

@@ -1,0 +1,359 @@
+"""Recording uses at the venue: the rules of DOMAIN.md, idempotency, offline imports."""
+
+import datetime
+import uuid
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from cards.models import Card, CardUse
+from tests import factories
+from venues import services
+from venues.services import UseData
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _data(card, **overrides):
+    values = {"number": card.number, "used_on": _today(), "category": "culture"} | overrides
+    return UseData(**values)
+
+
+def _record(venue, actor, data, key=None):
+    return services.card_use_record(venue=venue, actor=actor, data=data, idempotency_key=key or uuid.uuid4().hex)
+
+
+@pytest.fixture
+def card(site):
+    return factories.CardFactory(
+        site=site,
+        number="K1234567",
+        issued_on=_today() - datetime.timedelta(days=100),
+        valid_from=_today() - datetime.timedelta(days=100),
+        holder__children_count=2,
+    )
+
+
+def test_valid_use_is_recorded(venue, venue_user, card):
+    use, created = _record(venue, venue_user, _data(card, child_tickets=2, assistant_tickets=1))
+
+    assert created
+    assert use.card == card
+    assert use.child_tickets == 2
+    assert use.history.get().history_user == venue_user
+
+
+def test_number_is_matched_case_insensitively(venue, venue_user, card):
+    use, _created = _record(venue, venue_user, _data(card, number=" k123 4567 "))
+
+    assert use.card == card
+
+
+@pytest.mark.parametrize(
+    ("setup", "field", "words"),
+    [
+        (lambda c: {"number": "NOPE0000"}, "number", "Unknown card"),
+        (lambda c: {"used_on": _today() + datetime.timedelta(days=1)}, "used_on", "future"),
+        (lambda c: {"used_on": c.issued_on - datetime.timedelta(days=1)}, "number", "issued on"),
+        (lambda c: {"child_tickets": 3}, "child_tickets", "2 children registered"),
+        (lambda c: {"category": "education", "child_tickets": 1}, "child_tickets", "adult-education"),
+        (lambda c: {"clients_under_16": 4}, "clients_under_16", "organisation cards"),
+        (lambda c: {"category": "bingo"}, "category", "Choose a category"),
+    ],
+)
+def test_refusals_say_what_is_wrong(venue, venue_user, card, setup, field, words):
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(card, **setup(card)))
+
+    assert words in " ".join(excinfo.value.message_dict[field])
+    assert not CardUse.objects.exists()
+
+
+def test_expired_card_is_refused(venue, venue_user, site):
+    expired = factories.CardFactory(site=site, expired=True)
+
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(expired))
+
+    assert "expired" in " ".join(excinfo.value.message_dict["number"])
+
+
+def test_use_before_expiry_is_accepted_afterwards(venue, venue_user, site):
+    expired = factories.CardFactory(site=site, expired=True)
+
+    use, _created = _record(venue, venue_user, _data(expired, used_on=expired.valid_until))
+
+    assert use.used_on == expired.valid_until
+
+
+def test_inactive_card_is_refused_but_an_earlier_offline_use_is_not(venue, venue_user, card):
+    Card.objects.filter(pk=card.pk).update(
+        status="inactive", inactivation_reason="lost", inactivated_on=_today() - datetime.timedelta(days=5)
+    )
+    card.refresh_from_db()
+
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(card))
+    assert "inactive" in " ".join(excinfo.value.message_dict["number"])
+
+    use, _created = _record(venue, venue_user, _data(card, used_on=_today() - datetime.timedelta(days=10)))
+    assert use.pk
+
+
+def test_organisation_card_records_clients_not_children(venue, venue_user, site):
+    org_card = factories.CardFactory(site=site, holder=factories.OrganisationHolderFactory())
+
+    use, _created = _record(venue, venue_user, _data(org_card, clients_under_16=8))
+    assert use.clients_under_16 == 8
+    with pytest.raises(ValidationError):
+        _record(venue, venue_user, _data(org_card, child_tickets=1))
+
+
+def test_venue_user_cannot_record_for_another_venue(venue_user, card, municipality):
+    other_venue = factories.VenueSiteFactory(municipality=municipality)
+
+    with pytest.raises(PermissionDenied):
+        _record(other_venue, venue_user, _data(card))
+
+
+def test_distributor_cannot_record_uses(distributor, site, card):
+    with pytest.raises(PermissionDenied):
+        _record(site, distributor, _data(card))
+
+
+def test_the_same_submission_twice_records_one_use(venue, venue_user, card):
+    key = uuid.uuid4().hex
+    first, created_first = _record(venue, venue_user, _data(card), key)
+    second, created_second = _record(venue, venue_user, _data(card), key)
+
+    assert (created_first, created_second) == (True, False)
+    assert first.pk == second.pk
+    assert CardUse.objects.count() == 1
+
+
+def test_double_post_from_the_desk_records_once(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    desk = client.get(reverse("venues:desk"), {"number": card.number})
+    token = desk.context["form"].initial["token"]
+    data = {
+        "venue": venue.pk,
+        "number": card.number,
+        "token": token,
+        "used_on": _today().isoformat(),
+        "category": "culture",
+        "child_tickets": "1",
+        "assistant_tickets": "0",
+    }
+
+    first = client.post(reverse("venues:record"), data, follow=True)
+    second = client.post(reverse("venues:record"), data, follow=True)
+
+    assert "Recorded: card K1234567" in first.text
+    assert "already recorded" in second.text
+    assert CardUse.objects.count() == 1
+
+
+def test_desk_shows_why_a_card_is_not_valid(client, venue_user, site):
+    expired = factories.CardFactory(site=site, expired=True)
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk"), {"number": expired.number})
+    unknown = client.get(reverse("venues:desk"), {"number": "zz-999"})
+
+    assert "is not valid" in page.text
+    assert "expired" in page.text
+    assert "Record use" not in page.text
+    assert "Unknown card" in unknown.text
+
+
+def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    data = {
+        "venue": venue.pk,
+        "number": card.number,
+        "token": uuid.uuid4().hex,
+        "used_on": _today().isoformat(),
+        "category": "culture",
+        "child_tickets": "5",
+        "assistant_tickets": "2",
+    }
+
+    response = client.post(reverse("venues:record"), data)
+
+    assert response.status_code == 200
+    assert "at most that many child tickets" in response.text
+    assert 'value="5"' in response.text
+    assert 'value="2"' in response.text
+
+
+def test_desk_and_lists_query_counts_are_constant(client, venue_user, venue, card, django_assert_num_queries):
+    client.force_login(venue_user)
+    factories.CardUseFactory.create_batch(3, venue=venue, card=card)
+    with django_assert_num_queries(13) as desk_small:
+        client.get(reverse("venues:desk"), {"number": card.number})
+    with django_assert_num_queries(13) as uses_small:
+        client.get(reverse("venues:uses"))
+    factories.CardUseFactory.create_batch(20, venue=venue, card=card)
+    with django_assert_num_queries(len(desk_small.captured_queries)):
+        client.get(reverse("venues:desk"), {"number": card.number})
+    with django_assert_num_queries(len(uses_small.captured_queries)):
+        client.get(reverse("venues:uses"))
+
+
+def test_cancel_within_14_days_with_reason(venue, venue_user, card):
+    use, _ = _record(venue, venue_user, _data(card))
+
+    with pytest.raises(ValidationError):
+        services.card_use_cancel(use=use, actor=venue_user, reason=" ")
+    services.card_use_cancel(use=use, actor=venue_user, reason="wrong card")
+
+    use.refresh_from_db()
+    assert use.cancelled_at is not None
+    assert use.history.first().history_change_reason == "Use cancelled"
+
+
+def test_cancel_after_14_days_is_refused(venue, venue_user, card):
+    use, _ = _record(venue, venue_user, _data(card))
+
+    with time_machine.travel(datetime.timedelta(days=15)), pytest.raises(ValidationError):
+        services.card_use_cancel(use=use, actor=venue_user, reason="late")
+
+
+def test_another_venue_cannot_cancel(venue, venue_user, card, municipality):
+    use, _ = _record(venue, venue_user, _data(card))
+    other = factories.MembershipFactory(site=factories.VenueSiteFactory(municipality=municipality)).user
+
+    with pytest.raises(PermissionDenied):
+        services.card_use_cancel(use=use, actor=other, reason="not mine")
+
+
+def test_distributor_cannot_open_venue_pages(distributor_client):
+    assert distributor_client.get(reverse("venues:desk")).status_code == 403
+    assert distributor_client.get(reverse("venues:import")).status_code == 403
+    assert distributor_client.get(reverse("venues:offers")).status_code == 403
+
+
+# --- offline records -----------------------------------------------------------------
+
+
+def _csv(*rows, header="card_number,date,category,child_tickets,assistant_tickets,clients_under_16"):
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_preview_checks_every_row_and_writes_nothing(venue, card):
+    day = (_today() - datetime.timedelta(days=3)).isoformat()
+    preview = services.card_uses_import_preview(
+        venue=venue,
+        content=_csv(
+            f"{card.number},{day},culture,1,0,0", f"NOPE,{day},culture,0,0,0", f"{card.number},31.2.2025,sports,0,0,0"
+        ),
+    )
+
+    assert [row.ok for row in preview.rows] == [True, False, False]
+    assert "Unknown card" in " ".join(preview.rows[1].errors)
+    assert "date" in " ".join(preview.rows[2].errors)
+    assert not CardUse.objects.exists()
+
+
+def test_import_records_valid_rows_once_even_when_reimported(venue, venue_user, card):
+    day = (_today() - datetime.timedelta(days=3)).isoformat()
+    content = _csv(
+        f"{card.number},{day},culture,1,0,0", f"{card.number},{day},culture,1,0,0", f"NOPE,{day},culture,0,0,0"
+    )
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (2, 0, 1)
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (0, 2, 1)
+    assert CardUse.objects.filter(source="import").count() == 2
+    assert CardUse.history.filter(history_type="+").count() == 2
+
+
+def test_import_accepts_semicolons_finnish_dates_and_category_words(venue, venue_user, card):
+    content = f"card_number;date;category;child_tickets;assistant_tickets;clients_under_16\nK1234567;1.{_today().month}.{_today().year};liikunta;0;0;0\n".encode(
+        "utf-8-sig"
+    )
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content)[0] == 1
+    assert CardUse.objects.get().category == "sports"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"card_number,date\nK1,2025-01-01\n", "columns must be"),
+        (b"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\n", "no rows"),
+        (
+            b"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\n=HYPERLINK(1),2025-01-01,culture,0,0,0\n",
+            "formula",
+        ),
+        (
+            b"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\nK1,2025-01-01,@SUM(1),0,0,0\n",
+            "formula",
+        ),
+        (
+            "card_number,date,category,child_tickets,assistant_tickets,clients_under_16\nKÄÄ,2025-01-01,kulttuuri,0,0,0\n".encode(
+                "latin-1"
+            ),
+            "UTF-8",
+        ),
+        (
+            b"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\nK1,2025-01-01,culture,0\n",
+            "columns",
+        ),
+    ],
+)
+def test_malformed_files_get_a_clear_error_and_change_nothing(venue, venue_user, content, words):
+    with pytest.raises(ValidationError) as excinfo:
+        services.card_uses_import(venue=venue, actor=venue_user, content=content)
+
+    assert words in " ".join(excinfo.value.messages)
+    assert not CardUse.objects.exists()
+
+
+def test_import_page_previews_then_imports(client, venue_user, venue, card):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(venue_user)
+    day = (_today() - datetime.timedelta(days=2)).isoformat()
+    upload = SimpleUploadedFile(
+        "uses.csv", _csv(f"{card.number},{day},culture,0,0,0", f"NOPE,{day},culture,0,0,0"), "text/csv"
+    )
+
+    preview = client.post(reverse("venues:import"), {"venue": venue.pk, "file": upload})
+    assert "1 row can be imported" in preview.text
+    assert "Unknown card" in preview.text
+    assert not CardUse.objects.exists()
+
+    done = client.post(reverse("venues:import_confirm"), follow=True)
+    assert "Imported 1 uses" in done.text
+    assert CardUse.objects.count() == 1
+
+
+def test_import_template_downloads(client, venue_user):
+    client.force_login(venue_user)
+
+    response = client.get(reverse("venues:import_template"))
+
+    assert response.text.startswith("card_number,date,category")
+
+
+def test_ten_thousand_rows_import(venue, venue_user, site):
+    cards = factories.CardFactory.create_batch(
+        50,
+        site=site,
+        issued_on=_today() - datetime.timedelta(days=200),
+        valid_from=_today() - datetime.timedelta(days=200),
+    )
+    rows = [
+        f"{cards[i % 50].number},{(_today() - datetime.timedelta(days=i % 150)).isoformat()},culture,0,0,0"
+        for i in range(10_000)
+    ]
+
+    recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=venue_user, content=_csv(*rows))
+
+    assert (recorded, duplicates, refused) == (10_000, 0, 0)

@@ -1,0 +1,22 @@
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Site, User
+from accounts.permissions import venue_sites
+from cards.models import CardUse, Offer
+
+
+def venue_for_user(*, user: User, pk: str | int | None) -> Site:
+    """The venue the person works at: the one asked for, or their first."""
+    sites = venue_sites(user).select_related("organisation").order_by("name", "pk")
+    if pk and str(pk).isdigit():
+        return get_object_or_404(sites, pk=int(pk))
+    return sites.first()
+
+
+def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
+    return CardUse.objects.filter(venue=venue).select_related("card", "recorded_by").order_by("-created_at", "-pk")
+
+
+def venue_offers(*, venue: Site) -> QuerySet[Offer]:
+    return Offer.objects.filter(venue=venue).order_by("-ends_on", "pk")

@@ -1,0 +1,231 @@
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import venue_required
+from cards.models import CardUse, Offer
+
+from . import selectors, services
+from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, UseRecordForm
+
+PAGE_SIZE = 25
+RECENT = 8
+SESSION_IMPORT_KEY = "_venue_import"
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _desk_url(venue) -> str:
+    return f"{reverse('venues:desk')}?venue={venue.pk}"
+
+
+@venue_required
+@require_GET
+def desk(request: HttpRequest) -> HttpResponse:
+    """The ticket desk: scan or type a number, see at once whether the card is valid, press Enter."""
+    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    lookup = CardLookupForm(request.GET if "number" in request.GET else None)
+    check = record_form = None
+    if lookup.is_valid():
+        check = services.card_check(number=lookup.cleaned_data["number"])
+        if check.valid:
+            record_form = UseRecordForm(
+                check=check,
+                initial={
+                    "number": check.number,
+                    # A fresh token per form: submitting this form twice records one use.
+                    "token": uuid.uuid4().hex,
+                    "used_on": timezone.localdate(),
+                    "category": venue.default_category,
+                },
+            )
+    return _render_desk(request, venue, lookup, check, record_form)
+
+
+def _render_desk(request, venue, lookup, check, record_form, status=200):
+    recent = selectors.venue_uses(venue=venue)[:RECENT]
+    return render(
+        request,
+        "venues/desk.html",
+        {"venue": venue, "lookup": lookup, "check": check, "form": record_form, "recent": recent},
+        status=status,
+    )
+
+
+@venue_required
+@require_POST
+def record(request: HttpRequest) -> HttpResponse:
+    venue = selectors.venue_for_user(user=request.user, pk=request.POST.get("venue"))
+    check = services.card_check(number=request.POST.get("number", ""))
+    form = UseRecordForm(request.POST, check=check)
+    if form.is_valid():
+        try:
+            use, created = services.card_use_record(
+                venue=venue, actor=request.user, data=form.use_data(), idempotency_key=form.cleaned_data["token"]
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if created:
+                messages.success(
+                    request,
+                    _("Recorded: card %(number)s, %(category)s, %(date)s.")
+                    % {
+                        "number": use.card.number,
+                        "category": use.get_category_display(),
+                        "date": use.used_on.strftime("%d.%m.%Y"),
+                    },
+                )
+            else:
+                messages.info(request, _("This use was already recorded; it was not recorded twice."))
+            return redirect(_desk_url(venue))
+    lookup = CardLookupForm(initial={"number": check.number})
+    return _render_desk(request, venue, lookup, check, form, status=200)
+
+
+@venue_required
+@require_GET
+def uses(request: HttpRequest) -> HttpResponse:
+    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    page = Paginator(selectors.venue_uses(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
+    cancel_after = timezone.now() - datetime.timedelta(days=services.CANCEL_DAYS)
+    return render(request, "venues/uses.html", {"venue": venue, "page": page, "cancel_after": cancel_after})
+
+
+@venue_required
+@require_http_methods(["GET", "POST"])
+def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    use = get_object_or_404(
+        CardUse.objects.select_related("card", "venue").filter(venue__memberships__user=request.user), pk=pk
+    )
+    form = UseCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.card_use_cancel(use=use, actor=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The use was cancelled. It stays in the history but not in statistics."))
+            return redirect(f"{reverse('venues:uses')}?venue={use.venue_id}")
+    return render(request, "venues/use_cancel.html", {"use": use, "form": form})
+
+
+@venue_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue") or request.POST.get("venue"))
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read()
+        try:
+            preview = services.card_uses_import_preview(venue=venue, content=content)
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            # Kept for the confirming POST; the file is checked again when imported.
+            request.session[SESSION_IMPORT_KEY] = {"venue": venue.pk, "content": content.decode("utf-8-sig")}
+    return render(request, "venues/import.html", {"venue": venue, "form": form, "preview": preview})
+
+
+@venue_required
+@require_POST
+def import_confirm(request: HttpRequest) -> HttpResponse:
+    stored = request.session.get(SESSION_IMPORT_KEY)
+    if not stored:
+        messages.error(request, _("Nothing to import. Choose the file again."))
+        return redirect("venues:import")
+    venue = selectors.venue_for_user(user=request.user, pk=stored["venue"])
+    try:
+        recorded, duplicates, refused = services.card_uses_import(
+            venue=venue, actor=request.user, content=stored["content"].encode()
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("venues:import")
+    del request.session[SESSION_IMPORT_KEY]
+    messages.success(
+        request,
+        _("Imported %(recorded)s uses. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")
+        % {"recorded": recorded, "duplicates": duplicates, "refused": refused},
+    )
+    return redirect(f"{reverse('venues:uses')}?venue={venue.pk}")
+
+
+@venue_required
+@require_GET
+def import_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kaikukortti-uses-template.csv"'
+    return response
+
+
+@venue_required
+@require_GET
+def offers(request: HttpRequest) -> HttpResponse:
+    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    page = Paginator(selectors.venue_offers(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "venues/offers.html", {"venue": venue, "page": page, "today": timezone.localdate()})
+
+
+def _offer_for(request, pk):
+    return get_object_or_404(
+        Offer.objects.select_related("venue").filter(venue__memberships__user=request.user, venue__kind="venue"), pk=pk
+    )
+
+
+@venue_required
+@require_http_methods(["GET", "POST"])
+def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    offer = _offer_for(request, pk) if pk else None
+    venue = offer.venue if offer else selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    initial = {"category": venue.default_category, "starts_on": timezone.localdate()} if offer is None else None
+    form = OfferForm(request.POST or None, instance=offer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.offer_save(venue=venue, actor=request.user, data=form.cleaned_data, offer=offer)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The offer %(title)s was saved.") % {"title": saved.title_fi})
+            return redirect(f"{reverse('venues:offers')}?venue={venue.pk}")
+    return render(request, "venues/offer_form.html", {"form": form, "offer": offer, "venue": venue})
+
+
+@venue_required
+@require_POST
+def offer_visibility(request: HttpRequest, pk: int) -> HttpResponse:
+    offer = _offer_for(request, pk)
+    services.offer_set_visible(offer=offer, actor=request.user, visible=request.POST.get("visible") == "1")
+    if offer.visible:
+        messages.success(request, _("The offer is now visible in OmaKaiku."))
+    else:
+        messages.success(request, _("The offer is now hidden from OmaKaiku."))
+    return redirect(f"{reverse('venues:offers')}?venue={offer.venue_id}")
+
+
+@venue_required
+@require_http_methods(["GET", "POST"])
+def offer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    offer = _offer_for(request, pk)
+    if request.method == "POST":
+        venue_pk = offer.venue_id
+        services.offer_delete(offer=offer, actor=request.user)
+        messages.success(request, _("The offer was deleted."))
+        return redirect(f"{reverse('venues:offers')}?venue={venue_pk}")
+    return render(request, "venues/offer_delete.html", {"offer": offer})
