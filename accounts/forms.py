@@ -33,3 +33,12 @@ class StaffInviteForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language of the invitation"), choices=settings.LANGUAGES, initial=get_language
     )
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Show a service's refusal (a ValidationError) next to the field it concerns, or at the top."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

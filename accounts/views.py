@@ -8,17 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import SiteCreateForm, StaffInviteForm
+from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
 from .models import Site, SiteMembership, User
 from .permissions import coordinated_region_ids, coordinator_required, staff_required
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -69,7 +61,7 @@ def site_create(request: HttpRequest) -> HttpResponse:
         try:
             site = services.site_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Site %(name)s was added. Invite its staff next.") % {"name": site.name})
             return redirect("accounts:site", pk=site.pk)
@@ -85,7 +77,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.staff_invite(actor=request.user, site=site, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The invitation was sent."))
             return redirect("accounts:site", pk=site.pk)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.forms import add_service_errors
 from accounts.permissions import distributor_required, distributor_sites, staff_required
 
 from . import selectors, services
@@ -26,15 +27,6 @@ from .forms import (
 from .models import Card
 
 PAGE_SIZE = 25
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Put a service's refusal next to the field it concerns, or at the top of the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @distributor_required
@@ -116,7 +108,7 @@ def card_register(request: HttpRequest) -> HttpResponse:
                 language=data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             if card.is_mobile_only:
                 messages.success(
@@ -149,7 +141,7 @@ def card_update(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The details were saved."))
             return redirect("cards:detail", pk=card.pk)
@@ -185,7 +177,7 @@ def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
                 card=card, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Card %(number)s was inactivated.") % {"number": card.number})
             return redirect("cards:detail", pk=card.pk)
@@ -210,7 +202,7 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
                 language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             if not had_account:
                 messages.success(request, _("OmaKaiku was activated and an invitation sent to the holder's email."))
@@ -234,7 +226,7 @@ def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
                 language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -272,7 +264,7 @@ def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
                 language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("The email was changed and a new invitation sent. The old address no longer works.")
@@ -290,7 +282,7 @@ def card_omakaiku_close(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.card_omakaiku_close(card=card, actor=request.user)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The OmaKaiku account was closed and the email erased."))
             return redirect("cards:detail", pk=card.pk)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.forms import add_service_errors
 from accounts.permissions import venue_required
 from cards.models import CardUse, Offer
 
@@ -20,14 +21,6 @@ from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, U
 PAGE_SIZE = 25
 RECENT = 8
 SESSION_IMPORT_KEY = "_venue_import"
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _desk_url(venue) -> str:
@@ -79,7 +72,7 @@ def record(request: HttpRequest) -> HttpResponse:
                 venue=venue, actor=request.user, data=form.use_data(), idempotency_key=form.cleaned_data["token"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             if created:
                 messages.success(
@@ -118,7 +111,7 @@ def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.card_use_cancel(use=use, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The use was cancelled. It stays in the history but not in statistics."))
             return redirect(f"{reverse('venues:uses')}?venue={use.venue_id}")
@@ -200,7 +193,7 @@ def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         try:
             saved = services.offer_save(venue=venue, actor=request.user, data=form.cleaned_data, offer=offer)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The offer %(title)s was saved.") % {"title": saved.title_fi})
             return redirect(f"{reverse('venues:offers')}?venue={venue.pk}")
