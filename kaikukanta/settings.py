@@ -242,7 +242,8 @@ LOGGING = {
         # Django's default config gives "django" its own console handler; one is enough.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
-        "barcode": {"level": "WARNING"},
+        # python-barcode announces at import that it draws no images without Pillow; we draw our own SVG.
+        "pyBarcode": {"level": "WARNING"},
     },
 }
 

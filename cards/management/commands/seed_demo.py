@@ -438,7 +438,10 @@ class Command(BaseCommand):
         for email, role in rows:
             self.stdout.write(f"{email:<{width}}  {role:<{role_width}}  {DEMO_PASSWORD}")
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000/ (manage.py runserver) and log in with one of the above.")
+        self.stdout.write(
+            "Open http://127.0.0.1:8000/ and log in with one of the above; the holder logs in to OmaKaiku at "
+            "http://127.0.0.1:8000/omakaiku/."
+        )
 
 
 class _DemoCards:
