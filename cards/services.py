@@ -41,7 +41,7 @@ REASON_SWITCHED = gettext_noop("Switched to mobile-only")
 REASON_EMAIL_CHANGED = gettext_noop("OmaKaiku email changed")
 REASON_OMAKAIKU_CLOSED = gettext_noop("OmaKaiku account closed")
 REASON_MOBILE_OFF = gettext_noop("Mobile card disabled: OmaKaiku closed")
-REASON_DORMANT = gettext_noop("No active card for 24 months: OmaKaiku email erased")
+REASON_DORMANT = gettext_noop("No valid card for 24 months: OmaKaiku email erased")
 ASSIGNED_NUMBER_DIGITS = 7
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Site, UseCategory, User
@@ -74,7 +74,9 @@ def _card_problem(card: Card | None, on: datetime.date) -> str:
     if card.status == Card.Status.INACTIVE and (card.inactivated_on is None or card.inactivated_on <= on):
         return _("The card is inactive and cannot be used.")
     if on < card.issued_on:
-        return _("The card was issued on %(date)s, after this date.") % {"date": card.issued_on.strftime("%d.%m.%Y")}
+        return _("The card was issued on %(date)s, after the date of use.") % {
+            "date": card.issued_on.strftime("%d.%m.%Y")
+        }
     if on > card.valid_until:
         return _("The card expired on %(date)s. The holder can renew it where it was issued.") % {
             "date": card.valid_until.strftime("%d.%m.%Y")
@@ -126,12 +128,17 @@ def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date 
         if data.clients_under_16:
             add("clients_under_16", _("Clients under 16 are only for organisation cards."))
         if data.category == UseCategory.EDUCATION and data.child_tickets:
-            add("child_tickets", _("Child tickets are not given for adult-education courses."))
+            add("child_tickets", _("No child tickets in the education category (adult-education courses)."))
         elif data.child_tickets > (holder.children_count or 0):
+            count = holder.children_count or 0
             add(
                 "child_tickets",
-                _("The card has %(count)s children registered; at most that many child tickets.")
-                % {"count": holder.children_count or 0},
+                ngettext(
+                    "At most %(count)s child ticket: the card has %(count)s child registered.",
+                    "At most %(count)s child tickets: the card has %(count)s children registered.",
+                    count,
+                )
+                % {"count": count},
             )
     return errors
 
@@ -300,7 +307,7 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
                 continue
             if len(cells) != len(IMPORT_COLUMNS):
                 raise ValidationError(
-                    _("Row %(line)s has %(count)s columns; every row needs %(expected)s.")
+                    _("Row %(line)s has the wrong number of columns (%(count)s); every row needs %(expected)s.")
                     % {"line": line, "count": len(cells), "expected": len(IMPORT_COLUMNS)}
                 )
             formula = next((cell for cell in cells if cell.startswith(_FORMULA_START)), None)

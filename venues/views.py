@@ -97,7 +97,11 @@ def uses(request: HttpRequest) -> HttpResponse:
     venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
     page = Paginator(selectors.venue_uses(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
     cancel_after = timezone.now() - datetime.timedelta(days=services.CANCEL_DAYS)
-    return render(request, "venues/uses.html", {"venue": venue, "page": page, "cancel_after": cancel_after})
+    return render(
+        request,
+        "venues/uses.html",
+        {"venue": venue, "page": page, "cancel_after": cancel_after, "cancel_days": services.CANCEL_DAYS},
+    )
 
 
 @venue_required
@@ -154,7 +158,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     del request.session[SESSION_IMPORT_KEY]
     messages.success(
         request,
-        _("Imported %(recorded)s uses. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")
+        _("Imported: %(recorded)s. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")
         % {"recorded": recorded, "duplicates": duplicates, "refused": refused},
     )
     return redirect(f"{reverse('venues:uses')}?venue={venue.pk}")
