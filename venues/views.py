@@ -154,7 +154,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return redirect("venues:import")
+        return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
     del request.session[SESSION_IMPORT_KEY]
     messages.success(
         request,
