@@ -2,13 +2,14 @@
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import HolderData
+from .services import HolderData, holder_data_validate
 
 
 class CardSearchForm(forms.Form):
@@ -71,6 +72,18 @@ class HolderFieldsMixin(forms.Form):
             organisation_name=(data.get("organisation_name") or "").strip(),
             representative_role=(data.get("representative_role") or "").strip(),
         )
+
+    def clean(self):
+        data = super().clean()
+        # Ask the service for its holder rules now, so every missing or wrong detail is
+        # reported in one round, not after the form's own required fields are fixed.
+        try:
+            holder_data_validate(data=self.holder_data())
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+        return data
 
     @staticmethod
     def initial_from_holder(holder: Holder) -> dict:

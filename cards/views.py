@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -152,7 +153,7 @@ def card_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    _, new_until = services.validity_period(timezone.localdate())
+    new_until = services.validity_period(timezone.localdate())[1]
     if request.method == "POST":
         try:
             card = services.card_renew(card=card, actor=request.user)
@@ -160,7 +161,7 @@ def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(
-                request, _("The card was renewed until %(date)s.") % {"date": card.valid_until.strftime("%d.%m.%Y")}
+                request, _("The card was renewed until %(date)s.") % {"date": date_format(card.valid_until, "j.n.Y")}
             )
         return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_renew.html", {"card": card, "new_until": new_until})

@@ -294,3 +294,24 @@ def test_closing_omakaiku_needs_confirmation(distributor_client, distributor, si
     assert done.status_code == 302
     card.holder.refresh_from_db()
     assert card.holder.account is None
+
+
+def test_renew_page_confirms_and_renews(distributor_client, site):
+    card = factories.CardFactory(site=site, expired=True)
+
+    page = distributor_client.get(reverse("cards:renew", args=[card.pk]))
+    response = distributor_client.post(reverse("cards:renew", args=[card.pk]), follow=True)
+
+    card.refresh_from_db()
+    assert "Renewed today, it will be valid until" in page.text
+    assert not card.is_expired()
+    assert "The card was renewed until" in response.text
+
+
+def test_missing_holder_details_are_all_reported_at_once(distributor_client, site, municipality):
+    response = distributor_client.post(
+        reverse("cards:register"), _form(municipality, site=site.pk, birth_year="", children_count="", postal_code="")
+    )
+
+    for message in ["Enter the year of birth.", "Enter the number of children", "This field is required."]:
+        assert message in response.text
