@@ -383,3 +383,13 @@ def test_activation_is_rate_limited(client, db):
     statuses = {client.get(reverse("omakaiku:activate", args=["zz", "bad-token"])).status_code for _ in range(25)}
 
     assert 429 in statuses
+
+
+def test_login_gives_a_new_session_id(client, invited):
+    _holder_client(invited)
+    client.get(reverse("omakaiku:login"))
+    before = client.cookies["sessionid"].value if "sessionid" in client.cookies else None
+    client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": PASSWORD})
+
+    assert client.cookies["sessionid"].value != before
+    assert client.session.get_expiry_age() <= 30 * 60
