@@ -10,8 +10,17 @@ class Roles:
         self.user = user
 
     @cached_property
+    def _sites(self) -> list[Site]:
+        # One query serves the navigation and the venue switcher.
+        return list(
+            Site.objects.filter(memberships__user=self.user, is_active=True)
+            .only("pk", "name", "kind")
+            .order_by("name", "pk")
+        )
+
+    @cached_property
     def _site_kinds(self) -> set[str]:
-        return set(Site.objects.filter(memberships__user=self.user, is_active=True).values_list("kind", flat=True))
+        return {site.kind for site in self._sites}
 
     @property
     def distributor(self) -> bool:
@@ -24,6 +33,11 @@ class Roles:
     @cached_property
     def coordinator(self) -> bool:
         return self.user.coordinated_regions.exists()
+
+    @property
+    def venues(self) -> list[Site]:
+        """The venues the person works at (for the venue switcher)."""
+        return [site for site in self._sites if site.kind == Site.Kind.VENUE]
 
     @property
     def admin(self) -> bool:

@@ -6,12 +6,13 @@ from accounts.permissions import venue_sites
 from cards.models import CardUse, Offer
 
 
-def venue_for_user(*, user: User, pk: str | int | None) -> Site:
-    """The venue the person works at: the one asked for, or their first."""
+def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None = None) -> Site:
+    """The venue the person works at: the one asked for (404 if not theirs), else the one
+    they chose last time if still theirs, else their first."""
     sites = venue_sites(user).select_related("organisation").order_by("name", "pk")
     if pk and str(pk).isdigit():
         return get_object_or_404(sites, pk=int(pk))
-    return sites.first()
+    return (remembered and sites.filter(pk=remembered).first()) or sites.first()
 
 
 def venue_uses(*, venue: Site) -> QuerySet[CardUse]:

@@ -21,6 +21,15 @@ from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, U
 PAGE_SIZE = 25
 RECENT = 8
 SESSION_IMPORT_KEY = "_venue_import"
+SESSION_VENUE_KEY = "_venue"
+
+
+def _current_venue(request: HttpRequest, pk=None):
+    """The venue being worked for; a choice made with ``?venue=`` is remembered in the session."""
+    pk = pk or request.GET.get("venue") or request.POST.get("venue")
+    venue = selectors.venue_for_user(user=request.user, pk=pk, remembered=request.session.get(SESSION_VENUE_KEY))
+    request.session[SESSION_VENUE_KEY] = venue.pk
+    return venue
 
 
 def _desk_url(venue) -> str:
@@ -31,7 +40,7 @@ def _desk_url(venue) -> str:
 @require_GET
 def desk(request: HttpRequest) -> HttpResponse:
     """The ticket desk: scan or type a number, see at once whether the card is valid, press Enter."""
-    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    venue = _current_venue(request)
     lookup = CardLookupForm(request.GET if "number" in request.GET else None)
     check = record_form = None
     if lookup.is_valid():
@@ -63,7 +72,7 @@ def _render_desk(request, venue, lookup, check, record_form, status=200):
 @venue_required
 @require_POST
 def record(request: HttpRequest) -> HttpResponse:
-    venue = selectors.venue_for_user(user=request.user, pk=request.POST.get("venue"))
+    venue = _current_venue(request)
     check = services.card_check(number=request.POST.get("number", ""))
     form = UseRecordForm(request.POST, check=check)
     if form.is_valid():
@@ -94,7 +103,7 @@ def record(request: HttpRequest) -> HttpResponse:
 @venue_required
 @require_GET
 def uses(request: HttpRequest) -> HttpResponse:
-    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    venue = _current_venue(request)
     page = Paginator(selectors.venue_uses(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
     cancel_after = timezone.now() - datetime.timedelta(days=services.CANCEL_DAYS)
     return render(
@@ -125,7 +134,7 @@ def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @venue_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
-    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue") or request.POST.get("venue"))
+    venue = _current_venue(request)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     preview = None
     if request.method == "POST" and form.is_valid():
@@ -147,7 +156,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     if not stored:
         messages.error(request, _("Nothing to import. Choose the file again."))
         return redirect("venues:import")
-    venue = selectors.venue_for_user(user=request.user, pk=stored["venue"])
+    venue = _current_venue(request, stored["venue"])
     try:
         recorded, duplicates, refused = services.card_uses_import(
             venue=venue, actor=request.user, content=stored["content"].encode()
@@ -175,7 +184,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
 @venue_required
 @require_GET
 def offers(request: HttpRequest) -> HttpResponse:
-    venue = selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    venue = _current_venue(request)
     page = Paginator(selectors.venue_offers(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "venues/offers.html", {"venue": venue, "page": page, "today": timezone.localdate()})
 
@@ -190,7 +199,7 @@ def _offer_for(request, pk):
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     offer = _offer_for(request, pk) if pk else None
-    venue = offer.venue if offer else selectors.venue_for_user(user=request.user, pk=request.GET.get("venue"))
+    venue = offer.venue if offer else _current_venue(request)
     initial = {"category": venue.default_category, "starts_on": timezone.localdate()} if offer is None else None
     form = OfferForm(request.POST or None, instance=offer, initial=initial)
     if request.method == "POST" and form.is_valid():

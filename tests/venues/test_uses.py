@@ -357,3 +357,18 @@ def test_ten_thousand_rows_import(venue, venue_user, site):
     recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=venue_user, content=_csv(*rows))
 
     assert (recorded, duplicates, refused) == (10_000, 0, 0)
+
+
+def test_staff_of_two_venues_switch_and_the_choice_is_remembered(client, venue_user, venue, municipality):
+    second = factories.VenueSiteFactory(name="Swimming hall", municipality=municipality)
+    factories.MembershipFactory(user=venue_user, site=second)
+    foreign = factories.VenueSiteFactory(name="Not mine", municipality=municipality)
+    client.force_login(venue_user)
+
+    first_page = client.get(reverse("venues:desk"))
+    assert 'id="venue-switch"' in first_page.text
+    client.get(reverse("venues:desk"), {"venue": second.pk})
+    again = client.get(reverse("venues:uses"))
+
+    assert again.context["venue"] == second
+    assert client.get(reverse("venues:desk"), {"venue": foreign.pk}).status_code == 404
