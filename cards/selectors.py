@@ -15,8 +15,11 @@ from .models import Card
 
 def card_list_for_user(*, user: User) -> QuerySet[Card]:
     """The cards a distributor may see: those issued by their own site(s)."""
+    # The site ids as a list, not a subquery: with the usual single site the database walks
+    # the (site, -created_at, -id) index in order instead of sorting every card of the site.
+    site_ids = list(distributor_sites(user).values_list("pk", flat=True))
     return (
-        Card.objects.filter(site__in=distributor_sites(user))
+        Card.objects.filter(site_id__in=site_ids)
         .select_related("holder__municipality", "site__organisation")
         .order_by("-created_at", "-pk")
     )
