@@ -19,7 +19,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# A development checkout gets a .env with DEBUG on, so plain `manage.py` commands work here too.
+# Production has no .env: there DEBUG stays off unless the environment says otherwise.
+.env:
+	@printf '# Development settings for this checkout (not committed). See README.md.\nDEBUG=true\n' > $@
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python .env
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
