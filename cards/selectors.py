@@ -3,6 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
@@ -55,7 +56,7 @@ def _display(record, field: str, value) -> str:
         return "–"
     try:
         model_field = record.instance._meta.get_field(field)
-    except Exception:
+    except FieldDoesNotExist:
         return str(value)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))

@@ -12,6 +12,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -215,8 +216,6 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
         raise ValidationError({"email": _("This email address is already used by another Kaikukortti holder.")})
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": _("This email address is already in use.")})
-    from allauth.account.models import EmailAddress
-
     user = User.objects.create_user(email, kind=User.Kind.HOLDER, language=language)
     # allauth finds logins and reset requests through EmailAddress rows; the distributor
     # saw the address typed by its owner, and the invitation link proves it works.
@@ -568,8 +567,6 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
         if User.objects.filter(email=email).exists():
             _holder_by_email(email)  # explains a staff address
             raise ValidationError({"email": _("This email address is already used by another Kaikukortti holder.")})
-        from allauth.account.models import EmailAddress
-
         user.email = email
         user.language = language or user.language
         user.set_unusable_password()
