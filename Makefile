@@ -33,10 +33,11 @@ setup: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py createcachetable
 
+# Links in emails follow the address served here (unless SITE_URL is set in the environment).
 run: setup
-	$(BIN)/python manage.py seed_demo
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(BIN)/python manage.py seed_demo
 	@echo "Serving Kaikukanta at http://$(HOST):$(PORT)/  (Ctrl+C stops)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed
 	$(BIN)/python manage.py compile_locale

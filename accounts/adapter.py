@@ -1,8 +1,15 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
+from .mfa import mfa_required
 from .models import User
+from .tasks import send_password_reset_email
+
+STAFF_PASSWORD_RESET_TEMPLATE = "account/email/staff_password_reset"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -30,9 +37,25 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().get_login_redirect_url(request)
 
     def send_password_reset_mail(self, user, email, context):
-        # Holders choose a new password in OmaKaiku, on the same page as the first one.
+        """Queue the mail instead of sending it in the request.
+
+        Sending here would make a known address answer differently from an unknown one
+        (slower, or an error) whenever the mail server is slow or down. The task makes the
+        link itself; holders choose their new password in OmaKaiku, staff in Kaikukanta.
+        """
         if user.is_holder:
-            path = reverse(settings.HOLDER_SET_PASSWORD_URL, kwargs={"uidb36": context["uid"], "key": context["key"]})
-            context = {**context, "password_reset_url": f"{settings.SITE_URL}{path}"}
-            return self.send_mail(settings.HOLDER_PASSWORD_RESET_TEMPLATE, email, context)
-        return super().send_password_reset_mail(user, email, context)
+            template, url_name = settings.HOLDER_PASSWORD_RESET_TEMPLATE, settings.HOLDER_SET_PASSWORD_URL
+        else:
+            template, url_name = STAFF_PASSWORD_RESET_TEMPLATE, "account_reset_password_from_key"
+        transaction.on_commit(
+            lambda: send_password_reset_email.enqueue(user_id=user.pk, template=template, url_name=url_name)
+        )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        # Whoever must have two-step verification cannot switch it off; a new phone is set
+        # up by an admin removing the old authenticator in the Django admin.
+        if authenticator.type == Authenticator.Type.TOTP and mfa_required(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)

@@ -19,18 +19,46 @@ class RegionalCoordinatorInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+    @admin.display(description=_("invitation email"))
+    def invitation_state(self, obj):
+        delivery = obj.invitation
+        return delivery.get_state_display() if delivery else "–"
+
     ordering = ["email"]
     list_display = ["email", "kind", "is_active", "is_staff", "invited_at", "activated_at", "last_login"]
     list_filter = ["kind", "is_active", "is_staff", "is_superuser"]
     search_fields = ["email"]
-    readonly_fields = ["invited_at", "activated_at", "last_login", "date_joined"]
+    readonly_fields = ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password", "kind", "language"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        (_("Dates"), {"fields": ["invited_at", "activated_at", "last_login", "date_joined"]}),
+        (_("Dates"), {"fields": ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})]
     inlines = [SiteMembershipInline, RegionalCoordinatorInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # A login stays on its side: a staff account never becomes a holder's, nor back.
+            fields.append("kind")
+            if obj.is_holder:
+                # A holder's address changes only through their distributor, which keeps the
+                # history, the allauth address and the sessions right.
+                fields.append("email")
+        return fields
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        # No bulk delete: a holder's login is closed by their distributor (it erases every
+        # copy of the address), a staff account one at a time.
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_holder:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class MunicipalityInline(admin.TabularInline):

@@ -48,4 +48,5 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_kaikukanta_user:
         return {}
-    return {"roles": Roles(user)}
+    # The middleware (accounts.middleware) made one for this request already, usually.
+    return {"roles": getattr(request, "roles", None) or Roles(user)}

@@ -1,12 +1,147 @@
+import datetime
+import re
+from collections.abc import Callable
+
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import Municipality, Site
+from .text import text_clean
+
+# A cap for a text field that has none: the longest thing anyone types in one field here is
+# an offer's description. Anything longer is a paste gone wrong, not data.
+DEFAULT_MAX_LENGTH = 200
+DEFAULT_MAX_LENGTH_MULTILINE = 4000
+# What the user table and allauth's address table hold; Django's form field would take 320.
+EMAIL_MAX_LENGTH = 254
 
 
-class SiteCreateForm(forms.Form):
+class CleanTextMixin:
+    """Cleans every text field of the form with :func:`accounts.text.text_clean` and caps its
+    length, so a form gets clean text by inheriting this, whoever declares its fields (the
+    form itself or a model). Passwords are left exactly as typed.
+
+    The length is checked after cleaning: it is the length of what is stored.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
+                continue
+            if not getattr(field, "text_cleaning", True):
+                # The field refuses what it does not accept instead (e.g. a card number).
+                continue
+            multiline = isinstance(field.widget, forms.Textarea)
+            field.to_python = _cleaning(field.to_python, multiline=multiline)
+            if field.max_length is None:
+                field.max_length = DEFAULT_MAX_LENGTH_MULTILINE if multiline else DEFAULT_MAX_LENGTH
+                field.validators.append(MaxLengthValidator(field.max_length))
+                field.widget.attrs.setdefault("maxlength", str(field.max_length))
+
+
+def _cleaning(to_python: Callable, *, multiline: bool) -> Callable:
+    def clean_then_parse(value):
+        if isinstance(value, str):
+            value = text_clean(value, multiline=multiline)
+        return to_python(value)
+
+    return clean_then_parse
+
+
+class Form(CleanTextMixin, forms.Form):
+    """The base of every form of Kaikukanta and OmaKaiku."""
+
+
+class ModelForm(CleanTextMixin, forms.ModelForm):
+    pass
+
+
+class WholeNumberField(forms.IntegerField):
+    """A count or a year, typed with the digits 0-9 only.
+
+    Django's own field takes what Python's ``int()`` takes: other scripts' digits, ``1_000``
+    and thousands of digits. Here a superscript two, an Arabic-Indic digit or a
+    5,000-digit number gets a message, not a number.
+    """
+
+    default_error_messages = {
+        "invalid": _("Enter a whole number using the digits 0–9."),
+        "too_long": _("Enter a number of at most %(digits)s digits."),
+    }
+
+    def __init__(self, *, max_digits: int = 4, **kwargs):
+        self.max_digits = max_digits
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"inputmode": "numeric"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"-?[0-9]+", text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if len(text.lstrip("-")) > self.max_digits:
+            raise ValidationError(self.error_messages["too_long"], code="too_long", params={"digits": self.max_digits})
+        return int(text)
+
+
+def _as_date(bound: datetime.date | Callable[[], datetime.date] | None) -> datetime.date | None:
+    return bound() if callable(bound) else bound
+
+
+class BoundedDateField(forms.DateField):
+    """A date inside a sensible window: year 1 or 9999 is a typing slip, never a real date.
+
+    ``earliest`` and ``latest`` are dates or callables (for bounds that follow today).
+    """
+
+    default_error_messages = {
+        "too_early": _("Enter a date on or after %(date)s."),
+        "too_late": _("Enter a date on or before %(date)s."),
+    }
+
+    def __init__(self, *, earliest=None, latest=None, **kwargs):
+        self.earliest, self.latest = earliest, latest
+        super().__init__(**kwargs)
+        if earliest is not None and not callable(earliest):
+            self.widget.attrs.setdefault("min", earliest.isoformat())
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        earliest, latest = _as_date(self.earliest), _as_date(self.latest)
+        if earliest is not None and value < earliest:
+            raise ValidationError(
+                self.error_messages["too_early"], code="too_early", params={"date": date_format(earliest, "j.n.Y")}
+            )
+        if latest is not None and value > latest:
+            raise ValidationError(
+                self.error_messages["too_late"], code="too_late", params={"date": date_format(latest, "j.n.Y")}
+            )
+
+
+def years_from_today(years: int) -> Callable[[], datetime.date]:
+    """A bound ``years`` years from the day the form is checked."""
+
+    def bound() -> datetime.date:
+        today = timezone.localdate()
+        try:
+            return today.replace(year=today.year + years)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year + years, day=28)
+
+    return bound
+
+
+class SiteCreateForm(Form):
     organisation_name = forms.CharField(
         label=_("Organisation"),
         max_length=200,
@@ -28,8 +163,8 @@ class SiteCreateForm(forms.Form):
         self.fields["municipality"].queryset = Municipality.objects.filter(region_id__in=region_ids).order_by("name")
 
 
-class StaffInviteForm(forms.Form):
-    email = forms.EmailField(label=_("Work email"))
+class StaffInviteForm(Form):
+    email = forms.EmailField(label=_("Work email"), max_length=EMAIL_MAX_LENGTH)
     language = forms.ChoiceField(
         label=_("Language of the invitation"), choices=settings.LANGUAGES, initial=get_language
     )

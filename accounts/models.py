@@ -111,6 +111,54 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_kaikukanta_user(self) -> bool:
         return self.kind == self.Kind.STAFF
 
+    @property
+    def invitation(self) -> "InvitationDelivery | None":
+        """The delivery state of the newest invitation email, if one was ever sent."""
+        try:
+            return self.invitation_delivery
+        except InvitationDelivery.DoesNotExist:
+            return None
+
+    @property
+    def invitation_state(self) -> str:
+        """``queued``, ``sent`` or ``failed`` for the newest invitation; empty if there was none."""
+        delivery = self.invitation
+        return delivery.state if delivery else ""
+
+
+class InvitationDelivery(models.Model):
+    """Whether the newest invitation email of a login reached the mail server.
+
+    Kept apart from ``User`` on purpose: a delivery attempt is not a change to the account,
+    and a history row per attempt would bury the real changes. The error is the exception's
+    class name only, never its text (an SMTP error repeats the address it refused).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="invitation_delivery", verbose_name=_("user")
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("error"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation delivery")
+        verbose_name_plural = _("invitation deliveries")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["queued", "sent", "failed"]), name="invitation_state_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.state}"
+
 
 class Region(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -151,6 +199,11 @@ class Organisation(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name"]
+        constraints = [
+            # Names are matched in any letter case when a site is added; two coordinators
+            # typing "Kaupunki" and "kaupunki" at the same moment must not make two organisations.
+            models.UniqueConstraint(Lower("name"), name="organisation_name_unique_any_case"),
+        ]
 
     def __str__(self):
         return self.name

@@ -12,6 +12,18 @@ def distributor_sites(user):
     return Site.objects.filter(memberships__user=user, kind=Site.Kind.DISTRIBUTOR, is_active=True)
 
 
+def distributor_site_ids(user) -> frozenset[int]:
+    """The ids of the active distributor sites the user works for, asked once per user object
+    (that is, once per request) however many checks need them."""
+    if not (user and user.is_authenticated and user.kind == User.Kind.STAFF):
+        return frozenset()
+    cached = getattr(user, "_distributor_site_ids", None)
+    if cached is None:
+        cached = frozenset(distributor_sites(user).values_list("pk", flat=True))
+        user._distributor_site_ids = cached
+    return cached
+
+
 def venue_sites(user):
     return Site.objects.filter(memberships__user=user, kind=Site.Kind.VENUE, is_active=True)
 
@@ -38,6 +50,7 @@ def _role_required(test):
 
 
 staff_required = _role_required(lambda user: True)
-distributor_required = _role_required(lambda user: distributor_sites(user).exists())
+distributor_required = _role_required(lambda user: bool(distributor_site_ids(user)))
 venue_required = _role_required(lambda user: venue_sites(user).exists())
 coordinator_required = _role_required(lambda user: user.coordinated_regions.exists())
+coordinator_or_admin_required = _role_required(lambda user: user.is_staff or user.coordinated_regions.exists())

@@ -7,9 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Municipality, Organisation, Region, Site, SiteMembership, User
+from .models import InvitationDelivery, Municipality, Organisation, Region, Site, SiteMembership, User
 from .permissions import coordinated_region_ids
 from .tasks import send_invitation_email
+
+STAFF_INVITATION_TEMPLATE = "account/email/staff_invitation"
 
 
 def _ensure_coordinates(actor: User, region: Region) -> None:
@@ -22,23 +24,54 @@ def site_create(*, actor: User, organisation_name: str, name: str, kind: str, mu
     _ensure_coordinates(actor, municipality.region)
     organisation_name, name = organisation_name.strip(), name.strip()
     if not organisation_name:
-        raise ValidationError({"organisation_name": _("Enter the organisation's name.")})
+        raise ValidationError(
+            {"organisation_name": ValidationError(_("Enter the organisation's name."), code="organisation_required")}
+        )
     if kind not in Site.Kind.values:
-        raise ValidationError({"kind": _("Choose whether the site distributes cards or is a venue.")})
+        raise ValidationError(
+            {"kind": ValidationError(_("Choose whether the site distributes cards or is a venue."), code="kind_invalid")}
+        )
     with transaction.atomic():
-        organisation = Organisation.objects.filter(name__iexact=organisation_name).first()
-        if organisation is None:
-            organisation = Organisation(name=organisation_name)
-            organisation._history_user = actor
-            organisation.save()
+        organisation = _organisation_get_or_create(actor=actor, name=organisation_name)
         site = Site(organisation=organisation, name=name or organisation_name, kind=kind, municipality=municipality)
         site._history_user = actor
         try:
             with transaction.atomic():
                 site.save()
         except IntegrityError:
-            raise ValidationError({"name": _("This organisation already has a site with this name.")}) from None
+            raise ValidationError(
+                {"name": ValidationError(_("This organisation already has a site with this name."), code="site_exists")}
+            ) from None
     return site
+
+
+def _organisation_get_or_create(*, actor: User, name: str) -> Organisation:
+    """The organisation of that name (any letter case), created if new.
+
+    Two coordinators may add the first site of the same new organisation at the same moment:
+    the unique index lets one insert win, and the other then finds the winner's row (on
+    PostgreSQL the losing insert waits for the winner's commit, so the row is visible then).
+    """
+    organisation = Organisation.objects.filter(name__iexact=name).first()
+    if organisation is not None:
+        return organisation
+    organisation = Organisation(name=name)
+    organisation._history_user = actor
+    try:
+        with transaction.atomic():
+            organisation.save()
+    except IntegrityError:
+        organisation = Organisation.objects.filter(name__iexact=name).first()
+        if organisation is None:
+            raise ValidationError(
+                {
+                    "organisation_name": ValidationError(
+                        _("Another coordinator is adding this organisation right now. Try again in a moment."),
+                        code="organisation_busy",
+                    )
+                }
+            ) from None
+    return organisation
 
 
 def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -> User:
@@ -48,14 +81,24 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": _("Enter a valid email address, e.g. name@example.fi.")}) from None
+        raise ValidationError(
+            {"email": ValidationError(_("Enter a valid email address, e.g. name@example.fi."), code="email_invalid")}
+        ) from None
     with transaction.atomic():
         user = User.objects.select_for_update().filter(email=email).first()
         if user is not None and user.kind != User.Kind.STAFF:
             # One side only: an OmaKaiku address can never become a Kaikukanta login.
-            raise ValidationError({"email": _("This address is used for OmaKaiku and cannot be a Kaikukanta login.")})
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _("This address is used for OmaKaiku and cannot be a Kaikukanta login."), code="email_holder"
+                    )
+                }
+            )
         if user is not None and SiteMembership.objects.filter(user=user, site=site).exists():
-            raise ValidationError({"email": _("This person already works for this site.")})
+            raise ValidationError(
+                {"email": ValidationError(_("This person already works for this site."), code="already_member")}
+            )
         created = user is None
         if created:
             user = User.objects.create_user(email, kind=User.Kind.STAFF, language=language)
@@ -64,8 +107,34 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
         membership._history_user = actor
         membership.save()
         if created or user.activated_at is None and not user.has_usable_password():
-            user_invite(user=user, template="account/email/staff_invitation", context={"site_name": site.name})
+            user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": site.name})
     return user
+
+
+def staff_invitation_resend(*, actor: User, user: User) -> None:
+    """A coordinator sends a staff member's invitation again (after a failed delivery, say).
+
+    Only for a person working at a site of the coordinator's region who has not yet set a
+    password; once they have, "Forgotten password" on the login page is the way.
+    """
+    if not (actor.is_kaikukanta_user and user.is_kaikukanta_user):
+        raise PermissionDenied
+    region_ids = None if actor.is_superuser else set(coordinated_region_ids(actor))
+    sites = [
+        site
+        for site in Site.objects.filter(memberships__user=user).select_related("municipality").order_by("name", "pk")
+        if region_ids is None or site.municipality.region_id in region_ids
+    ]
+    if not sites:
+        raise PermissionDenied
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.activated_at is not None or user.has_usable_password():
+            raise ValidationError(
+                _("This person has already set a password. They can use 'Forgotten password' on the login page."),
+                code="already_activated",
+            )
+        user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": sites[0].name})
 
 
 def user_invite(*, user: User, template: str, context: dict, url_name: str = "account_reset_password_from_key") -> None:
@@ -75,8 +144,14 @@ def user_invite(*, user: User, template: str, context: dict, url_name: str = "ac
     """
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
+    InvitationDelivery.objects.update_or_create(
+        user=user, defaults={"state": InvitationDelivery.State.QUEUED, "changed_at": user.invited_at, "attempts": 0, "error": ""}
+    )
+    invited_at = user.invited_at.isoformat()
     transaction.on_commit(
-        lambda: send_invitation_email.enqueue(user_id=user.pk, template=template, context=context, url_name=url_name)
+        lambda: send_invitation_email.enqueue(
+            user_id=user.pk, template=template, context=context, url_name=url_name, invited_at=invited_at
+        )
     )
 
 

@@ -1,13 +1,22 @@
+import logging
+from datetime import datetime, timedelta
+
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from .models import User
+from .models import InvitationDelivery, User
 from .tokens import invitation_token_generator
+
+logger = logging.getLogger(__name__)
+
+# Waits before the 2nd, 3rd and 4th attempt of an invitation email; after the last one
+# the invitation is marked failed and the page offers a resend.
+INVITATION_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 
 
 def invitation_url(user: User, url_name: str = "account_reset_password_from_key") -> str:
@@ -17,21 +26,14 @@ def invitation_url(user: User, url_name: str = "account_reset_password_from_key"
     return f"{settings.SITE_URL}{path}"
 
 
-@task()
-def send_invitation_email(
-    *, user_id: int, template: str, context: dict, url_name: str = "account_reset_password_from_key"
-) -> None:
-    """Send an invitation with a set-your-password link.
-
-    Runs after the inviting transaction has committed, so the link is made from the
-    saved ``invited_at`` and a rolled-back invitation never sends mail. The address
-    is deliberately not logged: it is personal data.
-    """
-    user = User.objects.get(pk=user_id)
+def _send_set_password_email(*, user: User, template: str, context: dict, url_name: str) -> None:
+    """Render and send a mail with a set-your-password link made now, from the saved user."""
     with translation.override(user.language):
         ctx = {
             **context,
             "url": invitation_url(user, url_name),
+            # allauth's own reset templates call the link ``password_reset_url``.
+            "password_reset_url": invitation_url(user, url_name),
             "site_url": settings.SITE_URL,
             "timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
         }
@@ -39,3 +41,75 @@ def send_invitation_email(
         body = render_to_string(f"{template}_message.txt", ctx)
     message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
     message.send()
+
+
+def _delivery_set(user: User, **fields) -> None:
+    InvitationDelivery.objects.update_or_create(user=user, defaults={"changed_at": timezone.now(), **fields})
+
+
+@task()
+def send_invitation_email(
+    *,
+    user_id: int,
+    template: str,
+    context: dict,
+    url_name: str = "account_reset_password_from_key",
+    attempt: int = 1,
+    invited_at: str | None = None,
+) -> None:
+    """Send an invitation with a set-your-password link, retrying with back-off.
+
+    Runs after the inviting transaction has committed, so the link is made from the
+    saved ``invited_at`` and a rolled-back invitation never sends mail. The address
+    is deliberately not logged: it is personal data.
+
+    A failure re-enqueues the task with ``run_after`` (1, 5, then 30 minutes later) when
+    the task backend can defer (the database backend in production). A backend that runs
+    tasks at once (development, tests) cannot wait, so there the invitation is failed at
+    once. Either way the state on ``InvitationDelivery`` says what happened.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return  # erased meanwhile
+    if invited_at is not None and user.invited_at != datetime.fromisoformat(invited_at):
+        return  # a newer invitation replaced this one (a resend); its own task sends it
+    try:
+        _send_set_password_email(user=user, template=template, context=context, url_name=url_name)
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
+        error_class = type(error).__name__[:100]
+        can_retry = send_invitation_email.get_backend().supports_defer and attempt <= len(INVITATION_RETRY_DELAYS)
+        logger.warning(
+            "Invitation email for user id=%s failed (attempt %s, %s)%s",
+            user_id,
+            attempt,
+            error_class,
+            "; retrying later" if can_retry else "",
+        )
+        if can_retry:
+            _delivery_set(user, state=InvitationDelivery.State.QUEUED, attempts=attempt, error=error_class)
+            send_invitation_email.using(run_after=timezone.now() + INVITATION_RETRY_DELAYS[attempt - 1]).enqueue(
+                user_id=user_id,
+                template=template,
+                context=context,
+                url_name=url_name,
+                attempt=attempt + 1,
+                invited_at=invited_at,
+            )
+        else:
+            _delivery_set(user, state=InvitationDelivery.State.FAILED, attempts=attempt, error=error_class)
+        return
+    _delivery_set(user, state=InvitationDelivery.State.SENT, attempts=attempt, error="")
+
+
+@task()
+def send_password_reset_email(*, user_id: int, template: str, url_name: str) -> None:
+    """A forgotten-password mail, sent outside the request.
+
+    Sending in the request would answer differently (an error, a delay) for an address that
+    has an account than for one that has not, when the mail server is slow or down. The
+    link is made here, from the saved user, so no token waits in the task queue.
+    """
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)

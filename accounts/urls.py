@@ -9,4 +9,5 @@ urlpatterns = [
     path("sites/new/", views.site_create, name="site_create"),
     path("sites/<int:pk>/", views.site_detail, name="site"),
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
+    path("memberships/<int:pk>/resend/", views.invitation_resend, name="invitation_resend"),
 ]

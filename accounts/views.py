@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -37,12 +38,21 @@ def _staff_home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/no_role.html")
 
 
+def _count_per_site(queryset):
+    """A correlated COUNT per site: two counts joined in one GROUP BY would multiply each other."""
+    counts = queryset.filter(site=OuterRef("pk")).order_by().values("site").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
 def _region_sites(user: User):
+    # The card model lives in a higher app; reach it through the relation, not an import.
+    card_model = Site._meta.get_field("issued_cards").related_model
     return (
         Site.objects.filter(municipality__region_id__in=coordinated_region_ids(user))
         .select_related("organisation", "municipality__region")
         .annotate(
-            staff_count=Count("memberships"), card_count=Count("issued_cards", filter=Q(issued_cards__status="active"))
+            staff_count=_count_per_site(SiteMembership.objects.all()),
+            card_count=_count_per_site(card_model.objects.filter(status="active")),
         )
         .order_by("municipality__region__name", "organisation__name", "name")
     )
@@ -81,7 +91,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The invitation was sent."))
             return redirect("accounts:site", pk=site.pk)
-    memberships = site.memberships.select_related("user").order_by("user__email")
+    memberships = site.memberships.select_related("user__invitation_delivery").order_by("user__email")
     return render(request, "accounts/site_detail.html", {"site": site, "form": form, "memberships": memberships})
 
 
@@ -95,4 +105,25 @@ def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
     )
     services.membership_remove(actor=request.user, membership=membership)
     messages.success(request, _("%(email)s no longer works for this site.") % {"email": membership.user.email})
+    return redirect("accounts:site", pk=membership.site_id)
+
+
+@coordinator_required
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(
+        SiteMembership.objects.select_related("site", "user"),
+        pk=pk,
+        site__municipality__region_id__in=coordinated_region_ids(request.user),
+    )
+    try:
+        services.staff_invitation_resend(actor=request.user, user=membership.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("The invitation to %(email)s was sent again. Earlier invitation links no longer work.")
+            % {"email": membership.user.email},
+        )
     return redirect("accounts:site", pk=membership.site_id)

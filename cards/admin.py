@@ -1,79 +1,207 @@
+"""The national admin's view of the register.
+
+The admin is not a second way to write: cards, holders, validity periods and uses are
+read-only here, nothing can be deleted, and every change goes through an admin action that
+calls the same service the distributors' pages call (with its access check, its history and
+its invariant check).
+"""
+
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.history import ReadableHistoryAdmin
+from accounts.models import Site
 
 from . import services
-from .models import Card, CardNumberCounter, CardUse, Holder, Offer
+from .models import Card, CardNumberCounter, CardUse, Holder, Offer, ValidityPeriod
 
 
-class CardInline(admin.TabularInline):
-    model = Card
-    extra = 0
-    fields = ["number", "kind", "status", "site", "valid_until", "mobile_enabled"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
+class ReadOnlyAdminMixin:
+    """Viewable, searchable, never edited, added or deleted here."""
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CardInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Card
+    extra = 0
+    fields = ["number", "kind", "status", "site", "valid_until", "mobile_enabled"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ValidityPeriodInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ValidityPeriod
+    extra = 0
+    fields = ["valid_from", "valid_until", "ended_on", "cause", "site", "created_at"]
+    readonly_fields = fields
+
+
+def _number_search(request, queryset, search_term, search):
+    """Card numbers as typed (spaces, dashes, any case) and holder emails in any case."""
+    normalized = services.card_number_normalize(search_term)
+    return search(request, queryset, normalized if normalized != search_term.strip() else search_term)
+
 
 @admin.register(Holder)
-class HolderAdmin(SimpleHistoryAdmin):
+class HolderAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
     list_display = ["pk", "kind", "birth_year", "municipality", "children_count", "created_at"]
     list_filter = ["kind", "municipality__region"]
     list_select_related = ["municipality"]
-    search_fields = ["cards__number", "organisation_name"]
-    raw_id_fields = ["account"]
+    search_fields = ["cards__number", "organisation_name", "=account__email"]
     inlines = [CardInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, duplicates = _number_search(
+            request, queryset, search_term.lower() if "@" in search_term else search_term, super().get_search_results
+        )
+        return queryset, duplicates
+
+
+class ReactivateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=services.REASON_MAX_LENGTH,
+        required=False,
+        help_text=_("Why the inactivation is undone. No names."),
+    )
+
+
+class InactivateForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[c for c in Card.InactivationReason.choices if c[0] != Card.InactivationReason.DORMANT],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=services.NOTE_MAX_LENGTH, required=False, help_text=_("Required for Other.")
+    )
+
+
+class TransferForm(forms.Form):
+    to_site = forms.ModelChoiceField(
+        label=_("Move to site"),
+        queryset=Site.objects.filter(kind=Site.Kind.DISTRIBUTOR, is_active=True).select_related("organisation"),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=services.REASON_MAX_LENGTH, required=False, help_text=_("No names.")
+    )
 
 
 @admin.register(Card)
-class CardAdmin(SimpleHistoryAdmin):
+class CardAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
     list_display = ["number", "kind", "status", "site", "valid_until", "mobile_enabled"]
     list_filter = ["kind", "status", "mobile_enabled", "site__municipality__region"]
-    search_fields = ["number"]
+    search_fields = ["number", "=holder__account__email"]
     list_select_related = ["site__organisation"]
-    raw_id_fields = ["holder", "site"]
-    readonly_fields = ["created_at", "updated_at"]
-    actions = ["reactivate"]
+    inlines = [ValidityPeriodInline]
+    actions = ["reactivate", "inactivate", "transfer"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if "@" in search_term:
+            return super().get_search_results(request, queryset, search_term.strip().lower())
+        return _number_search(request, queryset, search_term, super().get_search_results)
+
+    def _run(self, request, queryset, *, form_class, title, apply):
+        """An action that asks for a reason first, then calls a service for each selected card."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for card in queryset.select_related("site"):
+                try:
+                    apply(card, form.cleaned_data)
+                except ValidationError as error:
+                    self.message_user(request, f"{card.number}: {' '.join(error.messages)}", messages.ERROR)
+                except PermissionDenied:
+                    self.message_user(
+                        request, _("%(number)s: not permitted.") % {"number": card.number}, messages.ERROR
+                    )
+                else:
+                    self.message_user(request, _("%(number)s: done.") % {"number": card.number}, messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/cards/card_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "cards": queryset,
+                "action": request.POST.get("action"),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.action(description=_("Reactivate the selected inactive cards"))
     def reactivate(self, request, queryset):
-        # Through the service, so the one-active-card rule and the history hold in the admin too.
-        for card in queryset:
-            try:
-                services.card_reactivate(
-                    card=card, actor=request.user, reason=str(_("Reactivated by an administrator"))
-                )
-            except ValidationError as error:
-                self.message_user(request, f"{card.number}: {' '.join(error.messages)}", messages.ERROR)
-            else:
-                self.message_user(request, _("%(number)s reactivated.") % {"number": card.number})
+        return self._run(
+            request,
+            queryset,
+            form_class=ReactivateForm,
+            title=_("Reactivate cards"),
+            apply=lambda card, data: services.card_reactivate(card=card, actor=request.user, reason=data["reason"]),
+        )
+
+    @admin.action(description=_("Inactivate the selected cards"))
+    def inactivate(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            form_class=InactivateForm,
+            title=_("Inactivate cards"),
+            apply=lambda card, data: services.card_inactivate(
+                card=card,
+                actor=request.user,
+                reason=data["reason"],
+                note=data["note"],
+                history_reason=services.REASON_INACTIVATED_BY_ADMIN,
+            ),
+        )
+
+    @admin.action(description=_("Move the selected cards to another site"))
+    def transfer(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            form_class=TransferForm,
+            title=_("Move cards to another site"),
+            apply=lambda card, data: services.card_transfer(
+                card=card, to_site=data["to_site"], actor=request.user, reason=data["reason"]
+            ),
+        )
 
 
 @admin.register(CardUse)
-class CardUseAdmin(SimpleHistoryAdmin):
+class CardUseAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
     list_display = ["card", "venue", "used_on", "category", "child_tickets", "source", "cancelled_at"]
     list_filter = ["category", "source", "used_on"]
     search_fields = ["card__number"]
     list_select_related = ["card", "venue__organisation"]
-    raw_id_fields = ["card", "venue", "recorded_by"]
     date_hierarchy = "used_on"
+
+    def get_search_results(self, request, queryset, search_term):
+        return _number_search(request, queryset, search_term, super().get_search_results)
 
 
 @admin.register(CardNumberCounter)
-class CardNumberCounterAdmin(admin.ModelAdmin):
+class CardNumberCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Lowering a counter would hand out a number again.
     list_display = ["prefix", "last_value"]
-
-    def has_change_permission(self, request, obj=None):
-        # Lowering a counter would hand out a number again.
-        return False
 
 
 @admin.register(Offer)
-class OfferAdmin(SimpleHistoryAdmin):
+class OfferAdmin(ReadableHistoryAdmin):
     list_display = ["title_fi", "venue", "category", "starts_on", "ends_on", "visible"]
     list_filter = ["visible", "category", "venue__municipality__region"]
     search_fields = ["title_fi", "title_sv", "title_en", "venue__name"]

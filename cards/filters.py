@@ -19,11 +19,21 @@ class CardFilter(django_filters.FilterSet):
         label=_("Status"), choices=STATE_CHOICES, method="filter_state", empty_label=_("All")
     )
     kind = django_filters.ChoiceFilter(label=_("Card type"), choices=Card.Kind.choices, empty_label=_("All"))
-    mobile = django_filters.BooleanFilter(label=_("Mobile card"), field_name="mobile_enabled")
+    # Not a BooleanFilter: its "any" option is Django's "Unknown" (fi "Tuntematon"), which means
+    # something else; the other filters say "All". ?mobile=true / false keep working.
+    mobile = django_filters.ChoiceFilter(
+        label=_("Mobile card"),
+        choices=[("true", _("Yes")), ("false", _("No"))],
+        method="filter_mobile",
+        empty_label=_("All"),
+    )
 
     class Meta:
         model = Card
         fields = ["state", "kind", "mobile"]
+
+    def filter_mobile(self, queryset, name, value):
+        return queryset.filter(mobile_enabled=value == "true")
 
     def filter_state(self, queryset, name, value):
         today = timezone.localdate()

@@ -1,34 +1,68 @@
 """Forms only parse what was typed; the rules live in services.py and speak through its errors."""
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import EMAIL_MAX_LENGTH, Form, WholeNumberField
 from accounts.models import Municipality
 
 from .models import Card, Holder
 from .services import HolderData, holder_data_validate
 
+# The longest card number as typed: 20 characters in groups with spaces or dashes.
+NUMBER_MAX_LENGTH = 40
+# The longest reason a change can have: the history table's change reason holds 100.
+CHANGE_REASON_MAX_LENGTH = 100
 
-class CardSearchForm(forms.Form):
-    number = forms.CharField(
+
+class CardNumberField(forms.CharField):
+    """A card number as typed or scanned: ASCII letters and digits, spaces and dashes.
+
+    Anything else is refused, not cleaned or guessed at: ``ß`` upper-cases to ``SS`` and
+    would find another card, and a stray control character means the scan went wrong.
+    """
+
+    text_cleaning = False
+    default_error_messages = {
+        "invalid_characters": _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", NUMBER_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value and not re.fullmatch(r"[A-Za-z0-9 -]+", value):
+            raise ValidationError(self.error_messages["invalid_characters"], code="invalid_characters")
+        return value
+
+
+class CardSearchForm(Form):
+    number = CardNumberField(
         label=_("Card number"),
-        max_length=40,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
 
 
-class HolderFieldsMixin(forms.Form):
+class HolderFieldsMixin(Form):
     kind = forms.ChoiceField(
         label=_("The card is for"), choices=Holder.Kind.choices, widget=forms.RadioSelect, initial=Holder.Kind.CUSTOMER
     )
-    birth_year = forms.IntegerField(
-        label=_("Year of birth"), required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    # Required for a customer, not for an organisation: the service says which is missing.
+    # No initial value: the distributor types the number, 0 included.
+    birth_year = WholeNumberField(
+        label=_("Year of birth"),
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    children_count = forms.IntegerField(
+    children_count = WholeNumberField(
         label=_("Children under 18"),
         required=False,
         min_value=0,
@@ -98,10 +132,9 @@ def _language_field():
     )
 
 
-class CardRegisterForm(HolderFieldsMixin, forms.Form):
-    number = forms.CharField(
+class CardRegisterForm(HolderFieldsMixin, Form):
+    number = CardNumberField(
         label=_("Card number"),
-        max_length=40,
         help_text=_("The number printed on the card. For a mobile-only card type X (customer) or Z (organisation)."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
@@ -111,7 +144,7 @@ class CardRegisterForm(HolderFieldsMixin, forms.Form):
         required=False,
         help_text=_("Required for a mobile card. The holder gets an email to set a password."),
     )
-    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+    email = forms.EmailField(label=_("Holder's personal email"), required=False, max_length=EMAIL_MAX_LENGTH)
     language = _language_field()
     mobile = forms.BooleanField(label=_("Mobile card too (physical card)"), required=False)
 
@@ -133,11 +166,11 @@ class CardRegisterForm(HolderFieldsMixin, forms.Form):
         return data
 
 
-class CardUpdateForm(HolderFieldsMixin, forms.Form):
-    number = forms.CharField(label=_("Card number"), max_length=40)
+class CardUpdateForm(HolderFieldsMixin, Form):
+    number = CardNumberField(label=_("Card number"))
     reason = forms.CharField(
         label=_("Reason for the change"),
-        max_length=200,
+        max_length=CHANGE_REASON_MAX_LENGTH,
         help_text=_("Kept in the card's history, e.g. 'typo in postal code'."),
     )
 
@@ -150,33 +183,49 @@ class CardUpdateForm(HolderFieldsMixin, forms.Form):
             self.fields["number"].disabled = True
 
 
-class CardInactivateForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=Card.InactivationReason.choices, widget=forms.RadioSelect)
+class CardInactivateForm(Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        # The dormant-account reason is the system's own, never chosen by staff.
+        choices=[c for c in Card.InactivationReason.choices if c[0] != Card.InactivationReason.DORMANT],
+        widget=forms.RadioSelect,
+    )
     note = forms.CharField(
         label=_("Note"), max_length=500, required=False, help_text=_("Required when the reason is Other. No names.")
     )
 
 
-class OmaKaikuActivateForm(forms.Form):
-    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+class OmaKaikuActivateForm(Form):
+    email = forms.EmailField(label=_("Holder's personal email"), required=False, max_length=EMAIL_MAX_LENGTH)
     language = _language_field()
     mobile = forms.BooleanField(label=_("Enable the mobile card"), required=False)
 
 
-class SwitchToMobileForm(forms.Form):
-    email = forms.EmailField(label=_("Holder's personal email"), required=False)
+class SwitchToMobileForm(Form):
+    email = forms.EmailField(label=_("Holder's personal email"), required=False, max_length=EMAIL_MAX_LENGTH)
     language = _language_field()
     confirm = forms.BooleanField(
         label=_("The customer gives up the physical card. It is inactivated and cannot be used any more."),
     )
 
 
-class OmaKaikuEmailChangeForm(forms.Form):
-    email = forms.EmailField(label=_("New personal email"))
+class OmaKaikuEmailChangeForm(Form):
+    email = forms.EmailField(label=_("New personal email"), max_length=EMAIL_MAX_LENGTH)
     language = _language_field()
 
 
-class OmaKaikuCloseForm(forms.Form):
+class OmaKaikuCloseForm(Form):
     confirm = forms.BooleanField(
         label=_("Close the holder's OmaKaiku account. Their email is erased and a mobile card stops working."),
     )
+
+
+class SiteTransferForm(Form):
+    """Where the active cards of a closed site go (chosen by a coordinator or an admin)."""
+
+    to_site = forms.ModelChoiceField(label=_("Move the cards to"), queryset=None, empty_label=None)
+    reason = forms.CharField(label=_("Reason"), max_length=100, required=False, help_text=_("Optional. No names."))
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_site"].queryset = sites

@@ -124,6 +124,8 @@ class Card(models.Model):
         GIVEN_UP = "given_up", _("Given up")
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
         OTHER = "other", _("Other")
+        # Set only by the system (the dormant-account job), never offered on the form.
+        DORMANT = "dormant", _("No valid card for 24 months")
 
     number = models.CharField(_("card number"), max_length=20, unique=True)
     kind = models.CharField(_("card type"), max_length=10, choices=Kind.choices)
@@ -188,6 +190,10 @@ class Card(models.Model):
     def is_valid(self, on: datetime.date | None = None) -> bool:
         return self.status == self.Status.ACTIVE and not self.is_expired(on)
 
+    def was_valid_on(self, day: datetime.date) -> bool:
+        """Whether ``day`` falls in one of the card's validity periods (prefetch ``periods`` for lists)."""
+        return any(period.covers(day) for period in self.periods.all())
+
     @property
     def state(self) -> str:
         """Active, expired or inactive, the way staff and holders speak of a card."""
@@ -197,6 +203,56 @@ class Card(models.Model):
 
     def get_state_display(self) -> str:
         return {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}[self.state]
+
+
+class ValidityPeriod(models.Model):
+    """One stretch of validity of a card: appended on registration, renewal and reactivation.
+
+    Periods are never edited or removed, so the register can always say whether a card was
+    valid on a given day (a use recorded late, "cards valid on a day" in statistics). The
+    card's own ``valid_from``/``valid_until`` repeat its newest period for fast lists.
+    An inactivation does not shorten a period; ``card.inactivated_on`` ends it, and a later
+    reactivation starts a new period.
+    """
+
+    class Cause(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        RENEWED = "renewed", _("Renewed")
+        REACTIVATED = "reactivated", _("Reactivated")
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="periods", verbose_name=_("card"))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    # The date an inactivation ended this period early (set once, by the inactivation).
+    ended_on = models.DateField(_("ended early on"), null=True, blank=True)
+    cause = models.CharField(_("cause"), max_length=12, choices=Cause.choices)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("responsible site"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("validity period")
+        verbose_name_plural = _("validity periods")
+        ordering = ["card", "valid_from", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_until__gte=models.F("valid_from")), name="period_validity_order"),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("valid_from")),
+                name="period_end_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["valid_from", "valid_until"], name="period_dates")]
+
+    def __str__(self):
+        return f"{self.card_id}: {self.valid_from}–{self.valid_until}"
+
+    def covers(self, day: datetime.date) -> bool:
+        """Whether the card was valid on ``day`` through this period."""
+        if not self.valid_from <= day <= self.valid_until:
+            return False
+        return self.ended_on is None or day < self.ended_on
 
 
 class CardNumberCounter(models.Model):

@@ -1,42 +1,82 @@
-"""Reads of the card register, shaped for the pages that show them."""
+"""Reads of the card register, shaped for the pages that show them.
+
+What a user may read is decided by ``cards.access``; these functions only shape it.
+"""
 
 import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from accounts.models import User
-from accounts.permissions import distributor_sites
+from accounts.models import Site, User
 
-from .models import Card
+from . import access
+from .models import Card, Holder
 
 
 def card_list_for_user(*, user: User) -> QuerySet[Card]:
-    """The cards a distributor may see: those issued by their own site(s)."""
+    """The cards a distributor may see: those their own site(s) are responsible for."""
     # The site ids as a list, not a subquery: with the usual single site the database walks
     # the (site, -created_at, -id) index in order instead of sorting every card of the site.
-    site_ids = list(distributor_sites(user).values_list("pk", flat=True))
     return (
-        Card.objects.filter(site_id__in=site_ids)
+        access.cards_visible(user)
         .select_related("holder__municipality", "site__organisation")
         .order_by("-created_at", "-pk")
     )
 
 
 def card_get_for_user(*, user: User, pk: int) -> Card:
-    return get_object_or_404(
-        Card.objects.filter(site__in=distributor_sites(user)).select_related(
-            "holder__municipality", "holder__account", "site__organisation"
-        ),
-        pk=pk,
+    card = (
+        Card.objects.select_related("holder__municipality", "holder__account", "site__organisation")
+        .filter(pk=pk)
+        .first()
     )
+    # The same answer for a card that does not exist and one the user may not open.
+    if card is None or not access.card_permits(user, card, access.CardAction.VIEW):
+        raise Http404
+    return card
+
+
+def site_get_for_transfer(*, user: User, pk: int) -> Site:
+    site = Site.objects.select_related("organisation", "municipality__region").filter(pk=pk).first()
+    if site is None or not access.site_transfer_permitted(user, site):
+        raise Http404
+    return site
+
+
+def transfer_targets(*, user: User) -> QuerySet[Site]:
+    sites = Site.objects.filter(kind=Site.Kind.DISTRIBUTOR, is_active=True).select_related("organisation")
+    if not access.is_admin(user):
+        sites = sites.filter(municipality__region_id__in=list(access.coordinated_region_ids(user)))
+    return sites.order_by("organisation__name", "name")
 
 
 def card_find_by_number(*, number: str) -> Card | None:
     return Card.objects.select_related("site").filter(number=number).first()
+
+
+def holder_as_seen(*, card: Card) -> Holder:
+    """The holder as the card's site may see them: as they are while the site manages them,
+    otherwise as they were when the site's responsibility ended (a later site's changes stay hidden)."""
+    _start, end = access.card_view_window(card)
+    if end is None:
+        return card.holder
+    record = (
+        card.holder.history.filter(history_date__lte=end)
+        .select_related("municipality")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if record is None:
+        return card.holder
+    holder = record.instance
+    holder.account = None  # the email is shown only to the managing site
+    return holder
 
 
 @dataclass
@@ -48,26 +88,53 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]]
 
 
-_HIDDEN_FIELDS = {"updated_at", "created_at", "id", "holder", "site", "account"}
+_HIDDEN_FIELDS = {"updated_at", "created_at", "id", "holder", "account"}
 
 
-def _display(record, field: str, value) -> str:
-    if value in (None, ""):
-        return "–"
-    try:
-        model_field = record.instance._meta.get_field(field)
-    except FieldDoesNotExist:
+class _Display:
+    """Turns stored values into what a person reads: names, not ids; yes/no, not True/False."""
+
+    def __init__(self):
+        self._objects: dict[tuple[type, object], str] = {}
+
+    def __call__(self, record, field: str, value) -> str:
+        if value in (None, ""):
+            return "–"
+        try:
+            model_field = record.instance._meta.get_field(field)
+        except FieldDoesNotExist:
+            return str(value)
+        if model_field.choices:
+            return str(dict(model_field.flatchoices).get(value, value))
+        if isinstance(model_field, models.ForeignKey):
+            return self._name(model_field.related_model, value)
+        if isinstance(value, bool):
+            return gettext("yes") if value else gettext("no")
+        if isinstance(value, datetime.date):
+            return date_format(value, "j.n.Y")
         return str(value)
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, datetime.date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
+
+    def _name(self, model, pk) -> str:
+        key = (model, pk)
+        if key not in self._objects:
+            obj = model._default_manager.filter(pk=pk).first()
+            self._objects[key] = str(obj) if obj is not None else "–"
+        return self._objects[key]
 
 
-def _entries(records, *, subject: str) -> list[HistoryEntry]:
+def _who(record, *, viewer_site_ids: frozenset[int], staff_site_ids: dict[int, set[int]]) -> str:
+    """The staff member's email when they work for the viewer's site; otherwise only their role."""
+    user = record.history_user
+    if user is None:
+        return gettext("Kaikukanta (automatic)")
+    if staff_site_ids.get(user.pk, set()) & viewer_site_ids:
+        return user.email
+    if user.is_staff:
+        return gettext("Kaikukeskus administrator")
+    return gettext("Another site's staff")
+
+
+def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEntry]:
     records = list(records)
     entries = []
     for record, older in zip(records, records[1:] + [None], strict=True):
@@ -79,14 +146,18 @@ def _entries(records, *, subject: str) -> list[HistoryEntry]:
                     continue
                 label = str(record.instance._meta.get_field(change.field).verbose_name)
                 changes.append(
-                    (label, _display(record, change.field, change.old), _display(record, change.field, change.new))
+                    (
+                        label.capitalize(),
+                        display(record, change.field, change.old),
+                        display(record, change.field, change.new),
+                    )
                 )
             if not changes and not record.history_change_reason:
                 continue
         entries.append(
             HistoryEntry(
                 when=record.history_date,
-                who=record.history_user.email if record.history_user else "",
+                who=who(record),
                 what=subject,
                 # System reasons are stored as source strings; typed ones come back unchanged.
                 reason=gettext(record.history_change_reason) if record.history_change_reason else "",
@@ -96,17 +167,31 @@ def _entries(records, *, subject: str) -> list[HistoryEntry]:
     return entries
 
 
-def card_history(*, card: Card) -> list[HistoryEntry]:
+def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     """The card's and its holder's changes, newest first: who, when, what and why.
 
-    The holder's records are limited to the card's lifetime, so a new site sees nothing of
-    what an earlier site changed about the holder before this card existed.
+    The holder's records are limited to the window in which this card's site managed the
+    holder, so a site sees nothing of what another site changed before or after.
     """
+    start, end = access.card_view_window(card)
     card_records = card.history.select_related("history_user").order_by("-history_date", "-history_id")
-    holder_records = (
-        card.holder.history.select_related("history_user")
-        .filter(history_date__gte=card.created_at - datetime.timedelta(seconds=1))
-        .order_by("-history_date", "-history_id")
+    holder_records = card.holder.history.select_related("history_user").filter(history_date__gte=start)
+    if end is not None:
+        holder_records = holder_records.filter(history_date__lte=end)
+    holder_records = holder_records.order_by("-history_date", "-history_id")
+    card_records, holder_records = list(card_records), list(holder_records)
+    user_ids = {r.history_user_id for r in card_records + holder_records if r.history_user_id}
+    staff_site_ids: dict[int, set[int]] = {}
+    for user_id, site_id in User.objects.filter(pk__in=user_ids).values_list("pk", "memberships__site_id"):
+        if site_id is not None:
+            staff_site_ids.setdefault(user_id, set()).add(site_id)
+    viewer_site_ids = access.distributor_site_ids(viewer)
+
+    def who(record):
+        return _who(record, viewer_site_ids=viewer_site_ids, staff_site_ids=staff_site_ids)
+
+    display = _Display()
+    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who) + _entries(
+        holder_records, subject=gettext("Holder"), display=display, who=who
     )
-    entries = _entries(card_records, subject=gettext("Card")) + _entries(holder_records, subject=gettext("Holder"))
     return sorted(entries, key=lambda e: e.when, reverse=True)

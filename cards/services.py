@@ -4,7 +4,12 @@ Each service runs in one transaction, records who changed what and why in the
 card's history, and sends email only after the transaction has committed
 (an invitation for a card that was rolled back must never leave the building).
 Refusals are ``ValidationError``s keyed by the form field they concern, so the
-distributor sees the message next to what needs fixing.
+distributor sees the message next to what needs fixing, and each carries a ``code``
+that tests and callers rely on instead of the wording.
+
+Who may do what is decided by ``cards.access``; what must hold afterwards is checked by
+``cards.invariants`` before the transaction commits. Both are asked on every path: views,
+the admin's actions, management commands and imports.
 """
 
 import calendar
@@ -23,10 +28,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Municipality, Site, User
-from accounts.permissions import distributor_sites
 from accounts.services import user_erase, user_invite, user_sessions_end
 
-from .models import ASSIGNED_NUMBER_REGEX, MAX_CHILDREN, PHYSICAL_NUMBER_REGEX, Card, CardNumberCounter, Holder
+from . import invariants
+from .access import (
+    CardAction,
+    card_permits,
+    card_require,
+    holder_permits_new_card,
+    is_admin,
+    site_may_issue,
+    transfer_target_permitted,
+)
+from .models import (
+    ASSIGNED_NUMBER_REGEX,
+    MAX_CHILDREN,
+    PHYSICAL_NUMBER_REGEX,
+    Card,
+    CardNumberCounter,
+    Holder,
+    ValidityPeriod,
+)
 
 MINIMUM_AGE = 16
 
@@ -36,6 +58,7 @@ REASON_REGISTERED = gettext_noop("Card registered")
 REASON_OMAKAIKU = gettext_noop("OmaKaiku activated")
 REASON_RENEWED = gettext_noop("Renewed")
 REASON_INACTIVATED = gettext_noop("Inactivated")
+REASON_INACTIVATED_BY_ADMIN = gettext_noop("Inactivated by an administrator")
 REASON_REACTIVATED = gettext_noop("Reactivated by an administrator")
 REASON_MOBILE = gettext_noop("Mobile card enabled")
 REASON_SWITCHED = gettext_noop("Switched to mobile-only")
@@ -43,6 +66,11 @@ REASON_EMAIL_CHANGED = gettext_noop("OmaKaiku email changed")
 REASON_OMAKAIKU_CLOSED = gettext_noop("OmaKaiku account closed")
 REASON_MOBILE_OFF = gettext_noop("Mobile card disabled: OmaKaiku closed")
 REASON_DORMANT = gettext_noop("No valid card for 24 months: OmaKaiku email erased")
+REASON_TRANSFERRED = gettext_noop("Moved to another site")
+# The history table's reason column holds this many characters; typed reasons are checked
+# against it here, so a long reason is a form error on every database, not a crash on one.
+REASON_MAX_LENGTH = 100
+NOTE_MAX_LENGTH = 500
 ASSIGNED_NUMBER_DIGITS = 7
 
 
@@ -68,10 +96,21 @@ class HolderData:
 # --- helpers -------------------------------------------------------------------------
 
 
+def _refuse(field: str | None, message: str, code: str) -> ValidationError:
+    """A refusal with a code, keyed by the form field it concerns (None: the whole form)."""
+    error = ValidationError(message, code=code)
+    return ValidationError({field: error}) if field else error
+
+
 def card_number_normalize(raw: str) -> str:
     """Card numbers are compared uppercased and without spaces or dashes, as printed numbers are
-    often read aloud or typed in groups."""
-    return re.sub(r"[\s-]+", "", raw or "").upper()
+    often read aloud or typed in groups.
+
+    Only ASCII is uppercased: ``"ß".upper()`` is ``"SS"``, and a number typed with letters that
+    are not on any card must be refused, not turned into another card's number.
+    """
+    number = re.sub(r"[\s-]+", "", raw or "")
+    return number.upper() if number.isascii() else number
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
@@ -86,19 +125,16 @@ def validity_period(start: datetime.date) -> tuple[datetime.date, datetime.date]
 
 
 def _ensure_can_issue(actor: User, site: Site) -> None:
-    if not distributor_sites(actor).filter(pk=site.pk).exists():
+    if not site_may_issue(actor, site):
         raise PermissionDenied
-
-
-def _ensure_can_manage(actor: User, card: Card) -> None:
-    """Only the issuing site's staff change a card (renewal, too, happens where it was issued)."""
-    _ensure_can_issue(actor, card.site)
 
 
 def _ensure_editable(card: Card) -> None:
     if card.status == Card.Status.INACTIVE:
-        raise ValidationError(
-            _("This card is inactive and can no longer be changed. Register a new card for the holder instead.")
+        raise _refuse(
+            None,
+            _("This card is inactive and can no longer be changed. Register a new card for the holder instead."),
+            "card_inactive",
         )
 
 
@@ -107,11 +143,48 @@ def _lock(card: Card) -> Card:
     return Card.objects.select_for_update(of=("self",)).select_related("holder__account", "site").get(pk=card.pk)
 
 
-def _audit(obj, *, actor: User, reason: str) -> None:
+def _lock_for(actor: User | None, card: Card, *actions: CardAction) -> Card:
+    """Lock the card, then ask the access policy about it as it is now (not as the caller saw it)."""
+    card = _lock(card)
+    if actor is not None and not any(card_permits(actor, card, action) for action in actions):
+        raise PermissionDenied
+    return card
+
+
+def _audit(obj, *, actor: User | None, reason: str) -> None:
     """Who and why, for the history record the next save() writes (set explicitly, so
     history is right also outside a request: in tasks, commands and tests)."""
     obj._history_user = actor
     obj._change_reason = reason
+
+
+def _reason_check(reason: str, *, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise _refuse(
+            field,
+            _("Keep the reason to %(max)s characters at most (now %(count)s).")
+            % {"max": REASON_MAX_LENGTH, "count": len(reason)},
+            "reason_too_long",
+        )
+    return reason
+
+
+def _period_add(card: Card, *, cause: str, start: datetime.date, end: datetime.date, actor: User | None) -> None:
+    """Append a validity period and make it the card's current validity (the caller saves the card)."""
+    ValidityPeriod.objects.create(
+        card=card, valid_from=start, valid_until=end, cause=cause, site_id=card.site_id, created_by=actor
+    )
+    card.valid_from, card.valid_until = start, end
+
+
+def _period_end(card: Card, *, on: datetime.date) -> None:
+    """An inactivation ends the periods that still run on ``on``; their dates stay as they were."""
+    card.periods.filter(valid_from__lte=on, valid_until__gte=on, ended_on__isnull=True).update(ended_on=on)
+
+
+def _check(holder: Holder) -> None:
+    invariants.holder_invariants_check(holder=holder)
 
 
 # --- holders -------------------------------------------------------------------------
@@ -119,23 +192,24 @@ def _audit(obj, *, actor: User, reason: str) -> None:
 
 def holder_data_validate(*, data: HolderData, today: datetime.date | None = None) -> None:
     today = today or timezone.localdate()
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
 
-    def add(field, message):
-        errors.setdefault(field, []).append(message)
+    def add(field, message, code):
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
 
     if not re.fullmatch(r"[0-9]{5}", data.postal_code or ""):
-        add("postal_code", _("Enter a postal code of five digits, e.g. 00100."))
+        add("postal_code", _("Enter a postal code of five digits, e.g. 00100."), "postal_code_format")
     if data.municipality is None:
-        add("municipality", _("Choose the holder's home municipality."))
+        add("municipality", _("Choose the holder's home municipality."), "municipality_required")
     if data.kind == Holder.Kind.CUSTOMER:
         if data.birth_year is None:
-            add("birth_year", _("Enter the year of birth."))
+            add("birth_year", _("Enter the year of birth."), "birth_year_required")
         elif data.birth_year > today.year or data.birth_year < today.year - 120:
             add(
                 "birth_year",
                 _("Enter a year of birth between %(low)s and %(high)s.")
                 % {"low": today.year - 120, "high": today.year - MINIMUM_AGE},
+                "birth_year_range",
             )
         elif today.year - data.birth_year < MINIMUM_AGE:
             # The rule counts calendar years: whoever turns 16 this year is eligible.
@@ -145,20 +219,32 @@ def holder_data_validate(*, data: HolderData, today: datetime.date | None = None
                     "A card can be given to customers who are at least 16 or turn 16 this year (born %(year)s or earlier)."
                 )
                 % {"year": today.year - MINIMUM_AGE},
+                "too_young",
             )
         if data.children_count is None:
-            add("children_count", _("Enter the number of children under 18 (0 if none)."))
+            add("children_count", _("Enter the number of children under 18 (0 if none)."), "children_required")
         elif not 0 <= data.children_count <= MAX_CHILDREN:
-            add("children_count", _("Enter a number between 0 and %(max)s.") % {"max": MAX_CHILDREN})
+            add(
+                "children_count",
+                _("Enter a number between 0 and %(max)s.") % {"max": MAX_CHILDREN},
+                "children_range",
+            )
         if data.organisation_name or data.representative_role:
-            add("kind", _("Organisation details are only for organisation cards."))
+            add("kind", _("Organisation details are only for organisation cards."), "organisation_fields_for_customer")
     elif data.kind == Holder.Kind.ORGANISATION:
         if not (data.organisation_name or "").strip():
-            add("organisation_name", _("Enter the organisation's name."))
+            add("organisation_name", _("Enter the organisation's name."), "organisation_name_required")
         if not (data.representative_role or "").strip():
-            add("representative_role", _("Enter the representative's work role, e.g. social counsellor."))
+            add(
+                "representative_role",
+                _("Enter the representative's work role, e.g. social counsellor."),
+                "representative_role_required",
+            )
     else:
-        add("kind", _("Choose whether the card is for a customer or an organisation."))
+        add("kind", _("Choose whether the card is for a customer or an organisation."), "holder_kind_required")
+    for name, limit in [("organisation_name", 200), ("representative_role", 200)]:
+        if len(getattr(data, name) or "") > limit:
+            add(name, _("Keep this to %(max)s characters at most.") % {"max": limit}, "too_long")
     if errors:
         raise ValidationError(errors)
 
@@ -178,7 +264,9 @@ def _email_normalize(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": _("Enter a valid email address, e.g. name@example.fi.")}) from None
+        raise _refuse("email", _("Enter a valid email address, e.g. name@example.fi."), "email_invalid") from None
+    if len(email) > 254:
+        raise _refuse("email", _("Enter a valid email address, e.g. name@example.fi."), "email_invalid")
     return email
 
 
@@ -189,52 +277,69 @@ def _holder_by_email(email: str) -> Holder | None:
         return None
     if user.kind != User.Kind.HOLDER:
         # An address belongs to one side only: Kaikukanta users have no OmaKaiku.
-        raise ValidationError(
-            {
-                "email": _(
-                    "This address is a Kaikukanta staff login and cannot be used for OmaKaiku. Use the holder's personal email."
-                )
-            }
+        raise _refuse(
+            "email",
+            _(
+                "This address is a Kaikukanta staff login and cannot be used for OmaKaiku. Use the holder's personal email."
+            ),
+            "email_is_staff_login",
         )
     return Holder.objects.select_related("account").filter(account=user).first()
 
 
-def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor: User) -> bool:
+def _user_create_holder(*, email: str, language: str) -> User:
+    """A holder login without a password; two distributors typing the same new address at the
+    same moment get one account and one form error, never a crash."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, kind=User.Kind.HOLDER, language=language)
+            # allauth finds logins and reset requests through EmailAddress rows; the distributor
+            # saw the address typed by its owner, and the invitation link proves it works.
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    except IntegrityError:
+        raise _refuse(
+            "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+        ) from None
+    return user
+
+
+def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor: User | None) -> bool:
     """Give the holder an OmaKaiku account and send the invitation. Returns True if an invitation goes out.
 
     The account has no usable password: the holder sets one through the invitation link.
+    Callers have checked that the actor manages the holder.
     """
     email = _email_normalize(email)
     if holder.account_id:
         if holder.account.email != email:
-            raise ValidationError(
-                {"email": _("This holder already has OmaKaiku with another email address. Use that address.")}
+            raise _refuse(
+                "email",
+                _("This holder already has OmaKaiku with another email address. Use that address."),
+                "omakaiku_other_email",
             )
         return False
     owner = _holder_by_email(email)
     if owner is not None and owner.pk != holder.pk:
-        raise ValidationError({"email": _("This email address is already used by another Kaikukortti holder.")})
+        raise _refuse("email", _("This email address is already used by another Kaikukortti holder."), "email_in_use")
     if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": _("This email address is already in use.")})
-    user = User.objects.create_user(email, kind=User.Kind.HOLDER, language=language)
-    # allauth finds logins and reset requests through EmailAddress rows; the distributor
-    # saw the address typed by its owner, and the invitation link proves it works.
-    EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
-    holder.account = user
+        raise _refuse("email", _("This email address is already in use."), "email_in_use")
+    holder.account = _user_create_holder(email=email, language=language)
     _audit(holder, actor=actor, reason=REASON_OMAKAIKU)
     holder.save()
     omakaiku_invite(holder=holder, actor=actor)
     return True
 
 
-def omakaiku_invite(*, holder: Holder, actor: User) -> None:
+def omakaiku_invite(*, holder: Holder, actor: User | None) -> None:
     """(Re)send the OmaKaiku invitation; every earlier link stops working."""
     user = holder.account
     if user is None:
-        raise ValidationError(_("OmaKaiku has not been activated for this holder."))
+        raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
     if user.activated_at is not None:
-        raise ValidationError(
-            _("The holder has already set a password. They can use 'Forgotten password' on the login page.")
+        raise _refuse(
+            None,
+            _("The holder has already set a password. They can use 'Forgotten password' on the login page."),
+            "omakaiku_already_activated",
         )
     card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site").first()
     user_invite(
@@ -246,9 +351,9 @@ def omakaiku_invite(*, holder: Holder, actor: User) -> None:
 
 
 def card_omakaiku_resend(*, card: Card, actor: User) -> None:
-    _ensure_can_manage(actor, card)
-    _ensure_editable(card)
     with transaction.atomic():
+        card = _lock_for(actor, card, CardAction.HOLDER)
+        _ensure_editable(card)
         omakaiku_invite(holder=card.holder, actor=actor)
 
 
@@ -271,63 +376,113 @@ def _kind_for_number(number: str) -> str:
     if number == "Z":
         return Card.Kind.Z
     if not number:
-        raise ValidationError({"number": _("Enter the number printed on the card, or X or Z for a mobile-only card.")})
+        raise _refuse(
+            "number", _("Enter the number printed on the card, or X or Z for a mobile-only card."), "number_required"
+        )
     if re.fullmatch(ASSIGNED_NUMBER_REGEX, number):
-        raise ValidationError(
-            {
-                "number": _(
-                    "Numbers of the form X1234 or Z1234 are assigned by the system. Type only X or Z for a mobile-only card."
-                )
-            }
+        raise _refuse(
+            "number",
+            _(
+                "Numbers of the form X1234 or Z1234 are assigned by the system. Type only X or Z for a mobile-only card."
+            ),
+            "number_reserved",
         )
     if not re.fullmatch(PHYSICAL_NUMBER_REGEX, number):
-        raise ValidationError({"number": _("A card number has 4–20 letters and digits, as printed on the card.")})
+        raise _refuse(
+            "number", _("A card number has 4–20 letters and digits, as printed on the card."), "number_format"
+        )
     return Card.Kind.PHYSICAL
 
 
 def _active_card(holder: Holder, exclude: Card | None = None) -> Card | None:
     if holder.pk is None:
         return None
-    cards = holder.cards.filter(status=Card.Status.ACTIVE)
+    cards = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site")
     if exclude is not None:
         cards = cards.exclude(pk=exclude.pk)
     return cards.first()
 
 
-def _check_card_rules(*, kind: str, holder: Holder, data: HolderData, email: str, mobile: bool) -> None:
-    """The rules of DOMAIN.md's Cards section for a card about to be created."""
-    errors: dict[str, list[str]] = {}
-    if kind in (Card.Kind.X, Card.Kind.Z) and not email:
-        errors["email"] = [_("A mobile-only card needs OmaKaiku: enter the holder's personal email address.")]
-    if mobile and not email:
-        errors["email"] = [_("A mobile card needs OmaKaiku: enter the holder's personal email address.")]
-    if kind == Card.Kind.Z and data.kind != Holder.Kind.ORGANISATION:
-        errors["number"] = [_("Z cards are for organisations only. For a customer's mobile-only card type X.")]
-    if kind == Card.Kind.X and data.kind != Holder.Kind.CUSTOMER:
-        errors["number"] = [_("X cards are for customers only. For an organisation's mobile-only card type Z.")]
-    if errors:
-        raise ValidationError(errors)
-    active = _active_card(holder)
-    if active is None:
-        return
-    if kind == Card.Kind.X and active.kind == Card.Kind.PHYSICAL:
-        raise ValidationError(
-            {
-                "number": _(
+def _active_card_refusal(*, actor: User, active: Card, kind: str) -> ValidationError:
+    """Why a new card cannot be registered while the holder has ``active``.
+
+    The actor's own card is named; another site's is not: its number, site and details are
+    that site's business. The message says what the distributor can do instead.
+    """
+    if card_permits(actor, active, CardAction.VIEW):
+        if kind == Card.Kind.X and active.kind == Card.Kind.PHYSICAL:
+            return _refuse(
+                "number",
+                _(
                     "This customer has an active physical card (%(number)s). A mobile-only card requires giving it up: "
                     "inactivate that card first, or use Switch to mobile-only on its card page."
                 )
-                % {"number": active.number}
-            }
-        )
-    raise ValidationError(
-        {
-            "number": _(
+                % {"number": active.number},
+                "physical_card_active",
+            )
+        return _refuse(
+            "number",
+            _(
                 "This holder already has an active card (%(number)s). Renew it, or inactivate it before registering a new one."
             )
-            % {"number": active.number}
-        }
+            % {"number": active.number},
+            "active_card_exists",
+        )
+    if not active.site.is_active:
+        return _refuse(
+            "number",
+            _(
+                "This person has an active card from a distributor that has closed. Ask your regional coordinator "
+                "to move the card to your site; then you can renew or change it."
+            ),
+            "active_card_at_closed_site",
+        )
+    return _refuse(
+        "number",
+        _(
+            "This person has an active card from another distributor: it must be given up there first. "
+            "Ask the person to contact the distributor that gave them the card."
+        ),
+        "active_card_elsewhere",
     )
+
+
+def _check_card_rules(*, actor: User, kind: str, holder: Holder, data: HolderData, email: str, mobile: bool) -> None:
+    """The card rules (docs/rules.md, "Cards") for a card about to be created."""
+    errors: dict[str, list[ValidationError]] = {}
+    if kind in (Card.Kind.X, Card.Kind.Z) and not email:
+        errors["email"] = [
+            ValidationError(
+                _("A mobile-only card needs OmaKaiku: enter the holder's personal email address."),
+                code="mobile_needs_omakaiku",
+            )
+        ]
+    elif mobile and not email:
+        errors["email"] = [
+            ValidationError(
+                _("A mobile card needs OmaKaiku: enter the holder's personal email address."),
+                code="mobile_needs_omakaiku",
+            )
+        ]
+    if kind == Card.Kind.Z and data.kind != Holder.Kind.ORGANISATION:
+        errors["number"] = [
+            ValidationError(
+                _("Z cards are for organisations only. For a customer's mobile-only card type X."),
+                code="z_for_customer",
+            )
+        ]
+    if kind == Card.Kind.X and data.kind != Holder.Kind.CUSTOMER:
+        errors["number"] = [
+            ValidationError(
+                _("X cards are for customers only. For an organisation's mobile-only card type Z."),
+                code="x_for_organisation",
+            )
+        ]
+    if errors:
+        raise ValidationError(errors)
+    active = _active_card(holder)
+    if active is not None:
+        raise _active_card_refusal(actor=actor, active=active, kind=kind)
 
 
 def card_register(
@@ -357,21 +512,37 @@ def card_register(
 
     with transaction.atomic():
         if holder is not None:
+            if not holder_permits_new_card(actor, holder):
+                raise PermissionDenied
             holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
             if holder.kind != holder_data.kind:
-                raise ValidationError({"kind": _("The holder type of an existing holder cannot be changed.")})
+                raise _refuse(
+                    "kind", _("The holder type of an existing holder cannot be changed."), "holder_kind_fixed"
+                )
             if not email and holder.account_id:
                 email = holder.account.email
         elif email:
             holder = _holder_by_email(email)
-            if holder is not None and holder.kind != holder_data.kind:
-                raise ValidationError({"email": _("This email address belongs to a holder of another type.")})
+            if holder is not None:
+                holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
+                active = _active_card(holder)
+                if active is not None:
+                    raise _active_card_refusal(actor=actor, active=active, kind=kind)
+                if holder.kind != holder_data.kind:
+                    # Said without the holder type: the address is somebody else's business.
+                    raise _refuse(
+                        "email",
+                        _("This email address is already used by another OmaKaiku account. Ask for another address."),
+                        "email_in_use",
+                    )
         if holder is None:
             holder = Holder()
-        _check_card_rules(kind=kind, holder=holder, data=holder_data, email=email, mobile=mobile)
+        _check_card_rules(actor=actor, kind=kind, holder=holder, data=holder_data, email=email, mobile=mobile)
 
         if kind == Card.Kind.PHYSICAL and Card.objects.filter(number=number).exists():
-            raise ValidationError({"number": _("Card number %(number)s is already registered.") % {"number": number}})
+            raise _refuse(
+                "number", _("Card number %(number)s is already registered.") % {"number": number}, "number_taken"
+            )
 
         _holder_apply(holder, holder_data)
         _audit(holder, actor=actor, reason=reason or REASON_REGISTERED)
@@ -396,29 +567,38 @@ def card_register(
                 card.save()
         except IntegrityError:
             if Card.objects.filter(number=card.number).exists():
-                raise ValidationError(
-                    {"number": _("Card number %(number)s is already registered.") % {"number": card.number}}
+                raise _refuse(
+                    "number",
+                    _("Card number %(number)s is already registered.") % {"number": card.number},
+                    "number_taken",
                 ) from None
-            raise ValidationError(
-                {"number": _("This holder already has an active card. Renew it, or inactivate it first.")}
+            raise _refuse(
+                "number",
+                _("This holder already has an active card. Renew it, or inactivate it first."),
+                "active_card_exists",
             ) from None
+        _period_add(card, cause=ValidityPeriod.Cause.REGISTERED, start=valid_from, end=valid_until, actor=actor)
         if email:
             holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
+        _check(holder)
     return card
 
 
 def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str | None = None, reason: str) -> Card:
     """Correct the details of an active card (a typo, a new postal code, a child born)."""
-    _ensure_can_manage(actor, card)
     holder_data_validate(data=holder_data)
-    if not reason.strip():
-        raise ValidationError({"reason": _("Say briefly why the details change, e.g. 'typo in postal code'.")})
+    reason = _reason_check(reason)
+    if not reason:
+        raise _refuse("reason", _("Say briefly why the details change, e.g. 'typo in postal code'."), "reason_required")
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
+        card_require(actor, card, CardAction.HOLDER)
         holder = card.holder
         if holder_data.kind != holder.kind:
-            raise ValidationError({"kind": _("The holder type cannot be changed. Register a new card instead.")})
+            raise _refuse(
+                "kind", _("The holder type cannot be changed. Register a new card instead."), "holder_kind_fixed"
+            )
         _holder_apply(holder, holder_data)
         _audit(holder, actor=actor, reason=reason)
         holder.save()
@@ -426,10 +606,14 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
             number = card_number_normalize(number)
             if number != card.number:
                 if _kind_for_number(number) != Card.Kind.PHYSICAL:
-                    raise ValidationError({"number": _("A physical card's number cannot be changed to X or Z.")})
+                    raise _refuse(
+                        "number", _("A physical card's number cannot be changed to X or Z."), "number_reserved"
+                    )
                 if Card.objects.filter(number=number).exists():
-                    raise ValidationError(
-                        {"number": _("Card number %(number)s is already registered.") % {"number": number}}
+                    raise _refuse(
+                        "number",
+                        _("Card number %(number)s is already registered.") % {"number": number},
+                        "number_taken",
                     )
                 card.number = number
                 _audit(card, actor=actor, reason=reason)
@@ -437,83 +621,140 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
                     with transaction.atomic():
                         card.save()
                 except IntegrityError:
-                    raise ValidationError(
-                        {"number": _("Card number %(number)s is already registered.") % {"number": card.number}}
+                    raise _refuse(
+                        "number",
+                        _("Card number %(number)s is already registered.") % {"number": card.number},
+                        "number_taken",
                     ) from None
+        _check(holder)
     return card
 
 
 def card_renew(*, card: Card, actor: User) -> Card:
-    """Renew for 12 months from today, never from the old expiry date (DOMAIN.md, decision)."""
-    _ensure_can_manage(actor, card)
+    """Renew for 12 months from today, never from the old expiry date: a new validity period."""
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
-        card.valid_from, card.valid_until = validity_period(timezone.localdate())
+        today = timezone.localdate()
+        if card.valid_from == today:
+            # Registered or renewed today already: it runs 12 months from today, as asked.
+            return card
+        start, end = validity_period(today)
+        _period_add(card, cause=ValidityPeriod.Cause.RENEWED, start=start, end=end, actor=actor)
         _audit(card, actor=actor, reason=REASON_RENEWED)
         card.save()
+        _check(card.holder)
     return card
 
 
-def card_inactivate(*, card: Card, actor: User, reason: str, note: str = "") -> Card:
-    _ensure_can_manage(actor, card)
-    if reason not in Card.InactivationReason.values:
-        raise ValidationError({"reason": _("Choose why the card is inactivated.")})
-    if reason == Card.InactivationReason.OTHER and not note.strip():
-        raise ValidationError({"note": _("Describe the reason briefly.")})
+def _inactivate(card: Card, *, actor: User | None, reason: str, note: str, history_reason: str) -> None:
+    today = timezone.localdate()
+    card.status = Card.Status.INACTIVE
+    card.inactivation_reason = reason
+    card.inactivation_note = note
+    card.inactivated_on = today
+    _period_end(card, on=today)
+    _audit(card, actor=actor, reason=history_reason)
+    card.save()
+    if card.holder.account_id:
+        # Whoever is logged in to OmaKaiku sees the card's new state only after logging in again.
+        user_sessions_end(user=card.holder.account)
+
+
+def card_inactivate(
+    *, card: Card, actor: User, reason: str, note: str = "", history_reason: str = REASON_INACTIVATED
+) -> Card:
+    """Inactivate with a reason: by the card's site, or by a Kaikukeskus admin (admin action)."""
+    if reason not in Card.InactivationReason.values or reason == Card.InactivationReason.DORMANT:
+        raise _refuse("reason", _("Choose why the card is inactivated."), "inactivation_reason_required")
+    note = (note or "").strip()
+    if reason == Card.InactivationReason.OTHER and not note:
+        raise _refuse("note", _("Describe the reason briefly."), "inactivation_note_required")
+    if len(note) > NOTE_MAX_LENGTH:
+        raise _refuse(
+            "note", _("Keep the note to %(max)s characters at most.") % {"max": NOTE_MAX_LENGTH}, "note_too_long"
+        )
+    history_reason = _reason_check(history_reason)
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW, CardAction.ADMIN)
         if card.status == Card.Status.INACTIVE:
-            raise ValidationError(_("This card is already inactive."))
-        card.status = Card.Status.INACTIVE
-        card.inactivation_reason = reason
-        card.inactivation_note = note.strip()
-        card.inactivated_on = timezone.localdate()
-        _audit(card, actor=actor, reason=REASON_INACTIVATED)
-        card.save()
-        if card.holder.account_id:
-            # Whoever is logged in to OmaKaiku sees the card's new state only after logging in again.
-            user_sessions_end(user=card.holder.account)
+            raise _refuse(None, _("This card is already inactive."), "card_inactive")
+        _inactivate(card, actor=actor, reason=reason, note=note, history_reason=history_reason)
+        _check(card.holder)
     return card
 
 
-def card_reactivate(*, card: Card, actor: User, reason: str) -> Card:
-    """Undo an inactivation. Only a Kaikukeskus admin may, and only while the holder has no other active card."""
-    if not (actor.is_staff and actor.is_kaikukanta_user):
+def card_reactivate(*, card: Card, actor: User, reason: str = "") -> Card:
+    """Undo an inactivation. Only a Kaikukeskus admin may, and only while the holder has no other
+    active card and, for a mobile card, still has OmaKaiku.
+
+    The card gets a new validity period from today to its old last valid day; a card whose
+    validity ran out meanwhile comes back expired, to be renewed by its site.
+    """
+    if not is_admin(actor):
         raise PermissionDenied
+    reason = _reason_check(reason) or REASON_REACTIVATED
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.ADMIN)
         if card.status == Card.Status.ACTIVE:
-            raise ValidationError(_("This card is already active."))
+            raise _refuse(None, _("This card is already active."), "card_active")
         other = _active_card(card.holder, exclude=card)
         if other is not None:
-            raise ValidationError(
+            raise _refuse(
+                None,
                 _("The holder has another active card (%(number)s); a holder can have only one.")
-                % {"number": other.number}
+                % {"number": other.number},
+                "active_card_exists",
             )
+        if (card.is_mobile_only or card.mobile_enabled) and card.holder.account_id is None:
+            raise _refuse(
+                None,
+                _(
+                    "This is a mobile card and the holder no longer has OmaKaiku. Register a new card for the holder instead."
+                ),
+                "mobile_needs_omakaiku",
+            )
+        if not card.site.is_active:
+            raise _refuse(
+                None,
+                _("The card's site has closed. Move the card to another site first, then reactivate it."),
+                "site_closed",
+            )
+        today = timezone.localdate()
         card.status = Card.Status.ACTIVE
         card.inactivation_reason = card.inactivation_note = ""
         card.inactivated_on = None
-        _audit(card, actor=actor, reason=reason or REASON_REACTIVATED)
-        card.save()
+        if card.valid_until >= today:
+            _period_add(card, cause=ValidityPeriod.Cause.REACTIVATED, start=today, end=card.valid_until, actor=actor)
+        _audit(card, actor=actor, reason=reason)
+        try:
+            # Another card may have become active for the holder a moment ago.
+            with transaction.atomic():
+                card.save()
+        except IntegrityError:
+            raise _refuse(
+                None, _("The holder has another active card; a holder can have only one."), "active_card_exists"
+            ) from None
+        _check(card.holder)
     return card
 
 
 def card_omakaiku_activate(*, card: Card, actor: User, email: str = "", mobile: bool, language: str = "fi") -> Card:
     """Activate OmaKaiku for the card's holder and/or enable the mobile card on a physical card."""
-    _ensure_can_manage(actor, card)
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
+        card_require(actor, card, CardAction.HOLDER)
         holder = card.holder
         if not holder.account_id:
             if not email:
-                raise ValidationError({"email": _("Enter the holder's personal email address for OmaKaiku.")})
+                raise _refuse("email", _("Enter the holder's personal email address for OmaKaiku."), "email_required")
             holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
         if mobile and not card.mobile_enabled:
             card.mobile_enabled = True
             _audit(card, actor=actor, reason=REASON_MOBILE)
             card.save()
+        _check(holder)
     return card
 
 
@@ -522,22 +763,28 @@ def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", lang
 
     Both steps happen in one transaction, so the customer is never left with no card or two.
     """
-    _ensure_can_manage(actor, card)
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
+        card_require(actor, card, CardAction.HOLDER)
         if card.kind != Card.Kind.PHYSICAL or card.holder.kind != Holder.Kind.CUSTOMER:
-            raise ValidationError(_("Only a customer's physical card can be switched to a mobile-only X card."))
+            raise _refuse(
+                None,
+                _("Only a customer's physical card can be switched to a mobile-only X card."),
+                "switch_not_physical_customer",
+            )
         holder = card.holder
         if not email and holder.account_id:
             email = holder.account.email
         if not email:
-            raise ValidationError(
-                {"email": _("A mobile-only card needs OmaKaiku: enter the holder's personal email address.")}
+            raise _refuse(
+                "email",
+                _("A mobile-only card needs OmaKaiku: enter the holder's personal email address."),
+                "mobile_needs_omakaiku",
             )
-        card_inactivate(
-            card=card, actor=actor, reason=Card.InactivationReason.GIVEN_UP, note=_("Switched to mobile-only")
-        )
+        # The reason stays a code and the history a source string, so every reader sees them
+        # in their own language.
+        _inactivate(card, actor=actor, reason=Card.InactivationReason.GIVEN_UP, note="", history_reason=REASON_SWITCHED)
         return card_register(
             site=card.site,
             actor=actor,
@@ -550,36 +797,52 @@ def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", lang
         )
 
 
+def _user_history_scrub(user: User) -> None:
+    """Earlier addresses of a login are personal data that is no longer needed: history keeps
+    that the address changed, not what it was."""
+    User.history.filter(id=user.pk).exclude(email=user.email).update(email="")
+
+
 def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language: str = "fi") -> Card:
     """Move the holder's OmaKaiku login to a new address: a new invitation goes there, and the
     old address, its links and its sessions stop working at once."""
-    _ensure_can_manage(actor, card)
     email = _email_normalize(email)
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
+        card_require(actor, card, CardAction.HOLDER)
         holder = card.holder
         user = holder.account
         if user is None:
-            raise ValidationError({"email": _("OmaKaiku has not been activated for this holder.")})
+            raise _refuse("email", _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
         if user.email == email:
-            raise ValidationError({"email": _("This is already the holder's address.")})
+            raise _refuse("email", _("This is already the holder's address."), "email_unchanged")
         if User.objects.filter(email=email).exists():
             _holder_by_email(email)  # explains a staff address
-            raise ValidationError({"email": _("This email address is already used by another Kaikukortti holder.")})
+            raise _refuse(
+                "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+            )
         user.email = email
         user.language = language or user.language
         user.set_unusable_password()
         user.activated_at = None
         user._history_user = actor
         user._change_reason = REASON_EMAIL_CHANGED
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            raise _refuse(
+                "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+            ) from None
+        _user_history_scrub(user)
         EmailAddress.objects.filter(user=user).delete()
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         user_sessions_end(user=user)
         omakaiku_invite(holder=holder, actor=actor)
         _audit(holder, actor=actor, reason=REASON_EMAIL_CHANGED)
         holder.save()
+        _check(holder)
     return card
 
 
@@ -597,21 +860,68 @@ def _omakaiku_close(*, holder: Holder, actor: User | None, reason: str) -> None:
 
 def card_omakaiku_close(*, card: Card, actor: User) -> Card:
     """Close the holder's OmaKaiku account and erase their email. A physical card's mobile
-    card goes with it; a mobile-only card cannot exist without OmaKaiku."""
-    _ensure_can_manage(actor, card)
+    card goes with it; a mobile-only card cannot exist without OmaKaiku.
+
+    Only the managing site may: a site holding an old card of the holder must not switch off
+    another site's mobile card.
+    """
     with transaction.atomic():
-        card = _lock(card)
+        card = _lock_for(actor, card, CardAction.VIEW)
+        _ensure_editable(card)
+        card_require(actor, card, CardAction.HOLDER)
         holder = card.holder
         if holder.account_id is None:
-            raise ValidationError(_("OmaKaiku has not been activated for this holder."))
+            raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
         mobile_only = holder.cards.filter(status=Card.Status.ACTIVE, kind__in=[Card.Kind.X, Card.Kind.Z]).first()
         if mobile_only is not None:
-            raise ValidationError(
+            raise _refuse(
+                None,
                 _("Card %(number)s is mobile-only and needs OmaKaiku. Inactivate it first.")
-                % {"number": mobile_only.number}
+                % {"number": mobile_only.number},
+                "mobile_only_needs_omakaiku",
             )
         _omakaiku_close(holder=holder, actor=actor, reason=REASON_OMAKAIKU_CLOSED)
+        _check(holder)
     return Card.objects.get(pk=card.pk)
+
+
+# --- sites that close ------------------------------------------------------------------
+
+
+def card_transfer(*, card: Card, to_site: Site, actor: User, reason: str = "") -> Card:
+    """Move an active card to another distributor site, which manages the holder from now on.
+
+    For a site that closes (a coordinator of its region, or an admin), or a holder who moved
+    (an admin). The new site sees the card and holder from the move on; the history says who
+    moved it and why.
+    """
+    reason = _reason_check(reason) or REASON_TRANSFERRED
+    if not transfer_target_permitted(actor, to_site):
+        raise _refuse("to_site", _("Choose an active distributor site of your region."), "transfer_target")
+    with transaction.atomic():
+        card = _lock_for(actor, card, CardAction.TRANSFER)
+        if card.status != Card.Status.ACTIVE:
+            raise _refuse(None, _("Only active cards are moved; an inactive card stays where it was."), "card_inactive")
+        if card.site_id == to_site.pk:
+            raise _refuse("to_site", _("The card is already at this site."), "transfer_same_site")
+        card.site = to_site
+        _audit(card, actor=actor, reason=reason)
+        card.save()
+        _check(card.holder)
+    return card
+
+
+def site_cards_transfer(*, from_site: Site, to_site: Site, actor: User, reason: str = "") -> int:
+    """Move every active card of ``from_site`` to ``to_site`` in one transaction. Returns how many."""
+    reason = _reason_check(reason) or REASON_TRANSFERRED
+    if from_site.pk == to_site.pk:
+        raise _refuse("to_site", _("Choose another site than the one that closes."), "transfer_same_site")
+    moved = 0
+    with transaction.atomic():
+        for card in Card.objects.filter(site=from_site, status=Card.Status.ACTIVE).order_by("pk"):
+            card_transfer(card=card, to_site=to_site, actor=actor, reason=reason)
+            moved += 1
+    return moved
 
 
 DORMANT_MONTHS = 24
@@ -633,12 +943,10 @@ def holders_dormant_erase(*, today: datetime.date | None = None) -> int:
     for holder in Holder.objects.filter(account__isnull=False).exclude(pk__in=recent).select_related("account"):
         with transaction.atomic():
             for card in holder.cards.filter(status=Card.Status.ACTIVE):
-                card.status = Card.Status.INACTIVE
-                card.inactivation_reason = Card.InactivationReason.OTHER
-                card.inactivation_note = REASON_DORMANT
-                card.inactivated_on = today
-                _audit(card, actor=None, reason=REASON_DORMANT)
-                card.save()
+                _inactivate(
+                    card, actor=None, reason=Card.InactivationReason.DORMANT, note="", history_reason=REASON_DORMANT
+                )
             _omakaiku_close(holder=holder, actor=None, reason=REASON_DORMANT)
+            _check(holder)
         erased += 1
     return erased

@@ -16,5 +16,6 @@ urlpatterns = [
     path("<int:pk>/switch/", views.card_switch, name="switch"),
     path("<int:pk>/resend/", views.card_resend, name="resend"),
     path("<int:pk>/omakaiku/email/", views.card_omakaiku_email, name="omakaiku_email"),
+    path("sites/<int:site_pk>/transfer/", views.site_transfer, name="site_transfer"),
     path("<int:pk>/omakaiku/close/", views.card_omakaiku_close, name="omakaiku_close"),
 ]

@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
-from accounts.permissions import distributor_required, distributor_sites, staff_required
+from accounts.permissions import coordinator_or_admin_required, distributor_required, distributor_sites, staff_required
 
-from . import selectors, services
+from . import access, selectors, services
 from .filters import CardFilter
 from .forms import (
     CardInactivateForm,
@@ -23,6 +24,7 @@ from .forms import (
     OmaKaikuActivateForm,
     OmaKaikuCloseForm,
     OmaKaikuEmailChangeForm,
+    SiteTransferForm,
     SwitchToMobileForm,
 )
 from .models import Card
@@ -37,10 +39,10 @@ def card_list(request: HttpRequest) -> HttpResponse:
     if search.is_valid() and search.cleaned_data["number"]:
         number = services.card_number_normalize(search.cleaned_data["number"])
         card = selectors.card_find_by_number(number=number)
-        if card is not None and distributor_sites(request.user).filter(pk=card.site_id).exists():
+        if access.card_permits(request.user, card, access.CardAction.VIEW):
             return redirect("cards:detail", pk=card.pk)
         # Another site's card: staff may see whether it is valid, nothing about its holder.
-        lookup = {"number": number, "card": card}
+        lookup = {"number": number, "card": card, "own": False}
     cards = selectors.card_list_for_user(user=request.user)
     card_filter = CardFilter(request.GET, queryset=cards)
     page = Paginator(card_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -58,20 +60,29 @@ def card_check(request: HttpRequest) -> HttpResponse:
     lookup = None
     if search.is_valid() and search.cleaned_data["number"]:
         number = services.card_number_normalize(search.cleaned_data["number"])
-        lookup = {"number": number, "card": selectors.card_find_by_number(number=number)}
+        card = selectors.card_find_by_number(number=number)
+        lookup = {
+            "number": number,
+            "card": card,
+            "own": access.card_permits(request.user, card, access.CardAction.VIEW),
+        }
     return render(request, "cards/card_check.html", {"search": search, "lookup": lookup})
 
 
 @distributor_required
 def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    user = request.user
     return render(
         request,
         "cards/card_detail.html",
         {
             "card": card,
-            "history": selectors.card_history(card=card),
-            "other_cards": card.holder.cards.exclude(pk=card.pk).filter(site__in=distributor_sites(request.user)),
+            "holder": selectors.holder_as_seen(card=card),
+            "history": selectors.card_history(card=card, viewer=user),
+            "other_cards": access.cards_visible(user).filter(holder=card.holder).exclude(pk=card.pk),
+            "can_change": access.card_permits(user, card, access.CardAction.CHANGE),
+            "manages_holder": access.card_permits(user, card, access.CardAction.HOLDER),
         },
     )
 
@@ -85,9 +96,12 @@ def card_register(request: HttpRequest) -> HttpResponse:
     if request.GET.get("holder_from"):
         # A new card for the holder of an earlier card (lost card, new period after inactivation).
         holder_from = request.GET["holder_from"]
-        if not holder_from.isdigit():
+        # isdecimal() alone admits other scripts' digits; int() would take them or fail on "²".
+        if not (holder_from.isascii() and holder_from.isdecimal() and len(holder_from) < 19):
             raise Http404
         from_card = selectors.card_get_for_user(user=request.user, pk=int(holder_from))
+        if not access.card_permits(request.user, from_card, access.CardAction.NEW_FOR_HOLDER):
+            raise Http404
         holder = from_card.holder
     initial = {"site": sites.first()}
     if holder is not None:
@@ -288,3 +302,36 @@ def card_omakaiku_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The OmaKaiku account was closed and the email erased."))
             return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_omakaiku_close.html", {"form": form, "card": card})
+
+
+@coordinator_or_admin_required
+@require_http_methods(["GET", "POST"])
+def site_transfer(request: HttpRequest, site_pk: int) -> HttpResponse:
+    """Move the active cards of a closed distributor site to another one, so that nobody is left
+    without a site that can renew or change their card."""
+    site = selectors.site_get_for_transfer(user=request.user, pk=site_pk)
+    targets = selectors.transfer_targets(user=request.user).exclude(pk=site.pk)
+    count = site.issued_cards.filter(status=Card.Status.ACTIVE).count()
+    form = SiteTransferForm(request.POST or None, sites=targets)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.site_cards_transfer(
+                from_site=site,
+                to_site=form.cleaned_data["to_site"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s active card was moved to %(site)s.",
+                    "%(count)s active cards were moved to %(site)s.",
+                    moved,
+                )
+                % {"count": moved, "site": form.cleaned_data["to_site"]},
+            )
+            return redirect("cards:site_transfer", site_pk=site.pk)
+    return render(request, "cards/site_transfer.html", {"site": site, "count": count, "form": form})

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above whitenoise, so that static files get the Permissions-Policy header too.
+    "accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After allauth's and the messages middleware: may redirect to two-step verification setup.
+    "accounts.middleware.AccountRulesMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -101,6 +105,9 @@ CACHES = {"default": env.cache("CACHE_URL", default="dbcache://kaikukanta_cache"
 def _mailer(url: str) -> dict:
     """Turn EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, ...) into a MAILERS entry."""
     config = environ.Env.email_url_config(url)
+    if config["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+        # Readable development mail: UTF-8 text, links on one line (no quoted-printable).
+        config["EMAIL_BACKEND"] = "accounts.mail.ConsoleEmailBackend"
     options = {}
     if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
         options = {
@@ -175,8 +182,16 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_NOTIFICATIONS = False
 # The email is the login: one address per account, changed only by whoever manages it.
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
-ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# How many reverse proxies in front of gunicorn add X-Forwarded-For / X-Forwarded-Proto.
+# With 0 (no proxy) neither header is believed: a client could send them itself.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+if TRUSTED_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# The name the authenticator app shows next to the code.
+MFA_TOTP_ISSUER = "Kaikukanta"
 
 # Sessions end after 30 minutes without activity and when the browser closes.
 SESSION_COOKIE_AGE = 30 * 60
@@ -186,6 +201,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 LANGUAGE_CODE = "fi"
 LANGUAGES = [("fi", _("Finnish")), ("sv", _("Swedish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["kaikukanta.formats"]  # 1.3.2026 in every language
 TIME_ZONE = "Europe/Helsinki"
 USE_I18N = True
 USE_TZ = True
@@ -226,7 +242,6 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

@@ -1,3 +1,5 @@
+from allauth.account.decorators import secure_admin_login
+from allauth.account.views import LogoutView
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,6 +7,11 @@ from accounts.views import home
 
 admin.site.site_header = "Kaikukanta"
 admin.site.site_title = "Kaikukanta"
+# The admin has no login of its own: /admin/login/ sends to allauth's login page (with `next`),
+# so two-step verification and allauth's rate limits hold for admins too. Logging out of the
+# admin is allauth's logout as well.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.logout = LogoutView.as_view()
 
 urlpatterns = [
     path("", home, name="home"),

@@ -13,7 +13,9 @@ QUIET_ZONE = 10  # modules of white on each side, so scanners find the edges
 
 
 def qr_svg(number: str) -> str:
-    return segno.make(number, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)
+    # make_qr, not make: for data this short segno.make picks a Micro QR, which zbar, most phone
+    # cameras and many desk scanners do not read at all. A regular QR needs 4 modules of quiet zone.
+    return segno.make_qr(number, error="m").svg_inline(scale=6, border=4, dark="#000", light="#fff", omitsize=True)
 
 
 def code39_svg(number: str, *, height: int = 60) -> str:

@@ -3,11 +3,12 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import CleanTextMixin
 from accounts.models import Municipality, UseCategory
 from cards.models import Offer
 
 
-class HolderSetPasswordForm(SetPasswordForm):
+class HolderSetPasswordForm(CleanTextMixin, SetPasswordForm):
     """Django's form (with the password validators), plus the privacy notice on first activation."""
 
     accept_privacy = forms.BooleanField(label=_("I have read the privacy notice."), required=True)

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Model, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -55,9 +55,57 @@ def offers_current(*, today: datetime.date | None = None) -> QuerySet[Offer]:
     )
 
 
+def _history_export(records, fields: list[str]) -> list[dict]:
+    return [
+        {
+            "when": record.history_date.isoformat(),
+            "change": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+            # System reasons are stored in English; typed ones as the distributor wrote them.
+            "reason": record.history_change_reason or None,
+            **{name: _plain(getattr(record, name)) for name in fields},
+        }
+        for record in records
+    ]
+
+
+def _plain(value):
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+_HOLDER_HISTORY_FIELDS = [
+    "kind",
+    "birth_year",
+    "postal_code",
+    "municipality",
+    "children_count",
+    "gender",
+    "life_situation",
+    "organisation_name",
+    "representative_role",
+]
+_CARD_HISTORY_FIELDS = [
+    "number",
+    "kind",
+    "status",
+    "valid_from",
+    "valid_until",
+    "mobile_enabled",
+    "inactivation_reason",
+    "inactivation_note",
+    "inactivated_on",
+]
+
+
 def holder_data_export(*, holder: Holder) -> dict:
-    """Everything the register stores about the holder (GDPR right of access), as plain data."""
-    cards = list(holder_cards(holder=holder))
+    """Everything the register stores about the holder (GDPR right of access), as plain data:
+    the holder record, the OmaKaiku login, every card with its validity periods and its
+    history, the holder record's history and the uses. Who made a change is not included:
+    staff are not the holder's data."""
+    cards = list(holder_cards(holder=holder).prefetch_related("periods"))
     return {
         "holder": {
             "type": holder.kind,
@@ -89,10 +137,25 @@ def holder_data_export(*, holder: Holder) -> dict:
                 "valid_from": card.valid_from.isoformat(),
                 "valid_until": card.valid_until.isoformat(),
                 "inactivation_reason": card.inactivation_reason or None,
+                "inactivation_note": card.inactivation_note or None,
                 "inactivated": card.inactivated_on.isoformat() if card.inactivated_on else None,
+                "validity_periods": [
+                    {
+                        "valid_from": period.valid_from.isoformat(),
+                        "valid_until": period.valid_until.isoformat(),
+                        "ended_early_on": period.ended_on.isoformat() if period.ended_on else None,
+                        "cause": period.cause,
+                    }
+                    for period in card.periods.all()
+                ],
+                "history": _history_export(card.history.order_by("history_date", "history_id"), _CARD_HISTORY_FIELDS),
             }
             for card in cards
         ],
+        "holder_history": _history_export(
+            holder.history.select_related("municipality").order_by("history_date", "history_id"),
+            _HOLDER_HISTORY_FIELDS,
+        ),
         "uses": [
             {
                 "card": use.card.number,

@@ -64,12 +64,15 @@ def venue_user(venue):
 
 @pytest.fixture
 def coordinator(region):
-    return factories.CoordinatorFactory(region=region, user__email="koordinaattori@example.fi").user
+    # With an authenticator: coordinators without one are sent to set it up on every page.
+    return factories.with_totp(
+        factories.CoordinatorFactory(region=region, user__email="koordinaattori@example.fi").user
+    )
 
 
 @pytest.fixture
 def admin_user(db):
-    return factories.UserFactory(email="admin@example.fi", is_staff=True, is_superuser=True)
+    return factories.with_totp(factories.UserFactory(email="admin@example.fi", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
-from cards.models import Card, CardUse, Holder, Offer
+from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
 from cards.services import validity_period
 
 PASSWORD = "kaikukortti-test"
@@ -25,6 +25,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     def email_address(obj, create, extracted, **kwargs):
         if create:
             EmailAddress.objects.create(user=obj, email=obj.email, primary=True, verified=True)
+
+
+# The authenticator secret of test admins and coordinators (two-step verification is required of them).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def with_totp(user: User) -> User:
+    """Give ``user`` an authenticator app with ``TOTP_SECRET``; admins and coordinators need one."""
+    from accounts.mfa import totp_activate
+
+    totp_activate(user=user, secret=TOTP_SECRET)
+    return user
 
 
 class HolderUserFactory(UserFactory):
@@ -113,6 +125,7 @@ def _today():
 class CardFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Card
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: f"K{n:08d}")
     kind = Card.Kind.PHYSICAL
@@ -121,6 +134,21 @@ class CardFactory(factory.django.DjangoModelFactory):
     issued_on = factory.LazyFunction(_today)
     valid_from = factory.LazyFunction(_today)
     valid_until = factory.LazyAttribute(lambda o: validity_period(o.valid_from)[1])
+
+    @factory.post_generation
+    def periods(obj, create, extracted, **kwargs):
+        """Cards made here get the validity period a registration would have written."""
+        if create and not extracted:
+            ValidityPeriod.objects.create(
+                card=obj,
+                valid_from=obj.valid_from,
+                valid_until=obj.valid_until,
+                ended_on=obj.inactivated_on
+                if obj.inactivated_on and obj.valid_from <= obj.inactivated_on <= obj.valid_until
+                else None,
+                cause=ValidityPeriod.Cause.REGISTERED,
+                site=obj.site,
+            )
 
     class Params:
         expired = factory.Trait(

@@ -1,17 +1,22 @@
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import BoundedDateField, Form, ModelForm, WholeNumberField, years_from_today
 from accounts.models import UseCategory
+from cards.forms import CardNumberField
 from cards.models import Offer
 
-from .services import UseData
+from .services import FIRST_DAY_OF_USE, UseData
+
+# Offers: not before the first day of use, and at most ten years ahead.
+OFFER_LATEST_YEARS = 10
 
 
-class CardLookupForm(forms.Form):
-    number = forms.CharField(
+class CardLookupForm(Form):
+    number = CardNumberField(
         label=_("Card number"),
-        max_length=40,
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
         ),
@@ -19,16 +24,25 @@ class CardLookupForm(forms.Form):
     )
 
 
-class UseRecordForm(forms.Form):
-    number = forms.CharField(widget=forms.HiddenInput)
-    token = forms.CharField(widget=forms.HiddenInput)
-    used_on = forms.DateField(label=_("Date of use"), widget=forms.DateInput(attrs={"type": "date"}))
-    category = forms.ChoiceField(label=_("Category"), choices=UseCategory.choices)
-    child_tickets = forms.IntegerField(label=_("Child tickets"), min_value=0, initial=0, required=False)
-    assistant_tickets = forms.IntegerField(
-        label=_("Assistant or interpreter tickets"), min_value=0, initial=0, required=False
+class UseRecordForm(Form):
+    number = CardNumberField(widget=forms.HiddenInput)
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Prefilled with today at the desk, where uses are recorded at once; required, so an
+    # emptied field is an error rather than a silent today.
+    used_on = BoundedDateField(
+        label=_("Date of use"),
+        earliest=FIRST_DAY_OF_USE,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Change it when the use was on an earlier day."),
     )
-    clients_under_16 = forms.IntegerField(label=_("Clients under 16"), min_value=0, initial=0, required=False)
+    category = forms.ChoiceField(label=_("Category"), choices=UseCategory.choices)
+    child_tickets = WholeNumberField(label=_("Child tickets"), min_value=0, initial=0, required=False, max_digits=3)
+    assistant_tickets = WholeNumberField(
+        label=_("Assistant or interpreter tickets"), min_value=0, initial=0, required=False, max_digits=3
+    )
+    clients_under_16 = WholeNumberField(
+        label=_("Clients under 16"), min_value=0, initial=0, required=False, max_digits=3
+    )
 
     def __init__(self, *args, check=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,21 +66,36 @@ class UseRecordForm(forms.Form):
         )
 
 
-class UseCancelForm(forms.Form):
+class UseCancelForm(Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("e.g. 'recorded on the wrong card'"))
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(Form):
     file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8 CSV with the columns of the template."))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > 5 * 1024 * 1024:
-            raise forms.ValidationError(_("The file is larger than 5 MB. Split it into smaller files."))
+            raise forms.ValidationError(
+                _("The file is larger than 5 MB. Split it into smaller files."), code="file_too_large"
+            )
         return upload
 
 
-class OfferForm(forms.ModelForm):
+class OfferForm(ModelForm):
+    starts_on = BoundedDateField(
+        label=capfirst(Offer._meta.get_field("starts_on").verbose_name),
+        earliest=FIRST_DAY_OF_USE,
+        latest=years_from_today(OFFER_LATEST_YEARS),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    ends_on = BoundedDateField(
+        label=capfirst(Offer._meta.get_field("ends_on").verbose_name),
+        earliest=FIRST_DAY_OF_USE,
+        latest=years_from_today(OFFER_LATEST_YEARS),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
     class Meta:
         model = Offer
         fields = [
@@ -74,8 +103,6 @@ class OfferForm(forms.ModelForm):
             "conditions_fi", "conditions_sv", "conditions_en", "location", "starts_on", "ends_on", "visible",
         ]  # fmt: skip
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description_fi": forms.Textarea(attrs={"rows": 3}),
             "description_sv": forms.Textarea(attrs={"rows": 3}),
             "description_en": forms.Textarea(attrs={"rows": 3}),

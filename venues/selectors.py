@@ -1,3 +1,5 @@
+import re
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -10,7 +12,8 @@ def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None =
     """The venue the person works at: the one asked for (404 if not theirs), else the one
     they chose last time if still theirs, else their first."""
     sites = venue_sites(user).select_related("organisation").order_by("name", "pk")
-    if pk and str(pk).isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if pk and re.fullmatch(r"[0-9]{1,18}", str(pk)):
         return get_object_or_404(sites, pk=int(pk))
     return (remembered and sites.filter(pk=remembered).first()) or sites.first()
 

@@ -10,18 +10,23 @@ import datetime
 import hashlib
 import io
 import re
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Site, UseCategory, User
 from accounts.permissions import venue_sites
+from accounts.text import has_removed_characters
 from cards.models import Card, CardUse, Holder, Offer
 from cards.services import card_number_normalize
 
@@ -67,68 +72,88 @@ def _ensure_venue(actor: User, venue: Site) -> None:
         raise PermissionDenied
 
 
-def _card_problem(card: Card | None, on: datetime.date) -> str:
-    """Why a use on ``on`` is refused, or "" when the card was valid that day."""
+def _card_problem(card: Card | None, on: datetime.date) -> tuple[str, str]:
+    """Why a use on ``on`` is refused, as (message, code), or ("", "") when the card was valid
+    that day: the day falls in one of the card's validity periods and before any inactivation.
+
+    A renewal adds a period from its own day, so a use dated while the card had expired stays
+    refused after the renewal. The refusal names no holder detail.
+    """
     if card is None:
-        return _("Unknown card: no card with this number is registered. Check the number.")
+        return _("Unknown card: no card with this number is registered. Check the number."), "card_unknown"
     if card.status == Card.Status.INACTIVE and (card.inactivated_on is None or card.inactivated_on <= on):
-        return _("The card is inactive and cannot be used.")
+        return _("The card is inactive and cannot be used."), "card_inactive"
+    if card.was_valid_on(on):
+        return "", ""
     if on < card.issued_on:
         return _("The card was issued on %(date)s, after the date of use.") % {
-            "date": card.issued_on.strftime("%d.%m.%Y")
-        }
+            "date": date_format(card.issued_on, "j.n.Y")
+        }, "card_not_yet_issued"
     if on > card.valid_until:
         return _("The card expired on %(date)s. The holder can renew it where it was issued.") % {
-            "date": card.valid_until.strftime("%d.%m.%Y")
-        }
-    return ""
+            "date": date_format(card.valid_until, "j.n.Y")
+        }, "card_expired"
+    return _("The card was not valid on %(date)s: it had expired and was renewed later.") % {
+        "date": date_format(on, "j.n.Y")
+    }, "card_not_valid_that_day"
+
+
+def _cards_by_number(numbers) -> QuerySet[Card]:
+    return Card.objects.select_related("holder").prefetch_related("periods").filter(number__in=list(numbers))
 
 
 def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:
     number = card_number_normalize(number)
-    card = Card.objects.select_related("holder").filter(number=number).first()
-    problem = _card_problem(card, on or timezone.localdate())
+    card = _cards_by_number([number]).first()
+    problem, _code = _card_problem(card, on or timezone.localdate())
     return CardCheck(number=number, card=card, valid=not problem, reason=problem)
 
 
-def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date | None = None) -> dict[str, list[str]]:
-    """Every rule of DOMAIN.md's "Recording use at a venue"; errors keyed by field."""
-    today = today or timezone.localdate()
-    errors: dict[str, list[str]] = {}
+def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> dict[str, list[ValidationError]]:
+    """Every rule for recording a use (docs/rules.md, "Recording use at a venue"), keyed by field."""
+    errors: dict[str, list[ValidationError]] = {}
 
-    def add(name, message):
-        errors.setdefault(name, []).append(message)
+    def add(name, message, code):
+        errors.setdefault(name, []).append(ValidationError(message, code=code))
 
     if data.used_on is None:
-        add("used_on", _("Enter the date of use."))
+        add("used_on", _("Enter the date of use."), "used_on_required")
     elif data.used_on > today:
-        add("used_on", _("The date of use cannot be in the future."))
+        add("used_on", _("The date of use cannot be in the future."), "used_on_future")
     if data.category not in UseCategory.values:
-        add("category", _("Choose a category: culture, education, science or sports."))
+        add("category", _("Choose a category: culture, education, science or sports."), "category_required")
     for name, value, high in [
         ("child_tickets", data.child_tickets, 99),
         ("assistant_tickets", data.assistant_tickets, MAX_ASSISTANTS),
         ("clients_under_16", data.clients_under_16, MAX_CLIENTS_UNDER_16),
     ]:
         if not 0 <= value <= high:
-            add(name, _("Enter a number between 0 and %(max)s.") % {"max": high})
+            add(name, _("Enter a number between 0 and %(max)s.") % {"max": high}, "count_range")
     if card is None or data.used_on is None or data.used_on > today:
         if card is None:
-            add("number", _card_problem(None, today))
+            add("number", *_card_problem(None, today))
         return errors
-    problem = _card_problem(card, data.used_on)
+    problem, code = _card_problem(card, data.used_on)
     if problem:
-        add("number", problem)
+        add("number", problem, code)
         return errors
     holder = card.holder
     if holder.kind == Holder.Kind.ORGANISATION:
         if data.child_tickets:
-            add("child_tickets", _("An organisation card has no child tickets: enter the clients under 16 instead."))
+            add(
+                "child_tickets",
+                _("An organisation card has no child tickets: enter the clients under 16 instead."),
+                "child_tickets_organisation",
+            )
     else:
         if data.clients_under_16:
-            add("clients_under_16", _("Clients under 16 are only for organisation cards."))
+            add("clients_under_16", _("Clients under 16 are only for organisation cards."), "clients_for_customer")
         if data.category == UseCategory.EDUCATION and data.child_tickets:
-            add("child_tickets", _("No child tickets in the education category (adult-education courses)."))
+            add(
+                "child_tickets",
+                _("No child tickets in the education category (adult-education courses)."),
+                "child_tickets_education",
+            )
         elif data.child_tickets > (holder.children_count or 0):
             count = holder.children_count or 0
             add(
@@ -139,8 +164,15 @@ def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date 
                     count,
                 )
                 % {"count": count},
+                "child_tickets_exceed",
             )
     return errors
+
+
+def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date | None = None) -> dict[str, list[str]]:
+    """The rules for a use, as messages keyed by field (for the import's row-by-row report)."""
+    errors = _use_errors(data=data, card=card, today=today or timezone.localdate())
+    return {name: [message for error in errs for message in error.messages] for name, errs in errors.items()}
 
 
 def card_use_record(
@@ -149,12 +181,12 @@ def card_use_record(
     """Record one use. Returns ``(use, created)``; a repeated key returns the first use unchanged."""
     _ensure_venue(actor, venue)
     if not re.fullmatch(r"[0-9a-f]{32,64}", idempotency_key or ""):
-        raise ValidationError(_("The form has expired. Look the card up again."))
+        raise ValidationError(_("The form has expired. Look the card up again."), code="token_invalid")
     existing = CardUse.objects.filter(idempotency_key=idempotency_key).select_related("card").first()
     if existing is not None:
         return existing, False
-    card = Card.objects.select_related("holder").filter(number=card_number_normalize(data.number)).first()
-    errors = card_use_validate(data=data, card=card)
+    card = _cards_by_number([card_number_normalize(data.number)]).first()
+    errors = _use_errors(data=data, card=card, today=timezone.localdate())
     if errors:
         raise ValidationError(errors)
     use = CardUse(
@@ -180,18 +212,31 @@ def card_use_record(
     return use, True
 
 
+def use_cancel_deadline(*, use: CardUse) -> datetime.date:
+    """The last day a use can be cancelled: 14 days after the day it was recorded. The one rule
+    both the cancel link and the cancellation itself follow."""
+    return timezone.localdate(use.created_at) + datetime.timedelta(days=CANCEL_DAYS)
+
+
+def use_cancellable(*, use: CardUse, today: datetime.date | None = None) -> bool:
+    return use.cancelled_at is None and (today or timezone.localdate()) <= use_cancel_deadline(use=use)
+
+
 def card_use_cancel(*, use: CardUse, actor: User, reason: str) -> CardUse:
     """Cancel a use recorded by mistake. It stays in the history and leaves the statistics."""
     _ensure_venue(actor, use.venue)
     if not reason.strip():
-        raise ValidationError({"reason": _("Say briefly why the use is cancelled.")})
+        raise ValidationError(
+            {"reason": ValidationError(_("Say briefly why the use is cancelled."), code="reason_required")}
+        )
     with transaction.atomic():
         use = CardUse.objects.select_for_update(of=("self",)).select_related("venue").get(pk=use.pk)
         if use.cancelled_at is not None:
-            raise ValidationError(_("This use is already cancelled."))
-        if timezone.localdate(use.created_at) < timezone.localdate() - datetime.timedelta(days=CANCEL_DAYS):
+            raise ValidationError(_("This use is already cancelled."), code="use_cancelled")
+        if not use_cancellable(use=use):
             raise ValidationError(
-                _("A use can be cancelled within %(days)s days of recording it.") % {"days": CANCEL_DAYS}
+                _("A use can be cancelled within %(days)s days of recording it.") % {"days": CANCEL_DAYS},
+                code="cancel_window_over",
             )
         use.cancelled_at = timezone.now()
         use.cancel_reason = reason.strip()[:300]
@@ -205,6 +250,14 @@ def card_use_cancel(*, use: CardUse, actor: User, reason: str) -> CardUse:
 
 IMPORT_COLUMNS = ["card_number", "date", "category", "child_tickets", "assistant_tickets", "clients_under_16"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Kaikukortti uses are recorded from 2015 on; an earlier date is a typing slip.
+FIRST_DAY_OF_USE = datetime.date(2015, 1, 1)
+MAX_COUNT_DIGITS = 3
+# A checked file waits this long for the confirming click, then it is forgotten.
+IMPORT_PREVIEW_SECONDS = 60 * 60
+_PREVIEW_CACHE_KEY = "venues:import-preview:{token}"
+# What may be looked up as a card number once normalised (the longest number is 20).
+_CARD_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _CATEGORY_WORDS = {
     # Accept the category as written in any of the three languages.
     "culture": "culture", "kulttuuri": "culture", "kultur": "culture",
@@ -259,21 +312,43 @@ def _parse_count(text: str, row: ImportRow, label: str) -> int:
     text = text.strip()
     if not text:
         return 0
-    if not text.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a count
+    # of thousands of digits is no count.
+    if not re.fullmatch(r"[0-9]+", text):
         row.errors.append(_("%(column)s must be a whole number.") % {"column": label})
+        return 0
+    if len(text) > MAX_COUNT_DIGITS:
+        row.errors.append(
+            _("%(column)s must be a whole number of at most %(digits)s digits.")
+            % {"column": label, "digits": MAX_COUNT_DIGITS}
+        )
         return 0
     return int(text)
 
 
 def _decode(content: bytes) -> str:
     if not content.strip():
-        raise ValidationError(_("The file is empty."))
+        raise ValidationError(_("The file is empty."), code="empty")
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(
-            _("The file is not UTF-8 text. In Excel, save it as 'CSV UTF-8 (comma delimited)' and try again.")
+            _("The file is not UTF-8 text. In Excel, save it as 'CSV UTF-8 (comma delimited)' and try again."),
+            code="not_utf8",
         ) from None
+    if re.search("\r(?!\n)", text):
+        # Old Mac files end lines with a lone CR; read as one long line they would
+        # give misleading errors, so they are refused as a whole.
+        raise ValidationError(
+            _("The file has old Mac line endings. Save it again as 'CSV UTF-8 (comma delimited)' and try again."),
+            code="old_mac_line_endings",
+        )
+    return text
+
+
+def _is_formula(cell: str) -> bool:
+    # Spreadsheets ignore leading spaces and tabs before a formula, so the check does too.
+    return cell.startswith(_FORMULA_START) or cell.lstrip().startswith(_FORMULA_START)
 
 
 def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.date | None = None) -> ImportPreview:
@@ -292,13 +367,14 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
     try:
         header = [cell.strip().lower() for cell in next(reader)]
     except StopIteration:
-        raise ValidationError(_("The file is empty.")) from None
+        raise ValidationError(_("The file is empty."), code="empty") from None
     except csv.Error:
-        raise ValidationError(_("The file is not a CSV file.")) from None
+        raise ValidationError(_("The file is not a CSV file."), code="not_csv") from None
     if header != IMPORT_COLUMNS:
         raise ValidationError(
             _("The columns must be, in this order: %(columns)s. Download the template and copy your rows into it.")
-            % {"columns": ", ".join(IMPORT_COLUMNS)}
+            % {"columns": ", ".join(IMPORT_COLUMNS)},
+            code="wrong_columns",
         )
     rows: list[ImportRow] = []
     try:
@@ -308,34 +384,58 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
             if len(cells) != len(IMPORT_COLUMNS):
                 raise ValidationError(
                     _("Row %(line)s has the wrong number of columns (%(count)s); every row needs %(expected)s.")
-                    % {"line": line, "count": len(cells), "expected": len(IMPORT_COLUMNS)}
+                    % {"line": line, "count": len(cells), "expected": len(IMPORT_COLUMNS)},
+                    code="wrong_column_count",
                 )
-            formula = next((cell for cell in cells if cell.startswith(_FORMULA_START)), None)
-            if formula is not None:
+            if any(_is_formula(cell) for cell in cells):
                 # Spreadsheet formulas have no place in a record of uses, and could run in
                 # someone's spreadsheet later: refuse the whole file.
                 raise ValidationError(
                     _("Row %(line)s contains a formula or a cell starting with =, +, - or @. Remove it and try again.")
-                    % {"line": line}
+                    % {"line": line},
+                    code="formula",
+                )
+            if any(has_removed_characters(cell) for cell in cells):
+                # A NUL byte or another invisible character: PostgreSQL refuses NUL in text,
+                # and the others would make a card number look right and match nothing.
+                raise ValidationError(
+                    _(
+                        "Row %(line)s contains an invisible control character (such as a NUL byte). "
+                        "Save the file again as 'CSV UTF-8 (comma delimited)' and try again."
+                    )
+                    % {"line": line},
+                    code="control_character",
                 )
             rows.append(ImportRow(line=line, values=dict(zip(IMPORT_COLUMNS, cells, strict=True))))
             if len(rows) > MAX_IMPORT_ROWS:
                 raise ValidationError(
-                    _("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_IMPORT_ROWS}
+                    _("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_IMPORT_ROWS},
+                    code="too_many_rows",
                 )
     except csv.Error:
-        raise ValidationError(_("The file is not a valid CSV file.")) from None
+        raise ValidationError(_("The file is not a valid CSV file."), code="not_csv") from None
     if not rows:
-        raise ValidationError(_("The file has no rows of uses."))
+        raise ValidationError(_("The file has no rows of uses."), code="no_rows")
 
     numbers = {card_number_normalize(row.values["card_number"]) for row in rows}
-    cards = {card.number: card for card in Card.objects.select_related("holder").filter(number__in=numbers)}
+    # Only what can be a card number is looked up; the rest is refused row by row below.
+    numbers = {number for number in numbers if _CARD_NUMBER.fullmatch(number)}
+    cards = {card.number: card for card in _cards_by_number(numbers)}
     occurrences: Counter = Counter()
     for row in rows:
         values = row.values
         used_on = _parse_date(values["date"])
         if used_on is None:
             row.errors.append(_("The date must be like 2025-03-31 or 31.3.2025."))
+        elif used_on < FIRST_DAY_OF_USE:
+            row.errors.append(
+                _("The date cannot be before %(date)s.") % {"date": date_format(FIRST_DAY_OF_USE, "j.n.Y")}
+            )
+            used_on = None
+        number_ok = re.fullmatch(r"[A-Za-z0-9 -]*", values["card_number"].strip()) is not None
+        if not number_ok:
+            # As at the desk: "ß" would upper-case to "SS" and could find another card.
+            row.errors.append(_("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."))
         category = _CATEGORY_WORDS.get(values["category"].strip().lower(), values["category"].strip().lower())
         data = UseData(
             number=card_number_normalize(values["card_number"]),
@@ -346,7 +446,7 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
             clients_under_16=_parse_count(values["clients_under_16"], row, "clients_under_16"),
         )
         row.data = data
-        if used_on is not None:
+        if used_on is not None and number_ok:
             for messages in card_use_validate(data=data, card=cards.get(data.number), today=today).values():
                 row.errors.extend(messages)
         # The same row twice in one file is two uses; the same file twice is not.
@@ -367,7 +467,7 @@ def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, 
     """Import every valid, not yet imported row in one transaction.
 
     Returns (recorded, already imported, refused). Rows are checked again here: the file
-    may have waited in the session while other uses were recorded.
+    may have waited for its confirmation while other uses were recorded.
     """
     _ensure_venue(actor, venue)
     preview = card_uses_import_preview(venue=venue, content=content)
@@ -396,6 +496,38 @@ def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, 
         # Someone imported the same rows at this very moment; nothing of ours was saved.
         raise ValidationError(_("These rows were just imported by someone else. Check the list of uses.")) from None
     return len(uses), len(preview.duplicate_rows), len(preview.invalid_rows)
+
+
+def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
+    """Keep a checked file for its confirmation; returns the token that names it.
+
+    The file waits in the cache (the shared database cache in production), not in the
+    session: it is written once, not on every request, and it expires by itself when the
+    confirmation never comes. The token is tied to the person and the venue.
+    """
+    token = secrets.token_urlsafe(32)
+    cache.set(
+        _PREVIEW_CACHE_KEY.format(token=token),
+        {"user": user.pk, "venue": venue.pk, "content": content},
+        timeout=IMPORT_PREVIEW_SECONDS,
+    )
+    return token
+
+
+def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
+    """The venue id and content of a checked file, removed from the cache: a token works once.
+
+    An unknown, expired or someone else's token is refused with the same message.
+    """
+    key = _PREVIEW_CACHE_KEY.format(token=token)
+    stored = cache.get(key) if re.fullmatch(r"[A-Za-z0-9_-]{20,100}", token or "") else None
+    if not stored or stored.get("user") != user.pk:
+        raise ValidationError(
+            _("The checked file is no longer available (it is kept for one hour). Choose the file again."),
+            code="preview_expired",
+        )
+    cache.delete(key)
+    return stored["venue"], stored["content"]
 
 
 def import_template_csv() -> str:

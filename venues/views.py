@@ -1,4 +1,3 @@
-import datetime
 import uuid
 
 from django.contrib import messages
@@ -20,7 +19,6 @@ from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, U
 
 PAGE_SIZE = 25
 RECENT = 8
-SESSION_IMPORT_KEY = "_venue_import"
 SESSION_VENUE_KEY = "_venue"
 
 
@@ -73,7 +71,12 @@ def _render_desk(request, venue, lookup, check, record_form, status=200):
 @require_POST
 def record(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
-    check = services.card_check(number=request.POST.get("number", ""))
+    lookup = CardLookupForm(request.POST)
+    if not lookup.is_valid():
+        # The number is checked before it reaches the database: a NUL byte or a "ß" gets
+        # the lookup's message, not a failed query.
+        return _render_desk(request, venue, lookup, None, None)
+    check = services.card_check(number=lookup.cleaned_data["number"])
     form = UseRecordForm(request.POST, check=check)
     if form.is_valid():
         try:
@@ -105,12 +108,10 @@ def record(request: HttpRequest) -> HttpResponse:
 def uses(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
     page = Paginator(selectors.venue_uses(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
-    cancel_after = timezone.now() - datetime.timedelta(days=services.CANCEL_DAYS)
-    return render(
-        request,
-        "venues/uses.html",
-        {"venue": venue, "page": page, "cancel_after": cancel_after, "cancel_days": services.CANCEL_DAYS},
-    )
+    today = timezone.localdate()
+    for use in page.object_list:
+        use.cancellable = services.use_cancellable(use=use, today=today)
+    return render(request, "venues/uses.html", {"venue": venue, "page": page, "cancel_days": services.CANCEL_DAYS})
 
 
 @venue_required
@@ -136,7 +137,7 @@ def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
-    preview = None
+    preview = token = None
     if request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read()
         try:
@@ -144,27 +145,27 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
-            # Kept for the confirming POST; the file is checked again when imported.
-            request.session[SESSION_IMPORT_KEY] = {"venue": venue.pk, "content": content.decode("utf-8-sig")}
-    return render(request, "venues/import.html", {"venue": venue, "form": form, "preview": preview})
+            if preview.valid_rows:
+                # Kept server-side for the confirming POST, which carries only the token;
+                # the file is checked again when imported.
+                token = services.import_preview_store(user=request.user, venue=venue, content=content)
+    return render(request, "venues/import.html", {"venue": venue, "form": form, "preview": preview, "token": token})
 
 
 @venue_required
 @require_POST
 def import_confirm(request: HttpRequest) -> HttpResponse:
-    stored = request.session.get(SESSION_IMPORT_KEY)
-    if not stored:
-        messages.error(request, _("Nothing to import. Choose the file again."))
-        return redirect("venues:import")
-    venue = _current_venue(request, stored["venue"])
     try:
-        recorded, duplicates, refused = services.card_uses_import(
-            venue=venue, actor=request.user, content=stored["content"].encode()
-        )
+        venue_pk, content = services.import_preview_take(user=request.user, token=request.POST.get("token", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("venues:import")
+    venue = _current_venue(request, venue_pk)
+    try:
+        recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=request.user, content=content)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
-    del request.session[SESSION_IMPORT_KEY]
     messages.success(
         request,
         _("Imported: %(recorded)s. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")

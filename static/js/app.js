@@ -3,9 +3,12 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  // The language menu switches on change; without JavaScript its button does it.
-  document.querySelectorAll("select.js-autosubmit").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+  // Fields the form checks itself (required for a customer, or with OmaKaiku ticked) carry the
+  // visible mark from the template; tell assistive technology too. Hidden groups are not exposed.
+  document.querySelectorAll(".field--required").forEach(function (field) {
+    field.querySelectorAll("input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, textarea").forEach(function (control) {
+      control.setAttribute("aria-required", "true");
+    });
   });
 
   // Card forms: show only the fields for the chosen holder type and for OmaKaiku when ticked.
@@ -28,9 +31,12 @@
     sync();
   });
 
-  // Put the keyboard where the work is: the first field with an error, else the error summary.
+  // Put the keyboard where the work is: the first field with an error, else the error summary
+  // (a wrong password is an error of the whole form: without this, focus stays on the body and
+  // a screen reader may not announce the summary that was already in the page when it loaded).
   var firstError = document.querySelector(".field--error input, .field--error select, .field--error textarea");
-  if (firstError) { firstError.focus(); }
+  var summary = document.querySelector(".error-summary");
+  if (firstError) { firstError.focus(); } else if (summary) { summary.focus(); }
 })();
 
 // Desk: after a valid scan the first ticket field takes the focus with its value selected:
@@ -38,7 +44,7 @@
 (function () {
   "use strict";
   var first = document.querySelector("form.desk-record input:not([type=hidden])");
-  if (first && !document.querySelector(".field--error")) { first.focus(); first.select(); }
+  if (first && !document.querySelector(".field--error, .error-summary")) { first.focus(); first.select(); }
   // Long checks and imports: show that something is happening.
   document.querySelectorAll("form.js-progress-form").forEach(function (form) {
     form.addEventListener("submit", function () {

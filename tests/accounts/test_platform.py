@@ -6,11 +6,16 @@ from django.urls import reverse
 
 
 def test_finnish_is_the_default_language(client, db, settings):
-    settings.LANGUAGE_CODE = "fi"
+    # The project's own value, not one set here: tests/conftest.py switches tests to English.
+    from kaikukanta import settings as project_settings
 
-    response = client.get(reverse("account_login"))
+    settings.LANGUAGE_CODE = project_settings.LANGUAGE_CODE
 
+    response = client.get(reverse("account_login"))  # no Accept-Language, no cookie
+
+    assert project_settings.LANGUAGE_CODE == "fi"
     assert '<html lang="fi">' in response.text
+    assert "Kirjaudu Kaikukantaan" in response.text
 
 
 @pytest.mark.parametrize(("code", "word"), [("fi", "Kirjaudu"), ("sv", "Logga in"), ("en", "Log in")])

@@ -85,3 +85,31 @@ def test_simultaneous_x_cards_get_distinct_numbers():
     assert [response.status_code for response in responses] == [302] * 4
     numbers = list(Card.objects.values_list("number", flat=True))
     assert len(set(numbers)) == 4
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_simultaneous_registrations_with_the_same_new_email_give_one_account_and_form_errors():
+    site = factories.SiteFactory()
+    clients = _clients(site, 3)
+
+    responses = _post_together(
+        [
+            (client, _data(site, number=f"A12345{index}0", activate_omakaiku="on", email="same@example.com"))
+            for index, client in enumerate(clients)
+        ]
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200, 200, 302]
+    from accounts.models import User
+
+    assert User.objects.filter(email="same@example.com").count() == 1
+    # The losers' cards were rolled back with their failed account: nothing half-written.
+    assert Card.objects.count() == 1
+    for response in responses:
+        if response.status_code == 200:
+            # Lost the race on the account, or came just after it and found the holder's new card.
+            assert (
+                "This email address is already used by another Kaikukortti holder." in response.text
+                or "This holder already has an active card" in response.text
+            )

@@ -339,7 +339,7 @@ def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.text.count("<svg") == 2
-    assert "Valid" in response.text
+    assert '<p class="mobile-card__state" role="status" data-state="valid">Valid</p>' in response.text
     assert "Page loaded" in response.text
     assert 'style="' not in response.text.split("<svg", 1)[1]  # CSP: no inline styles in the codes
 
@@ -347,7 +347,9 @@ def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
 def test_mobile_card_of_invalid_card_says_not_valid(holder_client, invited):
     _expire(invited)
 
-    assert "Not valid" in holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk])).text
+    response = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
+
+    assert '<p class="mobile-card__state" role="status" data-state="invalid">Not valid</p>' in response.text
 
 
 def test_mobile_card_needs_mobile_enabled_and_own_card(holder_client, invited, site):

@@ -329,7 +329,7 @@ def test_import_page_previews_then_imports(client, venue_user, venue, card):
     assert "Unknown card" in preview.text
     assert not CardUse.objects.exists()
 
-    done = client.post(reverse("venues:import_confirm"), follow=True)
+    done = client.post(reverse("venues:import_confirm"), {"token": preview.context["token"]}, follow=True)
     assert "Imported: 1." in done.text
     assert CardUse.objects.count() == 1
 

@@ -40,6 +40,7 @@ from django.db.models import F, Max
 from django.test.utils import override_settings
 from django.utils import timezone, translation
 
+from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure
 from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
 from cards import services
 from cards.models import Card, CardNumberCounter, CardUse, Holder, Offer
@@ -294,6 +295,8 @@ class Command(BaseCommand):
                 )
             if cards or uses:
                 self._seed_bulk(cards=cards, uses=uses, batch_size=batch_size)
+        # Admins and coordinators must use two-step verification; the demo's use a published secret.
+        demo_totp_ensure(emails=[ADMIN_EMAIL, COORDINATOR_EMAIL])
         self._print_logins()
 
     # --- the demo --------------------------------------------------------------------
@@ -439,8 +442,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{email:<{width}}  {role:<{role_width}}  {DEMO_PASSWORD}")
         self.stdout.write("")
         self.stdout.write(
-            "Open http://127.0.0.1:8000/ and log in with one of the above; the holder logs in to OmaKaiku at "
-            "http://127.0.0.1:8000/omakaiku/."
+            f"The admin and the coordinator also need a two-step verification code: add the demo secret "
+            f"{DEMO_TOTP_SECRET} to an authenticator app, or print the current code with "
+            f"`manage.py demo_totp_code {ADMIN_EMAIL}` (or {COORDINATOR_EMAIL})."
+        )
+        self.stdout.write("")
+        self.stdout.write(
+            f"Open {settings.SITE_URL}/ and log in with one of the above; the holder logs in to OmaKaiku at "
+            f"{settings.SITE_URL}/omakaiku/."
         )
 
 

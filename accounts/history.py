@@ -1,0 +1,31 @@
+"""History shown in the admin as people read it: names, not ids; yes/no, not True/False."""
+
+import datetime
+
+from django.db import models
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+
+class ReadableHistoryHelper(HistoricalRecordContextHelper):
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if value in (None, ""):
+            return "–"
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(field, models.ForeignKey) and not isinstance(value, models.Model):
+            obj = field.related_model._default_manager.filter(pk=value).first()
+            return str(obj) if obj is not None else "–"
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if isinstance(value, datetime.date):
+            return date_format(value, "j.n.Y")
+        return super().prepare_delta_change_value(change, value)
+
+
+class ReadableHistoryAdmin(SimpleHistoryAdmin):
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryHelper(self.model, historical_record)

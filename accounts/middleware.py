@@ -1,0 +1,114 @@
+"""Request-wide rules: response headers, two-step verification for the powerful, one side per login."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+
+from .context_processors import Roles
+from .mfa import totp_enabled
+from .models import User
+
+# Browser features no Kaikukanta or OmaKaiku page uses are switched off; the camera stays
+# available to our own pages because venues will scan cards with it.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "camera=(self)",
+        "microphone=()",
+        "geolocation=()",
+        "payment=()",
+        "usb=()",
+        "serial=()",
+        "bluetooth=()",
+        "hid=()",
+        "midi=()",
+        "magnetometer=()",
+        "gyroscope=()",
+        "accelerometer=()",
+        "display-capture=()",
+        "interest-cohort=()",
+    ]
+)
+
+
+class SecurityHeadersMiddleware:
+    """``Permissions-Policy`` on every response; ``Cache-Control: no-store`` wherever personal data may be.
+
+    Every page a logged-in person sees carries personal data (a card, a holder, an email),
+    and the OmaKaiku and account pages carry typed addresses and set-password forms. None of
+    it may stay in a shared computer's browser cache or a proxy: the back button after
+    logging out must not show it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or self._private_path(request.path_info):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    @staticmethod
+    def _private_path(path: str) -> bool:
+        # OmaKaiku's login, reset and set-password pages, and allauth's (all under /accounts/).
+        return path.startswith((reverse(settings.HOLDER_HOME_URL), reverse("account_login").removesuffix("login/")))
+
+
+# Pages a person without two-step verification may still open: setting it up (allauth's
+# MFA pages and the password check before it), logging out, and switching the language.
+MFA_SETUP_VIEWS = {"account_logout", "account_reauthenticate", "set_language", "admin:logout"}
+# Allauth's staff pages and where a holder finds the same in OmaKaiku (else OmaKaiku's home).
+HOLDER_EQUIVALENTS = {
+    "account_reset_password": "omakaiku:password_reset",
+    "account_change_password": "omakaiku:password_reset",
+    "account_set_password": "omakaiku:password_reset",
+    "account_email": "omakaiku:my_data",
+}
+
+
+class AccountRulesMiddleware:
+    """Two rules that hold on every page, whichever view serves it.
+
+    - Admins and regional coordinators without an authenticator app are sent to set one up
+      before anything else (a password alone must not open the whole register).
+    - Holders never see allauth's staff pages (email, two-step verification, password
+      change): they are sent to the same thing in OmaKaiku, or to OmaKaiku's home.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        match = request.resolver_match
+        view_name = match.view_name if match else ""
+        module = getattr(view_func, "__module__", "") or ""
+        if user.kind == User.Kind.HOLDER:
+            if module.startswith("allauth.") and view_name != "account_logout":
+                return redirect(HOLDER_EQUIVALENTS.get(view_name, settings.HOLDER_HOME_URL))
+            return None
+        # One Roles per request: the navigation (accounts.context_processors) reuses it,
+        # so checking for a coordinator costs no extra query on a page.
+        roles = request.roles = Roles(user)
+        if module.startswith("allauth.mfa.") or view_name in MFA_SETUP_VIEWS:
+            return None
+        if (user.is_staff or user.is_superuser or roles.coordinator) and not totp_enabled(user):
+            messages.warning(
+                request,
+                _(
+                    "Administrators and regional coordinators must use two-step verification. "
+                    "Set up an authenticator app to continue."
+                ),
+            )
+            return redirect("mfa_activate_totp")
+        return None

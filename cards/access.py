@@ -1,0 +1,149 @@
+"""Who may see and do what in the card register: the one place that decides.
+
+Views, selectors, services and the admin ask this module; nothing else decides. Every
+function denies unless a rule below grants access.
+
+The rules (docs/rules.md, "Sites and holders"):
+
+- Staff work for sites. A distributor site sees the cards it is responsible for (``card.site``:
+  the issuing site, or the site a closed site's cards were moved to).
+- The **managing site** of a holder is the site of the holder's active card. Only its staff act
+  on the holder (OmaKaiku, email, closing) and see the holder's current details and email.
+- A card's own site changes the card (edit, renew, inactivate, switch) while it is active.
+- A site keeps read access to a card it issued after the card was inactivated, but sees the
+  holder only as they were while the site managed them (``card_view_window``).
+- Any Kaikukanta user may check whether a card number is valid: status and validity only.
+- Kaikukeskus admins (Django admin access) act through admin actions: reactivate, inactivate,
+  move to another site. A regional coordinator moves the cards of a closed site in their region.
+"""
+
+import datetime
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from accounts import permissions
+from accounts.models import Site, User
+
+from .models import Card, Holder
+
+
+class CardAction(StrEnum):
+    VIEW = "view"  # open the card page, as the site saw it
+    CHANGE = "change"  # edit details, renew, inactivate, switch to mobile-only
+    HOLDER = "holder"  # holder-level: OmaKaiku activate, resend, email change, close
+    NEW_FOR_HOLDER = "new_for_holder"  # start a new card from this card's holder
+    ADMIN = "admin"  # reactivate, inactivate with reason (Django admin actions)
+    TRANSFER = "transfer"  # move the card to another distributor site
+
+
+def _is_staff(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.kind == User.Kind.STAFF)
+
+
+def is_admin(user) -> bool:
+    """A Kaikukeskus admin: a Kaikukanta user with Django admin access."""
+    return _is_staff(user) and user.is_staff
+
+
+def distributor_site_ids(user) -> frozenset[int]:
+    """The active distributor sites the user works for, resolved once per request."""
+    return permissions.distributor_site_ids(user) if _is_staff(user) else frozenset()
+
+
+def coordinated_region_ids(user) -> frozenset[int]:
+    if not _is_staff(user):
+        return frozenset()
+    cached = getattr(user, "_coordinated_region_ids", None)
+    if cached is None:
+        cached = frozenset(user.coordinated_regions.values_list("region_id", flat=True))
+        user._coordinated_region_ids = cached
+    return cached
+
+
+def site_may_issue(user, site: Site) -> bool:
+    """Whether the user may register cards at ``site``."""
+    return site is not None and site.pk in distributor_site_ids(user) and site.kind == Site.Kind.DISTRIBUTOR
+
+
+def holder_managing_site_id(holder: Holder) -> int | None:
+    """The site of the holder's active card, or None when nobody manages the holder now."""
+    if holder.pk is None:
+        return None
+    return holder.cards.filter(status=Card.Status.ACTIVE).values_list("site_id", flat=True).first()
+
+
+def holder_permits_new_card(user, holder: Holder) -> bool:
+    """A site may start a new card from a holder it has issued a card to (lost card, a new period
+    after inactivation); whether the holder may have one is the service's rule."""
+    site_ids = distributor_site_ids(user)
+    return bool(site_ids) and holder.pk is not None and holder.cards.filter(site_id__in=list(site_ids)).exists()
+
+
+def card_permits(user, card: Card, action: CardAction) -> bool:
+    if not _is_staff(user) or card is None or card.pk is None:
+        return False
+    own_site = card.site_id in distributor_site_ids(user)
+    active = card.status == Card.Status.ACTIVE
+    match action:
+        case CardAction.VIEW | CardAction.NEW_FOR_HOLDER:
+            return own_site
+        case CardAction.CHANGE:
+            return own_site and active
+        case CardAction.HOLDER:
+            # Asked of the database, not of ``card``: the card at hand may be an old one.
+            return own_site and active and holder_managing_site_id(card.holder) == card.site_id
+        case CardAction.ADMIN:
+            return is_admin(user)
+        case CardAction.TRANSFER:
+            if is_admin(user):
+                return True
+            # A coordinator moves the cards of a site that has closed, in their own region.
+            site = card.site
+            return not site.is_active and site.municipality.region_id in coordinated_region_ids(user)
+    return False
+
+
+def card_require(user, card: Card, action: CardAction) -> None:
+    if not card_permits(user, card, action):
+        raise PermissionDenied
+
+
+def transfer_target_permitted(user, site: Site) -> bool:
+    """Where a coordinator or an admin may move cards: an active distributor site (their region)."""
+    if site is None or site.kind != Site.Kind.DISTRIBUTOR or not site.is_active:
+        return False
+    return is_admin(user) or site.municipality.region_id in coordinated_region_ids(user)
+
+
+def site_transfer_permitted(user, site: Site) -> bool:
+    """Whether the user may move the cards of ``site`` elsewhere (a closed site of their region)."""
+    if site is None or site.kind != Site.Kind.DISTRIBUTOR:
+        return False
+    if is_admin(user):
+        return True
+    return not site.is_active and site.municipality.region_id in coordinated_region_ids(user)
+
+
+def cards_visible(user) -> QuerySet[Card]:
+    """The cards whose pages the user may open."""
+    return Card.objects.filter(site_id__in=list(distributor_site_ids(user)))
+
+
+def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime | None]:
+    """The stretch of time in which the card's site managed the holder through this card.
+
+    From the card's creation until it was inactivated (None: still managing). A site sees the
+    holder's details and history only inside this window: it never sees what a later site changed.
+    """
+    start = card.created_at - datetime.timedelta(seconds=1)
+    if card.status == Card.Status.ACTIVE:
+        return start, None
+    # The moment of the newest inactivation: the oldest record of the newest run of inactive ones.
+    end = None
+    for status, when in card.history.order_by("-history_date", "-history_id").values_list("status", "history_date"):
+        if status != Card.Status.INACTIVE:
+            break
+        end = when
+    return start, end or card.updated_at

@@ -1,0 +1,148 @@
+"""Response headers and the one-side-per-login rule for allauth's staff pages."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+
+from tests import factories
+
+
+def _no_store(response) -> bool:
+    directives = {part.strip() for part in response.headers.get("Cache-Control", "").split(",")}
+    return "no-store" in directives
+
+
+@pytest.fixture
+def holder_client(client, site):
+    account = factories.HolderUserFactory(email="maija@example.com")
+    card = factories.CardFactory(site=site, number="K7000001", holder__account=account)
+    client.force_login(account)
+    client.card = card
+    return client
+
+
+def test_staff_card_pages_are_not_stored(distributor_client, site):
+    card = factories.CardFactory(site=site)
+
+    for path in (reverse("cards:check"), reverse("cards:detail", args=[card.pk])):
+        response = distributor_client.get(path)
+        assert response.status_code == 200
+        assert _no_store(response), path
+
+
+def test_region_pages_are_not_stored(client, coordinator, site):
+    client.force_login(coordinator)
+
+    for path in (reverse("accounts:region"), reverse("accounts:site", args=[site.pk])):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert _no_store(response), path
+
+
+def test_omakaiku_pages_and_the_data_download_are_not_stored(holder_client):
+    for name in ("home", "uses", "my_data", "my_data_download"):
+        response = holder_client.get(reverse(f"omakaiku:{name}"))
+        assert response.status_code == 200, name
+        assert _no_store(response), name
+
+
+@pytest.mark.parametrize("name", ["omakaiku:login", "omakaiku:password_reset", "account_login", "account_reset_password"])
+def test_login_and_reset_pages_are_not_stored(client, db, name):
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    assert _no_store(response)
+
+
+def test_anonymous_pages_outside_the_portals_are_not_forced_to_no_store(client, db):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert not _no_store(response)
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/omakaiku/login/", "/no-such-page/", "/static/css/app.css"])
+def test_permissions_policy_on_every_response(client, db, path):
+    response = client.get(path)
+
+    policy = {item.strip() for item in response.headers["Permissions-Policy"].split(",")}
+    assert "camera=(self)" in policy
+    assert {"microphone=()", "geolocation=()", "payment=()", "usb=()"} <= policy
+
+
+def _settings_value(name: str, **env) -> str:
+    """The value of a setting as the real settings module computes it from the environment."""
+    code = f"import kaikukanta.settings as s; print(repr(getattr(s, {name!r}, None)))"
+    environment = {key: value for key, value in os.environ.items() if key != "TRUSTED_PROXY_COUNT"}
+    environment |= {"DEBUG": "false", "SECRET_KEY": "x" * 50, **env}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_forwarded_proto_is_trusted_only_behind_a_declared_proxy():
+    assert _settings_value("SECURE_PROXY_SSL_HEADER") == "None"
+    assert _settings_value("SECURE_PROXY_SSL_HEADER", TRUSTED_PROXY_COUNT="0") == "None"
+    assert _settings_value("SECURE_PROXY_SSL_HEADER", TRUSTED_PROXY_COUNT="1") == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_without_a_proxy_a_forged_forwarded_proto_is_ignored(client, db, settings):
+    # The tests run with the default TRUSTED_PROXY_COUNT=0.
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get(reverse("account_login"), HTTP_X_FORWARDED_PROTO="https")
+
+    # Django still sees plain HTTP, so it redirects to HTTPS instead of serving the page.
+    assert response.status_code == 301
+    assert response.url.startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        ("/accounts/email/", "omakaiku:my_data"),
+        ("/accounts/password/change/", "omakaiku:password_reset"),
+        ("/accounts/password/set/", "omakaiku:password_reset"),
+        ("/accounts/password/reset/", "omakaiku:password_reset"),
+        ("/accounts/2fa/", "omakaiku:home"),
+        ("/accounts/2fa/totp/activate/", "omakaiku:home"),
+        ("/accounts/2fa/recovery-codes/", "omakaiku:home"),
+        ("/accounts/reauthenticate/", "omakaiku:home"),
+    ],
+)
+def test_holders_are_sent_from_allauths_staff_pages_to_omakaiku(holder_client, path, target):
+    response = holder_client.get(path)
+
+    assert response.status_code == 302
+    assert response.url == reverse(target)
+
+
+def test_holder_posting_to_a_staff_page_changes_nothing(holder_client):
+    before = holder_client.session["_auth_user_hash"]
+
+    response = holder_client.post(
+        "/accounts/password/change/", {"oldpassword": factories.PASSWORD, "password1": "x" * 12, "password2": "x" * 12}
+    )
+
+    assert response.status_code == 302
+    assert holder_client.session["_auth_user_hash"] == before
+
+
+def test_holder_can_still_log_out_through_allauth(holder_client):
+    holder_client.post(reverse("account_logout"))
+
+    assert "_auth_user_id" not in holder_client.session
+
+
+def test_staff_still_open_allauths_pages(distributor_client):
+    assert distributor_client.get("/accounts/2fa/").status_code == 200

@@ -1,0 +1,165 @@
+"""Two-step verification: the admin has no login of its own, admins and coordinators must use TOTP."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure, totp_code, totp_secret
+from tests import factories
+
+
+def _logged_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_admin_login_page_sends_to_allauths_login_keeping_next(client, db):
+    response = client.get("/admin/login/?next=/admin/cards/card/")
+
+    assert response.status_code == 302
+    target = urlsplit(response.url)
+    assert target.path == reverse("account_login")
+    assert parse_qs(target.query)["next"] == ["/admin/cards/card/"]
+
+
+def test_admin_pages_send_anonymous_visitors_to_allauths_login(client, db):
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login") + "?next=")
+    assert response.status_code == 200
+
+
+def test_admin_with_totp_cannot_log_in_with_the_password_alone(client, admin_user):
+    # The admin's own login form no longer checks passwords at all.
+    admin_form = client.post("/admin/login/?next=/admin/", {"username": admin_user.email, "password": factories.PASSWORD})
+    assert admin_form.status_code == 302
+    assert not _logged_in(client)
+
+    # allauth's login takes the password, then asks for the code before logging in.
+    password = client.post(reverse("account_login"), {"login": admin_user.email, "password": factories.PASSWORD})
+    assert password.url == reverse("mfa_authenticate")
+    assert not _logged_in(client)
+    assert client.get("/admin/").status_code == 302
+
+    wrong = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert wrong.status_code == 200
+    assert not _logged_in(client)
+
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(factories.TOTP_SECRET)})
+    assert _logged_in(client)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_sixty_wrong_admin_passwords_are_throttled(client, admin_user):
+    login_url = client.get("/admin/login/?next=/admin/").url
+    statuses = []
+    for _attempt in range(60):
+        response = client.post(login_url, {"login": admin_user.email, "password": "wrong-password"})
+        statuses.append(response.status_code)
+
+    assert statuses[-1] == 429
+    assert 429 in statuses[:35]
+    # Even the right password is refused while throttled.
+    client.post(login_url, {"login": admin_user.email, "password": factories.PASSWORD})
+    assert client.session.get("account_authentication_records") is None
+    assert not _logged_in(client)
+
+
+@pytest.mark.parametrize("who", ["coordinator", "admin"])
+def test_coordinator_or_admin_without_totp_is_sent_to_set_it_up(client, region, who):
+    if who == "coordinator":
+        user = factories.CoordinatorFactory(region=region).user
+        page = reverse("accounts:region")
+    else:
+        user = factories.UserFactory(is_staff=True, is_superuser=True)
+        page = reverse("admin:index")
+    client.force_login(user)
+
+    for path in (page, reverse("home"), reverse("cards:check")):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.url == reverse("mfa_activate_totp"), path
+
+    setup = client.get(reverse("mfa_activate_totp"), follow=True)
+    assert setup.status_code == 200
+    # The setup page, or first the password check allauth asks before it: never a loop back.
+    assert setup.redirect_chain == [] or setup.redirect_chain[-1][0].startswith(reverse("account_reauthenticate"))
+    assert "must use two-step verification" in setup.text
+
+
+def test_coordinator_sets_up_totp_and_then_reaches_the_region_page(client, coordinator):
+    Authenticator.objects.filter(user=coordinator).delete()
+    client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
+    assert client.get(reverse("accounts:region")).url == reverse("mfa_activate_totp")
+
+    # allauth asks for the password again before an authenticator is added.
+    reauthenticate = client.get(reverse("mfa_activate_totp"))
+    assert reauthenticate.url.startswith(reverse("account_reauthenticate"))
+    assert client.get(reauthenticate.url).status_code == 200
+    client.post(reauthenticate.url, {"password": factories.PASSWORD})
+    page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200
+    secret = page.context["form"].secret
+    assert secret in page.text
+    client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+
+    assert totp_secret(coordinator) == secret
+    assert client.get(reverse("accounts:region")).status_code == 200
+
+
+def test_plain_distributor_needs_no_totp(distributor_client):
+    assert distributor_client.get(reverse("home")).url == reverse("cards:list")
+    assert distributor_client.get(reverse("cards:check")).status_code == 200
+    assert distributor_client.get(reverse("cards:register")).status_code == 200
+
+
+def test_staff_without_totp_can_still_log_out(client, region):
+    user = factories.CoordinatorFactory(region=region).user
+    client.force_login(user)
+
+    response = client.post(reverse("account_logout"))
+
+    assert response.status_code == 302
+    assert not _logged_in(client)
+
+
+def test_coordinator_cannot_switch_two_step_verification_off(client, coordinator):
+    client.force_login(coordinator)
+
+    client.post(reverse("mfa_deactivate_totp"))
+
+    assert Authenticator.objects.filter(user=coordinator, type=Authenticator.Type.TOTP).exists()
+
+
+def test_admin_logout_is_allauths(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post("/admin/logout/")
+
+    assert response.status_code == 302
+    assert not _logged_in(client)
+
+
+def test_demo_logins_get_the_published_secret_and_the_command_prints_the_code(db, settings, capsys):
+    admin = factories.UserFactory(email="admin@example.fi", is_staff=True, is_superuser=True)
+    own = factories.with_totp(factories.CoordinatorFactory(user__email="koordinaattori@example.fi").user)
+
+    demo_totp_ensure(emails=[admin.email, own.email])
+
+    assert totp_secret(admin) == DEMO_TOTP_SECRET
+    assert totp_secret(own) == factories.TOTP_SECRET  # an existing authenticator is kept
+    settings.DEBUG = True
+    call_command("demo_totp_code", admin.email)
+    assert capsys.readouterr().out.strip() == totp_code(DEMO_TOTP_SECRET)
+    with pytest.raises(CommandError, match="demo authenticator"):
+        call_command("demo_totp_code", own.email)
+
+
+def test_demo_code_command_refuses_without_debug(db, settings):
+    factories.with_totp(factories.UserFactory(email="admin@example.fi", is_staff=True))
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("demo_totp_code", "admin@example.fi")

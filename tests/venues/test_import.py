@@ -1,0 +1,168 @@
+"""Offline records: bad files get a clear refusal, and a checked file waits server-side."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from cards.models import CardUse
+from tests import factories
+from venues import services
+
+HEADER = "card_number,date,category,child_tickets,assistant_tickets,clients_under_16"
+
+
+def _day() -> str:
+    return (timezone.localdate() - datetime.timedelta(days=3)).isoformat()
+
+
+def _csv(*rows: str, newline: str = "\n") -> bytes:
+    return (newline.join([HEADER, *rows]) + newline).encode()
+
+
+@pytest.fixture
+def card(site):
+    start = timezone.localdate() - datetime.timedelta(days=100)
+    return factories.CardFactory(site=site, number="K1234567", issued_on=start, valid_from=start)
+
+
+def _refusal(venue, venue_user, content) -> ValidationError:
+    with pytest.raises(ValidationError) as excinfo:
+        services.card_uses_import(venue=venue, actor=venue_user, content=content)
+    assert not CardUse.objects.exists()
+    return excinfo.value
+
+
+def test_old_mac_line_endings_are_refused(venue, venue_user, card):
+    error = _refusal(venue, venue_user, _csv(f"{card.number},{_day()},culture,0,0,0", newline="\r"))
+
+    assert error.code == "old_mac_line_endings"
+
+
+def test_windows_line_endings_are_accepted(venue, venue_user, card):
+    content = _csv(f"{card.number},{_day()},culture,0,0,0", newline="\r\n")
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("cell", [" =1+1", "  @SUM(A1)", '"\t=1"', '"\t+1"', " -1"])
+def test_a_formula_after_leading_whitespace_is_refused(venue, venue_user, card, cell):
+    error = _refusal(venue, venue_user, _csv(f"{card.number},{_day()},{cell},0,0,0"))
+
+    assert error.code == "formula"
+
+
+@pytest.mark.parametrize("cell", ["K123\x004567", "K1234567\u202e", "\ufeffK1234567", "K1234\u200b567"])
+def test_control_and_format_characters_in_a_cell_are_refused(venue, venue_user, card, cell):
+    # PostgreSQL refuses a NUL byte in text; the file gets a message, not a 500.
+    error = _refusal(venue, venue_user, _csv(f"{card.number},{_day()},culture,0,0,0", f"{cell},{_day()},culture,0,0,0"))
+
+    assert error.code == "control_character"
+    assert "Row 3" in error.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("cells", "words"),
+    [
+        ("K1234567,{day},culture,²,0,0", "child_tickets must be a whole number."),
+        ("K1234567,{day},culture,0,٣,0", "assistant_tickets must be a whole number."),
+        ("K1234567,{day},culture,0,0," + "9" * 5000, "clients_under_16 must be a whole number of at most 3 digits."),
+        ("Kß1234567,{day},culture,0,0,0", "A card number has only the letters A–Z"),
+        ("K1234567,0001-01-01,culture,0,0,0", "The date cannot be before 1.1.2015."),
+        ("K1234567,9999-12-31,culture,0,0,0", "The date of use cannot be in the future."),
+        ("K" + "1" * 5000 + ",{day},culture,0,0,0", "Unknown card"),
+    ],
+)
+def test_bad_cells_are_row_errors_not_crashes(venue, card, cells, words):
+    preview = services.card_uses_import_preview(venue=venue, content=_csv(cells.format(day=_day())))
+
+    (row,) = preview.rows
+    assert words in " ".join(row.errors)
+    assert not row.ok
+
+
+def test_whole_file_errors_carry_codes(venue, venue_user):
+    codes = {
+        b"": "empty",
+        b"card_number,date\nK1,2025-01-01\n": "wrong_columns",
+        _csv(): "no_rows",
+        _csv("K1,2025-01-01,culture,0"): "wrong_column_count",
+        "card_number,date\nKÄÄ,2025-01-01\n".encode("latin-1"): "not_utf8",
+    }
+    for content, code in codes.items():
+        assert _refusal(venue, venue_user, content).code == code
+
+
+def _upload(client, venue, content):
+    return client.post(
+        reverse("venues:import"), {"venue": venue.pk, "file": SimpleUploadedFile("uses.csv", content, "text/csv")}
+    )
+
+
+def test_the_checked_file_waits_server_side_not_in_the_session(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    content = _csv(f"{card.number},{_day()},culture,0,0,0")
+
+    preview = _upload(client, venue, content)
+
+    token = preview.context["token"]
+    assert f'name="token" value="{token}"' in preview.text
+    assert not any(card.number in str(value) for value in client.session.values())
+    done = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+    assert "Imported: 1." in done.text
+    # Used once: the same token again imports nothing and says why.
+    again = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+    assert "The checked file is no longer available" in again.text
+    assert CardUse.objects.count() == 1
+
+
+def test_an_expired_preview_gives_a_clear_message(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+        traveller.shift(datetime.timedelta(seconds=services.IMPORT_PREVIEW_SECONDS + 1))
+        client.force_login(venue_user)
+
+        done = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert "The checked file is no longer available (it is kept for one hour)" in done.text
+    assert not CardUse.objects.exists()
+
+
+@pytest.mark.parametrize("token", ["", "nope", "x" * 5000, "a\x00b" * 10])
+def test_a_missing_or_malformed_token_gives_a_clear_message(client, venue_user, token):
+    client.force_login(venue_user)
+
+    done = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert done.status_code == 200
+    assert "The checked file is no longer available" in done.text
+
+
+def test_another_persons_token_does_not_work(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+    colleague = factories.MembershipFactory(site=venue).user
+    client.force_login(colleague)
+
+    done = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert "The checked file is no longer available" in done.text
+    assert not CardUse.objects.exists()
+    with pytest.raises(ValidationError) as excinfo:
+        services.import_preview_take(user=colleague, token=token)
+    assert excinfo.value.code == "preview_expired"
+
+
+def test_bad_file_on_the_page_is_a_form_error(client, venue_user, venue, card):
+    client.force_login(venue_user)
+
+    response = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0", newline="\r"))
+
+    assert response.status_code == 200
+    assert "The file has old Mac line endings." in response.text
+    assert response.context["token"] is None
