@@ -36,7 +36,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A login. Staff log in to Kaikukanta, holders to OmaKaiku, never both.
 
     No names are stored: staff are known by their work email, holders by the
-    personal email they gave for OmaKaiku (DOMAIN.md, privacy by design).
+    personal email they gave for OmaKaiku (docs/rules.md, "What is stored").
     """
 
     class Kind(models.TextChoices):

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Municipality, Site, UseCategory
 
 # Assigned mobile-only numbers are the letter followed by digits; a printed number may
-# never look like one, so the two ranges cannot collide (DOMAIN.md, decision).
+# never look like one, so the two ranges cannot collide (docs/rules.md, "Card numbers").
 ASSIGNED_NUMBER_REGEX = r"^[XZ][0-9]+$"
 PHYSICAL_NUMBER_REGEX = r"^[A-Z0-9]{4,20}$"
 POSTAL_CODE_REGEX = r"^[0-9]{5}$"
@@ -18,7 +18,7 @@ MAX_CHILDREN = 20
 
 
 class Holder(models.Model):
-    """The person or organisation a card belongs to; exactly what DOMAIN.md allows.
+    """The person or organisation a card belongs to; exactly what docs/rules.md allows.
 
     There is deliberately no name, identity code, birth date or address field.
     """

@@ -1,4 +1,4 @@
-"""The distributor's procedures (DOMAIN.md 1–7) and every refusal, at the service level."""
+"""The distributor's procedures (docs/rules.md, procedures 1–7) and every refusal, at the service level."""
 
 import datetime
 import re

@@ -1,4 +1,4 @@
-"""The distributor's six procedures (DOMAIN.md), clicked through as a distributor would.
+"""The distributor's six procedures (docs/rules.md), clicked through as a distributor would.
 
 Each test checks what the distributor sees and what the register then holds.
 """

@@ -1,4 +1,4 @@
-"""Recording uses at the venue: the rules of DOMAIN.md, idempotency, offline imports."""
+"""Recording uses at the venue: the rules of docs/rules.md, idempotency, offline imports."""
 
 import datetime
 import uuid
