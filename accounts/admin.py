@@ -37,6 +37,13 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})]
     inlines = [SiteMembershipInline, RegionalCoordinatorInline]
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "kind":
+            # Only staff logins are made here: a holder's login is made by their distributor
+            # activating OmaKaiku, which links it to the holder and sends the invitation.
+            kwargs["choices"] = [(User.Kind.STAFF.value, User.Kind.STAFF.label)]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:

@@ -28,7 +28,6 @@ PERMISSIONS_POLICY = ", ".join(
         "gyroscope=()",
         "accelerometer=()",
         "display-capture=()",
-        "interest-cohort=()",
     ]
 )
 
@@ -50,7 +49,8 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated) or self._private_path(request.path_info):
-            patch_cache_control(response, private=True, no_store=True)
+            # no-store alone says it all (nothing is kept anywhere); added to what a view set.
+            patch_cache_control(response, no_store=True)
         return response
 
     @staticmethod

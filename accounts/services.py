@@ -29,7 +29,11 @@ def site_create(*, actor: User, organisation_name: str, name: str, kind: str, mu
         )
     if kind not in Site.Kind.values:
         raise ValidationError(
-            {"kind": ValidationError(_("Choose whether the site distributes cards or is a venue."), code="kind_invalid")}
+            {
+                "kind": ValidationError(
+                    _("Choose whether the site distributes cards or is a venue."), code="kind_invalid"
+                )
+            }
         )
     with transaction.atomic():
         organisation = _organisation_get_or_create(actor=actor, name=organisation_name)
@@ -145,7 +149,8 @@ def user_invite(*, user: User, template: str, context: dict, url_name: str = "ac
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
     InvitationDelivery.objects.update_or_create(
-        user=user, defaults={"state": InvitationDelivery.State.QUEUED, "changed_at": user.invited_at, "attempts": 0, "error": ""}
+        user=user,
+        defaults={"state": InvitationDelivery.State.QUEUED, "changed_at": user.invited_at, "attempts": 0, "error": ""},
     )
     invited_at = user.invited_at.isoformat()
     transaction.on_commit(

@@ -67,6 +67,17 @@ def site_may_issue(user, site: Site) -> bool:
     return site is not None and site.pk in distributor_site_ids(user) and site.kind == Site.Kind.DISTRIBUTOR
 
 
+def venue_may_act(user, venue: Site) -> bool:
+    """Whether the user works for ``venue`` (an active venue site): records and cancels its uses,
+    edits its offers."""
+    return (
+        _is_staff(user)
+        and venue is not None
+        and venue.kind == Site.Kind.VENUE
+        and permissions.venue_sites(user).filter(pk=venue.pk).exists()
+    )
+
+
 def holder_managing_site_id(holder: Holder) -> int | None:
     """The site of the holder's active card, or None when nobody manages the holder now."""
     if holder.pk is None:

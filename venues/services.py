@@ -25,8 +25,8 @@ from django.utils.translation import gettext_noop, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Site, UseCategory, User
-from accounts.permissions import venue_sites
 from accounts.text import has_removed_characters
+from cards import access
 from cards.models import Card, CardUse, Holder, Offer
 from cards.services import card_number_normalize
 
@@ -68,7 +68,7 @@ class CardCheck:
 
 
 def _ensure_venue(actor: User, venue: Site) -> None:
-    if not venue_sites(actor).filter(pk=venue.pk).exists():
+    if not access.venue_may_act(actor, venue):
         raise PermissionDenied
 
 

@@ -32,7 +32,7 @@ def test_admin_reactivates_through_the_rule(client, admin_user, site):
 
     client.post(
         reverse("admin:cards_card_changelist"),
-        {"action": "reactivate", "_selected_action": [first.pk, blocked.pk]},
+        {"action": "reactivate", "_selected_action": [first.pk, blocked.pk], "apply": "1", "reason": "found"},
     )
 
     first.refresh_from_db()
@@ -104,3 +104,13 @@ def test_users_cannot_be_deleted_in_bulk_and_holders_not_at_all(client, admin_us
     assert client.get(reverse("admin:accounts_user_delete", args=[holder.pk])).status_code == 403
 
     assert User.objects.filter(pk__in=[distributor.pk, holder.pk]).count() == 2
+
+
+def test_the_admin_creates_staff_logins_only(client, admin_user):
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:accounts_user_add"))
+
+    assert page.status_code == 200
+    assert 'value="staff"' in page.text
+    assert 'value="holder"' not in page.text

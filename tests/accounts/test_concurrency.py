@@ -39,7 +39,9 @@ def test_simultaneous_new_organisation_gives_one_organisation_and_no_500(same_si
     clients = []
     for index in range(4):
         coordinator = factories.with_totp(
-            factories.CoordinatorFactory(region=municipality.region, user__email=f"koordinaattori{index}@example.fi").user
+            factories.CoordinatorFactory(
+                region=municipality.region, user__email=f"koordinaattori{index}@example.fi"
+            ).user
         )
         client = Client()
         client.force_login(coordinator)

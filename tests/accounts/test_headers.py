@@ -50,7 +50,9 @@ def test_omakaiku_pages_and_the_data_download_are_not_stored(holder_client):
         assert _no_store(response), name
 
 
-@pytest.mark.parametrize("name", ["omakaiku:login", "omakaiku:password_reset", "account_login", "account_reset_password"])
+@pytest.mark.parametrize(
+    "name", ["omakaiku:login", "omakaiku:password_reset", "account_login", "account_reset_password"]
+)
 def test_login_and_reset_pages_are_not_stored(client, db, name):
     response = client.get(reverse(name))
 

@@ -33,7 +33,9 @@ def test_admin_pages_send_anonymous_visitors_to_allauths_login(client, db):
 
 def test_admin_with_totp_cannot_log_in_with_the_password_alone(client, admin_user):
     # The admin's own login form no longer checks passwords at all.
-    admin_form = client.post("/admin/login/?next=/admin/", {"username": admin_user.email, "password": factories.PASSWORD})
+    admin_form = client.post(
+        "/admin/login/?next=/admin/", {"username": admin_user.email, "password": factories.PASSWORD}
+    )
     assert admin_form.status_code == 302
     assert not _logged_in(client)
 

@@ -120,7 +120,9 @@ def test_site_create_refusals_carry_codes(coordinator, municipality, kwargs, fie
 
 
 def test_same_site_name_twice_is_refused_with_a_code(coordinator, municipality):
-    services.site_create(actor=coordinator, organisation_name="Org", name="Desk", kind="venue", municipality=municipality)
+    services.site_create(
+        actor=coordinator, organisation_name="Org", name="Desk", kind="venue", municipality=municipality
+    )
 
     with pytest.raises(services.ValidationError) as excinfo:
         services.site_create(
@@ -130,7 +132,9 @@ def test_same_site_name_twice_is_refused_with_a_code(coordinator, municipality):
     assert [error.code for error in excinfo.value.error_dict["name"]] == ["site_exists"]
 
 
-@pytest.mark.parametrize(("email", "code"), [("not-an-address", "email_invalid"), ("jakaja@example.fi", "already_member")])
+@pytest.mark.parametrize(
+    ("email", "code"), [("not-an-address", "email_invalid"), ("jakaja@example.fi", "already_member")]
+)
 def test_staff_invite_refusals_carry_codes(coordinator, site, distributor, email, code):
     with pytest.raises(services.ValidationError) as excinfo:
         services.staff_invite(actor=coordinator, site=site, email=email)

@@ -4,8 +4,12 @@ Also: the Content-Security-Policy really is enforced by the browser (so the cons
 of every e2e test means something).
 """
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
@@ -161,3 +165,144 @@ def test_content_security_policy_is_enforced(page, url, console_errors):
     assert page.evaluate("() => document.documentElement.dataset.inline") is None
     assert any("Content Security Policy" in text for text in console_errors)
     console_errors.clear()  # seen and expected
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS colours given as ``rgb(r, g, b)``."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(value) / 255 for value in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted([luminance(first), luminance(second)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_language_menu_changes_only_on_the_button(page, url):
+    # WCAG 3.2.2 On Input: moving through the options with the arrow keys must not reload the page.
+    page.goto(url("/accounts/login/"))
+    page.get_by_label("Language").focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_label("Language")).to_be_focused()
+
+    page.get_by_label("Language").select_option(label="Svenska")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+
+
+def test_focus_ring_stands_out_on_light_and_dark_backgrounds(page, url):
+    # WCAG 1.4.11: at least 3:1 against what is around it.
+    page.goto(url("/accounts/login/"))
+    page.keyboard.press("Tab")  # the skip link, then into the header
+    email = page.get_by_label("Email")
+    email.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(email).to_be_focused()
+    assert email.evaluate("e => e.matches(':focus-visible') && getComputedStyle(e).outlineStyle") == "solid"
+    ring = email.evaluate("e => getComputedStyle(e).outlineColor")
+    assert contrast(ring, page.evaluate("() => getComputedStyle(document.body).backgroundColor")) >= 3
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3
+
+    language = page.get_by_label("Language")
+    language.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert language.evaluate("e => e.matches(':focus-visible') && getComputedStyle(e).outlineStyle") == "solid"
+    header = page.evaluate("() => getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+    assert contrast(language.evaluate("e => getComputedStyle(e).outlineColor"), header) >= 3
+
+
+@pytest.mark.parametrize(("login_path", "user_kind"), [("/accounts/login/", "staff"), ("/omakaiku/login/", "holder")])
+def test_wrong_password_moves_focus_to_the_error_summary(page, url, db, login_path, user_kind):
+    user = factories.HolderUserFactory() if user_kind == "holder" else factories.UserFactory()
+    page.goto(url(login_path))
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("not the password")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".error-summary")).to_be_focused()
+
+
+def test_omakaiku_login_links_only_to_omakaikus_own_reset(page, url, db):
+    page.goto(url("/omakaiku/login/"))
+    resets = page.locator("main a[href*='password']")
+    expect(resets).to_have_count(1)
+    expect(resets).to_have_attribute("href", "/omakaiku/password/reset/")
+    # It describes the password field, as allauth's own link does on the staff login.
+    described_by = page.get_by_label("Password").get_attribute("aria-describedby").split()
+    assert any(page.locator(f"#{ident}").locator("a").count() == 1 for ident in described_by)
+
+
+def test_required_fields_are_marked_and_announced(distributor_page, url):
+    page = distributor_page
+    page.goto(url("/cards/new/"))
+    for label in ("Card number", "Year of birth", "Children under 18", "Postal code", "Home municipality"):
+        field = page.get_by_label(label)
+        expect(field).to_have_attribute("aria-required", "true")
+        expect(page.locator(f"label[for='{field.get_attribute('id')}'] .required")).to_have_text("*")
+    expect(page.get_by_label("Gender (optional)")).not_to_have_attribute("aria-required", "true")
+    expect(page.locator(".required-note")).to_have_text("Fields marked with * are required.")
+    page.get_by_role("radio", name="Organisation").check()
+    expect(page.get_by_label("Organisation name")).to_have_attribute("aria-required", "true")
+    expect(page.get_by_label("Representative's work role")).to_have_attribute("aria-required", "true")
+
+
+@pytest.fixture
+def venue_with_uses(venue, site):
+    card = factories.CardFactory(site=site, number="KK380942")
+    factories.CardUseFactory.create_batch(12, card=card, venue=venue)
+    return venue
+
+
+def test_tables_reflow_on_a_phone(page, url, login, venue_user, venue_with_uses):
+    # WCAG 1.4.10: at 390 px (and 320 px) no page scrolls sideways; the tables stack instead.
+    login(venue_user)
+    for width in (390, 320):
+        page.set_viewport_size({"width": width, "height": 844})
+        for path in ("/venue/uses/", "/venue/", "/venue/import/"):
+            page.goto(url(path))
+            widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert widths[0] <= widths[1], f"{path} at {width} px is {widths[0]} px wide"
+    page.goto(url("/venue/uses/"))
+    first_cell = page.locator("table tbody tr").first.locator("td").first
+    expect(first_cell).to_have_attribute("data-label", "Date of use")
+
+
+def test_scrollable_tables_take_the_keyboard(page, url, login, axe, venue_user, venue_with_uses):
+    login(venue_user)
+    page.set_viewport_size({"width": 800, "height": 800})  # wide enough not to stack, too narrow for 8 columns
+    page.goto(url("/venue/uses/"))
+    wrap = page.locator(".table-wrap").first
+    expect(wrap).to_have_attribute("tabindex", "0")
+    expect(wrap).to_have_attribute("role", "region")
+    expect(page.get_by_role("region", name="Uses")).to_be_visible()
+    assert_accessible(page, axe, "the use list at 800 px")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url("/venue/"))
+    assert_accessible(page, axe, "the desk at 390 px")
+
+
+def test_admin_autocomplete_boxes_have_a_name(page, url, axe, admin_user):
+    # The admin login asks for the authenticator code; a session made here skips that part.
+    client = Client()
+    client.force_login(admin_user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": url("/")}])
+
+    for path in ("/admin/accounts/site/add/", "/admin/accounts/sitemembership/add/"):
+        page.goto(url(path))
+        expect(page.locator(".select2-selection[role=combobox]").first).to_have_attribute(
+            "aria-labelledby", re.compile(r"-label\b")
+        )
+        names = page.locator(".select2-selection[role=combobox]").evaluate_all(
+            "boxes => boxes.map(box => box.getAttribute('aria-labelledby').split(' ')"
+            ".map(id => document.getElementById(id).textContent.trim()).join(' '))"
+        )
+        assert all(names), names
+        violations = [v["id"] for v in axe.run(page).response["violations"]]
+        assert "aria-input-field-name" not in violations, path

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from django.urls import reverse
 
+from cards.models import Card
 from tests import factories
 from tests.e2e.conftest import PHONE
 
@@ -48,10 +49,10 @@ def phone(browser, url):
     context.close()
 
 
-@pytest.mark.parametrize("number", ["K2000001", "X0000123"])
-def test_both_codes_on_the_mobile_card_read_as_the_card_number(phone, url, site, tmp_path, number):
+@pytest.mark.parametrize(("number", "kind"), [("K2000001", Card.Kind.PHYSICAL), ("X0000123", Card.Kind.X)])
+def test_both_codes_on_the_mobile_card_read_as_the_card_number(phone, url, site, tmp_path, number, kind):
     account = factories.HolderUserFactory(email="mobile@example.com")
-    card = factories.CardFactory(site=site, number=number, holder__account=account, mobile_enabled=True)
+    card = factories.CardFactory(site=site, number=number, kind=kind, holder__account=account, mobile_enabled=True)
     phone.goto(url("/omakaiku/login/"))
     phone.get_by_label("Email").fill(account.email)
     phone.get_by_label("Password").fill(factories.PASSWORD)

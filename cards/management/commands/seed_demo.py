@@ -2,23 +2,35 @@
 
 ``manage.py seed_demo`` creates two regions with their municipalities, three distributor and
 three venue sites, demo logins for every role (password ``kaikukortti-demo``), and a few dozen
-holders and cards of every kind. The cards are registered, renewed, corrected, inactivated and
-switched to mobile-only through ``cards.services``, exactly as a distributor would do it, so
-every card has its change history. Afterwards some dates are moved into the past (a card issued
-last spring, one that expired, one that expires this month); those saves go through the model
-too and carry the history reason "Demo data", so the history says honestly what happened.
-Card uses at the venues over the last year and a few offers per venue are added last (there is
-no service for either yet; they are saved through the model, with history). It is idempotent: if
-``admin@example.fi`` exists, the demo is taken to be present and only the logins are printed.
+holders and cards of every kind, with their uses at the venues and a few offers per venue.
+
+The demo shows only what the rules allow, because it is made the way the register's users
+make it: sites through ``accounts.services``, cards through ``cards.services`` (registered,
+given OmaKaiku, renewed, corrected, inactivated, replaced and switched to mobile-only), uses
+through ``venues.services.card_use_record`` and offers through ``venues.services.offer_save``.
+To give a card a past, the command travels in time (time-machine) to the day each step
+happened: a card renewed last month was registered thirteen months ago and renewed last
+month, so its validity periods, its history and the dates of its uses are what they would be.
+Only setup that no service makes is written directly (regions, municipalities, the
+coordinator's region, the demo logins with their known password, and the demo holder's
+password that the holder would set through the invitation link); those rows carry the history
+reason "Demo data". It is idempotent: if ``admin@example.fi`` exists, the demo is taken to be
+present and only the logins are printed.
 
 ``--cards N --uses M`` then makes sure the database holds at least N cards and M card uses in
-total, adding what is missing with ``bulk_create``. **Bulk data is for benchmarks only**: it
-bypasses the services and writes no history rows (``bulk_create`` sends no signals), so the
-pages of a bulk card show an empty history; it also sets ``created_at`` to the day of issue or
-use, which ``auto_now_add`` would otherwise overwrite. Bulk physical cards are numbered ``B``
-and nine digits; bulk X and Z numbers are reserved from the same counter the services use.
-About a fifth of the bulk holders have an OmaKaiku login (``bulkNNNNNNN@example.com``, no
-usable password). Bulk uses go to any card that was valid on the day, demo cards included.
+total, adding what is missing with ``bulk_create``. **Bulk data is for benchmarks**: it writes
+no history rows (``bulk_create`` sends no signals), so the pages of a bulk card show an empty
+history, and it sets ``created_at`` to the day of issue or use, which ``auto_now_add`` would
+otherwise overwrite. It still follows every rule the services enforce: each card has the
+validity periods the services would have appended (registration, and renewal when renewed;
+an inactivation ends the period it falls in), a customer was at least 16 in the year of issue,
+X and Z cards and mobile cards have an OmaKaiku login, a holder has at most one active card,
+and a use falls on a day inside one of its card's periods and before its inactivation, with
+no child tickets in education, at most the holder's children, and none for an organisation.
+Bulk physical cards are numbered ``B`` and nine digits; bulk X and Z numbers are reserved from
+the same counter the services use. About a fifth of the bulk holders have an OmaKaiku login
+(``bulkNNNNNNN@example.com``, no usable password). Bulk uses go to any card that was valid on
+the day, demo cards included.
 
 Everything random comes from ``random.Random(2025)``: two runs on the same day give the same
 data. The command refuses to run with ``DEBUG`` off unless ``--force`` is given.
@@ -40,18 +52,24 @@ from django.db.models import F, Max
 from django.test.utils import override_settings
 from django.utils import timezone, translation
 
+from accounts import services as accounts_services
 from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure
-from accounts.models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
+from accounts.models import Municipality, Region, RegionalCoordinator, Site, SiteMembership, User
 from cards import services
-from cards.models import Card, CardNumberCounter, CardUse, Holder, Offer
+from cards.models import Card, CardNumberCounter, CardUse, Holder, Offer, ValidityPeriod
 from cards.services import HolderData, validity_period
+from venues import services as venue_services
+from venues.services import UseData
 
 DEMO_PASSWORD = "kaikukortti-demo"
 DEMO_REASON = "Demo data"
 ADMIN_EMAIL = "admin@example.fi"
 COORDINATOR_EMAIL = "koordinaattori@example.fi"
 HOLDER_EMAIL = "asiakas@example.fi"
+# Invited by the coordinator but not yet started: the staff list shows the invitation's state.
+INVITED_STAFF_EMAIL = "uusi.jakaja@example.fi"
 SEED = 2025
+MINIMUM_AGE = services.MINIMUM_AGE
 
 # Region -> municipality -> postal codes of the municipality (a holder's code is one of these).
 REGIONS = {
@@ -191,6 +209,13 @@ LIFE_SITUATIONS = ["", *Holder.LifeSituation.values]
 
 BULK_NUMBER_REGEX = r"^B[0-9]{9}$"
 BULK_EMAIL_REGEX = r"^bulk[0-9]{7}@example\.com$"
+# What a distributor can choose (the dormant-account job's reason is the system's own).
+BULK_INACTIVATION_REASONS = [
+    Card.InactivationReason.LOST,
+    Card.InactivationReason.GIVEN_UP,
+    Card.InactivationReason.NOT_ELIGIBLE,
+    Card.InactivationReason.OTHER,
+]
 
 
 @contextmanager
@@ -244,13 +269,23 @@ def _quiet_logger(name: str, level: int = logging.WARNING):
 
 
 def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
-    """An office-hours moment of ``day``, as an aware datetime."""
+    """An office-hours moment of ``day``, as an aware datetime, never later than now."""
     moment = datetime.datetime.combine(day, datetime.time(rng.randint(8, 15), rng.randint(0, 59)))
-    return timezone.make_aware(moment)
+    return min(timezone.make_aware(moment), timezone.now())
 
 
 def _days_ago(days: int) -> datetime.date:
     return timezone.localdate() - datetime.timedelta(days=days)
+
+
+@contextmanager
+def _on(day: datetime.date, rng: random.Random):
+    """Do what follows on ``day``, as if it were then: the services stamp dates, validity
+    periods and history from the clock, and check ages and dates of use against "today"."""
+    import time_machine  # a development dependency, as is this command
+
+    with time_machine.travel(_at(day, rng), tick=False):
+        yield
 
 
 class Command(BaseCommand):
@@ -285,12 +320,19 @@ class Command(BaseCommand):
             if User.objects.filter(email=ADMIN_EMAIL).exists():
                 self.stdout.write("demo data already present")
             else:
+                try:
+                    import time_machine  # noqa: F401
+                except ImportError:
+                    raise CommandError(
+                        "The demo gives its cards a past with time-machine, a development dependency: "
+                        "install the development dependencies first."
+                    ) from None
                 with transaction.atomic():
                     self._seed_demo(random.Random(SEED))
                 self.stdout.write(
                     self.style.SUCCESS(
                         f"Demo data created in {time.monotonic() - started:.1f} s "
-                        f"({len(outbox)} OmaKaiku invitation emails kept off the console)."
+                        f"({len(outbox)} invitation emails kept off the console)."
                     )
                 )
             if cards or uses:
@@ -302,6 +344,26 @@ class Command(BaseCommand):
     # --- the demo --------------------------------------------------------------------
 
     def _seed_demo(self, rng: random.Random) -> None:
+        # The setup happened a while ago: the oldest demo card was registered 600 days back.
+        with _on(_days_ago(720), rng):
+            admin, distributors, venues, municipalities = self._setup()
+        seeder = _DemoCards(rng=rng, municipalities=municipalities, venues=venues)
+        seeder.customer_with_omakaiku(*distributors[0])
+        for site, actor in distributors:
+            for scenario in SCENARIOS:
+                seeder.run(scenario, site=site, actor=actor)
+        self._offers(venues, rng)
+        # The coordinator invites a new distributor today; the person has not set a password yet.
+        coordinator = User.objects.get(email=COORDINATOR_EMAIL)
+        accounts_services.staff_invite(actor=coordinator, site=distributors[0][0], email=INVITED_STAFF_EMAIL)
+        self.stdout.write(
+            f"Created {Holder.objects.count()} holders, {Card.objects.count()} cards, "
+            f"{CardUse.objects.count()} card uses and {Offer.objects.count()} offers."
+        )
+
+    def _setup(self):
+        """Regions, municipalities and logins (no service makes them), then the sites and their
+        staff through ``accounts.services``, as the admin would."""
         admin = self._staff(ADMIN_EMAIL, superuser=True, actor=None)
         municipalities = {}
         for region_name, towns in REGIONS.items():
@@ -320,50 +382,44 @@ class Command(BaseCommand):
             (VENUES, Site.Kind.VENUE, venues),
         ):
             for organisation_name, site_name, town, email in specs:
-                organisation = self._get_or_create(Organisation, {"name": organisation_name}, actor=admin)
-                site = self._get_or_create(
-                    Site,
-                    {"organisation": organisation, "name": site_name},
-                    defaults={"kind": kind, "municipality": municipalities[town]},
-                    actor=admin,
-                )
+                site = Site.objects.filter(organisation__name__iexact=organisation_name, name=site_name).first()
+                if site is None:
+                    site = accounts_services.site_create(
+                        actor=admin,
+                        organisation_name=organisation_name,
+                        name=site_name,
+                        kind=kind,
+                        municipality=municipalities[town],
+                    )
                 user = self._staff(email, actor=admin)
-                self._get_or_create(SiteMembership, {"user": user, "site": site}, actor=admin)
+                if not SiteMembership.objects.filter(user=user, site=site).exists():
+                    # The login has its demo password already, so no invitation goes out.
+                    accounts_services.staff_invite(actor=admin, site=site, email=email)
                 sites.append((site, user))
+        return admin, distributors, venues, municipalities
 
-        seeder = _DemoCards(rng=rng, municipalities=municipalities, venues=venues)
-        seeder.customer_with_omakaiku(*distributors[0])
-        for site, actor in distributors:
-            for scenario in SCENARIOS:
-                seeder.run(scenario, site=site, actor=actor)
-        self._offers(venues)
-        self.stdout.write(
-            f"Created {Holder.objects.count()} holders, {Card.objects.count()} cards, "
-            f"{CardUse.objects.count()} card uses and {Offer.objects.count()} offers."
-        )
-
-    def _offers(self, venues: list) -> None:
+    def _offers(self, venues: list, rng: random.Random) -> None:
         """A few offers per venue: current ones, an upcoming one, a past one and a hidden draft."""
         staff_of = {site.name: user for site, user in venues}
         sites = {site.name: site for site, _user in venues}
         for venue_name, category, titles, conditions, starts, ends, visible in OFFERS:
             if venue_name not in sites:
                 continue
-            offer = Offer(
-                venue=sites[venue_name],
-                category=category,
-                title_fi=titles[0],
-                title_sv=titles[1],
-                title_en=titles[2],
-                conditions_fi=conditions,
-                location=venue_name,
-                starts_on=_days_ago(-starts),
-                ends_on=_days_ago(-ends),
-                visible=visible,
-            )
-            offer._history_user = staff_of[venue_name]
-            offer._change_reason = DEMO_REASON
-            offer.save()
+            data = {
+                "category": category,
+                "title_fi": titles[0],
+                "title_sv": titles[1],
+                "title_en": titles[2],
+                "conditions_fi": conditions,
+                "location": venue_name,
+                "starts_on": _days_ago(-starts),
+                "ends_on": _days_ago(-ends),
+                "visible": visible,
+            }
+            # Published two weeks before it starts (today, for one that starts sooner).
+            published = max(min(_days_ago(14 - starts), timezone.localdate()), _days_ago(365))
+            with _on(published, rng):
+                venue_services.offer_save(venue=sites[venue_name], actor=staff_of[venue_name], data=data)
 
     def _staff(self, email: str, *, actor: User | None, superuser: bool = False) -> User:
         user = User.objects.filter(email=email).first()
@@ -454,7 +510,7 @@ class Command(BaseCommand):
 
 
 class _DemoCards:
-    """Registers the demo holders' cards through the services, one scenario at a time."""
+    """Makes the demo holders' cards through the services, each step on the day it happened."""
 
     def __init__(self, *, rng: random.Random, municipalities: dict, venues: list):
         self.rng = rng
@@ -465,6 +521,9 @@ class _DemoCards:
         self.inactive_serial = 0
 
     # helpers
+
+    def on(self, day: datetime.date):
+        return _on(day, self.rng)
 
     def number(self) -> str:
         while True:
@@ -486,11 +545,12 @@ class _DemoCards:
 
     def customer(self, site: Site, **overrides) -> HolderData:
         town = self.town(site)
+        # Old enough also on the day of the oldest demo registration (up to 600 days ago).
         data = {
             "kind": Holder.Kind.CUSTOMER,
             "municipality": self.municipalities[town],
             "postal_code": self.rng.choice(REGIONS[site.municipality.region.name][town]),
-            "birth_year": self.rng.randint(1945, timezone.localdate().year - 17),
+            "birth_year": self.rng.randint(1945, timezone.localdate().year - MINIMUM_AGE - 2),
             "children_count": self.rng.choices(range(len(CHILDREN_WEIGHTS)), weights=CHILDREN_WEIGHTS)[0],
             "gender": self.rng.choice(GENDERS),
             "life_situation": self.rng.choice(LIFE_SITUATIONS),
@@ -508,62 +568,67 @@ class _DemoCards:
             representative_role=role,
         )
 
-    def backdate(self, card: Card, actor: User, *, issued: datetime.date, valid_from: datetime.date | None = None):
-        """Move a freshly registered card's dates into the past; the history says it was demo data."""
-        card.refresh_from_db()
-        card.issued_on = issued
-        card.valid_from, card.valid_until = validity_period(valid_from or issued)
-        card.created_at = _at(issued, self.rng)
-        card._history_user = actor
-        card._change_reason = DEMO_REASON
-        card.save()
-        return card
+    def register(self, *, day: datetime.date, site, actor, number=None, data, **kwargs) -> Card:
+        with self.on(day):
+            return services.card_register(
+                site=site, actor=actor, number=number or self.number(), holder_data=data, **kwargs
+            )
 
-    def set_inactivated_on(self, card: Card, actor: User, day: datetime.date) -> Card:
-        card.refresh_from_db()
-        card.inactivated_on = day
-        card._history_user = actor
-        card._change_reason = DEMO_REASON
-        card.save()
-        return card
+    def valid_days(self, card: Card) -> list[datetime.date]:
+        """The days of the last year on which a use of ``card`` is accepted: inside one of its
+        validity periods and before its inactivation (the rule ``card_use_record`` applies)."""
+        card = Card.objects.prefetch_related("periods").get(pk=card.pk)
+        today = timezone.localdate()
+        days = []
+        for offset in range(364, -1, -1):
+            day = today - datetime.timedelta(days=offset)
+            if card.inactivated_on is not None and day >= card.inactivated_on:
+                break
+            if card.was_valid_on(day):
+                days.append(day)
+        return days
 
-    def uses(self, card: Card, start: datetime.date, end: datetime.date, count: int | None = None) -> None:
-        """A few uses at the venues between ``start`` and ``end`` (both included), within the last year."""
-        start = max(start, _days_ago(364))
-        end = min(end, timezone.localdate())
-        if end < start:
+    def uses(self, card: Card, count: int | None = None) -> None:
+        """A few uses at the venues on days the card was valid, each recorded through the
+        venue's service on the day it was recorded (a paper record a few days later)."""
+        days = self.valid_days(card)
+        if not days:
             return
-        days = (end - start).days + 1
-        count = min(days, self.rng.randint(1, 6) if count is None else count)
+        count = min(len(days), self.rng.randint(1, 6) if count is None else count)
         holder = card.holder
         region_id = holder.municipality.region_id
         local = [venue for venue in self.venues if venue[0].municipality.region_id == region_id]
-        for offset in sorted(self.rng.sample(range(days), count)):
+        for used_on in sorted(self.rng.sample(days, count)):
             venue, staff = self.rng.choice(local if local and self.rng.random() < 0.85 else self.venues)
-            used_on = start + datetime.timedelta(days=offset)
-            use = CardUse(
-                card=card,
-                venue=venue,
-                used_on=used_on,
-                category=self.rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0],
-                recorded_by=staff,
-            )
+            category = self.rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0]
+            child_tickets = clients = 0
             if holder.kind == Holder.Kind.ORGANISATION:
-                use.clients_under_16 = self.rng.randint(2, 8)
-            elif holder.children_count and self.rng.random() < 0.5:
-                use.child_tickets = self.rng.randint(1, holder.children_count)
-            if self.rng.random() < 0.05:
-                use.assistant_tickets = 1
+                clients = self.rng.randint(2, 8)
+            elif holder.children_count and category != CardUse.Category.EDUCATION and self.rng.random() < 0.5:
+                # Adult-education courses have no child tickets.
+                child_tickets = self.rng.randint(1, holder.children_count)
+            assistants = 1 if self.rng.random() < 0.05 else 0
+            recorded_on, source = used_on, CardUse.Source.DESK
             if self.rng.random() < 0.1:
                 # Written on paper at an event and typed in afterwards.
-                use.source = CardUse.Source.IMPORT
-            use._history_user = staff
-            use.save()
-
-    def register(self, *, site, actor, number=None, data, **kwargs) -> Card:
-        return services.card_register(
-            site=site, actor=actor, number=number or self.number(), holder_data=data, **kwargs
-        )
+                source = CardUse.Source.IMPORT
+                recorded_on = min(used_on + datetime.timedelta(days=self.rng.randint(1, 5)), timezone.localdate())
+            data = UseData(
+                number=card.number,
+                used_on=used_on,
+                category=category,
+                child_tickets=child_tickets,
+                assistant_tickets=assistants,
+                clients_under_16=clients,
+            )
+            with self.on(recorded_on):
+                venue_services.card_use_record(
+                    venue=venue,
+                    actor=staff,
+                    data=data,
+                    idempotency_key=f"{self.rng.getrandbits(128):032x}",
+                    source=source,
+                )
 
     # scenarios
 
@@ -578,118 +643,145 @@ class _DemoCards:
             gender=Holder.Gender.FEMALE,
             life_situation=Holder.LifeSituation.LOW_INCOME,
         )
-        card = self.register(site=site, actor=actor, data=data, email=HOLDER_EMAIL, mobile=True)
-        card = self.backdate(card, actor, issued=_days_ago(75))
-        user = card.holder.account
-        user.set_password(DEMO_PASSWORD)
-        user.activated_at = timezone.now()
-        user._history_user = actor
-        user._change_reason = DEMO_REASON
-        user.save()
-        EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
-        self.uses(card, card.valid_from, timezone.localdate(), count=5)
+        card = self.register(day=_days_ago(75), site=site, actor=actor, data=data, email=HOLDER_EMAIL, mobile=True)
+        # The next day she followed the invitation link and chose a password (here: the demo's).
+        with self.on(_days_ago(74)):
+            user = User.objects.get(pk=card.holder.account_id)
+            user.set_password(DEMO_PASSWORD)
+            user.activated_at = timezone.now()
+            user._history_user = user
+            user._change_reason = DEMO_REASON
+            user.save()
+            EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+        self.uses(card, count=5)
 
     def run(self, scenario: str, *, site: Site, actor: User) -> None:
         getattr(self, f"scenario_{scenario}")(site=site, actor=actor)
 
     def scenario_physical(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.customer(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 320)))
-        self.uses(card, card.valid_from, card.valid_until)
+        card = self.register(day=_days_ago(self.rng.randint(10, 320)), site=site, actor=actor, data=self.customer(site))
+        self.uses(card)
 
     def scenario_physical_mobile(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.customer(site), email=self.email("asiakas"), mobile=True)
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 200)))
-        self.uses(card, card.valid_from, card.valid_until)
+        """Procedure 5: an existing physical card gets OmaKaiku and the mobile card later."""
+        issued = _days_ago(self.rng.randint(60, 200))
+        card = self.register(day=issued, site=site, actor=actor, data=self.customer(site))
+        with self.on(issued + datetime.timedelta(days=self.rng.randint(10, 50))):
+            card = services.card_omakaiku_activate(card=card, actor=actor, email=self.email("asiakas"), mobile=True)
+        self.uses(card)
 
     def scenario_physical_omakaiku(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.customer(site), email=self.email("asiakas"))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(10, 200)))
-        self.uses(card, card.valid_from, card.valid_until)
+        """Procedure 2 without the mobile card: OmaKaiku activated at registration."""
+        card = self.register(
+            day=_days_ago(self.rng.randint(10, 200)),
+            site=site,
+            actor=actor,
+            data=self.customer(site),
+            email=self.email("asiakas"),
+        )
+        self.uses(card)
 
     def scenario_x(self, *, site, actor):
-        card = self.register(site=site, actor=actor, number="X", data=self.customer(site), email=self.email("asiakas"))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(5, 150)))
-        self.uses(card, card.valid_from, card.valid_until)
+        card = self.register(
+            day=_days_ago(self.rng.randint(5, 150)),
+            site=site,
+            actor=actor,
+            number="X",
+            data=self.customer(site),
+            email=self.email("asiakas"),
+        )
+        self.uses(card)
 
     def scenario_expiring(self, *, site, actor):
         # Issued 337–360 days ago: the last valid day is 4–27 days from today.
-        card = self.register(site=site, actor=actor, data=self.customer(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(337, 360)))
-        self.uses(card, card.valid_from, card.valid_until)
+        card = self.register(
+            day=_days_ago(self.rng.randint(337, 360)), site=site, actor=actor, data=self.customer(site)
+        )
+        self.uses(card)
 
     def scenario_expired(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.customer(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(400, 600)))
-        self.uses(card, card.valid_from, card.valid_until)
+        card = self.register(
+            day=_days_ago(self.rng.randint(400, 600)), site=site, actor=actor, data=self.customer(site)
+        )
+        self.uses(card)
 
     def scenario_renewed(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.customer(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(340, 362)))
-        issued = card.valid_from
-        card = services.card_renew(card=card, actor=actor)
-        self.uses(card, issued, timezone.localdate())
+        """Renewed recently: from the renewal day, never from the old expiry date. A card that
+        had already expired has a gap between its two periods, when uses are refused."""
+        card = self.register(
+            day=_days_ago(self.rng.randint(345, 420)), site=site, actor=actor, data=self.customer(site)
+        )
+        with self.on(_days_ago(self.rng.randint(3, 30))):
+            card = services.card_renew(card=card, actor=actor)
+        self.uses(card, count=self.rng.randint(3, 7))
 
     def scenario_updated(self, *, site, actor):
+        issued = _days_ago(self.rng.randint(30, 250))
         data = self.customer(site)
-        card = self.register(site=site, actor=actor, data=data)
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 250)))
+        card = self.register(day=issued, site=site, actor=actor, data=data)
         towns = REGIONS[site.municipality.region.name]
         codes = [code for code in towns[data.municipality.name] if code != data.postal_code]
         fixed = dataclasses.replace(HolderData.from_holder(card.holder), postal_code=codes[0])
-        card = services.card_update(
-            card=card, actor=actor, holder_data=fixed, reason="Postinumero korjattu (kirjoitusvirhe)"
-        )
-        self.uses(card, card.valid_from, card.valid_until)
+        with self.on(issued + datetime.timedelta(days=self.rng.randint(1, 20))):
+            card = services.card_update(
+                card=card, actor=actor, holder_data=fixed, reason="Postinumero korjattu (kirjoitusvirhe)"
+            )
+        self.uses(card)
 
     def scenario_lost_replaced(self, *, site, actor):
-        old = self.register(site=site, actor=actor, data=self.customer(site))
-        old = self.backdate(old, actor, issued=_days_ago(self.rng.randint(150, 300)))
-        lost_on = _days_ago(self.rng.randint(20, 60))
-        services.card_inactivate(card=old, actor=actor, reason=Card.InactivationReason.LOST)
-        old = self.set_inactivated_on(old, actor, lost_on)
-        self.uses(old, old.valid_from, lost_on - datetime.timedelta(days=1))
+        old = self.register(day=_days_ago(self.rng.randint(150, 300)), site=site, actor=actor, data=self.customer(site))
         holder = old.holder
-        new = self.register(site=site, actor=actor, data=HolderData.from_holder(holder), holder=holder)
-        new = self.backdate(new, actor, issued=lost_on)
-        self.uses(new, new.valid_from, new.valid_until)
+        with self.on(_days_ago(self.rng.randint(20, 60))):
+            services.card_inactivate(card=old, actor=actor, reason=Card.InactivationReason.LOST)
+            new = services.card_register(
+                site=site,
+                actor=actor,
+                number=self.number(),
+                holder_data=HolderData.from_holder(holder),
+                holder=holder,
+            )
+        self.uses(old)
+        self.uses(new)
 
     def scenario_inactive(self, *, site, actor):
         reason, note = INACTIVE_REASONS[self.inactive_serial % len(INACTIVE_REASONS)]
         self.inactive_serial += 1
-        card = self.register(site=site, actor=actor, data=self.customer(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(100, 300)))
-        inactivated_on = _days_ago(self.rng.randint(5, 90))
-        services.card_inactivate(card=card, actor=actor, reason=reason, note=note)
-        card = self.set_inactivated_on(card, actor, inactivated_on)
-        self.uses(card, card.valid_from, inactivated_on - datetime.timedelta(days=1))
+        card = self.register(
+            day=_days_ago(self.rng.randint(100, 300)), site=site, actor=actor, data=self.customer(site)
+        )
+        with self.on(_days_ago(self.rng.randint(5, 90))):
+            card = services.card_inactivate(card=card, actor=actor, reason=reason, note=note)
+        self.uses(card)
 
     def scenario_switched(self, *, site, actor):
         """Procedure 6 as the guided action: the physical card is given up, an X card replaces it."""
-        old = self.register(site=site, actor=actor, data=self.customer(site))
-        old = self.backdate(old, actor, issued=_days_ago(self.rng.randint(120, 300)))
-        switched_on = _days_ago(self.rng.randint(10, 40))
-        new = services.card_switch_to_mobile_only(card=old, actor=actor, email=self.email("asiakas"))
-        old = self.set_inactivated_on(old, actor, switched_on)
-        self.uses(old, old.valid_from, switched_on - datetime.timedelta(days=1))
-        new = self.backdate(new, actor, issued=switched_on)
-        self.uses(new, new.valid_from, new.valid_until)
+        old = self.register(day=_days_ago(self.rng.randint(120, 300)), site=site, actor=actor, data=self.customer(site))
+        with self.on(_days_ago(self.rng.randint(10, 40))):
+            new = services.card_switch_to_mobile_only(card=old, actor=actor, email=self.email("asiakas"))
+        self.uses(old)
+        self.uses(new)
 
     def scenario_org_physical(self, *, site, actor):
-        card = self.register(site=site, actor=actor, data=self.organisation(site))
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 300)))
-        self.uses(card, card.valid_from, card.valid_until)
+        card = self.register(
+            day=_days_ago(self.rng.randint(30, 300)), site=site, actor=actor, data=self.organisation(site)
+        )
+        self.uses(card)
 
     def scenario_org_z(self, *, site, actor):
         card = self.register(
-            site=site, actor=actor, number="Z", data=self.organisation(site), email=self.email("edustaja")
+            day=_days_ago(self.rng.randint(30, 200)),
+            site=site,
+            actor=actor,
+            number="Z",
+            data=self.organisation(site),
+            email=self.email("edustaja"),
         )
-        card = self.backdate(card, actor, issued=_days_ago(self.rng.randint(30, 200)))
-        self.uses(card, card.valid_from, card.valid_until)
+        self.uses(card)
 
 
 class _BulkData:
-    """Benchmark rows written with bulk_create: no services, no history (see the module docstring)."""
+    """Benchmark rows written with bulk_create: no history, but every rule of the services holds
+    (see the module docstring)."""
 
     CHUNK = 50_000  # uses generated and committed per transaction
 
@@ -704,11 +796,16 @@ class _BulkData:
         self.region_of_municipality = {m.pk: m.region_id for m in municipalities}
         postal = {town: codes for towns in REGIONS.values() for town, codes in towns.items()}
         self.postal_codes = {m.pk: postal.get(m.name) for m in municipalities}
-        staff = {}
-        for membership in SiteMembership.objects.filter(site__in=venues).order_by("pk"):
-            staff.setdefault(membership.site_id, membership.user_id)
-        self.venue_staff = staff
+        self.venue_staff = self.first_member(venues)
+        self.site_staff = self.first_member(sites)
         self._midnights: dict[datetime.date, datetime.datetime] = {}
+
+    @staticmethod
+    def first_member(sites) -> dict[int, int]:
+        staff = {}
+        for membership in SiteMembership.objects.filter(site__in=sites).order_by("pk"):
+            staff.setdefault(membership.site_id, membership.user_id)
+        return staff
 
     def progress(self, what: str, done: int, total: int) -> None:
         # With DEBUG on, Django keeps every statement's SQL (here megabytes per INSERT) in memory.
@@ -760,7 +857,7 @@ class _BulkData:
                 if card.kind == Card.Kind.PHYSICAL:
                     card.number = f"B{next_number:09d}"
                     next_number += 1
-            with transaction.atomic(), _explicit_created_at(Holder, Card):
+            with transaction.atomic(), _explicit_created_at(Holder, Card, ValidityPeriod):
                 for prefix, kind in (("X", Card.Kind.X), ("Z", Card.Kind.Z)):
                     mobile_only = [card for card in cards if card.kind == kind]
                     for card, number in zip(mobile_only, self.reserve(prefix, len(mobile_only)), strict=True):
@@ -780,8 +877,36 @@ class _BulkData:
                 for card in cards:
                     card.holder_id = card.holder.pk
                 Card.objects.bulk_create(cards, batch_size=self.batch_size)
+                # In the order the services append them: the newest period of a card is its last.
+                ValidityPeriod.objects.bulk_create(
+                    [period for card in cards for period in self.periods(card, rng)], batch_size=self.batch_size
+                )
             done += len(cards)
             self.progress("cards", done, count)
+
+    def periods(self, card: Card, rng: random.Random) -> list[ValidityPeriod]:
+        """What ``card_register`` and ``card_renew`` would have appended, ended by an inactivation
+        the way ``card_inactivate`` ends them."""
+        spans = [(ValidityPeriod.Cause.REGISTERED, *validity_period(card.issued_on))]
+        if card.valid_from != card.issued_on:
+            spans.append((ValidityPeriod.Cause.RENEWED, card.valid_from, card.valid_until))
+        staff = self.site_staff.get(card.site_id)
+        periods = []
+        for cause, start, end in spans:
+            ended = card.inactivated_on if card.inactivated_on and start <= card.inactivated_on <= end else None
+            periods.append(
+                ValidityPeriod(
+                    card_id=card.pk,
+                    valid_from=start,
+                    valid_until=end,
+                    ended_on=ended,
+                    cause=cause,
+                    site_id=card.site_id,
+                    created_by_id=staff,
+                    created_at=card.created_at if cause == ValidityPeriod.Cause.REGISTERED else self.moment(start, rng),
+                )
+            )
+        return periods
 
     def holder(self, rng: random.Random, *, allow_two: bool):
         """One holder with one card, sometimes an earlier inactive card too; maybe an OmaKaiku login."""
@@ -790,6 +915,20 @@ class _BulkData:
         postal_code = rng.choice(codes) if codes else f"{rng.randint(0, 99999):05d}"
         site = rng.choice(self.sites)
         organisation = rng.random() < 0.05
+
+        # Issued over the last three years, half of them within the last year.
+        days_ago = rng.randrange(0, 365) if rng.random() < 0.5 else rng.randrange(365, 3 * 365)
+        issued = self.today - datetime.timedelta(days=days_ago)
+        valid_from = issued
+        if days_ago >= 330 and rng.random() < 0.2:
+            # Renewed at some point: twelve months from the renewal day.
+            valid_from = self.today - datetime.timedelta(days=rng.randrange(0, min(days_ago - 300, 365)))
+        # An earlier card, lost or given up, that this one replaced.
+        old_issued = (
+            issued - datetime.timedelta(days=rng.randint(60, 700)) if allow_two and rng.random() < 0.08 else None
+        )
+        first_issued = old_issued or issued
+
         if organisation:
             name, role = rng.choice(ORGANISATIONS)
             holder = Holder(
@@ -804,19 +943,12 @@ class _BulkData:
                 kind=Holder.Kind.CUSTOMER,
                 municipality=municipality,
                 postal_code=postal_code,
-                birth_year=rng.randint(1935, self.today.year - 16),
+                # At least 16, or turning 16, in the year of the first registration.
+                birth_year=rng.randint(1935, first_issued.year - MINIMUM_AGE),
                 children_count=rng.choices(range(len(CHILDREN_WEIGHTS)), weights=CHILDREN_WEIGHTS)[0],
                 gender=rng.choice(GENDERS),
                 life_situation=rng.choice(LIFE_SITUATIONS),
             )
-
-        # Issued over the last three years, half of them within the last year.
-        days_ago = rng.randrange(0, 365) if rng.random() < 0.5 else rng.randrange(365, 3 * 365)
-        issued = self.today - datetime.timedelta(days=days_ago)
-        valid_from = issued
-        if days_ago >= 330 and rng.random() < 0.2:
-            # Renewed at some point: twelve months from the renewal day.
-            valid_from = self.today - datetime.timedelta(days=rng.randrange(0, min(days_ago - 300, 365)))
 
         omakaiku = rng.random() < (0.4 if organisation else 0.2)
         if omakaiku:
@@ -838,7 +970,7 @@ class _BulkData:
             created_at=created,
         )
         if rng.random() < 0.07:
-            reason = rng.choices(Card.InactivationReason.values, weights=[40, 30, 20, 10])[0]
+            reason = rng.choices(BULK_INACTIVATION_REASONS, weights=[40, 30, 20, 10])[0]
             last_day = min(card.valid_until, self.today)
             card.status = Card.Status.INACTIVE
             card.inactivation_reason = reason
@@ -846,21 +978,21 @@ class _BulkData:
             card.inactivated_on = valid_from + datetime.timedelta(days=rng.randint(0, (last_day - valid_from).days))
         cards = [card]
 
-        if allow_two and rng.random() < 0.08:
-            # An earlier card, lost or given up, that this one replaced.
-            old_issued = issued - datetime.timedelta(days=rng.randint(60, 700))
+        if old_issued is not None:
             old_from, old_until = validity_period(old_issued)
             reason = rng.choice([Card.InactivationReason.LOST, Card.InactivationReason.GIVEN_UP])
             old = Card(
                 kind=Card.Kind.PHYSICAL,
                 holder=holder,
+                # The new card is usually from the same site, but not always.
                 site=site if rng.random() < 0.8 else rng.choice(self.sites),
                 status=Card.Status.INACTIVE,
                 issued_on=old_issued,
                 valid_from=old_from,
                 valid_until=old_until,
                 inactivation_reason=reason,
-                inactivated_on=min(old_until, issued),
+                # Given up on the day the new card was registered (possibly after it had expired).
+                inactivated_on=issued,
                 created_at=self.moment(old_issued, rng),
             )
             holder.created_at = old.created_at
@@ -886,22 +1018,26 @@ class _BulkData:
         rng = random.Random(SEED + CardUse.objects.count())
         year_ago = self.today - datetime.timedelta(days=364)
         eligible, cumulative, total_days = [], [], 0
-        rows = Card.objects.values_list(
-            "pk",
+        # A use counts only on a day inside one of the card's validity periods and before its
+        # inactivation (venues.services): one stretch of eligible days per period.
+        rows = ValidityPeriod.objects.filter(valid_until__gte=year_ago, valid_from__lte=self.today).values_list(
+            "card_id",
             "valid_from",
             "valid_until",
-            "inactivated_on",
-            "holder__kind",
-            "holder__children_count",
-            "holder__municipality",
+            "ended_on",
+            "card__inactivated_on",
+            "card__holder__kind",
+            "card__holder__children_count",
+            "card__holder__municipality",
         )
-        for pk, valid_from, valid_until, inactivated_on, kind, children, municipality_id in rows.iterator(
+        for pk, valid_from, valid_until, ended_on, inactivated_on, kind, children, municipality_id in rows.iterator(
             chunk_size=10_000
         ):
             start = max(valid_from, year_ago)
             end = min(valid_until, self.today)
-            if inactivated_on is not None:
-                end = min(end, inactivated_on - datetime.timedelta(days=1))
+            for stop in (ended_on, inactivated_on):
+                if stop is not None:
+                    end = min(end, stop - datetime.timedelta(days=1))
             if end < start:
                 continue
             days = (end - start).days + 1
@@ -917,7 +1053,7 @@ class _BulkData:
         for venue in self.venues:
             venues_by_region.setdefault(venue.municipality.region_id, []).append(venue)
 
-        self.command.stdout.write(f"Adding {count:,} bulk card uses on {len(eligible):,} cards …")
+        self.command.stdout.write(f"Adding {count:,} bulk card uses on {len(eligible):,} validity periods …")
         done = 0
         while done < count:
             size = min(self.CHUNK, count - done)
@@ -927,18 +1063,20 @@ class _BulkData:
                 local = venues_by_region.get(region_id)
                 venue = rng.choice(local if local and rng.random() < 0.85 else self.venues)
                 used_on = start + datetime.timedelta(days=rng.randrange(days))
+                category = rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0]
                 child_tickets = clients = 0
                 assistants = 1 if rng.random() < 0.03 else 0
                 if kind == Holder.Kind.ORGANISATION:
                     clients = rng.randint(1, 10)
-                elif children and rng.random() < 0.4:
+                elif children and category != CardUse.Category.EDUCATION and rng.random() < 0.4:
+                    # Adult-education courses have no child tickets.
                     child_tickets = rng.randint(1, children)
                 uses.append(
                     CardUse(
                         card_id=pk,
                         venue_id=venue.pk,
                         used_on=used_on,
-                        category=rng.choices(CATEGORIES, weights=CATEGORY_WEIGHTS)[0],
+                        category=category,
                         child_tickets=child_tickets,
                         clients_under_16=clients,
                         assistant_tickets=assistants,

@@ -1,0 +1,23 @@
+// Django admin: its autocomplete boxes (select2) name themselves only by the value chosen, so
+// with nothing chosen a screen reader meets an unnamed combobox (WCAG 4.1.2). Name each box by
+// its field's label as well. Loaded by templates/admin/change_form.html; no inline script (CSP).
+(function () {
+  "use strict";
+  function name(select) {
+    var label = document.querySelector('label[for="' + select.id + '"]');
+    var box = select.nextElementSibling; // select2 puts its own box right after the hidden select
+    if (!label || !box || !box.classList.contains("select2")) { return; }
+    if (!label.id) { label.id = select.id + "-label"; }
+    box.querySelectorAll('[role="combobox"], [role="textbox"], .select2-search__field').forEach(function (element) {
+      var others = (element.getAttribute("aria-labelledby") || "").split(" ").filter(function (id) {
+        return id && id !== label.id;
+      });
+      element.setAttribute("aria-labelledby", [label.id].concat(others).join(" "));
+    });
+  }
+  function nameAll() { document.querySelectorAll("select.admin-autocomplete").forEach(name); }
+  // select2 builds its boxes whenever jQuery gets to it (and again for a new inline row):
+  // name them as they appear rather than guess when that is.
+  new MutationObserver(nameAll).observe(document.documentElement, { childList: true, subtree: true });
+  nameAll();
+})();

@@ -1,0 +1,57 @@
+"""The holder's data download holds everything the register stores about them."""
+
+import datetime
+import json
+from dataclasses import replace
+
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from cards import services
+
+
+def test_my_data_has_periods_notes_and_the_holders_own_history(distributor, site, customer_data, committed):
+    with committed():
+        old = services.card_register(
+            site=site,
+            actor=distributor,
+            number="A1234567",
+            holder_data=customer_data,
+            email="maija@example.com",
+            language="en",
+        )
+    services.card_update(
+        card=old, actor=distributor, holder_data=replace(customer_data, children_count=3), reason="child born"
+    )
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=40)):
+        services.card_renew(card=old, actor=distributor)
+        services.card_inactivate(card=old, actor=distributor, reason="other", note="card broken in two")
+        services.card_register(
+            site=site,
+            actor=distributor,
+            number="B7654321",
+            holder=old.holder,
+            holder_data=replace(customer_data, children_count=3),
+        )
+    user = old.holder.account
+    user.set_password("a-long-holder-password")
+    user.save()
+    client = Client()
+    client.force_login(user)
+
+    data = json.loads(client.get(reverse("omakaiku:my_data_download")).content)
+
+    by_number = {card["number"]: card for card in data["cards"]}
+    old_card = by_number["A1234567"]
+    assert old_card["inactivation_note"] == "card broken in two"
+    assert [p["cause"] for p in old_card["validity_periods"]] == ["registered", "renewed"]
+    assert old_card["validity_periods"][1]["ended_early_on"] == old_card["inactivated"]
+    assert [entry["reason"] for entry in old_card["history"]][:2] == ["Card registered", "Renewed"]
+    children = [entry["children_count"] for entry in data["holder_history"]]
+    assert children[0] == 2
+    assert children[-1] == 3
+    assert "child born" in [entry["reason"] for entry in data["holder_history"]]
+    # Staff are not the holder's data: who made a change is not in the file.
+    assert distributor.email not in json.dumps(data)

@@ -1,0 +1,227 @@
+"""Typed text is cleaned, numbers are digits, dates are plausible, card numbers are ASCII."""
+
+import datetime
+import importlib
+import inspect
+import uuid
+
+import pytest
+from django import forms
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.forms import CleanTextMixin, WholeNumberField
+from accounts.text import text_clean
+from cards.forms import CardNumberField, CardRegisterForm, CardSearchForm, CardUpdateForm
+from cards.models import Card, CardUse, Holder, Offer
+from tests import factories
+from venues.forms import OfferForm, UseRecordForm
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Nuoriso\x00talo", "Nuorisotalo"),
+        ("\ufeffKirjasto", "Kirjasto"),
+        ("abc\u202edef\u202c", "abcdef"),
+        ("\u2066isolated\u2069", "isolated"),
+        ("zero\u200bwidth\u200d", "zerowidth"),
+        ("bell\x07 and escape\x1b[31m", "bell and escape[31m"),
+        ("C1\x85\x9bcontrol", "C1\ncontrol".replace("\n", " ")),
+        ("Ha\u0308meenlinna", "Hämeenlinna"),
+        ("one\ttab\nand line", "one tab and line"),
+    ],
+)
+def test_one_line_text_is_cleaned(typed, stored):
+    assert text_clean(typed) == stored
+
+
+def test_multi_line_text_keeps_line_breaks_and_tabs():
+    assert text_clean("first\r\nsecond\rthird\u2028fourth\tx\x00", multiline=True) == "first\nsecond\nthird\nfourth\tx"
+
+
+def test_nfc_makes_the_length_the_stored_length():
+    form = CardRegisterForm(data={"organisation_name": "a\u0308" * 200}, sites=factories.Site.objects.none())
+    form.is_valid()
+    assert "organisation_name" not in form.errors
+    assert form.cleaned_data["organisation_name"] == "ä" * 200
+
+
+def _project_forms():
+    for module_name in ("accounts.forms", "cards.forms", "venues.forms", "omakaiku.forms"):
+        module = importlib.import_module(module_name)
+        for _name, value in inspect.getmembers(module, inspect.isclass):
+            if issubclass(value, forms.BaseForm) and value.__module__ == module_name:
+                yield value
+
+
+def test_every_form_of_the_project_cleans_its_text():
+    found = list(_project_forms())
+
+    assert len(found) >= 12
+    assert [form for form in found if not issubclass(form, CleanTextMixin)] == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("²", "invalid"), ("١٢", "invalid"), ("1_000", "invalid"), ("1.5", "invalid"), ("9" * 5000, "too_long")],
+)
+def test_whole_numbers_are_ascii_digits(typed, code):
+    field = WholeNumberField(max_digits=4)
+
+    with pytest.raises(forms.ValidationError) as excinfo:
+        field.clean(typed)
+
+    assert excinfo.value.code == code
+
+
+def test_a_whole_number_is_still_a_number():
+    assert WholeNumberField(max_digits=4, min_value=0).clean(" 12 ") == 12
+
+
+@pytest.mark.parametrize("typed", ["Kß12345", "K123\x004567", "K1234567\u202e", "К1234567", "K1234567\ufeff", "K12;34"])
+def test_card_numbers_are_ascii_letters_digits_spaces_and_dashes(typed):
+    with pytest.raises(forms.ValidationError) as excinfo:
+        CardNumberField().clean(typed)
+
+    assert excinfo.value.code == "invalid_characters"
+
+
+def test_a_card_number_as_read_aloud_is_accepted():
+    assert CardNumberField().clean(" k123-456 7 ") == "k123-456 7"
+
+
+def test_card_search_with_a_nul_byte_says_what_is_wrong(client, distributor):
+    client.force_login(distributor)
+
+    response = client.get(reverse("cards:check"), {"number": "K12\x0034"})
+
+    assert response.status_code == 200
+    assert response.context["search"].errors["number"] == [
+        "A card number has only the letters A–Z, the digits 0–9, spaces and dashes."
+    ]
+
+
+@pytest.fixture
+def card(site):
+    start = timezone.localdate() - datetime.timedelta(days=100)
+    return factories.CardFactory(site=site, number="K1234567", issued_on=start, valid_from=start)
+
+
+def test_desk_refuses_an_eszett_with_a_message(client, venue_user, venue, card):
+    client.force_login(venue_user)
+
+    response = client.get(reverse("venues:desk"), {"number": "Kß1234567"})
+
+    assert response.status_code == 200
+    assert "A card number has only the letters A–Z, the digits 0–9, spaces and dashes." in response.text
+    assert response.context["check"] is None
+
+
+def test_desk_record_with_a_nul_byte_in_the_number_records_nothing(client, venue_user, venue, card):
+    client.force_login(venue_user)
+
+    response = client.post(
+        reverse("venues:record"),
+        {
+            "venue": venue.pk,
+            "number": "K123\x004567",
+            "token": uuid.uuid4().hex,
+            "used_on": timezone.localdate().isoformat(),
+            "category": "culture",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A card number has only the letters A–Z" in response.text
+    assert not CardUse.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["²", "١", "9" * 5000, "\x00", "-1"])
+def test_desk_venue_parameter_of_any_shape_is_no_500(client, venue_user, venue, value):
+    client.force_login(venue_user)
+
+    response = client.get(reverse("venues:desk"), {"venue": value})
+
+    assert response.status_code == 200
+    assert response.context["venue"] == venue
+
+
+@pytest.mark.parametrize(("typed", "code"), [("0001-01-01", "too_early"), ("2014-12-31", "too_early")])
+def test_a_date_of_use_before_2015_is_refused(typed, code):
+    form = UseRecordForm(data={"number": "K1", "token": "a" * 32, "used_on": typed, "category": "culture"})
+
+    assert not form.is_valid()
+    assert [error.code for error in form.errors.as_data()["used_on"]] == [code]
+
+
+@pytest.mark.parametrize(("typed", "code"), [("0001-01-01", "too_early"), ("9999-12-31", "too_late")])
+def test_offer_dates_are_bounded(typed, code):
+    today = timezone.localdate().isoformat()
+    form = OfferForm(data={"title_fi": "Konsertti", "category": "culture", "starts_on": typed, "ends_on": today})
+
+    assert not form.is_valid()
+    assert [error.code for error in form.errors.as_data()["starts_on"]] == [code]
+
+
+def test_offer_text_is_cleaned_when_saved(client, venue_user, venue):
+    client.force_login(venue_user)
+    today = timezone.localdate().isoformat()
+
+    client.post(
+        reverse("venues:offer_create"),
+        {
+            "venue": venue.pk,
+            "title_fi": "\u202eKonsertti\x00",
+            "category": "culture",
+            "description_fi": "Rivi 1\r\nRivi\u200b 2",
+            "starts_on": today,
+            "ends_on": today,
+        },
+    )
+
+    offer = Offer.objects.get()
+    assert (offer.title_fi, offer.description_fi) == ("Konsertti", "Rivi 1\nRivi 2")
+
+
+def test_children_count_has_no_default_and_an_empty_one_is_required(client, distributor, site, municipality):
+    client.force_login(distributor)
+
+    page = client.get(reverse("cards:register"))
+    assert page.context["form"]["children_count"].value() is None
+    response = client.post(
+        reverse("cards:register"),
+        {
+            "number": "F1234567",
+            "site": site.pk,
+            "kind": "customer",
+            "birth_year": "1980",
+            "children_count": "",
+            "postal_code": "33100",
+            "municipality": municipality.pk,
+        },
+    )
+
+    assert response.context["form"].errors["children_count"] == ["Enter the number of children under 18 (0 if none)."]
+    assert not Holder.objects.exists()
+    assert not Card.objects.exists()
+
+
+def test_the_desk_prefills_today_and_requires_a_date(client, venue_user, venue, card):
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk"), {"number": card.number})
+    assert page.context["form"]["used_on"].value() == timezone.localdate()
+    assert page.context["form"].fields["used_on"].required
+    emptied = client.post(
+        reverse("venues:record"),
+        {"venue": venue.pk, "number": card.number, "token": uuid.uuid4().hex, "used_on": "", "category": "culture"},
+    )
+
+    assert emptied.context["form"].errors["used_on"] == ["This field is required."]
+    assert not CardUse.objects.exists()
+
+
+def test_update_form_reason_is_at_most_100_characters():
+    assert CardUpdateForm.base_fields["reason"].max_length == 100
+    assert CardSearchForm.base_fields["number"].max_length == 40

@@ -1,0 +1,46 @@
+"""One cancel window: the link on the list and the cancellation follow the same rule."""
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from cards.models import CardUse
+from tests import factories
+from venues import services
+
+HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
+
+
+@pytest.fixture
+def use(venue, site):
+    with time_machine.travel(datetime.datetime(2026, 3, 6, 8, 0, tzinfo=HELSINKI), tick=False):
+        return factories.CardUseFactory(card=factories.CardFactory(site=site), venue=venue)
+
+
+def _cancel_link(client, use) -> bool:
+    page = client.get(reverse("venues:uses")).text
+    return reverse("venues:use_cancel", args=[use.pk]) in page
+
+
+def test_on_the_14th_day_after_recording_the_link_shows_and_cancelling_works(client, venue_user, use):
+    client.force_login(venue_user)
+    # Later in the day than the use was recorded: the old list hid the link a day early here.
+    with time_machine.travel(datetime.datetime(2026, 3, 20, 9, 0, tzinfo=HELSINKI), tick=False):
+        assert services.use_cancel_deadline(use=use) == datetime.date(2026, 3, 20)
+        assert _cancel_link(client, use)
+        response = client.post(reverse("venues:use_cancel", args=[use.pk]), {"reason": "recorded twice"})
+        assert response.status_code == 302
+    assert CardUse.objects.get(pk=use.pk).cancelled_at is not None
+
+
+def test_on_the_15th_day_neither_the_link_nor_the_cancellation(client, venue_user, use):
+    client.force_login(venue_user)
+    with time_machine.travel(datetime.datetime(2026, 3, 21, 0, 30, tzinfo=HELSINKI), tick=False):
+        assert not _cancel_link(client, use)
+        with pytest.raises(ValidationError) as caught:
+            services.card_use_cancel(use=use, actor=venue_user, reason="too late")
+        assert caught.value.code == "cancel_window_over"
