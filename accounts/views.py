@@ -89,7 +89,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("The invitation was sent."))
+            messages.success(request, _("The invitation is on its way. Its delivery is shown in the staff list."))
             return redirect("accounts:site", pk=site.pk)
     memberships = site.memberships.select_related("user__invitation_delivery").order_by("user__email")
     return render(request, "accounts/site_detail.html", {"site": site, "form": form, "memberships": memberships})

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import Form as CleanForm
 from accounts.history import ReadableHistoryAdmin
 from accounts.models import Site
 
@@ -69,7 +70,7 @@ class HolderAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
         return queryset, duplicates
 
 
-class ReactivateForm(forms.Form):
+class ReactivateForm(CleanForm):
     reason = forms.CharField(
         label=_("Reason"),
         max_length=services.REASON_MAX_LENGTH,
@@ -78,7 +79,7 @@ class ReactivateForm(forms.Form):
     )
 
 
-class InactivateForm(forms.Form):
+class InactivateForm(CleanForm):
     reason = forms.ChoiceField(
         label=_("Reason"),
         choices=[c for c in Card.InactivationReason.choices if c[0] != Card.InactivationReason.DORMANT],
@@ -89,7 +90,7 @@ class InactivateForm(forms.Form):
     )
 
 
-class TransferForm(forms.Form):
+class TransferForm(CleanForm):
     to_site = forms.ModelChoiceField(
         label=_("Move to site"),
         queryset=Site.objects.filter(kind=Site.Kind.DISTRIBUTOR, is_active=True).select_related("organisation"),

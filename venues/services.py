@@ -494,7 +494,9 @@ def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, 
             )
     except IntegrityError:
         # Someone imported the same rows at this very moment; nothing of ours was saved.
-        raise ValidationError(_("These rows were just imported by someone else. Check the list of uses.")) from None
+        raise ValidationError(
+            _("These rows were just imported by someone else. Check the list of uses."), code="import_race"
+        ) from None
     return len(uses), len(preview.duplicate_rows), len(preview.invalid_rows)
 
 

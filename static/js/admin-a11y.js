@@ -1,6 +1,7 @@
-// Django admin: its autocomplete boxes (select2) name themselves only by the value chosen, so
-// with nothing chosen a screen reader meets an unnamed combobox (WCAG 4.1.2). Name each box by
-// its field's label as well. Loaded by templates/admin/change_form.html; no inline script (CSP).
+// Django admin, for keyboards and screen readers. Its autocomplete boxes (select2) name
+// themselves only by the value chosen, so with nothing chosen a screen reader meets an unnamed
+// combobox (WCAG 4.1.2): name each box by its field's label as well. Loaded by
+// templates/admin/change_form.html; no inline script (CSP).
 (function () {
   "use strict";
   function name(select) {
@@ -15,7 +16,18 @@
       element.setAttribute("aria-labelledby", [label.id].concat(others).join(" "));
     });
   }
-  function nameAll() { document.querySelectorAll("select.admin-autocomplete").forEach(name); }
+  // A tabular inline scrolls sideways on a phone: let the keyboard reach and scroll it.
+  function scrollable(wrapper) {
+    var fieldset = wrapper.closest("fieldset[aria-labelledby]");
+    if (!fieldset || wrapper.hasAttribute("tabindex")) { return; }
+    wrapper.setAttribute("tabindex", "0");
+    wrapper.setAttribute("role", "region");
+    wrapper.setAttribute("aria-labelledby", fieldset.getAttribute("aria-labelledby"));
+  }
+  function nameAll() {
+    document.querySelectorAll("select.admin-autocomplete").forEach(name);
+    document.querySelectorAll(".inline-group .tabular .wrapper").forEach(scrollable);
+  }
   // select2 builds its boxes whenever jQuery gets to it (and again for a new inline row):
   // name them as they appear rather than guess when that is.
   new MutationObserver(nameAll).observe(document.documentElement, { childList: true, subtree: true });

@@ -286,7 +286,11 @@ def test_usage_history_is_newest_first_with_yearly_totals(holder_client, invited
 
     assert page.index("1.5.2026") < page.index("1.3.2025")
     assert "1.6.2026" not in page  # cancelled uses are not uses
-    totals = re.findall(r"<tr><td>(\d{4})</td><td>(\d+)</td><td>(\d+)</td></tr>", page)
+    totals = re.findall(
+        r'<tr><td data-label="Year">(\d{4})</td><td data-label="Uses">(\d+)</td>'
+        r'<td data-label="Child tickets">(\d+)</td></tr>',
+        page,
+    )
     assert totals == [("2026", "1", "1"), ("2025", "1", "2")]
 
     factories.CardUseFactory.create_batch(15, card=invited, venue=venue)
