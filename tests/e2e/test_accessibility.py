@@ -306,3 +306,11 @@ def test_admin_autocomplete_boxes_have_a_name(page, url, axe, admin_user):
         assert all(names), names
         violations = [v["id"] for v in axe.run(page).response["violations"]]
         assert "aria-input-field-name" not in violations, path
+
+    # On a phone the card inline of a holder scrolls sideways: the keyboard can reach it.
+    page.set_viewport_size({"width": 390, "height": 844})
+    holder = factories.CardFactory().holder
+    page.goto(url(f"/admin/cards/holder/{holder.pk}/change/"))
+    expect(page.locator(".inline-group .tabular .wrapper").first).to_have_attribute("tabindex", "0")
+    violations = [v["id"] for v in axe.run(page).response["violations"]]
+    assert "scrollable-region-focusable" not in violations
