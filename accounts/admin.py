@@ -1,5 +1,7 @@
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -120,3 +122,9 @@ class RegionalCoordinatorAdmin(SimpleHistoryAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user", "region"]
     autocomplete_fields = ["user"]
+
+
+# Addresses change only through the services (the email is the login and the holder's personal
+# data); groups and per-user permissions are not used: roles come from sites and regions.
+admin.site.unregister(EmailAddress)
+admin.site.unregister(Group)

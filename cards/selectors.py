@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from accounts.models import Site, User
@@ -147,7 +148,7 @@ def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEn
                 label = str(record.instance._meta.get_field(change.field).verbose_name)
                 changes.append(
                     (
-                        label.capitalize(),
+                        capfirst(label),
                         display(record, change.field, change.old),
                         display(record, change.field, change.new),
                     )

@@ -1,11 +1,13 @@
+import datetime
 import re
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Site, User
 from accounts.permissions import venue_sites
-from cards.models import CardUse, Offer
+from cards.models import Card, CardUse, Offer
 
 
 def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None = None) -> Site:
@@ -24,3 +26,18 @@ def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
 
 def venue_offers(*, venue: Site) -> QuerySet[Offer]:
     return Offer.objects.filter(venue=venue).order_by("-ends_on", "pk")
+
+
+def card_recent_use_here(*, venue: Site, card: Card | None, minutes: int = 30) -> CardUse | None:
+    """A use of this card recorded at this venue in the last ``minutes``, if any.
+
+    The desk's pages are never cached (personal data), so the back button fetches a fresh form;
+    a second use right after the first is therefore pointed out before it is recorded."""
+    if card is None:
+        return None
+    since = timezone.now() - datetime.timedelta(minutes=minutes)
+    return (
+        CardUse.objects.filter(venue=venue, card=card, cancelled_at__isnull=True, created_at__gte=since)
+        .order_by("-created_at")
+        .first()
+    )

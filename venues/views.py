@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -40,10 +41,11 @@ def desk(request: HttpRequest) -> HttpResponse:
     """The ticket desk: scan or type a number, see at once whether the card is valid, press Enter."""
     venue = _current_venue(request)
     lookup = CardLookupForm(request.GET if "number" in request.GET else None)
-    check = record_form = None
+    check = record_form = recent_use = None
     if lookup.is_valid():
         check = services.card_check(number=lookup.cleaned_data["number"])
         if check.valid:
+            recent_use = selectors.card_recent_use_here(venue=venue, card=check.card)
             record_form = UseRecordForm(
                 check=check,
                 initial={
@@ -54,15 +56,22 @@ def desk(request: HttpRequest) -> HttpResponse:
                     "category": venue.default_category,
                 },
             )
-    return _render_desk(request, venue, lookup, check, record_form)
+    return _render_desk(request, venue, lookup, check, record_form, recent_use=recent_use)
 
 
-def _render_desk(request, venue, lookup, check, record_form, status=200):
+def _render_desk(request, venue, lookup, check, record_form, status=200, recent_use=None):
     recent = selectors.venue_uses(venue=venue)[:RECENT]
     return render(
         request,
         "venues/desk.html",
-        {"venue": venue, "lookup": lookup, "check": check, "form": record_form, "recent": recent},
+        {
+            "venue": venue,
+            "lookup": lookup,
+            "check": check,
+            "form": record_form,
+            "recent": recent,
+            "recent_use": recent_use,
+        },
         status=status,
     )
 
@@ -93,7 +102,7 @@ def record(request: HttpRequest) -> HttpResponse:
                     % {
                         "number": use.card.number,
                         "category": use.get_category_display(),
-                        "date": use.used_on.strftime("%d.%m.%Y"),
+                        "date": date_format(use.used_on, "j.n.Y"),
                     },
                 )
             else:

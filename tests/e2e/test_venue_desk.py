@@ -89,7 +89,7 @@ def test_desk_with_a_scanner(desk, venue, venue_user, card):
         page.keyboard.press("Enter")
 
     today = timezone.localdate()
-    expect(messages(page)).to_have_text(f"Recorded: card K3000001, Culture, {today:%d.%m.%Y}.")
+    expect(messages(page)).to_have_text(f"Recorded: card K3000001, Culture, {today.day}.{today.month}.{today.year}.")
     # Back to an empty desk, ready for the next customer.
     expect(number_field(page)).to_be_focused()
     expect(number_field(page)).to_have_value("")
@@ -152,18 +152,16 @@ def test_double_click_records_one_use(desk, card):
     assert CardUse.objects.count() == 1
 
 
-def test_back_and_submit_again_records_one_use(desk, card):
+def test_back_after_recording_warns_before_a_second_use(desk, card):
+    """The desk's pages are never cached (they show card data), so the back button fetches a
+    fresh form; the desk says a use was just recorded before anyone records a second one."""
     page = desk
     check_number(page, "K3000001")
-    token = page.locator("form.desk-record [name=token]").input_value()
     page.get_by_role("button", name="Record use").click()
     expect(messages(page)).to_contain_text("Recorded: card K3000001")
-    # Back to the filled-in form (the browser shows it from its cache, token and all) and again.
     page.go_back()
     expect(page.get_by_role("heading", name="Card K3000001 is valid")).to_be_visible()
-    assert page.locator("form.desk-record [name=token]").input_value() == token, "the browser fetched a new form"
-    page.get_by_role("button", name="Record use").click()
-    expect(messages(page)).to_have_text("This use was already recorded; it was not recorded twice.")
+    expect(page.locator("[data-recent-use]")).to_contain_text("A use of this card was recorded here at")
     assert CardUse.objects.count() == 1
 
 

@@ -194,7 +194,7 @@ def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
 def test_desk_and_lists_query_counts_are_constant(client, venue_user, venue, card, django_assert_num_queries):
     client.force_login(venue_user)
     factories.CardUseFactory.create_batch(3, venue=venue, card=card)
-    with django_assert_num_queries(14) as desk_small:
+    with django_assert_num_queries(15) as desk_small:
         client.get(reverse("venues:desk"), {"number": card.number})
     with django_assert_num_queries(13) as uses_small:
         client.get(reverse("venues:uses"))
@@ -372,3 +372,12 @@ def test_staff_of_two_venues_switch_and_the_choice_is_remembered(client, venue_u
 
     assert again.context["venue"] == second
     assert client.get(reverse("venues:desk"), {"venue": foreign.pk}).status_code == 404
+
+
+def test_the_desk_points_out_a_use_just_recorded_for_the_card(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    page = client.get(reverse("venues:desk"), {"number": card.number}).text
+    assert "data-recent-use" not in page
+    factories.CardUseFactory(venue=venue, card=card)
+    page = client.get(reverse("venues:desk"), {"number": card.number}).text
+    assert "A use of this card was recorded here at" in page
