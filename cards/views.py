@@ -132,7 +132,12 @@ def card_register(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Card %(number)s registered.") % {"number": card.number})
             if data["email"]:
-                messages.info(request, _("An OmaKaiku invitation is on its way to the holder's email. Its delivery is shown on the card page."))
+                messages.info(
+                    request,
+                    _(
+                        "An OmaKaiku invitation is on its way to the holder's email. Its delivery is shown on the card page."
+                    ),
+                )
             return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_form.html", {"form": form, "from_card": from_card})
 
@@ -261,7 +266,9 @@ def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("A new OmaKaiku invitation is on its way. Earlier invitation links no longer work."))
+        messages.success(
+            request, _("A new OmaKaiku invitation is on its way. Earlier invitation links no longer work.")
+        )
     return redirect(reverse("cards:detail", kwargs={"pk": card.pk}))
 
 
