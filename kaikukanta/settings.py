@@ -190,6 +190,9 @@ if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# One 30-second step either way, as RFC 6238 advises for clocks that drift and for a code typed
+# just as it changes; a code still works only once.
+MFA_TOTP_TOLERANCE = 1
 # The name the authenticator app shows next to the code.
 MFA_TOTP_ISSUER = "Kaikukanta"
 

@@ -6,6 +6,7 @@ real login page, so sessions, CSRF, CSP and the JavaScript run exactly as in pro
 
 import os
 import shutil
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -93,6 +94,15 @@ def url(live_server, settings):
     return lambda path: f"{origin}{path}"
 
 
+# The codes typed in this test (the server forgets used codes with the cache between tests).
+_USED_CODES: set[tuple[int, str]] = set()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_totp_codes():
+    _USED_CODES.clear()
+
+
 def log_in(page, url, user, *, next_path: str = "") -> None:
     """Log in as a person does: the login page, email and password, the button."""
     page.goto(url("/accounts/login/" + (f"?next={next_path}" if next_path else "")))
@@ -101,10 +111,16 @@ def log_in(page, url, user, *, next_path: str = "") -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Log in").click()
     if "/accounts/2fa/authenticate/" in page.url:
-        # Admins and coordinators: the code their authenticator app would show now.
+        # Admins and coordinators: the code their authenticator app would show now. A code
+        # works only once, so a second login of the same person waits for the next one.
         from accounts.mfa import totp_code, totp_secret
 
-        page.get_by_label("Code").fill(totp_code(totp_secret(user)))
+        code = totp_code(totp_secret(user))
+        while (user.pk, code) in _USED_CODES:
+            time.sleep(1)
+            code = totp_code(totp_secret(user))
+        _USED_CODES.add((user.pk, code))
+        page.get_by_label("Code").fill(code)
         with page.expect_navigation():
             page.get_by_role("button", name="Verify and log in").click()
     assert "/accounts/login/" not in page.url, "login failed: " + page.inner_text("main")
