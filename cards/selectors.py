@@ -61,6 +61,16 @@ def card_find_by_number(*, number: str) -> Card | None:
     return Card.objects.select_related("site").filter(number=number).first()
 
 
+def holder_active_card_as_seen(*, card: Card, user: User) -> Card | bool | None:
+    """The holder's active card other than ``card``: the card itself when the user's site may
+    open it, ``False`` when it is another site's (nothing more is said about it), ``None`` when
+    the holder has no other active card."""
+    active = card.holder.cards.filter(status=Card.Status.ACTIVE).exclude(pk=card.pk).first()
+    if active is None:
+        return None
+    return active if access.card_permits(user, active, access.CardAction.VIEW) else False
+
+
 def holder_as_seen(*, card: Card) -> Holder:
     """The holder as the card's site may see them: as they are while the site manages them,
     otherwise as they were when the site's responsibility ended (a later site's changes stay hidden)."""

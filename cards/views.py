@@ -73,11 +73,15 @@ def card_check(request: HttpRequest) -> HttpResponse:
 def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     user = request.user
+    active = selectors.holder_active_card_as_seen(card=card, user=user)
     return render(
         request,
         "cards/card_detail.html",
         {
             "card": card,
+            # The holder's active card when it is another card: ours (a link) or another site's (None).
+            "holder_has_other_active": active is not None,
+            "own_active_card": active or None,
             "holder": selectors.holder_as_seen(card=card),
             "history": selectors.card_history(card=card, viewer=user),
             "other_cards": access.cards_visible(user).filter(holder=card.holder).exclude(pk=card.pk),

@@ -636,3 +636,21 @@ def test_card_page_history_shows_names_and_yes_no(client, distributor, site, cus
     assert "no</del> → <ins>yes" in page
     assert "False" not in page
     assert "True" not in page
+
+
+def test_an_inactive_cards_page_points_to_the_holders_active_card(
+    client, distributor, other_distributor, moved_holder, site, customer_data
+):
+    old, new = moved_holder
+    client.force_login(distributor)
+    page = client.get(reverse("cards:detail", args=[old.pk])).text
+    # Another site's card: said, not shown, and no button that can only end in a refusal.
+    assert "The holder has an active card from another distributor." in page
+    assert "New card for this holder" not in page
+    assert new.number not in page
+
+    services.card_inactivate(card=new, actor=other_distributor, reason="given_up")
+    again = register(distributor, site, customer_data, number="C1234567", holder=old.holder)
+    page = client.get(reverse("cards:detail", args=[old.pk])).text
+    assert reverse("cards:detail", args=[again.pk]) in page
+    assert "New card for this holder" not in page
