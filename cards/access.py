@@ -18,6 +18,7 @@ The rules (docs/rules.md, "Sites and holders"):
 """
 
 import datetime
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
@@ -158,3 +159,39 @@ def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime |
             break
         end = when
     return start, end or card.updated_at
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+class StatsLevel(StrEnum):
+    NATIONAL = "national"  # Kaikukeskus admins: everything
+    REGION = "region"  # a coordinator's region, with per-site and per-municipality breakdowns
+    SITE = "site"  # a distributor site: its cards and the uses of those cards
+    VENUE = "venue"  # a venue: its uses and how many distinct cards visited
+
+
+@dataclass(frozen=True)
+class StatsScope:
+    """One set of figures a user may see: a level and, below national, the one region or site."""
+
+    level: StatsLevel
+    pk: int | None = None
+
+
+def stats_scopes(user) -> list[StatsScope]:
+    """Every statistics scope the user may open, widest first (deny by default: none)."""
+    if not _is_staff(user):
+        return []
+    scopes = []
+    if is_admin(user):
+        scopes.append(StatsScope(StatsLevel.NATIONAL))
+    scopes += [StatsScope(StatsLevel.REGION, pk) for pk in sorted(coordinated_region_ids(user))]
+    scopes += [StatsScope(StatsLevel.SITE, pk) for pk in sorted(distributor_site_ids(user))]
+    venue_ids = permissions.venue_sites(user).values_list("pk", flat=True)
+    scopes += [StatsScope(StatsLevel.VENUE, pk) for pk in sorted(venue_ids)]
+    return scopes
+
+
+def stats_permits(user, scope: StatsScope) -> bool:
+    return scope in stats_scopes(user)

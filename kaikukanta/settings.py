@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cards",
     "omakaiku",
     "venues",
+    "stats",
 ]
 
 MIDDLEWARE = [

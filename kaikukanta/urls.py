@@ -20,6 +20,7 @@ urlpatterns = [
     path("region/", include("accounts.urls")),
     path("omakaiku/", include("omakaiku.urls")),
     path("venue/", include("venues.urls")),
+    path("stats/", include("stats.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
