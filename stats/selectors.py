@@ -1,0 +1,857 @@
+"""The statistics figures: each a ``Table`` from a fixed few aggregate queries, suppressed already.
+
+Every function takes a ``scope`` (``cards.access.StatsScope``; None is the public, national
+view) and a ``StatsFilter`` and never reads a row outside the scope:
+
+- national: everything;
+- region: the cards whose responsible site is in the region and the uses of those cards
+  (the cross-region matrix also shows uses at the region's venues by other regions' cards);
+- site: the site's cards and the uses of those cards;
+- venue: the venue's uses and how many distinct cards visited (no card or holder figures).
+
+The filter's region narrows any scope the same way a region scope does; its category narrows
+use figures (card and holder counts have no category). Cancelled uses never count. Counting
+uses (not holders × cards) makes a holder's uses count once however many cards they had.
+The number of queries depends on the tables, never on the number of rows in the register:
+rows are grouped by the database and only the grouped rows are read.
+
+Child tickets are only ever recorded on customer cards and clients under 16 only on
+organisation cards (``venues.services`` refuses anything else), so the sums need not join the
+holder: organisation cards' clients under 16 are never child uses.
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Municipality, Region, Site, UseCategory
+from cards.access import StatsLevel, StatsScope
+from cards.models import Card, CardUse, Holder, ValidityPeriod
+
+from .filters import StatsFilter
+from .suppression import table_suppress
+from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
+
+CATEGORIES = [choice.value for choice in UseCategory]
+
+
+# --- scope and filter ---------------------------------------------------------------------
+
+
+def _level(scope: StatsScope | None) -> StatsLevel:
+    return StatsLevel.NATIONAL if scope is None else scope.level
+
+
+def _cards_q(scope: StatsScope | None, filters: StatsFilter, prefix: str = "") -> Q:
+    """The cards in the scope (``prefix`` reaches the card from another model, e.g. "card__")."""
+    q = Q()
+    match _level(scope):
+        case StatsLevel.REGION:
+            q &= Q(**{f"{prefix}site__municipality__region_id": scope.pk})
+        case StatsLevel.SITE:
+            q &= Q(**{f"{prefix}site_id": scope.pk})
+        case StatsLevel.VENUE:
+            # A venue sees no card or holder figures: no card is in its scope.
+            q &= Q(**{f"{prefix}site_id__isnull": True})
+    if filters.region_id is not None:
+        q &= Q(**{f"{prefix}site__municipality__region_id": filters.region_id})
+    return q
+
+
+def _uses_q(
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    *,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    venue_side: bool = False,
+) -> Q:
+    """The uses in the scope; ``venue_side`` adds, for a region, the uses at its own venues."""
+    q = Q(cancelled_at__isnull=True)
+    if start is not None:
+        q &= Q(used_on__gte=start)
+    if end is not None:
+        q &= Q(used_on__lte=end)
+    if filters.category:
+        q &= Q(category=filters.category)
+    match _level(scope):
+        case StatsLevel.REGION:
+            region = Q(card__site__municipality__region_id=scope.pk)
+            if venue_side:
+                region |= Q(venue__municipality__region_id=scope.pk)
+            q &= region
+        case StatsLevel.SITE:
+            q &= Q(card__site_id=scope.pk)
+        case StatsLevel.VENUE:
+            q &= Q(venue_id=scope.pk)
+    if filters.region_id is not None:
+        region = Q(card__site__municipality__region_id=filters.region_id)
+        if venue_side:
+            region |= Q(venue__municipality__region_id=filters.region_id)
+        q &= region
+    return q
+
+
+def _municipality_region_q(scope: StatsScope | None, filters: StatsFilter, prefix: str) -> Q | None:
+    """Participating municipalities are counted within the scope's region; None: no such figure."""
+    level = _level(scope)
+    if level in (StatsLevel.SITE, StatsLevel.VENUE):
+        return None
+    q = Q()
+    if level == StatsLevel.REGION:
+        q &= Q(**{f"{prefix}region_id": scope.pk})
+    if filters.region_id is not None:
+        q &= Q(**{f"{prefix}region_id": filters.region_id})
+    return q
+
+
+def _covering(day: datetime.date, prefix: str = "") -> Q:
+    """Validity periods covering ``day`` (an inactivation ends a period early)."""
+    return Q(**{f"{prefix}valid_from__lte": day, f"{prefix}valid_until__gte": day}) & (
+        Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gt": day})
+    )
+
+
+def _overlapping(start: datetime.date, end: datetime.date, prefix: str = "") -> Q:
+    """Validity periods during which the card was valid on at least one day of start–end."""
+    return Q(**{f"{prefix}valid_from__lte": end, f"{prefix}valid_until__gte": start}) & (
+        Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gt": start})
+    )
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _month_end(month: datetime.date) -> datetime.date:
+    return (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def _month_key(value) -> datetime.date:
+    # TruncMonth gives a date on every backend; a datetime only if a driver ever returns one.
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _label_month(month: datetime.date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def _category_labels() -> dict[str, str]:
+    return {choice.value: str(choice.label) for choice in UseCategory}
+
+
+# --- the figures of the annual table, grouped any way -----------------------------------------
+
+# How each grouping reaches its key: (on validity periods, on uses). Regions and municipalities
+# are grouped by the card's site and rolled up from there (a card has one site, so even its
+# distinct-card counts add up): that spares joining two more tables to every use.
+_GROUPS = {
+    "year": (ExtractYear("valid_from"), ExtractYear("used_on")),
+    "month": (TruncMonth("valid_from"), TruncMonth("used_on")),
+    "region": (F("card__site_id"), F("card__site_id")),
+    "municipality": (F("card__site_id"), F("card__site_id")),
+    "site": (F("card__site_id"), F("card__site_id")),
+}
+_ROLL_UP = {"region": "municipality__region_id", "municipality": "municipality_id"}
+
+
+def _figure_columns(level: StatsLevel, *, with_municipalities: bool, label: Column) -> list[Column]:
+    names = _category_labels()
+    columns = [label]
+    if level == StatsLevel.VENUE:
+        columns.append(Column("cards_used", _("Distinct cards visited"), personal=True))
+    else:
+        columns += [
+            Column("cards_registered", _("Cards registered"), personal=True),
+            Column("cards_used", _("Cards taken into use"), personal=True),
+        ]
+    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
+    columns += [Column(f"child_{c}", _("Child uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
+    columns.append(Column("total_uses", _("Total uses")))
+    if with_municipalities:
+        columns.append(Column("municipalities", _("Participating municipalities")))
+    return columns
+
+
+def _figures(
+    *,
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    group: str,
+    start: datetime.date | None,
+    end: datetime.date | None,
+) -> tuple[dict, dict, bool]:
+    """The annual-table figures per group key, their totals, and whether municipalities are counted."""
+    level = _level(scope)
+    period_key, use_key = _GROUPS[group]
+    figures: dict = defaultdict(lambda: defaultdict(int))
+    totals: dict = defaultdict(int)
+
+    if level != StatsLevel.VENUE:
+        registered = ValidityPeriod.objects.filter(
+            _cards_q(scope, filters, "card__"), cause=ValidityPeriod.Cause.REGISTERED
+        )
+        if start is not None:
+            registered = registered.filter(valid_from__gte=start)
+        if end is not None:
+            registered = registered.filter(valid_from__lte=end)
+        for row in registered.annotate(key=period_key).values("key").annotate(n=Count("id")).order_by():
+            figures[_month_key(row["key"])]["cards_registered"] += row["n"]
+            totals["cards_registered"] += row["n"]
+
+    uses = CardUse.objects.filter(_uses_q(scope, filters, start=start, end=end))
+    rows = (
+        uses.annotate(key=use_key)
+        .values("key", "category")
+        .annotate(
+            adult=Count("id"),
+            child=Coalesce(Sum("child_tickets"), 0),
+        )
+        .order_by()
+    )
+    for row in rows:
+        for name, value in ((f"adult_{row['category']}", row["adult"]), (f"child_{row['category']}", row["child"])):
+            figures[_month_key(row["key"])][name] += value
+            totals[name] += value
+        figures[_month_key(row["key"])]["total_uses"] += row["adult"] + row["child"]
+        totals["total_uses"] += row["adult"] + row["child"]
+    for row in uses.annotate(key=use_key).values("key").annotate(n=Count("card_id", distinct=True)).order_by():
+        figures[_month_key(row["key"])]["cards_used"] = row["n"]
+    # Cards used over the whole table: distinct cards, not the sum of the rows.
+    totals["cards_used"] = uses.aggregate(n=Count("card_id", distinct=True))["n"]
+    if group in _ROLL_UP:
+        parents = dict(
+            Site.objects.filter(pk__in=[pk for pk in figures if pk is not None]).values_list("pk", _ROLL_UP[group])
+        )
+        rolled: dict = defaultdict(lambda: defaultdict(int))
+        for site_id, values in figures.items():
+            for name, value in values.items():
+                rolled[parents.get(site_id)][name] += value
+        figures = rolled
+
+    # Per municipality or site the figure would be 1 or 0: it is a column of the wider groupings.
+    with_municipalities = group in ("year", "month", "region") and (
+        _municipality_region_q(scope, filters, "municipality__") is not None
+    )
+    if with_municipalities:
+        _count_municipalities(
+            figures=figures, totals=totals, filters=filters, group=group, start=start, end=end, scope=scope
+        )
+    return figures, totals, with_municipalities
+
+
+def _count_municipalities(*, figures, totals, filters, group, start, end, scope) -> None:
+    """Participating municipalities: those with a card registered at a site there, or a use
+    recorded at a venue there, in the period (within the scope's region)."""
+    region_q_card = _municipality_region_q(scope, filters, "card__site__municipality__")
+    region_q_venue = _municipality_region_q(scope, filters, "venue__municipality__")
+    if group == "region":
+        period_key, use_key = F("card__site__municipality__region_id"), F("venue__municipality__region_id")
+    elif group in _ROLL_UP:
+        raise ValueError(group)  # a municipality's own count would be 1 or 0
+    else:
+        period_key, use_key = _GROUPS[group]
+    periods = ValidityPeriod.objects.filter(region_q_card, cause=ValidityPeriod.Cause.REGISTERED)
+    uses = CardUse.objects.filter(region_q_venue, cancelled_at__isnull=True)
+    if filters.category:
+        uses = uses.filter(category=filters.category)
+    if start is not None:
+        periods, uses = periods.filter(valid_from__gte=start), uses.filter(used_on__gte=start)
+    if end is not None:
+        periods, uses = periods.filter(valid_from__lte=end), uses.filter(used_on__lte=end)
+    pairs = set(
+        periods.annotate(key=period_key).values_list("key", "card__site__municipality_id").distinct().order_by()
+    )
+    pairs |= set(uses.annotate(key=use_key).values_list("key", "venue__municipality_id").distinct().order_by())
+    per_key = defaultdict(set)
+    for key, municipality_id in pairs:
+        per_key[_month_key(key)].add(municipality_id)
+    for key, municipality_ids in per_key.items():
+        figures[key]["municipalities"] = len(municipality_ids)
+    totals["municipalities"] = len({municipality_id for _key, municipality_id in pairs})
+
+
+def _figure_row(label, values: dict, columns: list[Column]) -> dict:
+    row = {"label": label}
+    for column in columns[1:]:
+        row[column.key] = values.get(column.key, 0) if values else 0
+    return row
+
+
+def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels, label_column, chart=True, note=""):
+    figures, totals, with_municipalities = _figures(scope=scope, filters=filters, group=group, start=start, end=end)
+    columns = _figure_columns(_level(scope), with_municipalities=with_municipalities, label=label_column)
+    keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
+    rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]
+    total = _figure_row(_("Total"), totals, columns)
+    if group == "year" and with_municipalities:
+        # Municipalities over all the years would read as this year's network: leave it out.
+        total["municipalities"] = None
+    table = Table(
+        slug=slug,
+        title=title,
+        columns=columns,
+        rows=rows,
+        total=total,
+        chart=ChartSpec("label", ("total_uses",)) if chart else None,
+        note=note,
+    )
+    return table_suppress(table)
+
+
+# --- 1. the annual table and the per-region table ------------------------------------------
+
+
+def stats_annual(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Per year since the first record (the current year so far); the period filter does not
+    apply, the region and category filters do."""
+    today = _today()
+
+    def years(figures):
+        first = min([key for key in figures if key is not None] + [today.year])
+        return [(year, str(year)) for year in range(first, today.year + 1)]
+
+    return _figure_table(
+        slug="annual" if scope is not None else "national-annual",
+        title=_("Annual figures") if scope is not None else _("National annual figures"),
+        scope=scope,
+        filters=filters,
+        group="year",
+        start=None,
+        end=today,
+        keys_labels=years,
+        label_column=Column("label", _("Year"), numeric=False),
+        note=_("Every year since the first record; the current year so far."),
+    )
+
+
+def stats_by_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """The annual figures for the filter period, one row per region (the public per-region table).
+
+    A card and its uses belong to the region of the card's responsible site; a municipality
+    participates in the region it lies in."""
+    regions = Region.objects.order_by("name").values_list("pk", "name")
+    if filters.region_id is not None:
+        regions = regions.filter(pk=filters.region_id)
+    if scope is not None and scope.level == StatsLevel.REGION:
+        regions = regions.filter(pk=scope.pk)
+    return _figure_table(
+        slug="by-region",
+        title=_("By region"),
+        scope=scope,
+        filters=filters,
+        group="region",
+        start=filters.start,
+        end=filters.end,
+        keys_labels=list(regions),
+        label_column=Column("label", _("Region"), numeric=False),
+    )
+
+
+# --- 2. by month, municipality and site ------------------------------------------------------
+
+
+def stats_by_month(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    return _figure_table(
+        slug="by-month",
+        title=_("By month"),
+        scope=scope,
+        filters=filters,
+        group="month",
+        start=filters.start,
+        end=filters.end,
+        keys_labels=[(month, _label_month(month)) for month in _months(filters.start, filters.end)],
+        label_column=Column("label", _("Month"), numeric=False),
+    )
+
+
+def _names(model, ids, *, extra_q: Q | None = None) -> list[tuple[int, str]]:
+    """Rows for the ids with figures (and, in a region, every place of it), by name: one query."""
+    q = Q(pk__in=[pk for pk in ids if pk is not None])
+    if extra_q is not None:
+        q |= extra_q
+    return [(obj.pk, str(obj.name)) for obj in model.objects.filter(q).order_by("name", "pk")]
+
+
+def stats_by_municipality(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """By the municipality of the card's responsible site."""
+    region_id = scope.pk if scope is not None and scope.level == StatsLevel.REGION else filters.region_id
+    extra = Q(region_id=region_id) if region_id is not None else None
+    return _figure_table(
+        slug="by-municipality",
+        title=_("By municipality"),
+        scope=scope,
+        filters=filters,
+        group="municipality",
+        start=filters.start,
+        end=filters.end,
+        keys_labels=lambda figures: _names(Municipality, figures, extra_q=extra),
+        label_column=Column("label", _("Municipality"), numeric=False),
+        chart=False,
+    )
+
+
+def stats_by_site(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """By distributor site: the site's cards and the uses of those cards."""
+    region_id = scope.pk if scope is not None and scope.level == StatsLevel.REGION else filters.region_id
+    extra = (
+        Q(kind=Site.Kind.DISTRIBUTOR, municipality__region_id=region_id, is_active=True)
+        if region_id is not None
+        else None
+    )
+
+    def sites(figures):
+        q = Q(pk__in=[pk for pk in figures if pk is not None])
+        if extra is not None:
+            q |= extra
+        return [
+            (site.pk, str(site))
+            for site in Site.objects.filter(q).select_related("organisation").order_by("name", "pk")
+        ]
+
+    return _figure_table(
+        slug="by-site",
+        title=_("By distributor site"),
+        scope=scope,
+        filters=filters,
+        group="site",
+        start=filters.start,
+        end=filters.end,
+        keys_labels=sites,
+        label_column=Column("label", _("Site"), numeric=False),
+        chart=False,
+    )
+
+
+# --- 3. validity at month ends, new and renewed --------------------------------------------
+
+
+def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Cards valid at each month end (the period's last day for its last month) and the
+    validity periods that started in the month, by cause."""
+    months = _months(filters.start, filters.end)
+    days = [min(_month_end(month), filters.end) for month in months]
+    periods = ValidityPeriod.objects.filter(_cards_q(scope, filters, "card__"))
+    valid = (
+        periods.filter(_overlapping(filters.start, filters.end)).aggregate(
+            **{f"m{i}": Count("card_id", distinct=True, filter=_covering(day)) for i, day in enumerate(days)}
+        )
+        if days
+        else {}
+    )
+    started = defaultdict(int)
+    rows = (
+        periods.filter(valid_from__gte=filters.start, valid_from__lte=filters.end)
+        .annotate(month=TruncMonth("valid_from"))
+        .values("month", "cause")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        started[(_month_key(row["month"]), row["cause"])] = row["n"]
+    causes = [c.value for c in ValidityPeriod.Cause]
+    columns = [
+        Column("label", _("Month"), numeric=False),
+        Column("valid", _("Cards valid at month end"), personal=True),
+        Column(ValidityPeriod.Cause.REGISTERED, _("New cards"), personal=True),
+        Column(ValidityPeriod.Cause.RENEWED, _("Renewed cards"), personal=True),
+        Column(ValidityPeriod.Cause.REACTIVATED, _("Reactivated cards"), personal=True),
+    ]
+    table_rows = []
+    for i, month in enumerate(months):
+        row = {"label": _label_month(month), "valid": valid.get(f"m{i}") or 0}
+        row |= {cause: started[(month, cause)] for cause in causes}
+        table_rows.append(row)
+    total = {"label": _("Total"), "valid": None} | {cause: sum(r[cause] for r in table_rows) for cause in causes}
+    table = Table(
+        slug="validity",
+        title=_("Valid cards, new and renewed"),
+        columns=columns,
+        rows=table_rows,
+        total=total,
+        chart=ChartSpec("label", ("valid",)),
+        note=_("A card is valid on a day inside one of its validity periods, until an inactivation ends it."),
+    )
+    return table_suppress(table)
+
+
+# --- 4. card kinds and OmaKaiku adoption ----------------------------------------------------
+
+
+def _breakdown(scope: StatsScope | None) -> tuple[str | None, Column | None]:
+    """How a scope's own tables break down: regions nationally, sites in a region, none below."""
+    match _level(scope):
+        case StatsLevel.NATIONAL:
+            return "site__municipality__region_id", Column("label", _("Region"), numeric=False)
+        case StatsLevel.REGION:
+            return "site_id", Column("label", _("Site"), numeric=False)
+    return None, None
+
+
+def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Card kinds among the cards valid on the period's last day (today, if that is later),
+    and the share whose holder has activated OmaKaiku."""
+    day = min(filters.end, _today())
+    key, label_column = _breakdown(scope)
+    cards = Card.objects.filter(_cards_q(scope, filters)).filter(
+        Exists(ValidityPeriod.objects.filter(_covering(day), card=OuterRef("pk")))
+    )
+    kind = Case(
+        When(kind=Card.Kind.PHYSICAL, mobile_enabled=True, then=Value("physical_mobile")),
+        default=F("kind"),
+        output_field=CharField(),
+    )
+    values = ["kind_key"] + ([key] if key else [])
+    counts = defaultdict(lambda: defaultdict(int))
+    rows = (
+        cards.annotate(kind_key=kind)
+        .values(*values)
+        .annotate(n=Count("id"), oma=Count("id", filter=Q(holder__account__activated_at__isnull=False)))
+        .order_by()
+    )
+    for row in rows:
+        group = row[key] if key else None
+        counts[group][row["kind_key"]] += row["n"]
+        counts[group]["omakaiku"] += row["oma"]
+    kinds = ["physical", "physical_mobile", Card.Kind.X.value, Card.Kind.Z.value]
+    columns = [
+        label_column or Column("label", _("Cards"), numeric=False),
+        Column("physical", _("Physical"), personal=True),
+        Column("physical_mobile", _("Physical + mobile"), personal=True),
+        Column("x", _("X (mobile only)"), personal=True),
+        Column("z", _("Z (organisation, mobile only)"), personal=True),
+        Column("total", _("Valid cards"), personal=True),
+        Column("omakaiku", _("Holder has OmaKaiku"), personal=True),
+        Column("omakaiku_share", _("OmaKaiku share (%)")),
+    ]
+    if key == "site__municipality__region_id":
+        groups = list(Region.objects.order_by("name").values_list("pk", "name"))
+        if filters.region_id is not None:
+            groups = [(pk, name) for pk, name in groups if pk == filters.region_id]
+    elif key == "site_id":
+        groups = [
+            (site.pk, str(site))
+            for site in Site.objects.filter(
+                Q(pk__in=[pk for pk in counts if pk is not None])
+                | Q(kind=Site.Kind.DISTRIBUTOR, is_active=True, municipality__region_id=scope.pk)
+            )
+            .select_related("organisation")
+            .order_by("name", "pk")
+        ]
+    else:
+        groups = [(None, _("Valid cards on %(day)s") % {"day": day.isoformat()})]
+
+    def row_for(label, values):
+        row = {"label": label} | {k: values.get(k, 0) for k in kinds}
+        row["total"] = sum(row[k] for k in kinds)
+        row["omakaiku"] = values.get("omakaiku", 0)
+        return row
+
+    table_rows = [row_for(label, counts.get(pk, {})) for pk, label in groups]
+    total_values = defaultdict(int)
+    for values in counts.values():
+        for k, n in values.items():
+            total_values[k] += n
+    total = row_for(_("Total"), total_values) if key else None
+    table = table_suppress(
+        Table(
+            slug="card-kinds",
+            title=_("Card kinds and OmaKaiku"),
+            columns=columns,
+            rows=table_rows,
+            total=total,
+            chart=ChartSpec("label", tuple(kinds)),
+            note=_("Cards valid on %(day)s.") % {"day": day.isoformat()},
+        ),
+        row_totals={"total": tuple(kinds)},
+    )
+    for row in [*table.rows, *([table.total] if table.total else [])]:
+        # The share and the total together give the count: hide it when either is hidden.
+        if isinstance(row["omakaiku"], Suppressed) or isinstance(row["total"], Suppressed):
+            row["omakaiku_share"] = SUPPRESSED
+        else:
+            row["omakaiku_share"] = round(100 * row["omakaiku"] / row["total"], 1) if row["total"] else 0
+    return table
+
+
+# --- 5. cross-region use -----------------------------------------------------------------
+
+
+def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Uses by the card's home region (the holder's municipality's) × the venue's region.
+
+    A region sees the uses of its cards and the uses at its venues."""
+    uses = CardUse.objects.filter(_uses_q(scope, filters, start=filters.start, end=filters.end, venue_side=True))
+    counts = defaultdict(int)
+    rows = (
+        uses.values(home=F("card__holder__municipality__region_id"), at=F("venue__municipality__region_id"))
+        .annotate(n=Count("id") + Coalesce(Sum("child_tickets"), 0))
+        .order_by()
+    )
+    for row in rows:
+        counts[(row["home"], row["at"])] += row["n"]
+    regions = list(Region.objects.order_by("name").values_list("pk", "name"))
+    columns = [Column("label", _("Home region of the card"), numeric=False)]
+    columns += [Column(f"region_{pk}", name) for pk, name in regions]
+    columns.append(Column("total", _("Total")))
+    table_rows = []
+    for home, name in regions:
+        row = {"label": name} | {f"region_{at}": counts[(home, at)] for at, _name in regions}
+        row["total"] = sum(counts[(home, at)] for at, _name in regions)
+        table_rows.append(row)
+    total = {"label": _("Total")} | {
+        f"region_{at}": sum(counts[(home, at)] for home, _n in regions) for at, _n in regions
+    }
+    total["total"] = sum(counts.values())
+    return Table(
+        slug="cross-region",
+        title=_("Uses across regions"),
+        columns=columns,
+        rows=table_rows,
+        total=total,
+        note=_("Rows: the region of the holder's home municipality. Columns: the region of the venue. Total uses."),
+    )
+
+
+# --- 6. venues --------------------------------------------------------------------------------
+
+
+def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Uses by venue and category, organisation cards' clients under 16, assistant tickets,
+    and how many distinct cards visited."""
+    uses = CardUse.objects.filter(_uses_q(scope, filters, start=filters.start, end=filters.end))
+    aggregates = {f"adult_{c}": Count("id", filter=Q(category=c)) for c in CATEGORIES}
+    aggregates |= {
+        "child_uses": Coalesce(Sum("child_tickets"), 0),
+        "clients_under_16": Coalesce(Sum("clients_under_16"), 0),
+        "assistant_tickets": Coalesce(Sum("assistant_tickets"), 0),
+        "cards": Count("card_id", distinct=True),
+    }
+    per_venue = {row["venue_id"]: row for row in uses.values("venue_id").annotate(**aggregates).order_by()}
+    totals = uses.aggregate(**aggregates)
+    names = _category_labels()
+    columns = [Column("label", _("Venue"), numeric=False)]
+    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
+    columns += [
+        Column("child_uses", _("Child uses")),
+        Column("total_uses", _("Total uses")),
+        Column("clients_under_16", _("Organisation cards: clients under 16")),
+        Column("assistant_tickets", _("Assistant tickets")),
+        Column("cards", _("Distinct cards visited"), personal=True),
+    ]
+    venue_ids = set(per_venue)
+    if scope is not None and scope.level == StatsLevel.VENUE:
+        venue_ids.add(scope.pk)
+    venues = Site.objects.filter(pk__in=venue_ids).select_related("organisation").order_by("name", "pk")
+
+    def row_for(label, values):
+        row = {"label": label} | {column.key: (values or {}).get(column.key) or 0 for column in columns[1:]}
+        row["total_uses"] = sum(row[f"adult_{c}"] for c in CATEGORIES) + row["child_uses"]
+        return row
+
+    table = Table(
+        slug="by-venue",
+        title=_("Uses by venue"),
+        columns=columns,
+        rows=[row_for(str(venue), per_venue.get(venue.pk)) for venue in venues],
+        total=row_for(_("Total"), totals),
+        chart=ChartSpec("label", ("total_uses",)),
+    )
+    return table_suppress(table)
+
+
+# --- 7. demographics -------------------------------------------------------------------------
+
+BANDS = [("under_16", None, 15), ("16_29", 16, 29), ("30_44", 30, 44), ("45_64", 45, 64), ("65_plus", 65, None)]
+
+
+def _holders(scope: StatsScope | None, filters: StatsFilter):
+    """Customers with a card valid on at least one day of the period, each counted once."""
+    periods = ValidityPeriod.objects.filter(
+        _overlapping(filters.start, filters.end), _cards_q(scope, filters, "card__"), card__holder=OuterRef("pk")
+    )
+    return Holder.objects.filter(Exists(periods), kind=Holder.Kind.CUSTOMER)
+
+
+def _band_labels() -> dict[str, str]:
+    return {
+        "under_16": _("Under 16"),
+        "16_29": "16–29",
+        "30_44": "30–44",
+        "45_64": "45–64",
+        "65_plus": _("65 or older"),
+    }
+
+
+def stats_age_gender(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """Holders by age band (age in the year the period ends) and gender."""
+    year = filters.end.year
+    # A birth year after ``year - low`` means younger than ``low`` at the end of that year.
+    band = Case(
+        *[When(birth_year__gt=year - (high + 1), then=Value(key)) for key, _low, high in BANDS if high is not None],
+        default=Value("65_plus"),
+        output_field=CharField(),
+    )
+    counts = defaultdict(int)
+    rows = _holders(scope, filters).annotate(band=band).values("band", "gender").annotate(n=Count("id")).order_by()
+    for row in rows:
+        counts[(row["band"], row["gender"] or "")] += row["n"]
+    genders = [(g.value, str(g.label)) for g in Holder.Gender] + [("", _("Not given"))]
+    gender_keys = [g or "not_given" for g, _label in genders]
+    columns = [Column("label", _("Age"), numeric=False)]
+    columns += [Column(g or "not_given", label, personal=True) for g, label in genders]
+    columns.append(Column("total", _("Holders"), personal=True))
+    labels = _band_labels()
+    table_rows = []
+    for key, _low, _high in BANDS:
+        row = {"label": labels[key]} | {g or "not_given": counts[(key, g)] for g, _label in genders}
+        row["total"] = sum(row[g] for g in gender_keys)
+        if key == "under_16" and not row["total"]:
+            continue  # cards are for adults; the row appears only if the register has any
+        table_rows.append(row)
+    total = {"label": _("Total")} | {g: sum(r[g] for r in table_rows) for g in gender_keys}
+    total["total"] = sum(total[g] for g in gender_keys)
+    return table_suppress(
+        Table(
+            slug="age-gender",
+            title=_("Holders by age and gender"),
+            columns=columns,
+            rows=table_rows,
+            total=total,
+            chart=ChartSpec("label", ("total",)),
+            note=_("Customers with a card valid in the period; age in the year the period ends."),
+        ),
+        row_totals={"total": tuple(gender_keys)},
+    )
+
+
+def _single_count_table(*, slug, title, label_title, scope, filters, field, key_expr, keys_labels, note) -> Table:
+    counts = defaultdict(int)
+    holders = _holders(scope, filters)
+    if key_expr is not None:
+        holders = holders.annotate(**{field: key_expr})
+    for row in holders.values(field).annotate(n=Count("id")).order_by():
+        counts[row[field]] += row["n"]
+    rows = [{"label": label, "holders": counts[key]} for key, label in keys_labels]
+    return table_suppress(
+        Table(
+            slug=slug,
+            title=title,
+            columns=[Column("label", label_title, numeric=False), Column("holders", _("Holders"), personal=True)],
+            rows=rows,
+            total={"label": _("Total"), "holders": sum(row["holders"] for row in rows)},
+            chart=ChartSpec("label", ("holders",)),
+            note=note,
+        )
+    )
+
+
+def stats_life_situation(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    situations = [(s.value, str(s.label)) for s in Holder.LifeSituation] + [("", _("Not given"))]
+    return _single_count_table(
+        slug="life-situation",
+        title=_("Holders by life situation"),
+        label_title=_("Life situation"),
+        scope=scope,
+        filters=filters,
+        field="life_situation",
+        key_expr=None,
+        keys_labels=situations,
+        note=_("Customers with a card valid in the period."),
+    )
+
+
+def stats_children(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    children = Case(
+        When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
+    )
+    return _single_count_table(
+        slug="children",
+        title=_("Households with children"),
+        label_title=_("Children under 18"),
+        scope=scope,
+        filters=filters,
+        field="children",
+        key_expr=children,
+        keys_labels=[(0, _("No children")), (1, "1"), (2, "2"), (3, _("3 or more"))],
+        note=_("Customers with a card valid in the period."),
+    )
+
+
+# --- what each page shows --------------------------------------------------------------------
+
+
+_DASHBOARDS = {
+    StatsLevel.NATIONAL: [
+        ("annual", stats_annual),
+        ("by-month", stats_by_month),
+        ("by-region", stats_by_region),
+        ("by-municipality", stats_by_municipality),
+        ("by-site", stats_by_site),
+        ("validity", stats_validity),
+        ("card-kinds", stats_card_kinds),
+        ("cross-region", stats_cross_region),
+        ("by-venue", stats_by_venue),
+        ("age-gender", stats_age_gender),
+        ("life-situation", stats_life_situation),
+        ("children", stats_children),
+    ],
+    StatsLevel.REGION: [
+        ("annual", stats_annual),
+        ("by-month", stats_by_month),
+        ("by-municipality", stats_by_municipality),
+        ("by-site", stats_by_site),
+        ("validity", stats_validity),
+        ("card-kinds", stats_card_kinds),
+        ("cross-region", stats_cross_region),
+        ("by-venue", stats_by_venue),
+        ("age-gender", stats_age_gender),
+        ("life-situation", stats_life_situation),
+        ("children", stats_children),
+    ],
+    StatsLevel.SITE: [
+        ("annual", stats_annual),
+        ("by-month", stats_by_month),
+        ("validity", stats_validity),
+        ("card-kinds", stats_card_kinds),
+        ("by-venue", stats_by_venue),
+        ("age-gender", stats_age_gender),
+        ("life-situation", stats_life_situation),
+        ("children", stats_children),
+    ],
+    StatsLevel.VENUE: [("by-month", stats_by_month), ("by-venue", stats_by_venue)],
+}
+_PUBLIC = [("national-annual", stats_annual), ("by-region", stats_by_region)]
+
+
+def stats_tables_for(*, scope: StatsScope, filters: StatsFilter) -> list[Table]:
+    """The tables of a scope's dashboard, in order (the caller has checked ``stats_permits``)."""
+    return [selector(scope=scope, filters=filters) for _slug, selector in _DASHBOARDS.get(scope.level, [])]
+
+
+def stats_table_for(*, scope: StatsScope, filters: StatsFilter, slug: str) -> Table | None:
+    """One table of a scope's dashboard (a download), computing only that one; None: not shown there."""
+    selector = dict(_DASHBOARDS.get(scope.level, [])).get(slug)
+    return selector(scope=scope, filters=filters) if selector else None
+
+
+def stats_public_tables(*, filters: StatsFilter) -> list[Table]:
+    """The open data: the national annual table and the per-region table."""
+    return [selector(scope=None, filters=filters) for _slug, selector in _PUBLIC]
+
+
+def stats_public_table(*, filters: StatsFilter, slug: str) -> Table | None:
+    selector = dict(_PUBLIC).get(slug)
+    return selector(scope=None, filters=filters) if selector else None

@@ -1,0 +1,577 @@
+"""Every statistics figure on a small hand-made register with known answers.
+
+The register (today is 30.6.2026; the filter is 1.1.–30.6.2026):
+
+Regions East (nothing), North (municipalities N1, N2) and South (S1). Distributor sites DN (N1)
+and DS (S1); venues VN (N2) and VS (S1).
+
+Cards of DN: c1 (h1, physical + mobile, holder has activated OmaKaiku) 5.1.; c2 (h2) 15.1.,
+inactivated 10.2.; c3 (h2 again) 10.2.; c4 (h3, X) 20.2.; c5 (h4) 1.3.; c6 (h5, lives in South)
+15.3.; c7 (organisation, Z) 1.4.; c8–c12 (h10–h14) 4.5.; cR (h7) registered 10.3.2025 and
+renewed 10.3.2026. Cards of DS: s1 (h8) 1.2.; s2 (h9) 1.5.
+"""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from cards.access import StatsLevel, StatsScope
+from cards.models import Card, CardUse, Holder, ValidityPeriod
+from stats.filters import StatsFilter
+from stats.selectors import (
+    stats_age_gender,
+    stats_annual,
+    stats_by_month,
+    stats_by_municipality,
+    stats_by_region,
+    stats_by_site,
+    stats_by_venue,
+    stats_card_kinds,
+    stats_children,
+    stats_cross_region,
+    stats_life_situation,
+    stats_public_table,
+    stats_public_tables,
+    stats_table_for,
+    stats_tables_for,
+    stats_validity,
+)
+from stats.tables import SUPPRESSED
+from tests import factories
+
+S = SUPPRESSED
+D = datetime.date
+PERIOD = StatsFilter(start=D(2026, 1, 1), end=D(2026, 6, 30))
+USE_KEYS = [f"{kind}_{c}" for kind in ("adult", "child") for c in ("culture", "education", "science", "sports")]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(datetime.datetime(2026, 6, 30, 12, tzinfo=datetime.UTC), tick=False):
+        yield
+
+
+class World:
+    pass
+
+
+def _card(site, holder, registered, *, kind=Card.Kind.PHYSICAL, mobile=False, number=None, **extra):
+    card = factories.CardFactory(
+        site=site,
+        holder=holder,
+        kind=kind,
+        mobile_enabled=mobile or kind != Card.Kind.PHYSICAL,
+        issued_on=registered,
+        valid_from=registered,
+        **({"number": number} if number else {}),
+        **extra,
+    )
+    return card
+
+
+def _holder(municipality, born, gender, life, children, **extra):
+    return factories.HolderFactory(
+        municipality=municipality,
+        birth_year=born,
+        gender=gender,
+        life_situation=life,
+        children_count=children,
+        **extra,
+    )
+
+
+def _use(card, venue, day, category, *, child=0, cancelled=False, **extra):
+    return factories.CardUseFactory(
+        card=card,
+        venue=venue,
+        used_on=day,
+        category=category,
+        child_tickets=child,
+        cancelled_at=timezone.now() if cancelled else None,
+        cancel_reason="Mistake" if cancelled else "",
+        **extra,
+    )
+
+
+@pytest.fixture
+def world(db):
+    w = World()
+    w.east = factories.RegionFactory(name="East")
+    w.north = factories.RegionFactory(name="North")
+    w.south = factories.RegionFactory(name="South")
+    n1 = factories.MunicipalityFactory(name="N1", region=w.north)
+    n2 = factories.MunicipalityFactory(name="N2", region=w.north)
+    s1m = factories.MunicipalityFactory(name="S1", region=w.south)
+    w.dn = factories.SiteFactory(name="DN", municipality=n1)
+    w.ds = factories.SiteFactory(name="DS", municipality=s1m)
+    w.vn = factories.VenueSiteFactory(name="VN", municipality=n2)
+    w.vs = factories.VenueSiteFactory(name="VS", municipality=s1m)
+    F, M = Holder.Gender.FEMALE, Holder.Gender.MALE
+    L = Holder.LifeSituation
+    account = factories.HolderUserFactory(activated_at=timezone.now())
+    not_activated = factories.HolderUserFactory(activated_at=None)
+    h1 = _holder(n1, 1990, F, L.STUDENT, 0, account=account)
+    h2 = _holder(n1, 1960, M, L.PENSIONER, 2)
+    h3 = _holder(n1, 2000, F, L.UNEMPLOYED, 1, account=not_activated)
+    h4 = _holder(n1, 1955, F, L.PENSIONER, 0)
+    h5 = _holder(s1m, 1985, "", "", 3)
+    h7 = _holder(n1, 1975, M, L.LOW_INCOME, 0)
+    h8 = _holder(s1m, 1995, M, L.STUDENT, 0)
+    h9 = _holder(s1m, 1940, F, L.PENSIONER, 0)
+    organisation = factories.OrganisationHolderFactory(municipality=n1)
+
+    w.c1 = _card(w.dn, h1, D(2026, 1, 5), mobile=True)
+    w.c2 = _card(
+        w.dn,
+        h2,
+        D(2026, 1, 15),
+        status=Card.Status.INACTIVE,
+        inactivation_reason=Card.InactivationReason.LOST,
+        inactivated_on=D(2026, 2, 10),
+    )
+    w.c3 = _card(w.dn, h2, D(2026, 2, 10))
+    w.c4 = _card(w.dn, h3, D(2026, 2, 20), kind=Card.Kind.X, number="X0000001")
+    w.c5 = _card(w.dn, h4, D(2026, 3, 1))
+    w.c6 = _card(w.dn, h5, D(2026, 3, 15))
+    w.c7 = _card(w.dn, organisation, D(2026, 4, 1), kind=Card.Kind.Z, number="Z0000001")
+    for _i in range(5):
+        _card(w.dn, _holder(n1, 1970, F, L.LOW_INCOME, 1), D(2026, 5, 4))
+    # Registered in 2025, renewed in the middle of the period: one card, two periods.
+    w.cr = _card(w.dn, h7, D(2025, 3, 10))
+    ValidityPeriod.objects.create(
+        card=w.cr,
+        valid_from=D(2026, 3, 10),
+        valid_until=D(2027, 3, 9),
+        cause=ValidityPeriod.Cause.RENEWED,
+        site=w.dn,
+    )
+    Card.objects.filter(pk=w.cr.pk).update(valid_from=D(2026, 3, 10), valid_until=D(2027, 3, 9))
+    w.s1 = _card(w.ds, h8, D(2026, 2, 1))
+    w.s2 = _card(w.ds, h9, D(2026, 5, 1))
+
+    C = CardUse.Category
+    _use(w.c1, w.vn, D(2026, 1, 10), C.CULTURE, child=2)
+    _use(w.c1, w.vn, D(2026, 1, 20), C.CULTURE)
+    _use(w.c2, w.vn, D(2026, 1, 20), C.SPORTS, child=1)
+    _use(w.c3, w.vn, D(2026, 2, 15), C.SPORTS)  # h2's second card
+    _use(w.c3, w.vs, D(2026, 3, 1), C.SCIENCE)  # a North card in the South
+    _use(w.c4, w.vn, D(2026, 3, 5), C.EDUCATION)
+    _use(w.c6, w.vn, D(2026, 4, 2), C.CULTURE, child=3)  # a South resident's card of a North site
+    _use(w.c7, w.vn, D(2026, 4, 10), C.CULTURE, clients_under_16=12, assistant_tickets=1)
+    _use(w.cr, w.vn, D(2025, 6, 1), C.CULTURE)
+    _use(w.cr, w.vn, D(2026, 3, 20), C.CULTURE)
+    _use(w.s1, w.vs, D(2026, 2, 5), C.CULTURE, child=1)
+    _use(w.s1, w.vn, D(2026, 3, 10), C.SPORTS)  # a South card in the North
+    _use(w.s1, w.vs, D(2026, 2, 6), C.CULTURE, child=4, cancelled=True)
+    _use(w.c5, w.vn, D(2026, 3, 2), C.EDUCATION, cancelled=True)
+    return w
+
+
+def _uses(culture=0, education=0, science=0, sports=0, c_culture=0, c_education=0, c_science=0, c_sports=0):
+    values = [culture, education, science, sports, c_culture, c_education, c_science, c_sports]
+    return dict(zip(USE_KEYS, values, strict=True)) | {"total_uses": sum(values)}
+
+
+def _region(pk):
+    return StatsScope(StatsLevel.REGION, pk)
+
+
+# --- 1. annual and per region ---------------------------------------------------------------
+
+
+def test_national_annual_table(world):
+    table = stats_annual(scope=None, filters=PERIOD)
+    assert table.slug == "national-annual"
+    assert [column.key for column in table.columns] == [
+        "label",
+        "cards_registered",
+        "cards_used",
+        *USE_KEYS,
+        "total_uses",
+        "municipalities",
+    ]
+    # 2025: one card (cR), one use. 2026: 14 registered, 8 used; cancelled uses left out.
+    # Both card counts of 2025 are under 5, and each column's total would give them back from
+    # 2026's figure (15 - 14, and 8 distinct cards over both years): 2026's is hidden too.
+    assert table.rows == [
+        {"label": "2025", "cards_registered": S, "cards_used": S, **_uses(culture=1), "municipalities": 2},
+        {
+            "label": "2026",
+            "cards_registered": S,
+            "cards_used": S,
+            **_uses(culture=6, education=1, science=1, sports=3, c_culture=6, c_sports=1),
+            "municipalities": 3,
+        },
+    ]
+    assert table.total == {
+        "label": "Total",
+        "cards_registered": 15,
+        "cards_used": 8,
+        **_uses(culture=7, education=1, science=1, sports=3, c_culture=6, c_sports=1),
+        "municipalities": None,
+    }
+
+
+def test_per_region_table_is_the_period_by_the_card_sites_region(world):
+    table = stats_by_region(scope=None, filters=PERIOD)
+    assert table.rows == [
+        {"label": "East", "cards_registered": 0, "cards_used": 0, **_uses(), "municipalities": 0},
+        {
+            "label": "North",
+            # 12 and 7, hidden: the totals (14, 8) minus them would give South's 2 and 1.
+            "cards_registered": S,
+            "cards_used": S,
+            **_uses(culture=5, education=1, science=1, sports=2, c_culture=5, c_sports=1),
+            "municipalities": 2,
+        },
+        {
+            "label": "South",
+            "cards_registered": S,
+            "cards_used": S,
+            **_uses(culture=1, sports=1, c_culture=1),
+            "municipalities": 1,
+        },
+    ]
+    assert table.total == {
+        "label": "Total",
+        "cards_registered": 14,
+        "cards_used": 8,
+        **_uses(culture=6, education=1, science=1, sports=3, c_culture=6, c_sports=1),
+        "municipalities": 3,
+    }
+
+
+def test_category_filter_narrows_uses_not_registrations(world):
+    table = stats_by_region(scope=None, filters=StatsFilter(start=PERIOD.start, end=PERIOD.end, category="sports"))
+    north = table.rows[1]
+    assert north["adult_sports"] == 2
+    assert north["child_sports"] == 1
+    assert north["adult_culture"] == 0
+    assert table.total["cards_registered"] == 14
+    assert table.total["cards_used"] == S  # c2, c3, s1: a total under 5 is hidden itself
+    assert table.total["total_uses"] == 4
+
+
+def test_region_filter_is_the_region_scope(world):
+    filtered = stats_annual(
+        scope=None, filters=StatsFilter(start=PERIOD.start, end=PERIOD.end, region_id=world.north.pk)
+    )
+    scoped = stats_annual(scope=_region(world.north.pk), filters=PERIOD)
+    assert filtered.rows == scoped.rows
+    assert filtered.total == scoped.total
+
+
+# --- 2. by month, municipality, site ---------------------------------------------------------
+
+
+def test_by_month(world):
+    table = stats_by_month(scope=None, filters=PERIOD)
+    assert [row["label"] for row in table.rows] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    assert [row["cards_registered"] for row in table.rows] == [S, S, S, S, 6, 0]  # 2, 3, 2, 1, 6, 0
+    assert [row["cards_used"] for row in table.rows] == [S, S, S, S, 0, 0]  # 2, 2, 4, 2
+    assert [row["total_uses"] for row in table.rows] == [6, 3, 4, 5, 0, 0]
+    assert table.rows[2] == {
+        "label": "2026-03",
+        "cards_registered": S,
+        "cards_used": S,
+        **_uses(culture=1, education=1, science=1, sports=1),
+        "municipalities": 3,  # DN's N1 (registrations), VN's N2 and VS's S1 (uses)
+    }
+    assert table.total["cards_registered"] == 14
+    assert table.total["total_uses"] == 18
+
+
+def test_by_municipality_and_site_in_a_region(world):
+    scope = _region(world.north.pk)
+    municipalities = stats_by_municipality(scope=scope, filters=PERIOD)
+    # Cards belong to their site's municipality: all of North's cards are DN's, in N1.
+    assert [(row["label"], row["cards_registered"], row["total_uses"]) for row in municipalities.rows] == [
+        ("N1", 12, 15),
+        ("N2", 0, 0),
+    ]
+    sites = stats_by_site(scope=scope, filters=PERIOD)
+    assert [(row["label"], row["cards_registered"], row["cards_used"], row["total_uses"]) for row in sites.rows] == [
+        ("DN (" + world.dn.organisation.name + ")", 12, 7, 15)
+    ]
+
+
+# --- 3. validity --------------------------------------------------------------------------------
+
+
+def test_valid_cards_at_month_ends_new_and_renewed(world):
+    table = stats_validity(scope=None, filters=PERIOD)
+    # Valid: 31.1. c1 c2 cR; 28.2. c1 c3 c4 cR s1 (c2 ended 10.2.); 31.3. +c5 c6 (cR renewed
+    # without a gap); 30.4. +c7; 31.5. +s2 and five more; 30.6. the same.
+    assert [[row[key] for key in ("label", "valid", "registered", "renewed", "reactivated")] for row in table.rows] == [
+        ["2026-01", S, S, 0, 0],
+        ["2026-02", 5, S, 0, 0],
+        ["2026-03", 7, S, S, 0],
+        ["2026-04", 8, S, 0, 0],
+        ["2026-05", 14, 6, 0, 0],
+        ["2026-06", 14, 0, 0, 0],
+    ]
+    assert table.total == {"label": "Total", "valid": None, "registered": 14, "renewed": S, "reactivated": 0}
+
+
+# --- 4. card kinds and OmaKaiku -----------------------------------------------------------------
+
+
+def test_card_kinds_and_omakaiku(world):
+    table = stats_card_kinds(scope=None, filters=PERIOD)
+    keys = ["label", "physical", "physical_mobile", "x", "z", "total", "omakaiku", "omakaiku_share"]
+    # North: 9 physical, 1 physical + mobile, 1 X, 1 Z = 12, one holder with OmaKaiku (h3's
+    # account is not activated). South: 2 physical. South's 2 would follow from the totals
+    # (11 - 9, 14 - 12), so North's 9 and 12 are hidden too.
+    assert [[row[key] for key in keys] for row in table.rows] == [
+        ["East", 0, 0, 0, 0, 0, 0, 0],
+        ["North", S, S, S, S, S, S, S],
+        ["South", S, 0, 0, 0, S, 0, S],
+    ]
+    assert [table.total[key] for key in keys] == ["Total", 11, S, S, S, 14, S, S]
+
+
+def test_card_kinds_of_a_site_sum_to_its_total(world):
+    table = stats_card_kinds(scope=StatsScope(StatsLevel.SITE, world.dn.pk), filters=PERIOD)
+    assert table.total is None
+    row = table.rows[0]
+    # 9 + 1 + 1 + 1 = 12: with three small kinds hidden, the row needs nothing more.
+    assert [row[key] for key in ("physical", "physical_mobile", "x", "z", "total", "omakaiku")] == [9, S, S, S, 12, S]
+
+
+# --- 5. cross-region ----------------------------------------------------------------------------
+
+
+def test_cross_region_matrix(world):
+    table = stats_cross_region(scope=None, filters=PERIOD)
+    east, north, south = (f"region_{r.pk}" for r in (world.east, world.north, world.south))
+    matrix = [[row["label"], row[east], row[north], row[south], row["total"]] for row in table.rows]
+    # Home region of the holder × region of the venue, adult + child uses. c6's holder lives in
+    # the South: her uses at VN are South → North although her card is DN's.
+    assert matrix == [["East", 0, 0, 0, 0], ["North", 0, 10, 1, 11], ["South", 0, 5, 2, 7]]
+    assert [table.total[key] for key in ("label", east, north, south, "total")] == ["Total", 0, 15, 3, 18]
+
+    # The North sees its cards' uses and the uses at its venues, not South at South (s1 at VS).
+    table = stats_cross_region(scope=_region(world.north.pk), filters=PERIOD)
+    assert [[row[north], row[south]] for row in table.rows] == [[0, 0], [10, 1], [5, 0]]
+
+
+# --- 6. venues ------------------------------------------------------------------------------------
+
+
+def test_uses_by_venue(world):
+    table = stats_by_venue(scope=None, filters=PERIOD)
+    keys = [column.key for column in table.columns]
+    assert keys == [
+        "label",
+        "adult_culture",
+        "adult_education",
+        "adult_science",
+        "adult_sports",
+        "child_uses",
+        "total_uses",
+        "clients_under_16",
+        "assistant_tickets",
+        "cards",
+    ]
+    vn = f"VN ({world.vn.organisation.name})"
+    vs = f"VS ({world.vs.organisation.name})"
+    # Distinct cards: 8 at VN, 2 at VS, 8 in all (c3 and s1 visited both). VS's 2 is hidden and
+    # so is VN's 8: the total is no sum here, but the rule does not guess how a reader would
+    # combine them and protects the hidden cell as if it were.
+    assert [[row[key] for key in keys] for row in table.rows] == [
+        [vn, 5, 1, 0, 3, 6, 15, 12, 1, S],
+        [vs, 1, 0, 1, 0, 1, 3, 0, 0, S],
+    ]
+    assert [table.total[key] for key in keys] == ["Total", 6, 1, 1, 3, 7, 18, 12, 1, 8]
+
+
+# --- 7. demographics ---------------------------------------------------------------------------
+
+
+def test_age_and_gender(world):
+    table = stats_age_gender(scope=None, filters=PERIOD)
+    keys = ["label", "female", "male", "other", "not_given", "total"]
+    # 13 customers (h2 once, for two cards; the organisation not at all). Ages in 2026.
+    # 45–64: 5 women and 1 man: the row total 6 would give the man back, so the 5 is hidden.
+    assert [[row[key] for key in keys] for row in table.rows] == [
+        ["16–29", S, 0, 0, 0, S],
+        ["30–44", S, S, 0, S, S],
+        ["45–64", S, S, 0, 0, 6],
+        ["65 or older", S, S, 0, 0, S],
+    ]
+    assert [table.total[key] for key in keys] == ["Total", 9, S, 0, S, 13]
+
+
+def test_life_situation_and_children(world):
+    table = stats_life_situation(scope=None, filters=PERIOD)
+    assert [(row["label"], row["holders"]) for row in table.rows] == [
+        ("Unemployed", S),
+        ("Low income", 6),
+        ("Student", S),
+        ("Pensioner", S),
+        ("On sick leave or rehabilitation", 0),
+        ("On family leave", 0),
+        ("Asylum seeker or refugee", 0),
+        ("Other", 0),
+        ("Not given", S),
+    ]
+    assert table.total["holders"] == 13
+    table = stats_children(scope=None, filters=PERIOD)
+    assert [(row["label"], row["holders"]) for row in table.rows] == [
+        ("No children", 5),
+        ("1", 6),
+        ("2", S),
+        ("3 or more", S),
+    ]
+    assert table.total["holders"] == 13
+
+
+def test_demographics_count_only_cards_valid_in_the_period(world):
+    before = StatsFilter(start=D(2025, 4, 1), end=D(2025, 12, 31))
+    # Only cR (h7, born 1975: 50 in 2025) was valid then.
+    table = stats_age_gender(scope=None, filters=before)
+    assert table.total["total"] == S
+    assert [row["label"] for row in table.rows] == ["16–29", "30–44", "45–64", "65 or older"]
+    assert [row["male"] for row in table.rows] == [0, 0, S, 0]
+
+
+# --- scopes ---------------------------------------------------------------------------------------
+
+
+def test_a_site_sees_its_cards_and_their_uses_only(world):
+    scope = StatsScope(StatsLevel.SITE, world.ds.pk)
+    annual = stats_annual(scope=scope, filters=PERIOD)
+    assert "municipalities" not in [column.key for column in annual.columns]
+    assert annual.rows == [
+        {"label": "2026", "cards_registered": S, "cards_used": S, **_uses(culture=1, sports=1, c_culture=1)}
+    ]
+    venues = stats_by_venue(scope=scope, filters=PERIOD)
+    assert [(row["adult_culture"], row["adult_sports"], row["total_uses"]) for row in venues.rows] == [
+        (0, 1, 1),  # s1 at VN
+        (1, 0, 2),  # s1 at VS; the cancelled use is not there
+    ]
+    assert stats_age_gender(scope=scope, filters=PERIOD).total["total"] == S  # h8 and h9
+
+
+def test_a_venue_sees_its_uses_and_distinct_cards_only(world):
+    scope = StatsScope(StatsLevel.VENUE, world.vs.pk)
+    tables = stats_tables_for(scope=scope, filters=PERIOD)
+    assert [table.slug for table in tables] == ["by-month", "by-venue"]
+    month = tables[0]
+    assert [column.key for column in month.columns] == ["label", "cards_used", *USE_KEYS, "total_uses"]
+    assert [row["total_uses"] for row in month.rows] == [0, 2, 1, 0, 0, 0]
+    assert month.total["total_uses"] == 3
+    assert month.total["cards_used"] == S
+    venue = tables[1]
+    assert [row["label"] for row in venue.rows] == [f"VS ({world.vs.organisation.name})"]
+    assert venue.total["total_uses"] == 3
+
+
+def test_a_region_sees_nothing_of_another_region(world):
+    scope = _region(world.south.pk)
+    tables = {table.slug: table for table in stats_tables_for(scope=scope, filters=PERIOD)}
+    assert list(tables) == [
+        "annual",
+        "by-month",
+        "by-municipality",
+        "by-site",
+        "validity",
+        "card-kinds",
+        "cross-region",
+        "by-venue",
+        "age-gender",
+        "life-situation",
+        "children",
+    ]
+    assert tables["annual"].total["total_uses"] == 3  # s1's two uses and one child ticket
+    assert [row["label"] for row in tables["by-municipality"].rows] == ["S1"]
+    assert [row["label"] for row in tables["by-site"].rows] == [str(world.ds)]
+    assert [row["label"] for row in tables["card-kinds"].rows] == [str(world.ds)]
+    assert tables["validity"].total["registered"] == S
+    assert tables["age-gender"].total["total"] == S
+    # Uses at VS by the North's c3 are the South's venue's: they show in the matrix only.
+    north, south = f"region_{world.north.pk}", f"region_{world.south.pk}"
+    assert [[row[north], row[south]] for row in tables["cross-region"].rows] == [[0, 0], [0, 1], [1, 2]]
+    assert tables["by-venue"].total["total_uses"] == 3
+
+
+def test_public_tables(world):
+    tables = stats_public_tables(filters=PERIOD)
+    assert [table.slug for table in tables] == ["national-annual", "by-region"]
+    assert stats_public_table(filters=PERIOD, slug="by-region").rows == tables[1].rows
+    assert stats_public_table(filters=PERIOD, slug="by-site") is None
+
+
+@pytest.mark.parametrize("level", list(StatsLevel))
+def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, level, django_assert_max_num_queries):
+    pk = {"region": world.north.pk, "site": world.dn.pk, "venue": world.vn.pk}.get(level)
+    scope = StatsScope(level, pk)
+    tables = stats_tables_for(scope=scope, filters=PERIOD)
+    for table in tables:
+        with django_assert_max_num_queries(8):
+            one = stats_table_for(scope=scope, filters=PERIOD, slug=table.slug)
+        assert (one.slug, one.rows, one.total) == (table.slug, table.rows, table.total)
+    assert stats_table_for(scope=scope, filters=PERIOD, slug="nope") is None
+
+
+# --- query counts ----------------------------------------------------------------------------------
+
+SCOPES = {
+    "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 43),
+    "region": (lambda w: _region(w.north.pk), 35),
+    "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 17),
+    "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 6),
+}
+
+
+@pytest.mark.parametrize("name", SCOPES)
+def test_query_count_does_not_grow_with_rows(world, name, django_assert_num_queries):
+    make_scope, expected = SCOPES[name]
+    scope = make_scope(world)
+    with django_assert_num_queries(expected):
+        stats_tables_for(scope=scope, filters=PERIOD)
+    # Many more holders, cards, uses, sites and venues in the same places.
+    for i in range(10):
+        site = factories.SiteFactory(municipality=world.dn.municipality)
+        venue = factories.VenueSiteFactory(municipality=world.vn.municipality)
+        card = _card(site, factories.HolderFactory(municipality=world.dn.municipality), D(2026, 1, 1 + i))
+        _card(world.dn, factories.HolderFactory(), D(2026, 2, 1 + i))
+        for day in range(1, 4):
+            _use(card, venue, D(2026, 3, day), CardUse.Category.SPORTS, child=1)
+            _use(card, world.vn, D(2026, 4, day), CardUse.Category.CULTURE)
+    with django_assert_num_queries(expected):
+        stats_tables_for(scope=scope, filters=PERIOD)
+
+
+def test_public_query_count(world, django_assert_num_queries):
+    with django_assert_num_queries(14):
+        stats_public_tables(filters=PERIOD)
+
+
+def _snapshot(scope):
+    return [(t.slug, t.rows, t.total) for t in stats_tables_for(scope=scope, filters=PERIOD)]
+
+
+@pytest.mark.parametrize("level", [StatsLevel.REGION, StatsLevel.SITE, StatsLevel.VENUE])
+def test_nothing_outside_a_scope_changes_its_figures(world, level):
+    """Rows outside the scope (the North; the site DN; the venue VN) leave every table as it was."""
+    scope = StatsScope(level, {"region": world.north.pk, "site": world.dn.pk, "venue": world.vn.pk}[level])
+    before = _snapshot(scope)
+
+    def add(site, venue, n=6):
+        for i in range(n):
+            holder = _holder(site.municipality, 1950 + i, Holder.Gender.OTHER, Holder.LifeSituation.OTHER, 4)
+            card = _card(site, holder, D(2026, 1, 2 + i), mobile=True)
+            _use(card, venue, D(2026, 2, 2 + i), CardUse.Category.SCIENCE, child=2, assistant_tickets=1)
+
+    # Everywhere: South's cards used at South's venue.
+    add(world.ds, world.vs)
+    if level == StatsLevel.SITE:
+        # Another site in the same municipality, its cards used at DN's usual venue.
+        add(factories.SiteFactory(name="DN2", municipality=world.dn.municipality), world.vn)
+    if level == StatsLevel.VENUE:
+        # The venue's figures are its uses, not the cards of its region's sites used elsewhere.
+        add(world.dn, world.vs)
+    assert _snapshot(scope) == before
