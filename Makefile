@@ -61,6 +61,8 @@ messages: $(VENV)/.installed
 bench: setup
 	$(BIN)/python manage.py seed_demo --cards 100000 --uses 1000000
 	$(BIN)/python bench/bench_queries.py
+	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_stats.py --cold --runs 3
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

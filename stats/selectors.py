@@ -836,6 +836,11 @@ _DASHBOARDS = {
 _PUBLIC = [("national-annual", stats_annual), ("by-region", stats_by_region)]
 
 
+def stats_table_slugs(*, scope: StatsScope) -> list[str]:
+    """The slugs of a scope's dashboard tables, in order, without computing any."""
+    return [slug for slug, _selector in _DASHBOARDS.get(scope.level, [])]
+
+
 def stats_tables_for(*, scope: StatsScope, filters: StatsFilter) -> list[Table]:
     """The tables of a scope's dashboard, in order (the caller has checked ``stats_permits``)."""
     return [selector(scope=scope, filters=filters) for _slug, selector in _DASHBOARDS.get(scope.level, [])]
@@ -845,6 +850,10 @@ def stats_table_for(*, scope: StatsScope, filters: StatsFilter, slug: str) -> Ta
     """One table of a scope's dashboard (a download), computing only that one; None: not shown there."""
     selector = dict(_DASHBOARDS.get(scope.level, [])).get(slug)
     return selector(scope=scope, filters=filters) if selector else None
+
+
+def stats_public_slugs() -> list[str]:
+    return [slug for slug, _selector in _PUBLIC]
 
 
 def stats_public_tables(*, filters: StatsFilter) -> list[Table]:

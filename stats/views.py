@@ -5,6 +5,7 @@ only choose which tables (by the access policy's scopes) and render them: as an 
 an SVG chart beside it, and CSV and XLSX downloads of the very same table.
 """
 
+from functools import partial
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -19,6 +20,7 @@ from accounts.models import Region, Site, UseCategory
 from accounts.permissions import staff_required
 from cards.access import StatsLevel, StatsScope, stats_permits, stats_scopes
 
+from . import cache as stats_cache
 from . import exports, selectors
 from .charts import table_chart_svg
 from .filters import Preset, StatsFilter, StatsFilterForm
@@ -158,6 +160,38 @@ def _bad_filters(form: StatsFilterForm) -> HttpResponse:
     return HttpResponseBadRequest(_("Check the filters: %(errors)s") % {"errors": errors}, content_type="text/plain")
 
 
+# --- computing, through the cache ------------------------------------------------------------
+
+
+def _cached(scope, filters, slug, compute, fingerprint=None):
+    fingerprint = fingerprint or stats_cache.register_fingerprint()
+    return stats_cache.table_cached(fingerprint=fingerprint, scope=scope, filters=filters, slug=slug, compute=compute)
+
+
+def _public_tables(filters) -> list:
+    fingerprint = stats_cache.register_fingerprint()
+    tables = [
+        _cached(None, filters, slug, partial(selectors.stats_public_table, filters=filters, slug=slug), fingerprint)
+        for slug in selectors.stats_public_slugs()
+    ]
+    return [table for table in tables if table is not None]
+
+
+def _scope_tables(scope, filters) -> list:
+    fingerprint = stats_cache.register_fingerprint()
+    tables = [
+        _cached(
+            scope,
+            filters,
+            slug,
+            partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
+            fingerprint,
+        )
+        for slug in selectors.stats_table_slugs(scope=scope)
+    ]
+    return [table for table in tables if table is not None]
+
+
 # --- public --------------------------------------------------------------------------------
 
 
@@ -177,7 +211,7 @@ def stats_public(request: HttpRequest) -> HttpResponse:
                     for ext in CONTENT_TYPES
                 },
             )
-            for table in selectors.stats_public_tables(filters=filters)
+            for table in _public_tables(filters)
         ]
     return render(
         request,
@@ -191,7 +225,8 @@ def stats_public_download(request: HttpRequest, slug: str, extension: str) -> Ht
     if not form.is_valid():
         return _bad_filters(form)
     filters = form.stats_filter()
-    table = next((t for t in selectors.stats_public_tables(filters=filters) if t.slug == slug), None)
+    # Only the table asked for is computed.
+    table = _cached(None, filters, slug, lambda: selectors.stats_public_table(filters=filters, slug=slug))
     if table is None:
         raise Http404
     return _download(table, _download_context(filters, scope_label=_("Whole country"), scope=None), extension)
@@ -236,7 +271,7 @@ def stats_dashboard(request: HttpRequest) -> HttpResponse:
                     for ext in CONTENT_TYPES
                 },
             )
-            for table in selectors.stats_tables_for(scope=scope, filters=filters)
+            for table in _scope_tables(scope, filters)
         ]
     return render(
         request,
@@ -261,7 +296,9 @@ def stats_dashboard_download(request: HttpRequest, slug: str, extension: str) ->
     if not form.is_valid():
         return _bad_filters(form)
     filters = form.stats_filter()
-    table = next((t for t in selectors.stats_tables_for(scope=scope, filters=filters) if t.slug == slug), None)
+    if slug not in selectors.stats_table_slugs(scope=scope):
+        raise Http404
+    table = _cached(scope, filters, slug, lambda: selectors.stats_table_for(scope=scope, filters=filters, slug=slug))
     if table is None:
         raise Http404
     label = scope_labels([scope])[scope]

@@ -55,18 +55,25 @@ def calls():
 
 @pytest.fixture
 def figures(monkeypatch, calls):
-    """The views get hand-made tables; ``calls`` records the scope and filters they asked for."""
+    """The views get hand-made tables; ``calls`` records the scope and filters they asked for
+    (once per page: a page asks for each of its tables with the same scope and filters)."""
 
-    def public(*, filters):
-        calls.append((None, filters))
-        return [national_table(), region_table()]
+    def record(scope, filters):
+        if not calls or calls[-1] != (scope, filters):
+            calls.append((scope, filters))
 
-    def scoped(*, scope, filters):
-        calls.append((scope, filters))
-        return [national_table()]
+    def public_one(*, filters, slug):
+        record(None, filters)
+        return {"national-annual": national_table(), "regions": region_table()}.get(slug)
 
-    monkeypatch.setattr("stats.selectors.stats_public_tables", public)
-    monkeypatch.setattr("stats.selectors.stats_tables_for", scoped)
+    def scoped_one(*, scope, filters, slug):
+        record(scope, filters)
+        return national_table() if slug == "national-annual" else None
+
+    monkeypatch.setattr("stats.selectors.stats_public_slugs", lambda: ["national-annual", "regions"])
+    monkeypatch.setattr("stats.selectors.stats_table_slugs", lambda *, scope: ["national-annual"])
+    monkeypatch.setattr("stats.selectors.stats_public_table", public_one)
+    monkeypatch.setattr("stats.selectors.stats_table_for", scoped_one)
 
 
 # --- the public page -------------------------------------------------------------------------
@@ -347,14 +354,14 @@ def test_unknown_table_is_404(client, figures, distributor):
 def test_query_counts(client, figures, distributor, region, django_assert_num_queries):
     factories.RegionFactory.create_batch(5)
     # Each request is atomic: a savepoint and its release besides.
-    with django_assert_num_queries(3):  # the regions of the filter
+    with django_assert_num_queries(4):  # the regions of the filter, the register's fingerprint
         assert client.get("/stats/").status_code == 200
-    with django_assert_num_queries(4):  # the regions of the filter, the region's name
+    with django_assert_num_queries(5):  # the regions of the filter, the region's name, the fingerprint
         assert client.get(f"/stats/regions.csv?region={region.pk}").status_code == 200
     client.force_login(distributor)
     # Session, user, coordinator check, savepoint, scopes (regions, sites, venues), site names,
     # navigation, release; then the session's save (expiry refreshed) in its own savepoint.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):  # and the fingerprint
         assert client.get("/stats/dashboard/").status_code == 200
 
 
