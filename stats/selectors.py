@@ -171,11 +171,11 @@ def _figure_columns(level: StatsLevel, *, with_municipalities: bool, label: Colu
     names = _category_labels()
     columns = [label]
     if level == StatsLevel.VENUE:
-        columns.append(Column("cards_used", _("Distinct cards visited"), personal=True))
+        columns.append(Column("cards_used", _("Distinct cards visited"), personal=True, additive=False))
     else:
         columns += [
             Column("cards_registered", _("Cards registered"), personal=True),
-            Column("cards_used", _("Cards taken into use"), personal=True),
+            Column("cards_used", _("Cards taken into use"), personal=True, additive=False),
         ]
     columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
     columns += [Column(f"child_{c}", _("Child uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
@@ -649,7 +649,7 @@ def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
         Column("total_uses", _("Total uses")),
         Column("clients_under_16", _("Organisation cards: clients under 16")),
         Column("assistant_tickets", _("Assistant tickets")),
-        Column("cards", _("Distinct cards visited"), personal=True),
+        Column("cards", _("Distinct cards visited"), personal=True, additive=False),
     ]
     venue_ids = set(per_venue)
     if scope is not None and scope.level == StatsLevel.VENUE:

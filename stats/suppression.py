@@ -15,6 +15,11 @@ row; it is a count over the whole table (the scope and period), never a row's. A
 total (a ``row_totals`` column in the body) is an ordinary cell of its column and may be
 hidden to protect another row's total.
 
+A distinct count (a column that is not ``additive``: cards taken into use, distinct cards
+visited) has a total that is not the sum of its rows: the total minus the other rows is only a
+lower bound for a hidden cell. Its complementary cell is hidden only when that bound says
+something (is above 0); "2 of 52 cards were used in 2025, 52 in 2026" needs no second hiding.
+
 Use counts (not personal) are shown as they are.
 """
 
@@ -40,6 +45,7 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
     ``{"total": ("female", "male", "other")}``: such rows are protected like columns are.
     """
     personal = {column.key for column in table.columns if column.personal and column.numeric}
+    distinct = {column.key for column in table.columns if not column.additive}
     rows = [dict(row) for row in table.rows]
     total = dict(table.total) if table.total is not None else None
 
@@ -75,6 +81,10 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
             if not candidates:
                 continue
+            if total_key in distinct and total_row is total:
+                shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
+                if total_row[total_key] - shown <= 0:
+                    continue  # the total bounds the hidden cell by nothing: it stays the only one hidden
             row, key = min(candidates, key=lambda cell: cell[0][cell[1]])
             row[key] = SUPPRESSED
             changed = True

@@ -36,6 +36,9 @@ class Column:
     # per venue are not personal and are shown as they are.
     personal: bool = False
     numeric: bool = True
+    # False for distinct counts (cards taken into use, distinct cards visited): their total is
+    # not the sum of the rows, so a hidden cell can only be bounded from it, not computed.
+    additive: bool = True
 
 
 @dataclass(frozen=True)

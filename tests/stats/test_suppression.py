@@ -135,3 +135,18 @@ def test_the_input_table_is_not_changed():
     table_suppress(table)
     assert table.rows[0]["a"] == 1
     assert table.total["a"] == 1
+
+
+def test_a_distinct_count_hides_a_second_cell_only_when_the_total_bounds_the_first():
+    from stats.suppression import table_suppress
+    from stats.tables import SUPPRESSED, Column, Table
+
+    columns = [Column("label", "Year", numeric=False), Column("cards", "Cards used", personal=True, additive=False)]
+    # 52 distinct cards over both years, 52 in 2026: 2025's 2 is bounded by nothing (52 - 52).
+    overlapping = Table("t", "T", columns, rows=[{"label": "2025", "cards": 2}, {"label": "2026", "cards": 52}])
+    overlapping.total = {"label": "Total", "cards": 52}
+    assert [row["cards"] for row in table_suppress(overlapping).rows] == [SUPPRESSED, 52]
+    # 55 in all, 52 in 2026: 2025 had at least 3, which says something: 2026 is hidden too.
+    disjoint = Table("t", "T", columns, rows=[{"label": "2025", "cards": 3}, {"label": "2026", "cards": 52}])
+    disjoint.total = {"label": "Total", "cards": 55}
+    assert [row["cards"] for row in table_suppress(disjoint).rows] == [SUPPRESSED, SUPPRESSED]
