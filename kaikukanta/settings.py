@@ -100,7 +100,15 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A shared cache, so allauth's rate limits hold across gunicorn workers.
-CACHES = {"default": env.cache("CACHE_URL", default="dbcache://kaikukanta_cache")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="dbcache://kaikukanta_cache"),
+    # Computed statistics tables live apart from the rate-limit counters: a public page must
+    # never push those out of a full cache.
+    "stats": env.cache("STATS_CACHE_URL", default="dbcache://kaikukanta_stats_cache"),
+}
+if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):
+    # Room for every table of every scope and period people look at between two changes.
+    CACHES["stats"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 
 
 def _mailer(url: str) -> dict:

@@ -13,7 +13,7 @@ today) and the language (titles and labels are translated when computed).
 import hashlib
 from collections.abc import Callable
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -60,6 +60,7 @@ def table_cached(
 ) -> Table | None:
     parts = (fingerprint, timezone.localdate().isoformat(), get_language(), repr(scope), repr(filters), slug)
     key = "stats:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    cache = caches["stats"]
     table = cache.get(key)
     if table is None:
         table = compute()

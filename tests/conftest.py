@@ -15,10 +15,14 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A fresh in-process cache per test: rate-limit counters must not leak between tests
     # (a database cache would survive the test database's rollback and flush).
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
-    from django.core.cache import cache
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"},
+        "stats": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests-stats"},
+    }
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["default"].clear()
+    caches["stats"].clear()
     settings.SECURE_SSL_REDIRECT = False
 
 
