@@ -1,7 +1,5 @@
 """Two coordinators adding the first site of the same new organisation at the same moment."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -9,27 +7,13 @@ from django.urls import reverse
 
 from accounts.models import Organisation, Site
 from tests import factories
+from tests.concurrency import post_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _post_together(clients_and_data):
-    barrier = threading.Barrier(len(clients_and_data))
-    responses = [None] * len(clients_and_data)
-
-    def worker(index, client, data):
-        barrier.wait()
-        try:
-            responses[index] = client.post(reverse("accounts:site_create"), data)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c, d)) for i, (c, d) in enumerate(clients_and_data)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return responses
+    return post_together(reverse("accounts:site_create"), clients_and_data)
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")

@@ -1,7 +1,5 @@
 """Two distributors saving at the same moment: the database decides, nobody sees a 500."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -9,27 +7,13 @@ from django.urls import reverse
 
 from cards.models import Card
 from tests import factories
+from tests.concurrency import post_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _post_together(clients_and_data):
-    barrier = threading.Barrier(len(clients_and_data))
-    responses = [None] * len(clients_and_data)
-
-    def worker(index, client, data):
-        barrier.wait()
-        try:
-            responses[index] = client.post(reverse("cards:register"), data)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c, d)) for i, (c, d) in enumerate(clients_and_data)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return responses
+    return post_together(reverse("cards:register"), clients_and_data)
 
 
 def _clients(site, count):
