@@ -18,6 +18,7 @@ from accounts.history import ReadableHistoryAdmin
 from accounts.models import Site
 
 from . import services
+from .forms import CardInactivateForm
 from .models import Card, CardNumberCounter, CardUse, Holder, Offer, ValidityPeriod
 
 
@@ -76,17 +77,6 @@ class ReactivateForm(CleanForm):
         max_length=services.REASON_MAX_LENGTH,
         required=False,
         help_text=_("Why the inactivation is undone. No names."),
-    )
-
-
-class InactivateForm(CleanForm):
-    reason = forms.ChoiceField(
-        label=_("Reason"),
-        choices=[c for c in Card.InactivationReason.choices if c[0] != Card.InactivationReason.DORMANT],
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("Note"), max_length=services.NOTE_MAX_LENGTH, required=False, help_text=_("Required for Other.")
     )
 
 
@@ -159,7 +149,7 @@ class CardAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
         return self._run(
             request,
             queryset,
-            form_class=InactivateForm,
+            form_class=CardInactivateForm,
             title=_("Inactivate cards"),
             apply=lambda card, data: services.card_inactivate(
                 card=card,

@@ -12,7 +12,7 @@ from accounts.forms import EMAIL_MAX_LENGTH, Form, WholeNumberField
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import HolderData, holder_data_validate
+from .services import NOTE_MAX_LENGTH, HolderData, holder_data_validate
 
 # The longest card number as typed: 20 characters in groups with spaces or dashes.
 NUMBER_MAX_LENGTH = 40
@@ -191,7 +191,10 @@ class CardInactivateForm(Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label=_("Note"), max_length=500, required=False, help_text=_("Required when the reason is Other. No names.")
+        label=_("Note"),
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        help_text=_("Required when the reason is Other. No names."),
     )
 
 

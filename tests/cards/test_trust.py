@@ -654,3 +654,30 @@ def test_an_inactive_cards_page_points_to_the_holders_active_card(
     page = client.get(reverse("cards:detail", args=[old.pk])).text
     assert reverse("cards:detail", args=[again.pk]) in page
     assert "New card for this holder" not in page
+
+
+@pytest.mark.parametrize(
+    "data", [{"to_site": "²"}, {"to_site": "1\x00"}, {"to_site": "9" * 5000}, {"reason": "x" * 5000}]
+)
+def test_moving_a_closed_sites_cards_refuses_bad_input_and_moves_nothing(client, coordinator, site, other_site, data):
+    card = factories.CardFactory(site=site)
+    site.is_active = False
+    site.save()
+    client.force_login(coordinator)
+    response = client.post(reverse("cards:site_transfer", args=[site.pk]), {"to_site": other_site.pk, **data})
+    assert response.status_code == 200
+    assert "Please check the form" in response.text
+    card.refresh_from_db()
+    assert card.site == site
+
+
+def test_only_a_coordinator_or_admin_opens_the_move_page(client, distributor, other_distributor, site):
+    site.is_active = False
+    site.save()
+    url = reverse("cards:site_transfer", args=[site.pk])
+    assert client.get(url).status_code == 302  # logged out: to the login page
+    client.force_login(other_distributor)
+    assert client.get(url).status_code == 403
+    holder_user = factories.HolderUserFactory()
+    client.force_login(holder_user)
+    assert client.get(url).status_code in (302, 403)
