@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and organisations")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import security_log, signals  # noqa: F401
+
+        security_log.receivers_connect()

@@ -1,6 +1,7 @@
 from functools import cached_property
 
 from .models import Site
+from .permissions import active_sites, coordinated_region_ids
 
 
 class Roles:
@@ -9,14 +10,10 @@ class Roles:
     def __init__(self, user):
         self.user = user
 
-    @cached_property
+    @property
     def _sites(self) -> list[Site]:
-        # One query serves the navigation and the venue switcher.
-        return list(
-            Site.objects.filter(memberships__user=self.user, is_active=True)
-            .only("pk", "name", "kind")
-            .order_by("name", "pk")
-        )
+        # The same list the access checks use: one query serves them, the menu and the venue switcher.
+        return active_sites(self.user)
 
     @cached_property
     def _site_kinds(self) -> set[str]:
@@ -30,9 +27,9 @@ class Roles:
     def venue(self) -> bool:
         return Site.Kind.VENUE in self._site_kinds
 
-    @cached_property
+    @property
     def coordinator(self) -> bool:
-        return self.user.coordinated_regions.exists()
+        return bool(coordinated_region_ids(self.user))
 
     @property
     def venues(self) -> list[Site]:

@@ -8,6 +8,7 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from allauth.mfa.utils import decrypt
 
 from .models import User
+from .permissions import coordinated_region_ids
 
 # The demo's admin and coordinator share this published secret, so that a newcomer can log in
 # without a phone (``manage.py demo_totp_code``). Never use it for a real account.
@@ -19,7 +20,7 @@ def mfa_required(user) -> bool:
     return bool(
         user.is_authenticated
         and user.kind == User.Kind.STAFF
-        and (user.is_staff or user.is_superuser or user.coordinated_regions.exists())
+        and (user.is_staff or user.is_superuser or coordinated_region_ids(user))
     )
 
 

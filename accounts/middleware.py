@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from .context_processors import Roles
 from .mfa import totp_enabled
 from .models import User
+from .security_log import throttle_log
 
 # Browser features no Kaikukanta or OmaKaiku page uses are switched off; the camera stays
 # available to our own pages because venues will scan cards with it.
@@ -84,7 +85,9 @@ class AccountRulesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        throttle_log(request=request, response=response)  # 429s and "too many attempts" go to the security log
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .models import InvitationDelivery, Municipality, Organisation, Region, Site, SiteMembership, User
 from .permissions import coordinated_region_ids
+from .security_log import security_event
 from .tasks import send_invitation_email
 
 STAFF_INVITATION_TEMPLATE = "account/email/staff_invitation"
@@ -112,6 +113,7 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
         membership.save()
         if created or user.activated_at is None and not user.has_usable_password():
             user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": site.name})
+            security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=site.pk)
     return user
 
 
@@ -139,6 +141,7 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
                 code="already_activated",
             )
         user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": sites[0].name})
+        security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=sites[0].pk, resend=True)
 
 
 def user_invite(*, user: User, template: str, context: dict, url_name: str = "account_reset_password_from_key") -> None:

@@ -1,7 +1,10 @@
 from allauth.account.models import EmailAddress
 from allauth.account.signals import password_reset
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils import timezone
+
+from .sessions import session_mark_refreshed
 
 
 @receiver(password_reset)
@@ -11,3 +14,9 @@ def mark_activated(sender, request, user, **kwargs):
         user.activated_at = timezone.now()
         user.save(update_fields=["activated_at"])
     EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+
+
+@receiver(user_logged_in)
+def session_refreshed_at_login(sender, request, user, **kwargs):
+    """A login saves the session anyway: the idle clock (accounts.sessions) starts there."""
+    session_mark_refreshed(request.session)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import InvitationDelivery, User
+from .security_log import security_event
 from .tokens import invitation_token_generator
 
 logger = logging.getLogger(__name__)
@@ -112,4 +113,5 @@ def send_password_reset_email(*, user_id: int, template: str, url_name: str) -> 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return
+    security_event("password.reset_requested", user=user)
     _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)

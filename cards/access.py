@@ -54,13 +54,7 @@ def distributor_site_ids(user) -> frozenset[int]:
 
 
 def coordinated_region_ids(user) -> frozenset[int]:
-    if not _is_staff(user):
-        return frozenset()
-    cached = getattr(user, "_coordinated_region_ids", None)
-    if cached is None:
-        cached = frozenset(user.coordinated_regions.values_list("region_id", flat=True))
-        user._coordinated_region_ids = cached
-    return cached
+    return permissions.coordinated_region_ids(user) if _is_staff(user) else frozenset()
 
 
 def site_may_issue(user, site: Site) -> bool:
@@ -75,7 +69,7 @@ def venue_may_act(user, venue: Site) -> bool:
         _is_staff(user)
         and venue is not None
         and venue.kind == Site.Kind.VENUE
-        and permissions.venue_sites(user).filter(pk=venue.pk).exists()
+        and venue.pk in permissions.venue_site_ids(user)
     )
 
 
@@ -188,8 +182,7 @@ def stats_scopes(user) -> list[StatsScope]:
         scopes.append(StatsScope(StatsLevel.NATIONAL))
     scopes += [StatsScope(StatsLevel.REGION, pk) for pk in sorted(coordinated_region_ids(user))]
     scopes += [StatsScope(StatsLevel.SITE, pk) for pk in sorted(distributor_site_ids(user))]
-    venue_ids = permissions.venue_sites(user).values_list("pk", flat=True)
-    scopes += [StatsScope(StatsLevel.VENUE, pk) for pk in sorted(venue_ids)]
+    scopes += [StatsScope(StatsLevel.VENUE, pk) for pk in sorted(permissions.venue_site_ids(user))]
     return scopes
 
 

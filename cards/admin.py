@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import Form as CleanForm
 from accounts.history import ReadableHistoryAdmin
 from accounts.models import Site
+from accounts.security_log import security_event
 
 from . import services
 from .forms import CardInactivateForm
@@ -118,6 +119,8 @@ class CardAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
                         request, _("%(number)s: not permitted.") % {"number": card.number}, messages.ERROR
                     )
                 else:
+                    # These services write no admin LogEntry: the security log is where the admin's act shows.
+                    security_event("admin.card_action", request=request, action=request.POST["action"], card_id=card.pk)
                     self.message_user(request, _("%(number)s: done.") % {"number": card.number}, messages.SUCCESS)
             return None
         return TemplateResponse(

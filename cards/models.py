@@ -304,6 +304,9 @@ class CardUse(models.Model):
         indexes = [
             models.Index(fields=["card", "-used_on"], name="carduse_card_date"),
             models.Index(fields=["venue", "-used_on"], name="carduse_venue_date"),
+            # The desk's "recorded here lately" and the venue's use list, newest first: read in
+            # index order, however many uses the venue has.
+            models.Index(fields=["venue", "-created_at", "-id"], name="carduse_venue_newest"),
             # Statistics read the uses of a period; on PostgreSQL this index answers them on its
             # own (an index-only scan), without reading the table.
             # (All key columns, not INCLUDE: SQLite, the development default, has no INCLUDE.)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Municipality, Site, User
+from accounts.security_log import security_event
 from accounts.services import user_erase, user_invite, user_sessions_end
 
 from . import invariants
@@ -348,6 +349,7 @@ def omakaiku_invite(*, holder: Holder, actor: User | None) -> None:
         context={"site_name": card.site.name if card else ""},
         url_name=settings.HOLDER_SET_PASSWORD_URL,
     )
+    security_event("invitation.holder_sent", user=actor, invitee_id=user.pk, holder_id=holder.pk)
 
 
 def card_omakaiku_resend(*, card: Card, actor: User) -> None:

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
+from accounts.paging import keyset_page
 from accounts.permissions import coordinator_or_admin_required, distributor_required, distributor_sites, staff_required
 
 from . import access, selectors, services
@@ -45,7 +45,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
         lookup = {"number": number, "card": card, "own": False}
     cards = selectors.card_list_for_user(user=request.user)
     card_filter = CardFilter(request.GET, queryset=cards)
-    page = Paginator(card_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(card_filter.qs, after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE)
     return render(
         request,
         "cards/card_list.html",

@@ -51,10 +51,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Answers /healthz and /readyz before anything that reads a session or sets a cookie.
+    "kaikukanta.health.HealthProbeMiddleware",
     # Above whitenoise, so that static files get the Permissions-Policy header too.
     "accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Keeps a session in use alive with a write about once a minute, not on every request.
+    "accounts.sessions.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     # After allauth's and the messages middleware: may redirect to two-step verification setup.
     "accounts.middleware.AccountRulesMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: everything above reads the primary; only statistics views may read the replica.
+    "kaikukanta.db_router.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "kaikukanta.urls"
@@ -97,6 +103,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env("DATABASE_REPLICA_URL", default=""):
+    # Statistics read from a streaming replica (kaikukanta/db_router.py); under the test runner
+    # the alias mirrors the test database, so tests need no second server.
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL") | {
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["kaikukanta.db_router.ReplicaRouter"]
+# After writing, a session reads from the primary this long (longer than the replica lags).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A shared cache, so allauth's rate limits hold across gunicorn workers.
@@ -205,9 +222,11 @@ MFA_TOTP_TOLERANCE = 1
 # The name the authenticator app shows next to the code.
 MFA_TOTP_ISSUER = "Kaikukanta"
 
-# Sessions end after 30 minutes without activity and when the browser closes.
+# Sessions end after 30 minutes without activity and when the browser closes
+# (accounts.sessions refreshes a session in use; saving it on every request would be a write
+# on every page view).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "fi"
@@ -252,6 +271,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# Load balancers probe over plain HTTP; an HTTPS redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -263,14 +284,21 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One-time keys in invitation and reset links never reach a log (kaikukanta/log_filters.py).
+    "filters": {"redact_secret_paths": {"()": "kaikukanta.log_filters.RedactSecretPathsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secret_paths"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives "django" its own console handler; one is enough.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_secret_paths"]},
+        "django.server": {"filters": ["redact_secret_paths"]},
         # python-barcode announces at import that it draws no images without Pillow; we draw our own SVG.
         "pyBarcode": {"level": "WARNING"},
+        # Security events (accounts/security_log.py), one JSON line each: INFO whatever LOG_LEVEL says;
+        # they reach the console through root's handler (propagating keeps them visible to tests).
+        "kaikukanta.security": {"level": "INFO"},
     },
 }
 

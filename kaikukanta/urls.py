@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import home
+from kaikukanta import health
 
 admin.site.site_header = "Kaikukanta"
 admin.site.site_title = "Kaikukanta"
@@ -15,6 +16,9 @@ admin.site.logout = LogoutView.as_view()
 
 urlpatterns = [
     path("", home, name="home"),
+    # Answered by kaikukanta.health.HealthProbeMiddleware; listed here so that they resolve and reverse.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
@@ -24,3 +28,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage answers 503 (templates/503.html) rather than 500 or 400.
+handler400 = health.bad_request
+handler500 = health.server_error

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Region, Site, UseCategory
 from accounts.permissions import staff_required
+from accounts.security_log import security_event
 from cards.access import StatsLevel, StatsScope, stats_permits, stats_scopes
 
 from . import cache as stats_cache
@@ -302,4 +303,7 @@ def stats_dashboard_download(request: HttpRequest, slug: str, extension: str) ->
     if table is None:
         raise Http404
     label = scope_labels([scope])[scope]
+    security_event(
+        "stats.downloaded", request=request, table=slug, format=extension, scope=scope_slug(scope), rows=len(table.rows)
+    )
     return _download(table, _download_context(filters, scope_label=label, scope=scope), extension)

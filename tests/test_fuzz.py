@@ -142,7 +142,7 @@ def _get_pages(role: str, w: World) -> list[tuple[str, list[str]]]:
     card = w.card.pk
     pages = {
         "distributor": [
-            (reverse("cards:list"), ["number", "state", "kind", "mobile", "page"]),
+            (reverse("cards:list"), ["number", "state", "kind", "mobile", "after", "before"]),
             (reverse("cards:check"), ["number"]),
             (reverse("cards:register"), ["holder_from"]),
             (reverse("cards:detail", args=[card]), []),
@@ -157,7 +157,7 @@ def _get_pages(role: str, w: World) -> list[tuple[str, list[str]]]:
         ],
         "venue": [
             (reverse("venues:desk"), ["venue", "number"]),
-            (reverse("venues:uses"), ["venue", "page"]),
+            (reverse("venues:uses"), ["venue", "after", "before"]),
             (reverse("venues:use_cancel", args=[w.use.pk]), ["venue"]),
             (reverse("venues:import"), ["venue"]),
             (reverse("venues:import_template"), ["venue"]),

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
+from accounts.paging import keyset_page
 from accounts.permissions import venue_required
 from cards.models import CardUse, Offer
 
@@ -27,7 +28,8 @@ def _current_venue(request: HttpRequest, pk=None):
     """The venue being worked for; a choice made with ``?venue=`` is remembered in the session."""
     pk = pk or request.GET.get("venue") or request.POST.get("venue")
     venue = selectors.venue_for_user(user=request.user, pk=pk, remembered=request.session.get(SESSION_VENUE_KEY))
-    request.session[SESSION_VENUE_KEY] = venue.pk
+    if request.session.get(SESSION_VENUE_KEY) != venue.pk:
+        request.session[SESSION_VENUE_KEY] = venue.pk  # a session write only when the choice changes
     return venue
 
 
@@ -116,7 +118,12 @@ def record(request: HttpRequest) -> HttpResponse:
 @require_GET
 def uses(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
-    page = Paginator(selectors.venue_uses(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        selectors.venue_uses(venue=venue),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
     today = timezone.localdate()
     for use in page.object_list:
         use.cancellable = services.use_cancellable(use=use, today=today)

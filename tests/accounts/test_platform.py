@@ -1,8 +1,13 @@
 """Cross-cutting promises: languages, security headers, sessions, no 500s."""
 
+import datetime
+
 import pytest
-from django.conf import settings
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 
 def test_finnish_is_the_default_language(client, db, settings):
@@ -42,9 +47,45 @@ def test_content_security_policy_forbids_inline_scripts(client, db):
     assert " onclick=" not in response.text
 
 
-def test_sessions_end_after_thirty_idle_minutes():
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+def _logged_in(client, user):
+    # A real login, so the session lives in the database as in production.
+    client.force_login(user)
+    return client
+
+
+def test_a_session_in_use_stays_open_past_thirty_minutes(client, distributor):
+    start = timezone.now()
+    _logged_in(client, distributor)
+    with time_machine.travel(start, tick=False) as traveller:
+        for _step in range(12):  # two hours, a page every ten minutes
+            traveller.shift(datetime.timedelta(minutes=10))
+            response = client.get(reverse("cards:list"))
+            assert response.status_code == 200
+
+
+def test_a_session_ends_after_thirty_idle_minutes(client, distributor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(minutes=31))
+        response = client.get(reverse("cards:list"))
+
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]
+
+
+def test_pages_read_within_a_minute_do_not_write_the_session(client, distributor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(seconds=20))
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse("cards:list"))
+
+    writes = [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == []
 
 
 def test_passwords_are_hashed_with_argon2():

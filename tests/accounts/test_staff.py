@@ -228,7 +228,7 @@ def test_coordinator_sees_only_own_region_sites(client, coordinator, site):
 def test_region_page_query_count_is_constant(client, coordinator, municipality, django_assert_num_queries):
     client.force_login(coordinator)
     factories.SiteFactory.create_batch(2, municipality=municipality)
-    with django_assert_num_queries(13) as small:
+    with django_assert_num_queries(8) as small:
         client.get(reverse("accounts:region"))
     factories.SiteFactory.create_batch(10, municipality=municipality)
     with django_assert_num_queries(len(small.captured_queries)):

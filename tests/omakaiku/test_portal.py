@@ -281,7 +281,7 @@ def test_usage_history_is_newest_first_with_yearly_totals(holder_client, invited
         cancelled_at=timezone.now(),
         cancel_reason="mistake",
     )
-    with django_assert_num_queries(11) as small:
+    with django_assert_num_queries(8) as small:
         page = holder_client.get(reverse("omakaiku:uses")).text
 
     assert page.index("1.5.2026") < page.index("1.3.2025")
@@ -311,7 +311,7 @@ def test_offers_show_only_visible_current_ones_in_the_holders_language(holder_cl
     factories.OfferFactory(venue=venue, title_en="Old one", ends_on=today - datetime.timedelta(days=1))
     factories.OfferFactory(venue=venue, title_en="", title_fi="Vain suomeksi")
 
-    with django_assert_num_queries(10) as small:
+    with django_assert_num_queries(7) as small:
         page = holder_client.get(reverse("omakaiku:offers")).text
 
     assert "Free theatre" in page
