@@ -30,6 +30,8 @@ def text_clean(value: str, *, multiline: bool = False) -> str:
     In one-line text a tab or a line break becomes a space; in multi-line text (a textarea)
     tabs and line breaks stay, and every kind of line break becomes ``\\n``.
     """
+    if value.isascii() and value.isprintable():
+        return value  # the usual case, and nothing to remove or normalise
     value = _LINE_BREAKS.sub("\n", value)
     kept = []
     for char in value:
@@ -44,4 +46,6 @@ def has_removed_characters(value: str) -> bool:
     """Whether ``value`` holds a character that :func:`text_clean` would remove (tab and
     line breaks aside). For data where silently dropping a character is wrong, e.g. a
     cell of an imported file."""
+    if value.isascii() and value.isprintable():
+        return False  # the usual case: printable ASCII holds no control or format character
     return any(_removed(char) for char in value if char not in "\n\t\r")

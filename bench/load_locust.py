@@ -208,7 +208,13 @@ def run(*, host: str, data: dict, users: int, seconds: float) -> dict:
     }
     runner = environment.create_local_runner()
     runner.start(users, spawn_rate=users)
-    gevent.sleep(1.0)  # every user started and warmed up
+    # Warm-up: every user has had an answer (the first answers fill caches, e.g. the statistics
+    # tables after a change), or a minute has passed. The slowest of them is reported as "cold".
+    warm_up_deadline = time.monotonic() + 60
+    gevent.sleep(1.0)
+    while environment.stats.total.num_requests < users and time.monotonic() < warm_up_deadline:
+        gevent.sleep(0.1)
+    cold_ms = environment.stats.total.max_response_time
     environment.stats.reset_all()
     started = time.perf_counter()
     gevent.sleep(seconds)
@@ -217,9 +223,11 @@ def run(*, host: str, data: dict, users: int, seconds: float) -> dict:
     errors = [f"{error.name}: {error.error}" for error in environment.stats.errors.values()][:5]
     # Requests under way finish (and report what they recorded) before the users stop.
     runner.stop()
-    runner.greenlet.join(timeout=30)
+    deadline = time.monotonic() + 30
+    while runner.user_count and time.monotonic() < deadline:
+        gevent.sleep(0.05)
     runner.quit()
-    return {"figures": figures, "errors": errors}
+    return {"figures": figures, "errors": errors, "cold_ms": cold_ms}
 
 
 def _figures(environment, elapsed: float) -> dict:

@@ -148,7 +148,8 @@ def _who(record, *, viewer_site_ids: frozenset[int], staff_site_ids: dict[int, s
 def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEntry]:
     records = list(records)
     entries = []
-    for record, older in zip(records, records[1:] + [None], strict=True):
+    # The oldest record has nothing older to compare with (and a window may hold no record at all).
+    for record, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
         if older is not None:
             delta = record.diff_against(older, foreign_keys_are_objs=False)

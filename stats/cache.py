@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -45,6 +45,9 @@ _WATCHED = [
 
 def register_fingerprint() -> str:
     """The newest row of every watched table, in one query (each MAX is read from an index)."""
+    # Read where the figures are read (the replica, when there is one): a replica replays commits
+    # in order, so figures computed there are never older than the fingerprint they are kept under.
+    connection = connections[router.db_for_read(CardUse)]
     parts = []
     for model in _WATCHED:
         table = connection.ops.quote_name(model._meta.db_table)

@@ -403,6 +403,36 @@ def test_a_closed_sites_cards_are_moved_by_the_regions_coordinator(
     assert card.periods.latest("pk").site == other_site
 
 
+def test_the_receiving_site_opens_a_moved_cards_page(
+    client, coordinator, distributor, other_distributor, site, other_site, customer_data
+):
+    card = register(distributor, site, customer_data)
+    site.is_active = False
+    site.save()
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        services.site_cards_transfer(from_site=site, to_site=other_site, actor=coordinator, reason="site closed")
+
+    client.force_login(other_distributor)
+    page = client.get(reverse("cards:detail", args=[card.pk]))
+
+    assert page.status_code == 200
+    assert "site closed" in page.text
+
+
+def test_a_card_without_history_rows_opens(client, distributor, site, customer_data):
+    # Rows loaded in bulk (the seed's large data set, a migration from an older register) have no
+    # history; the page once answered 500 for them.
+    card = register(distributor, site, customer_data)
+    card.history.all().delete()
+    card.holder.history.all().delete()
+
+    client.force_login(distributor)
+    page = client.get(reverse("cards:detail", args=[card.pk]))
+
+    assert page.status_code == 200
+    assert card.number in page.text
+
+
 def test_a_holder_whose_card_is_at_a_closed_site_is_sent_to_the_coordinator(
     distributor, other_distributor, site, other_site, customer_data
 ):

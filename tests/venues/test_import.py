@@ -166,3 +166,45 @@ def test_bad_file_on_the_page_is_a_form_error(client, venue_user, venue, card):
     assert response.status_code == 200
     assert "The file has old Mac line endings." in response.text
     assert response.context["token"] is None
+
+
+def test_imported_uses_are_written_with_their_history(venue, venue_user, card):
+    # On PostgreSQL the rows go in with COPY: every column, and a history row naming each use.
+    content = _csv(f"K1234567,{_day()},culture,0,1,0", f"K 1234-567,{_day()},sports,0,0,0")
+
+    recorded, already, refused = services.card_uses_import(venue=venue, actor=venue_user, content=content)
+
+    assert (recorded, already, refused) == (2, 0, 0)
+    uses = list(CardUse.objects.order_by("pk"))
+    assert [(u.card, u.venue, u.category, u.assistant_tickets, u.source) for u in uses] == [
+        (card, venue, "culture", 1, CardUse.Source.IMPORT),
+        (card, venue, "sports", 0, CardUse.Source.IMPORT),
+    ]
+    assert all(u.recorded_by == venue_user and u.created_at and u.cancelled_at is None for u in uses)
+    for use in uses:
+        (record,) = use.history.all()
+        assert (record.history_type, record.history_user, record.history_change_reason) == (
+            "+",
+            venue_user,
+            services.REASON_IMPORTED,
+        )
+    # The ids came from the table's own sequence: the desk records the next use without a clash,
+    # and an imported use can be cancelled like any other.
+    use, created = services.card_use_record(
+        venue=venue,
+        actor=venue_user,
+        data=services.UseData(number="K1234567", used_on=timezone.localdate(), category="culture"),
+        idempotency_key="a" * 32,
+    )
+    assert created
+    assert use.pk > uses[-1].pk
+    services.card_use_cancel(use=uses[0], actor=venue_user, reason="wrong day")
+    assert uses[0].history.count() == 2
+
+
+def test_the_same_file_twice_imports_its_rows_once(venue, venue_user, card):
+    content = _csv(f"K1234567,{_day()},culture,0,0,0", f"K1234567,{_day()},culture,0,0,0")
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (2, 0, 0)
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (0, 2, 0)
+    assert CardUse.objects.count() == 2

@@ -478,7 +478,9 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             # What autovacuum would do soon anyway; benchmarks right after seeding need the statistics.
             with connection.cursor() as cursor:
-                for model in (User, EmailAddress, Holder, Card, CardUse):
+                models = [User, EmailAddress, Holder, Card, CardUse, ValidityPeriod]
+                models += [model.history.model for model in models if hasattr(model, "history")]
+                for model in models:
                     cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
     def _print_logins(self) -> None:
