@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from .mfa import mfa_required
 from .models import User
+from .security_log import security_event
 from .tasks import send_password_reset_email
 
 STAFF_PASSWORD_RESET_TEMPLATE = "account/email/staff_password_reset"
@@ -28,6 +29,8 @@ class AccountAdapter(DefaultAccountAdapter):
         portal = getattr(request, "login_portal", User.Kind.STAFF)
         if user is not None and user.kind != portal:
             self.authentication_failed(request, **credentials)
+            # Django's login-failed signal does not fire here: the password was right.
+            security_event("login.failed", request=request, user=user, reason="wrong_portal")
             return None
         return user
 

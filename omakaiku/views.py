@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.security_log import security_event
 from accounts.tokens import invitation_token_generator
 
 from . import selectors, services
@@ -87,6 +88,7 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.holder_password_set(user=user, password=form.cleaned_data["new_password1"])
         del request.session[SESSION_TOKEN_KEY]
+        security_event("account.activated" if first_time else "password.reset_completed", request=request, user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
         return redirect("omakaiku:home")
@@ -156,6 +158,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 def my_data_download(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     data = selectors.holder_data_export(holder=holder)
+    security_event("my_data.downloaded", request=request, user=request.user)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
     )

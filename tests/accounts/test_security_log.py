@@ -148,6 +148,16 @@ def test_failed_login_with_a_known_address_names_the_account_by_id(client, distr
     assert distributor.email not in security_caplog.text
 
 
+def test_a_right_password_on_the_wrong_login_page_is_a_logged_failure(client, distributor, security_caplog):
+    # A staff person at OmaKaiku's login page: refused like a wrong password, and logged as such.
+    response = client.post(reverse("omakaiku:login"), {"login": distributor.email, "password": factories.PASSWORD})
+
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 200
+    [event] = named(security_caplog, "login.failed")
+    assert (event["user_id"], event["reason"]) == (distributor.pk, "wrong_portal")
+
+
 def test_login_is_logged(client, distributor, security_caplog):
     client.post(reverse("account_login"), {"login": distributor.email, "password": factories.PASSWORD})
 

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import logging
 import re
 
 import pytest
@@ -403,3 +404,16 @@ def test_login_gives_a_new_session_id(client, invited):
 
     assert client.cookies["sessionid"].value != before
     assert client.session.get_expiry_age() <= 30 * 60
+
+
+def test_activation_and_the_data_download_are_in_the_security_log(client, invited, caplog):
+    from accounts.security_log import LOGGER_NAME
+
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    _activate(client, _link(mail.outbox[0]))
+    client.get(reverse("omakaiku:my_data_download"))
+
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    user = User.objects.get(email="maija@example.com")
+    assert {"account.activated", "my_data.downloaded"} <= {e["event"] for e in logged if e.get("user_id") == user.pk}
+    assert "maija@example.com" not in caplog.text
