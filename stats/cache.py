@@ -11,6 +11,7 @@ today) and the language (titles and labels are translated when computed).
 """
 
 import hashlib
+import time
 from collections.abc import Callable
 
 from django.core.cache import caches
@@ -26,6 +27,9 @@ from .filters import StatsFilter
 from .tables import Table
 
 TIMEOUT = 24 * 60 * 60
+COMPUTE_CLAIM_SECONDS = 60
+WAIT_SECONDS = 30
+POLL_SECONDS = 0.2
 
 # Every row the figures read is in one of these; the history tables catch changes to existing
 # rows (every audited save writes one), the tables themselves catch bulk-loaded rows.
@@ -65,8 +69,26 @@ def table_cached(
     key = "stats:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
     cache = caches["stats"]
     table = cache.get(key)
-    if table is None:
+    if table is not None:
+        return table
+    # After a change, the first visitors all miss at once. One of them computes the table (seconds
+    # over a million uses); the others wait for it instead of running the same queries beside it.
+    # A computation that dies leaves its claim to expire, and waiting is bounded: then they compute.
+    # (With the database cache, the claim is written in the request's transaction and seen by
+    # others only with the table itself; a shared Redis, STATS_CACHE_URL, makes it work at once.)
+    claimed = cache.add(key + ":computing", 1, COMPUTE_CLAIM_SECONDS)
+    if not claimed:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            table = cache.get(key)
+            if table is not None:
+                return table
+    try:
         table = compute()
         if table is not None:
             cache.set(key, table, TIMEOUT)
+    finally:
+        if claimed:
+            cache.delete(key + ":computing")
     return table

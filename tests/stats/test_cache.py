@@ -57,3 +57,66 @@ def test_a_card_change_shows_at_once(client, distributor, site, customer_data):
     for number in ["A1000001", "A1000002", "A1000003", "A1000004", "A1000005"]:
         services.card_register(site=site, actor=distributor, number=number, holder_data=customer_data)
     assert before != registered()
+
+
+def _filters():
+    from stats.filters import StatsFilter
+
+    today = timezone.localdate()
+    return StatsFilter(start=today.replace(month=1, day=1), end=today)
+
+
+def test_a_table_being_computed_is_waited_for_not_computed_again(db, monkeypatch):
+    from django.core.cache import caches
+
+    from stats import cache as stats_cache
+
+    monkeypatch.setattr(stats_cache, "POLL_SECONDS", 0.01)
+    # Another worker holds the claim; its table lands in the cache while this one waits.
+    answers = iter([None, None, "the other worker's table"])
+    monkeypatch.setattr(caches["stats"], "get", lambda key, default=None: next(answers))
+    monkeypatch.setattr(caches["stats"], "add", lambda *args, **kwargs: False)
+    computed = []
+
+    table = stats_cache.table_cached(
+        fingerprint="f", scope=None, filters=_filters(), slug="x", compute=lambda: computed.append(1) or "mine"
+    )
+
+    assert table == "the other worker's table"
+    assert computed == []
+
+
+def test_a_claim_that_is_never_finished_is_not_waited_for_for_ever(db, monkeypatch):
+    from django.core.cache import caches
+
+    from stats import cache as stats_cache
+
+    monkeypatch.setattr(stats_cache, "WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(stats_cache, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(caches["stats"], "add", lambda *args, **kwargs: False)
+
+    table = stats_cache.table_cached(
+        fingerprint="f", scope=None, filters=_filters(), slug="y", compute=lambda: "computed"
+    )
+
+    assert table == "computed"
+
+
+def test_the_claim_is_released_after_computing(db, monkeypatch):
+    from django.core.cache import caches
+
+    from stats import cache as stats_cache
+
+    cache, stored = caches["stats"], []
+    real_set = cache.set
+    monkeypatch.setattr(cache, "set", lambda key, *args, **kwargs: stored.append(key) or real_set(key, *args, **kwargs))
+    stats_cache.table_cached(fingerprint="f", scope=None, filters=_filters(), slug="z", compute=lambda: "first")
+    cache.delete(stored[0])  # the table is gone (evicted); its claim must be too
+
+    def no_waiting(seconds):
+        raise AssertionError("waited for a claim nobody holds")
+
+    monkeypatch.setattr(stats_cache.time, "sleep", no_waiting)
+    table = stats_cache.table_cached(fingerprint="f", scope=None, filters=_filters(), slug="z", compute=lambda: "again")
+
+    assert table == "again"
