@@ -1,18 +1,29 @@
-"""Computed statistics tables, kept until the register changes.
+"""Computed statistics tables, kept until the register changes, refreshed behind the page.
 
 A table over a million uses takes seconds to compute, and the same figures are asked for
-again and again. Each computed table is cached under a key that includes a fingerprint of the
-register: the newest row of every table the figures read, and of their history. Any write
-(a use recorded, imported or cancelled, a card registered, renewed, moved or inactivated, a
-holder changed, an OmaKaiku account activated, a site or municipality renamed) changes the
-fingerprint, so no figure is ever older than the register: the cache only spares recomputing
-what has not changed. The key also holds today's date (the current year so far, cards valid
-today) and the language (titles and labels are translated when computed).
+again and again. Each computed table is cached with a fingerprint of the register: the newest
+row of every table the figures read, and of their history. Any write (a use recorded, imported
+or cancelled, a card registered, renewed, moved or inactivated, a holder changed, an OmaKaiku
+account activated, a site or municipality renamed) changes the fingerprint. The cache key holds
+today's date (the current year so far, cards valid today), the language (titles and labels are
+translated when computed), the scope, the filters and the table.
+
+When the fingerprint has changed since a table was computed:
+
+- a **download** is computed again at once: a file is never older than the register;
+- a **page** shows the table it has, marked with the time it was computed and "being updated",
+  and queues one recomputation (``stats.tasks.stats_table_refresh``) for the task worker. So a
+  busy register, where uses are recorded every few seconds, does not make every visitor wait
+  seconds for the figures. A table older than ``STALE_LIMIT`` is computed at once, so figures
+  never lag far behind even when the worker is down. With the immediate task backend
+  (development, tests) the queued recomputation runs at once and the page shows its result.
 """
 
+import datetime
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from django.core.cache import caches
 from django.db import connections, router
@@ -27,6 +38,9 @@ from .filters import StatsFilter
 from .tables import Table
 
 TIMEOUT = 24 * 60 * 60
+# A page may show a table computed before the latest change for at most this long.
+STALE_LIMIT = datetime.timedelta(minutes=15)
+REFRESH_CLAIM_SECONDS = 5 * 60
 COMPUTE_CLAIM_SECONDS = 60
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.2
@@ -62,33 +76,76 @@ def register_fingerprint() -> str:
         return ":".join(str(value) for value in cursor.fetchone())
 
 
+@dataclass(frozen=True)
+class CachedTable:
+    fingerprint: str
+    computed_at: datetime.datetime
+    table: Table | None
+
+
+def table_key(*, scope: StatsScope | None, filters: StatsFilter, slug: str, language: str | None = None) -> str:
+    parts = (timezone.localdate().isoformat(), language or get_language(), repr(scope), repr(filters), slug)
+    return "stats:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def table_compute_and_keep(*, key: str, compute: Callable[[], Table | None], fingerprint: str) -> Table | None:
+    """Compute a table and keep it under ``key`` with the fingerprint read before computing (a
+    change made meanwhile leaves it marked as older than the register)."""
+    table = compute()
+    caches["stats"].set(key, CachedTable(fingerprint, timezone.now(), table), TIMEOUT)
+    return table
+
+
 def table_cached(
-    *, fingerprint: str, scope: StatsScope | None, filters: StatsFilter, slug: str, compute: Callable[[], Table | None]
+    *,
+    fingerprint: str,
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    slug: str,
+    compute: Callable[[], Table | None],
+    allow_stale: bool = False,
 ) -> Table | None:
-    parts = (fingerprint, timezone.localdate().isoformat(), get_language(), repr(scope), repr(filters), slug)
-    key = "stats:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    """The table, from the cache when it is as new as the register (see the module's text).
+
+    A table shown while its recomputation waits in the queue comes back as a copy with
+    ``as_of`` set to the time it was computed."""
     cache = caches["stats"]
-    table = cache.get(key)
-    if table is not None:
-        return table
-    # After a change, the first visitors all miss at once. One of them computes the table (seconds
-    # over a million uses); the others wait for it instead of running the same queries beside it.
-    # A computation that dies leaves its claim to expire, and waiting is bounded: then they compute.
-    # (With the database cache, the claim is written in the request's transaction and seen by
-    # others only with the table itself; a shared Redis, STATS_CACHE_URL, makes it work at once.)
+    key = table_key(scope=scope, filters=filters, slug=slug)
+    entry = cache.get(key)
+    if isinstance(entry, CachedTable):
+        if entry.fingerprint == fingerprint:
+            return entry.table
+        if allow_stale and timezone.now() - entry.computed_at < STALE_LIMIT:
+            if cache.add(key + ":refreshing", 1, REFRESH_CLAIM_SECONDS):
+                from .tasks import stats_table_refresh  # the tasks module imports this one
+
+                stats_table_refresh.enqueue(
+                    level=scope.level.value if scope else None,
+                    pk=scope.pk if scope else None,
+                    filters=filters.params(),
+                    slug=slug,
+                    language=get_language(),
+                )
+            fresh = cache.get(key)  # the immediate backend has refreshed it already
+            if isinstance(fresh, CachedTable) and fresh.fingerprint == fingerprint:
+                return fresh.table
+            return replace(entry.table, as_of=entry.computed_at) if entry.table is not None else None
+    # Nothing usable: compute now. After a change the first visitors all miss at once; one of
+    # them computes (seconds over a million uses) and the others wait for it instead of running
+    # the same queries beside it. A computation that dies leaves its claim to expire, and waiting
+    # is bounded: then they compute. (With the database cache the claim is written in the
+    # request's transaction and seen by others only with the table itself; a shared Redis,
+    # STATS_CACHE_URL, makes it work at once.)
     claimed = cache.add(key + ":computing", 1, COMPUTE_CLAIM_SECONDS)
     if not claimed:
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
-            table = cache.get(key)
-            if table is not None:
-                return table
+            entry = cache.get(key)
+            if isinstance(entry, CachedTable) and entry.fingerprint == fingerprint:
+                return entry.table
     try:
-        table = compute()
-        if table is not None:
-            cache.set(key, table, TIMEOUT)
+        return table_compute_and_keep(key=key, compute=compute, fingerprint=fingerprint)
     finally:
         if claimed:
             cache.delete(key + ":computing")
-    return table

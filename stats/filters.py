@@ -35,6 +35,16 @@ class StatsFilter:
             params["category"] = self.category
         return params
 
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> "StatsFilter":
+        """The filter back from ``params()`` (a queued task carries it as plain values)."""
+        return cls(
+            start=datetime.date.fromisoformat(params["start"]),
+            end=datetime.date.fromisoformat(params["end"]),
+            region_id=int(params["region"]) if params.get("region") else None,
+            category=params.get("category") or None,
+        )
+
     def querystring(self) -> str:
         """The filter as a query string (without "?"), for links and shareable addresses."""
         return urlencode(self.params())

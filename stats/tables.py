@@ -6,6 +6,7 @@ chart, as CSV and as XLSX. A table is the source of truth: a chart never shows a
 the table does not.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 
@@ -58,6 +59,8 @@ class Table:
     total: dict | None = None  # a totals row, same keys, or None
     chart: ChartSpec | None = None
     note: str = ""  # shown under the table and in the download's header
+    # Set on a page's copy when the table predates the latest change and is being recomputed.
+    as_of: datetime.datetime | None = None
 
     def column(self, key: str) -> Column:
         return next(column for column in self.columns if column.key == key)

@@ -164,15 +164,26 @@ def _bad_filters(form: StatsFilterForm) -> HttpResponse:
 # --- computing, through the cache ------------------------------------------------------------
 
 
-def _cached(scope, filters, slug, compute, fingerprint=None):
+def _cached(scope, filters, slug, compute, fingerprint=None, *, page=False):
+    """A table through the cache; a page may show it while its recomputation is queued, a
+    download is always as new as the register."""
     fingerprint = fingerprint or stats_cache.register_fingerprint()
-    return stats_cache.table_cached(fingerprint=fingerprint, scope=scope, filters=filters, slug=slug, compute=compute)
+    return stats_cache.table_cached(
+        fingerprint=fingerprint, scope=scope, filters=filters, slug=slug, compute=compute, allow_stale=page
+    )
 
 
 def _public_tables(filters) -> list:
     fingerprint = stats_cache.register_fingerprint()
     tables = [
-        _cached(None, filters, slug, partial(selectors.stats_public_table, filters=filters, slug=slug), fingerprint)
+        _cached(
+            None,
+            filters,
+            slug,
+            partial(selectors.stats_public_table, filters=filters, slug=slug),
+            fingerprint,
+            page=True,
+        )
         for slug in selectors.stats_public_slugs()
     ]
     return [table for table in tables if table is not None]
@@ -187,6 +198,7 @@ def _scope_tables(scope, filters) -> list:
             slug,
             partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
             fingerprint,
+            page=True,
         )
         for slug in selectors.stats_table_slugs(scope=scope)
     ]

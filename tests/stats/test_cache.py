@@ -73,7 +73,8 @@ def test_a_table_being_computed_is_waited_for_not_computed_again(db, monkeypatch
 
     monkeypatch.setattr(stats_cache, "POLL_SECONDS", 0.01)
     # Another worker holds the claim; its table lands in the cache while this one waits.
-    answers = iter([None, None, "the other worker's table"])
+    theirs = stats_cache.CachedTable("f", timezone.now(), "the other worker's table")
+    answers = iter([None, None, theirs])
     monkeypatch.setattr(caches["stats"], "get", lambda key, default=None: next(answers))
     monkeypatch.setattr(caches["stats"], "add", lambda *args, **kwargs: False)
     computed = []
@@ -120,3 +121,67 @@ def test_the_claim_is_released_after_computing(db, monkeypatch):
     table = stats_cache.table_cached(fingerprint="f", scope=None, filters=_filters(), slug="z", compute=lambda: "again")
 
     assert table == "again"
+
+
+# --- a busy register: pages show the last table while one recomputation waits in the queue ---
+
+
+@pytest.fixture
+def queued(settings):
+    """A task backend that only queues (as the database worker's queue does until it runs)."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    from django.tasks import default_task_backend
+
+    return default_task_backend
+
+
+def _record(card, venue, venue_user, key):
+    data = venue_services.UseData(number=card.number, used_on=timezone.localdate(), category="culture")
+    venue_services.card_use_record(venue=venue, actor=venue_user, data=data, idempotency_key=key * 32)
+
+
+def test_after_a_change_the_page_shows_the_last_table_and_queues_one_update(client, card, venue, venue_user, queued):
+    from stats.tasks import stats_table_refresh
+
+    assert _total_uses(client) == 0
+    _record(card, venue, venue_user, "a")
+
+    page = client.get("/stats/")
+    again = client.get("/stats/")
+
+    assert _total_uses(client) == 0  # the table computed before the use, marked as such
+    assert "being updated" in page.text
+    assert page.text.count("data-stats-updating") == 2  # both public tables
+    refreshes = [r for r in queued.results if r.task.func is stats_table_refresh.func]
+    assert len(refreshes) == 2  # one per table, not one per visitor
+    assert again.status_code == 200
+
+    for result in refreshes:
+        stats_table_refresh.call(*result.args, **result.kwargs)
+    page = client.get("/stats/")
+
+    assert _total_uses(client) == 1
+    assert "data-stats-updating" not in page.text
+
+
+def test_a_download_after_a_change_is_as_new_as_the_register(client, card, venue, venue_user, queued):
+    client.get("/stats/")
+    _record(card, venue, venue_user, "b")
+
+    response = client.get("/stats/national-annual.csv")
+
+    lines = response.content.decode("utf-8-sig").splitlines()
+    header = next(line.split(";") for line in lines if line.startswith("Year;"))
+    total = next(line.split(";") for line in lines if line.startswith("Total;"))
+    assert total[header.index("Total uses")] == "1"
+
+
+def test_a_table_older_than_the_limit_is_computed_at_once(client, card, venue, venue_user, queued):
+    import datetime
+
+    import time_machine
+
+    client.get("/stats/")
+    _record(card, venue, venue_user, "c")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        assert _total_uses(client) == 1
