@@ -227,10 +227,18 @@ def _figures(
             totals[name] += value
         figures[_month_key(row["key"])]["total_uses"] += row["adult"] + row["child"]
         totals["total_uses"] += row["adult"] + row["child"]
-    for row in uses.annotate(key=use_key).values("key").annotate(n=Count("card_id", distinct=True)).order_by():
-        figures[_month_key(row["key"])]["cards_used"] = row["n"]
-    # Cards used over the whole table: distinct cards, not the sum of the rows.
-    totals["cards_used"] = uses.aggregate(n=Count("card_id", distinct=True))["n"]
+    per_key = {
+        _month_key(row["key"]): row["n"]
+        for row in uses.annotate(key=use_key).values("key").annotate(n=Count("card_id", distinct=True)).order_by()
+    }
+    for key, n in per_key.items():
+        figures[key]["cards_used"] = n
+    if group in ("region", "municipality", "site"):
+        # Grouped by the card's site: a card is in one group, so its distinct counts add up.
+        totals["cards_used"] = sum(per_key.values())
+    else:
+        # Over years or months a card can be in several rows: distinct cards, not the sum.
+        totals["cards_used"] = uses.aggregate(n=Count("card_id", distinct=True))["n"]
     if group in _ROLL_UP:
         parents = dict(
             Site.objects.filter(pk__in=[pk for pk in figures if pk is not None]).values_list("pk", _ROLL_UP[group])

@@ -519,8 +519,8 @@ def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, l
 # --- query counts ----------------------------------------------------------------------------------
 
 SCOPES = {
-    "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 43),
-    "region": (lambda w: _region(w.north.pk), 35),
+    "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 40),
+    "region": (lambda w: _region(w.north.pk), 33),
     "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 17),
     "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 6),
 }
@@ -546,7 +546,7 @@ def test_query_count_does_not_grow_with_rows(world, name, django_assert_num_quer
 
 
 def test_public_query_count(world, django_assert_num_queries):
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         stats_public_tables(filters=PERIOD)
 
 
