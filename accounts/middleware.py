@@ -62,11 +62,21 @@ class SecurityHeadersMiddleware:
 
 # Pages a person without two-step verification may still open: setting it up (allauth's
 # MFA pages and the password check before it), logging out, and switching the language.
-MFA_SETUP_VIEWS = {"account_logout", "account_reauthenticate", "set_language", "admin:logout"}
+MFA_SETUP_VIEWS = {
+    "account_logout",
+    "account_reauthenticate",
+    "set_language",
+    "admin:logout",
+    # The public help and accessibility statement stay readable while two-step is being set up.
+    "help",
+    "accessibility",
+    "omakaiku_help",
+    "omakaiku_accessibility",
+}
 # Allauth's staff pages and where a holder finds the same in OmaKaiku (else OmaKaiku's home).
 HOLDER_EQUIVALENTS = {
     "account_reset_password": "omakaiku:password_reset",
-    "account_change_password": "omakaiku:password_reset",
+    "account_change_password": "omakaiku:settings",
     "account_set_password": "omakaiku:password_reset",
     "account_email": "omakaiku:my_data",
 }

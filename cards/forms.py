@@ -12,7 +12,7 @@ from accounts.forms import EMAIL_MAX_LENGTH, Form, WholeNumberField
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import NOTE_MAX_LENGTH, HolderData, holder_data_validate
+from .services import NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, holder_data_validate
 
 # The longest card number as typed: 20 characters in groups with spaces or dashes.
 NUMBER_MAX_LENGTH = 40
@@ -232,3 +232,16 @@ class SiteTransferForm(Form):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_site"].queryset = sites
+
+
+class CardReplaceForm(Form):
+    number = CardNumberField(
+        label=_("New card number"),
+        help_text=_("The number printed on the new card."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+    reason = forms.ChoiceField(
+        label=_("What happened to the card?"),
+        choices=[(reason.value, reason.label) for reason in REPLACE_REASONS],
+        widget=forms.RadioSelect,
+    )

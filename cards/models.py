@@ -121,6 +121,7 @@ class Card(models.Model):
 
     class InactivationReason(models.TextChoices):
         LOST = "lost", _("Lost")
+        BROKEN = "broken", _("Broken")
         GIVEN_UP = "given_up", _("Given up")
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
         OTHER = "other", _("Other")
@@ -219,6 +220,9 @@ class ValidityPeriod(models.Model):
         REGISTERED = "registered", _("Registered")
         RENEWED = "renewed", _("Renewed")
         REACTIVATED = "reactivated", _("Reactivated")
+        # A lost or broken card's replacement: the same holder's validity continues on a new
+        # number, so statistics count it neither as a new card nor as a renewal.
+        REPLACED = "replaced", _("Replacement card")
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="periods", verbose_name=_("card"))
     valid_from = models.DateField(_("valid from"))

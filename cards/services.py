@@ -632,16 +632,24 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
     return card
 
 
+def card_renewal_period(*, card: Card, on: datetime.date) -> tuple[datetime.date, datetime.date] | None:
+    """The validity period a renewal on ``on`` adds: 12 months from that day, never from the old
+    expiry date. None for a card registered or renewed that day: it already runs 12 months from it."""
+    if card.valid_from == on:
+        return None
+    return validity_period(on)
+
+
 def card_renew(*, card: Card, actor: User) -> Card:
     """Renew for 12 months from today, never from the old expiry date: a new validity period."""
     with transaction.atomic():
         card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
-        today = timezone.localdate()
-        if card.valid_from == today:
+        period = card_renewal_period(card=card, on=timezone.localdate())
+        if period is None:
             # Registered or renewed today already: it runs 12 months from today, as asked.
             return card
-        start, end = validity_period(today)
+        start, end = period
         _period_add(card, cause=ValidityPeriod.Cause.RENEWED, start=start, end=end, actor=actor)
         _audit(card, actor=actor, reason=REASON_RENEWED)
         card.save()
@@ -885,6 +893,88 @@ def card_omakaiku_close(*, card: Card, actor: User) -> Card:
         _omakaiku_close(holder=holder, actor=actor, reason=REASON_OMAKAIKU_CLOSED)
         _check(holder)
     return Card.objects.get(pk=card.pk)
+
+
+# A replacement's history reasons, stored as source strings like the others (translated when
+# shown); the new number is not in them, as a stored reason with a number in it could not be
+# translated. Both cards are the same site's, so each page lists the other under the holder's cards.
+REASON_REPLACED = gettext_noop("Replaced by a new card")
+REASON_REPLACEMENT = gettext_noop("Replacement for a lost or broken card")
+REPLACE_REASONS = (Card.InactivationReason.LOST, Card.InactivationReason.BROKEN)
+
+
+def card_replace(*, card: Card, actor: User, number: str, reason: str) -> Card:
+    """A lost or broken physical card replaced in one step: the card is inactivated and the new
+    printed number registered for the same holder at the same site, together or not at all.
+
+    The holder's details, OmaKaiku and mobile card stay as they are (no new invitation). The new
+    card continues the old one's validity, from today to the same last valid day, as a
+    ``replaced`` period: a lost card neither lengthens nor shortens the holder's year, and
+    statistics count it neither as a new card nor as a renewal.
+    """
+    if reason not in REPLACE_REASONS:
+        raise _refuse("reason", _("Choose whether the card was lost or broken."), "replace_reason_required")
+    number = card_number_normalize(number)
+    if _kind_for_number(number) != Card.Kind.PHYSICAL:
+        raise _refuse(
+            "number",
+            _("Type the number printed on the new card. A mobile-only card is made with Switch to mobile-only."),
+            "replace_needs_printed_number",
+        )
+    with transaction.atomic():
+        card = _lock_for(actor, card, CardAction.VIEW, CardAction.ADMIN)
+        _ensure_editable(card)
+        if not is_admin(actor):
+            card_require(actor, card, CardAction.CHANGE)
+        if card.kind != Card.Kind.PHYSICAL:
+            raise _refuse(None, _("A mobile-only card has no printed card to replace."), "replace_not_physical")
+        today = timezone.localdate()
+        if card.is_expired(today):
+            raise _refuse(None, _("This card has expired. Renew it first, then replace it."), "card_expired")
+        if not card.site.is_active:
+            raise _refuse(
+                None,
+                _("The card's site has closed. Move the card to another site first, then replace it."),
+                "site_closed",
+            )
+        if number == card.number:
+            raise _refuse(
+                "number",
+                _("This is the number of the card being replaced. Type the number printed on the new card."),
+                "number_same",
+            )
+        taken = _refuse(
+            "number", _("Card number %(number)s is already registered.") % {"number": number}, "number_taken"
+        )
+        if Card.objects.filter(number=number).exists():
+            raise taken
+        holder = card.holder
+        _inactivate(card, actor=actor, reason=reason, note="", history_reason=REASON_REPLACED)
+        new = Card(
+            number=number,
+            kind=Card.Kind.PHYSICAL,
+            holder=holder,
+            site=card.site,
+            issued_on=today,
+            valid_from=today,
+            valid_until=card.valid_until,
+            mobile_enabled=card.mobile_enabled,
+        )
+        _audit(new, actor=actor, reason=REASON_REPLACEMENT)
+        try:
+            # Another distributor may have registered the same number a moment ago: a form error,
+            # and the outer transaction takes the inactivation back with it.
+            with transaction.atomic():
+                new.save()
+        except IntegrityError:
+            if Card.objects.filter(number=number).exists():
+                raise taken from None
+            raise _refuse(
+                None, _("The holder has another active card; a holder can have only one."), "active_card_exists"
+            ) from None
+        _period_add(new, cause=ValidityPeriod.Cause.REPLACED, start=today, end=card.valid_until, actor=actor)
+        _check(holder)
+    return new
 
 
 # --- sites that close ------------------------------------------------------------------

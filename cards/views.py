@@ -18,6 +18,7 @@ from .filters import CardFilter
 from .forms import (
     CardInactivateForm,
     CardRegisterForm,
+    CardReplaceForm,
     CardSearchForm,
     CardUpdateForm,
     HolderFieldsMixin,
@@ -87,6 +88,7 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "other_cards": access.cards_visible(user).filter(holder=card.holder).exclude(pk=card.pk),
             "can_change": access.card_permits(user, card, access.CardAction.CHANGE),
             "manages_holder": access.card_permits(user, card, access.CardAction.HOLDER),
+            "can_replace": _replace_offered(user, card),
         },
     )
 
@@ -346,3 +348,38 @@ def site_transfer(request: HttpRequest, site_pk: int) -> HttpResponse:
             )
             return redirect("cards:site_transfer", site_pk=site.pk)
     return render(request, "cards/site_transfer.html", {"site": site, "count": count, "form": form})
+
+
+def _replace_offered(user, card: Card) -> bool:
+    """Whether the card page offers "Replace card": what ``services.card_replace`` would accept."""
+    return (
+        access.card_permits(user, card, access.CardAction.CHANGE)
+        and card.kind == Card.Kind.PHYSICAL
+        and not card.is_expired()
+    )
+
+
+@distributor_required
+@require_http_methods(["GET", "POST"])
+def card_replace(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lost or broken card: inactivate it and register the new printed number in one step."""
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if not _replace_offered(request.user, card):
+        messages.error(request, _("Only a valid physical card of your site can be replaced."))
+        return redirect("cards:detail", pk=card.pk)
+    form = CardReplaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_card = services.card_replace(
+                card=card, actor=request.user, number=form.cleaned_data["number"], reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Card %(old)s was inactivated and replaced by card %(new)s.")
+                % {"old": card.number, "new": new_card.number},
+            )
+            return redirect("cards:detail", pk=new_card.pk)
+    return render(request, "cards/card_replace.html", {"form": form, "card": card})

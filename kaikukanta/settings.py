@@ -154,6 +154,9 @@ def _mailer(url: str) -> dict:
 MAILERS = {"default": _mailer(env("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Kaikukanta <noreply@kaikukortti.fi>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The organisation's contact for questions and accessibility feedback, shown on the help page and the
+# accessibility statement (the Act on the Provision of Digital Services 306/2019 requires one there).
+SERVICE_CONTACT_EMAIL = env("SERVICE_CONTACT_EMAIL", default="kaikukortti@example.fi")
 
 TASKS = {
     "default": {

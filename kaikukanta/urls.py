@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import home
-from kaikukanta import health
+from kaikukanta import health, pages
 
 admin.site.site_header = "Kaikukanta"
 admin.site.site_title = "Kaikukanta"
@@ -22,6 +22,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
+    path("help/", pages.help_page, name="help"),
+    path("accessibility/", pages.accessibility, name="accessibility"),
+    # The same pages in OmaKaiku's look (kaikukanta/pages.py).
+    path("omakaiku/help/", pages.help_page, {"portal": "omakaiku"}, name="omakaiku_help"),
+    path("omakaiku/accessibility/", pages.accessibility, {"portal": "omakaiku"}, name="omakaiku_accessibility"),
     path("omakaiku/", include("omakaiku.urls")),
     path("venue/", include("venues.urls")),
     path("stats/", include("stats.urls")),

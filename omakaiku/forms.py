@@ -1,10 +1,10 @@
 import django_filters
 from django import forms
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import CleanTextMixin
-from accounts.models import Municipality, UseCategory
+from accounts.forms import CleanTextMixin, Form
+from accounts.models import Municipality, UseCategory, User
 from cards.models import Offer
 
 
@@ -18,6 +18,37 @@ class HolderSetPasswordForm(CleanTextMixin, SetPasswordForm):
         self.fields["new_password1"].widget.attrs["autocomplete"] = "new-password"
         if not first_time:
             del self.fields["accept_privacy"]
+
+
+class HolderPasswordChangeForm(CleanTextMixin, PasswordChangeForm):
+    """Django's form: the current password, then the new one twice (with the password validators)."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": _("Your current password was entered incorrectly. Please enter it again."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = _("Current password")
+        # Django focuses it; on this page it sits below the email settings, which come first.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+        # The browser's password manager offers a new password only for these.
+        self.fields["new_password1"].widget.attrs["autocomplete"] = "new-password"
+        self.fields["new_password2"].widget.attrs["autocomplete"] = "new-password"
+
+
+class HolderPreferencesForm(Form):
+    language = forms.ChoiceField(
+        label=_("Language of emails"),
+        choices=User._meta.get_field("language").choices,
+        widget=forms.RadioSelect,
+    )
+    expiry_reminders = forms.BooleanField(
+        label=_("Email me 30 days before my card expires, and when it has expired"),
+        required=False,
+        help_text=_("The reminder tells you the card's last valid day and who renews the card."),
+    )
 
 
 class OfferFilter(django_filters.FilterSet):

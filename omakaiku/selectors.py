@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from cards.models import Card, CardUse, Holder, Offer
 
+from .models import ExpiryReminder, HolderPreferences
+
 
 def holder_for_user(*, user: User) -> Holder:
     return get_object_or_404(Holder.objects.select_related("municipality", "account"), account=user)
@@ -106,6 +108,11 @@ def holder_data_export(*, holder: Holder) -> dict:
     history, the holder record's history and the uses. Who made a change is not included:
     staff are not the holder's data."""
     cards = list(holder_cards(holder=holder).prefetch_related("periods"))
+    reminders: dict[int, list] = {}
+    for reminder in (
+        ExpiryReminder.objects.filter(period__card__in=cards).select_related("period").order_by("queued_at", "pk")
+    ):
+        reminders.setdefault(reminder.period.card_id, []).append(reminder)
     return {
         "holder": {
             "type": holder.kind,
@@ -125,6 +132,7 @@ def holder_data_export(*, holder: Holder) -> dict:
             "activated": holder.account.activated_at.isoformat()
             if holder.account and holder.account.activated_at
             else None,
+            "expiry_reminders": _reminders_wanted(holder.account),
         },
         "cards": [
             {
@@ -149,6 +157,15 @@ def holder_data_export(*, holder: Holder) -> dict:
                     for period in card.periods.all()
                 ],
                 "history": _history_export(card.history.order_by("history_date", "history_id"), _CARD_HISTORY_FIELDS),
+                "expiry_reminders": [
+                    {
+                        "kind": reminder.kind,
+                        "state": reminder.state,
+                        "queued": reminder.queued_at.isoformat(),
+                        "sent": reminder.sent_at.isoformat() if reminder.sent_at else None,
+                    }
+                    for reminder in reminders.get(card.pk, [])
+                ],
             }
             for card in cards
         ],
@@ -169,6 +186,13 @@ def holder_data_export(*, holder: Holder) -> dict:
             for use in holder_uses(holder=holder)
         ],
     }
+
+
+def _reminders_wanted(account) -> bool | None:
+    if account is None:
+        return None
+    preferences = HolderPreferences.objects.filter(user=account).first()
+    return preferences.expiry_reminders if preferences else True
 
 
 def card_kind_label(card: Card) -> str:

@@ -1,16 +1,33 @@
+import datetime
+
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import user_sessions_end
+from cards.models import Card, ValidityPeriod
+
+from . import tasks
+from .models import ExpiryReminder, HolderPreferences
+
+# docs/rules.md, "Expiry reminders".
+REMINDER_DAYS_BEFORE = 30
+# The "has expired" reminder still goes out this many days after expiry, so a day the job
+# did not run (a holiday, a broken server) loses no reminder.
+EXPIRED_REMINDER_DAYS = 7
+EMAIL_LANGUAGES = [code for code, _name in User._meta.get_field("language").choices]
 
 
 def holder_password_set(*, user: User, password: str) -> User:
-    """Set the holder's password from an invitation or reset link.
+    """Set the holder's password: from an invitation or reset link, or changed in settings.
 
     The first time, this activates the account; the address is proven by the link. Every
-    other session of the holder ends, so a leaked old password stops working at once.
+    other session of the holder ends, so a leaked old password stops working at once (a
+    change in settings keeps the current session: the view updates its hash).
     """
     with transaction.atomic():
         user.set_password(password)
@@ -21,3 +38,98 @@ def holder_password_set(*, user: User, password: str) -> User:
         user_sessions_end(user=user)
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
     return user
+
+
+def holder_preferences_set(*, user: User, language: str, expiry_reminders: bool) -> HolderPreferences:
+    """Save the holder's email language (``User.language``) and whether they want expiry reminders."""
+    if not user.is_holder:
+        raise PermissionDenied
+    if language not in EMAIL_LANGUAGES:
+        raise ValidationError({"language": ValidationError(_("Choose a language."), code="language_invalid")})
+    with transaction.atomic():
+        if user.language != language:
+            user.language = language
+            user._history_user = user
+            user.save(update_fields=["language"])
+        preferences, _created = HolderPreferences.objects.update_or_create(
+            user=user, defaults={"expiry_reminders": expiry_reminders}
+        )
+    return preferences
+
+
+# --- expiry reminders ------------------------------------------------------------------------
+
+
+def _reminder_kind(valid_until: datetime.date, today: datetime.date) -> str:
+    # A card is valid through its last valid day; "expired" is from the day after.
+    return ExpiryReminder.Kind.EXPIRED if valid_until < today else ExpiryReminder.Kind.EXPIRING
+
+
+def _reminder_cards(today: datetime.date) -> QuerySet[Card]:
+    """Active cards a reminder is due for today, whatever was sent already, with ``current_period``.
+
+    The holder must have an activated OmaKaiku login with an address and must not have opted out.
+    """
+    current = ValidityPeriod.objects.filter(card=OuterRef("pk")).order_by("-valid_from", "-pk").values("pk")[:1]
+    return (
+        Card.objects.filter(
+            status=Card.Status.ACTIVE,
+            valid_until__gte=today - datetime.timedelta(days=EXPIRED_REMINDER_DAYS),
+            valid_until__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
+            holder__account__kind=User.Kind.HOLDER,
+            holder__account__is_active=True,
+            holder__account__activated_at__isnull=False,
+        )
+        .exclude(holder__account__email="")
+        .exclude(holder__account__holder_preferences__expiry_reminders=False)
+        .annotate(current_period=Subquery(current))
+        .filter(current_period__isnull=False)
+    )
+
+
+def expiry_reminders_queue(*, today: datetime.date | None = None) -> int:
+    """Queue today's expiry reminders; returns how many. Safe to run again, or twice at once.
+
+    Each reminder row is committed before its email is queued, and the unique constraint on
+    (period, kind) lets only one run write it. A holder is not reminded twice of the same last
+    valid day either, when a reactivation or a replacement card started a new period ending then.
+    """
+    today = today or timezone.localdate()
+    reminded = ExpiryReminder.objects.filter(
+        period__card__holder=OuterRef("holder"), period__valid_until=OuterRef("valid_until")
+    )
+    cards = (
+        _reminder_cards(today)
+        .exclude(Q(Exists(reminded.filter(kind=ExpiryReminder.Kind.EXPIRING))), valid_until__gte=today)
+        .exclude(Q(Exists(reminded.filter(kind=ExpiryReminder.Kind.EXPIRED))), valid_until__lt=today)
+        .order_by("pk")
+        .values_list("current_period", "valid_until")
+    )
+    queued = 0
+    for period_id, valid_until in cards:
+        try:
+            with transaction.atomic():
+                reminder = ExpiryReminder.objects.create(period_id=period_id, kind=_reminder_kind(valid_until, today))
+                transaction.on_commit(lambda pk=reminder.pk: tasks.send_expiry_reminder.enqueue(reminder_id=pk))
+        except IntegrityError:
+            continue  # another run wrote it first; that run sends it
+        queued += 1
+    return queued
+
+
+def expiry_reminder_card(*, reminder: ExpiryReminder, today: datetime.date | None = None) -> Card | None:
+    """The card, if the reminder still applies now, just before sending; else None.
+
+    It no longer applies if meanwhile the card was renewed (its current period changed) or
+    inactivated, the expiring card expired, or the holder opted out or lost OmaKaiku.
+    """
+    today = today or timezone.localdate()
+    card = (
+        _reminder_cards(today)
+        .filter(current_period=reminder.period_id)
+        .select_related("holder__account", "site__organisation", "site__municipality")
+        .first()
+    )
+    if card is None or _reminder_kind(card.valid_until, today) != reminder.kind:
+        return None
+    return card

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_offline
 
 app_name = "omakaiku"
 
@@ -17,5 +17,8 @@ urlpatterns = [
     path("cards/<int:pk>/mobile/", views.mobile_card, name="mobile_card"),
     path("my-data/", views.my_data, name="my_data"),
     path("my-data/download/", views.my_data_download, name="my_data_download"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/password/", views.password_change, name="password_change"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views_offline.service_worker, name="service_worker"),
 ]

@@ -4,7 +4,7 @@ from allauth.account.views import LoginView, PasswordResetView
 from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,10 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.security_log import security_event
 from accounts.tokens import invitation_token_generator
+from cards.models import Card
 
 from . import selectors, services
 from .codes import code39_svg, qr_svg
-from .forms import HolderSetPasswordForm, OfferFilter
+from .forms import HolderPasswordChangeForm, HolderPreferencesForm, HolderSetPasswordForm, OfferFilter
+from .models import HolderPreferences
 from .permissions import holder_required
 
 PAGE_SIZE = 20
@@ -54,7 +56,10 @@ def password_reset_done(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, _("You have logged out."))
-    return redirect("omakaiku:login")
+    response = redirect("omakaiku:login")
+    # The mobile card kept for offline use goes too: the next person on this phone sees nothing.
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 def _user_from_uid(uidb36: str) -> User | None:
@@ -103,7 +108,9 @@ def privacy(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     cards = [(card, selectors.card_kind_label(card)) for card in selectors.holder_cards(holder=holder)]
-    return render(request, "omakaiku/home.html", {"holder": holder, "cards": cards})
+    # A holder with only mobile cards (X, Z) has no printed card to compare with.
+    has_printed = any(card.kind == Card.Kind.PHYSICAL for card, _label in cards)
+    return render(request, "omakaiku/home.html", {"holder": holder, "cards": cards, "has_printed": has_printed})
 
 
 @holder_required
@@ -187,3 +194,54 @@ def manifest(request: HttpRequest) -> JsonResponse:
         },
         content_type="application/manifest+json",
     )
+
+
+def _settings_page(request: HttpRequest, *, preferences_form=None, password_form=None) -> HttpResponse:
+    user = request.user
+    if preferences_form is None:
+        preferences = HolderPreferences.for_user(user)
+        preferences_form = HolderPreferencesForm(
+            initial={"language": user.language, "expiry_reminders": preferences.expiry_reminders}
+        )
+    context = {
+        "preferences_form": preferences_form,
+        "password_form": password_form or HolderPasswordChangeForm(user),
+    }
+    return render(request, "omakaiku/settings.html", context)
+
+
+@holder_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The language of emails and the expiry reminders; the password form posts to ``password_change``."""
+    if request.method != "POST":
+        return _settings_page(request)
+    form = HolderPreferencesForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, preferences_form=form)
+    services.holder_preferences_set(
+        user=request.user,
+        language=form.cleaned_data["language"],
+        expiry_reminders=form.cleaned_data["expiry_reminders"],
+    )
+    messages.success(request, _("Your email settings are saved."))
+    return redirect("omakaiku:settings")
+
+
+@holder_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("omakaiku:settings")
+    # allauth's limit for password changes (5 a minute per user): the current password cannot be guessed here.
+    if not ratelimit.consume(request, app="allauth.account", action="change_password"):
+        return ratelimit.respond_429(request)
+    form = HolderPasswordChangeForm(request.user, request.POST)
+    if not form.is_valid():
+        return _settings_page(request, password_form=form)
+    user = services.holder_password_set(user=request.user, password=form.cleaned_data["new_password1"])
+    # Other sessions have ended (the old password may have leaked); this one goes on.
+    update_session_auth_hash(request, user)
+    security_event("password.changed", request=request, user=user)
+    messages.success(request, _("Your password is changed. You were logged out everywhere else."))
+    return redirect("omakaiku:settings")

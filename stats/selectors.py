@@ -476,6 +476,7 @@ def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
         Column(ValidityPeriod.Cause.REGISTERED, _("New cards"), personal=True),
         Column(ValidityPeriod.Cause.RENEWED, _("Renewed cards"), personal=True),
         Column(ValidityPeriod.Cause.REACTIVATED, _("Reactivated cards"), personal=True),
+        Column(ValidityPeriod.Cause.REPLACED, _("Replacement cards"), personal=True),
     ]
     table_rows = []
     for i, month in enumerate(months):

@@ -146,6 +146,9 @@ def _get_pages(role: str, w: World) -> list[tuple[str, list[str]]]:
             (reverse("cards:check"), ["number"]),
             (reverse("cards:register"), ["holder_from"]),
             (reverse("cards:detail", args=[card]), []),
+            (reverse("cards:letter", args=[card]), ["lang"]),
+            (reverse("cards:expiring"), ["card"]),
+            (reverse("cards:expiring_renew"), ["card"]),
             (reverse("cards:update", args=[card]), []),
             (reverse("cards:renew", args=[card]), []),
             (reverse("cards:inactivate", args=[card]), []),
@@ -181,6 +184,7 @@ def _get_pages(role: str, w: World) -> list[tuple[str, list[str]]]:
             (reverse("omakaiku:my_data"), []),
             (reverse("omakaiku:my_data_download"), []),
             (reverse("omakaiku:privacy"), []),
+            (reverse("omakaiku:settings"), []),
         ],
         "anonymous": [
             (reverse("home"), []),
@@ -223,6 +227,9 @@ def _forms(role: str, w: World) -> list[tuple[str, dict]]:
             (reverse("cards:omakaiku_close", args=[card]), {"confirm": ""}),
             (reverse("cards:resend", args=[card]), {}),
             (reverse("cards:renew", args=[card]), {}),
+            (reverse("cards:expiring_renew"), {"card": str(card)}),
+            (reverse("cards:expiring_renew_one", args=[card]), {}),
+            (reverse("cards:replace", args=[w.plain_card.pk]), {"number": "K7654329", "reason": "lost"}),
             (reverse("set_language"), language),
         ],
         "venue": [
@@ -274,6 +281,11 @@ def _forms(role: str, w: World) -> list[tuple[str, dict]]:
             (reverse("set_language"), language),
         ],
         "holder": [
+            (reverse("omakaiku:settings"), {"language": "sv", "expiry_reminders": "on"}),
+            (
+                reverse("omakaiku:password_change"),
+                {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+            ),
             (reverse("omakaiku:logout"), {}),
             (reverse("set_language"), language),
         ],

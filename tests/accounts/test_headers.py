@@ -113,7 +113,7 @@ def test_without_a_proxy_a_forged_forwarded_proto_is_ignored(client, db, setting
     ("path", "target"),
     [
         ("/accounts/email/", "omakaiku:my_data"),
-        ("/accounts/password/change/", "omakaiku:password_reset"),
+        ("/accounts/password/change/", "omakaiku:settings"),
         ("/accounts/password/set/", "omakaiku:password_reset"),
         ("/accounts/password/reset/", "omakaiku:password_reset"),
         ("/accounts/2fa/", "omakaiku:home"),

@@ -524,6 +524,12 @@ def test_every_service_and_admin_action_runs_the_invariant_check(
             from_site=other_site, to_site=site, actor=admin_user
         )
 
+        def do_replace():
+            nonlocal card
+            card = services.card_replace(card=card, actor=distributor, number="D1234567", reason="lost")
+
+        paths["card_replace"] = do_replace
+
         def do_switch():
             nonlocal card
             card = services.card_switch_to_mobile_only(card=card, actor=distributor, email="holder3@example.com")

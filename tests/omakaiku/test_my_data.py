@@ -55,3 +55,21 @@ def test_my_data_has_periods_notes_and_the_holders_own_history(distributor, site
     assert "child born" in [entry["reason"] for entry in data["holder_history"]]
     # Staff are not the holder's data: who made a change is not in the file.
     assert distributor.email not in json.dumps(data)
+
+
+def test_my_data_has_the_reminder_choice_and_the_reminders_sent(distributor, site, customer_data, committed):
+    from omakaiku.models import ExpiryReminder, HolderPreferences
+    from omakaiku.selectors import holder_data_export
+
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="maija@example.com"
+        )
+    HolderPreferences.objects.create(user=card.holder.account, expiry_reminders=False)
+    ExpiryReminder.objects.create(period=card.periods.get(), kind="expiring", state="sent", sent_at=timezone.now())
+
+    data = holder_data_export(holder=card.holder)
+
+    assert data["omakaiku"]["expiry_reminders"] is False
+    [exported] = data["cards"]
+    assert [(r["kind"], r["state"]) for r in exported["expiry_reminders"]] == [("expiring", "sent")]

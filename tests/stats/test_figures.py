@@ -313,7 +313,14 @@ def test_valid_cards_at_month_ends_new_and_renewed(world):
         ["2026-05", 14, 6, 0, 0],
         ["2026-06", 14, 0, 0, 0],
     ]
-    assert table.total == {"label": "Total", "valid": None, "registered": 14, "renewed": S, "reactivated": 0}
+    assert table.total == {
+        "label": "Total",
+        "valid": None,
+        "registered": 14,
+        "renewed": S,
+        "reactivated": 0,
+        "replaced": 0,
+    }
 
 
 # --- 4. card kinds and OmaKaiku -----------------------------------------------------------------

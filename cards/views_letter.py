@@ -1,0 +1,53 @@
+"""The client's letter: a printable page with the card's details, in the language chosen for it.
+
+The letter is a document in the client's language, whatever the language of the page around
+it: its text is written out per language (plain-language Finnish among them) rather than
+translated with the interface. It shows the card number, validity, the issuing site, what the
+card gives and how to use OmaKaiku; no other personal data (no name, email or address). Opening
+or printing it changes nothing and writes nothing.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import distributor_required
+
+from . import selectors
+from .models import Card
+
+LETTER_LANGUAGES = [
+    ("fi", _("Finnish")),
+    ("fi_plain", _("Finnish, plain language")),
+    ("sv", _("Swedish")),
+    ("en", _("English")),
+]
+_HTML_LANG = {"fi": "fi", "fi_plain": "fi", "sv": "sv", "en": "en"}
+
+
+@distributor_required
+@require_GET
+def card_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    card = selectors.card_get_for_user(user=request.user, pk=pk)
+    chosen = request.GET.get("lang")
+    if chosen not in _HTML_LANG:
+        chosen = get_language() if get_language() in _HTML_LANG else "fi"
+    account = card.holder.account
+    return render(
+        request,
+        "cards/letter.html",
+        {
+            "card": card,
+            "printable": card.status == Card.Status.ACTIVE,
+            "letter_language": chosen,
+            "letter_lang_attr": _HTML_LANG[chosen],
+            "letter_template": f"cards/letter/{chosen}.html",
+            "languages": LETTER_LANGUAGES,
+            "omakaiku": account is not None and account.activated_at is not None,
+            "omakaiku_url": settings.SITE_URL + reverse("omakaiku:home"),
+        },
+    )

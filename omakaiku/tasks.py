@@ -1,0 +1,85 @@
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from . import services
+from .models import ExpiryReminder
+
+logger = logging.getLogger(__name__)
+
+# Waits before the 2nd, 3rd and 4th attempt when the mail server refuses; then the reminder is failed.
+REMINDER_RETRY_DELAYS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
+
+
+@task()
+def queue_expiry_reminders() -> int:
+    """The daily job as a task, for a scheduler that runs tasks rather than commands."""
+    return services.expiry_reminders_queue()
+
+
+def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
+    """Only the card's number and last valid day, and who renews it: nothing else about the holder."""
+    user = card.holder.account
+    site = card.site
+    with translation.override(user.language):
+        context = {
+            "card_number": card.number,
+            "valid_until": card.valid_until,
+            # Sites have no contact details of their own in the register: the name, the
+            # organisation and the municipality are how a holder finds the distributor.
+            "distributor": str(site),
+            "municipality": site.municipality.name,
+            "omakaiku_url": f"{settings.SITE_URL}{reverse('omakaiku:home')}",
+            "settings_url": f"{settings.SITE_URL}{reverse('omakaiku:settings')}",
+        }
+        template = f"omakaiku/email/expiry_{reminder.kind}"
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}_message.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def _state_set(reminder: ExpiryReminder, **fields) -> None:
+    ExpiryReminder.objects.filter(pk=reminder.pk).update(**fields)
+
+
+@task()
+def send_expiry_reminder(*, reminder_id: int, attempt: int = 1) -> None:
+    """Send one queued expiry reminder, if it still applies, retrying with back-off.
+
+    Runs after the reminder row has committed. Whether it still applies is asked now: the
+    card may have been renewed, or the holder may have opted out, since it was queued.
+    The address is not logged: it is personal data.
+    """
+    reminder = ExpiryReminder.objects.filter(pk=reminder_id, state=ExpiryReminder.State.QUEUED).first()
+    if reminder is None:
+        return
+    card = services.expiry_reminder_card(reminder=reminder)
+    if card is None:
+        _state_set(reminder, state=ExpiryReminder.State.SKIPPED, attempts=attempt - 1)
+        return
+    try:
+        _reminder_email(reminder, card).send()
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
+        can_retry = send_expiry_reminder.get_backend().supports_defer and attempt <= len(REMINDER_RETRY_DELAYS)
+        logger.warning(
+            "Expiry reminder id=%s failed (attempt %s, %s)%s",
+            reminder_id,
+            attempt,
+            type(error).__name__,
+            "; retrying later" if can_retry else "",
+        )
+        if can_retry:
+            _state_set(reminder, attempts=attempt)
+            send_expiry_reminder.using(run_after=timezone.now() + REMINDER_RETRY_DELAYS[attempt - 1]).enqueue(
+                reminder_id=reminder_id, attempt=attempt + 1
+            )
+        else:
+            _state_set(reminder, state=ExpiryReminder.State.FAILED, attempts=attempt)
+        return
+    _state_set(reminder, state=ExpiryReminder.State.SENT, attempts=attempt, sent_at=timezone.now())

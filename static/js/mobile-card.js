@@ -1,0 +1,40 @@
+// The mobile card: a running clock (a screenshot does not tick), a note when the page is a stored
+// copy or may be out of date, and the service worker that keeps the page for offline use.
+(function () {
+  "use strict";
+  var card = document.querySelector("[data-mobile-card]");
+  if (!card) { return; }
+  var clock = card.querySelector("[data-clock]");
+  var notice = document.querySelector("[data-stored-copy]");
+  var loadedAt = Date.parse(card.getAttribute("data-loaded-at"));
+  var STALE_AFTER_MS = 2 * 60 * 1000;
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    var now = new Date();
+    clock.textContent = two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+  }
+
+  function checkStale() {
+    var offline = navigator.onLine === false;
+    var old = !isNaN(loadedAt) && Date.now() - loadedAt > STALE_AFTER_MS;
+    if (offline || old) {
+      notice.textContent = notice.getAttribute(offline ? "data-msg-offline" : "data-msg-old");
+      notice.hidden = false;
+    } else {
+      notice.hidden = true;
+    }
+  }
+
+  if (clock) { clock.hidden = false; tick(); setInterval(tick, 1000); }
+  if (notice) {
+    checkStale();
+    setInterval(checkStale, 15000);
+    window.addEventListener("online", checkStale);
+    window.addEventListener("offline", checkStale);
+  }
+  if ("serviceWorker" in navigator && card.getAttribute("data-sw")) {
+    navigator.serviceWorker.register(card.getAttribute("data-sw"), { scope: card.getAttribute("data-sw-scope") })
+      .catch(function () { /* no offline copy then; the page itself works */ });
+  }
+})();

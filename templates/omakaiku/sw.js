@@ -1,0 +1,54 @@
+{% load static %}// OmaKaiku's service worker: keeps the last mobile card page so that it opens without a network.
+// Scope /omakaiku/. Only the mobile card page and the static files it uses are kept; every other
+// page goes to the network as if there were no service worker. Logging out clears the store
+// (the server answers logout with Clear-Site-Data).
+"use strict";
+const STORE = "omakaiku-mobile-card-v1";
+const CARD_PAGE = /^\/omakaiku\/cards\/\d+\/mobile\/$/;
+const STATIC_PREFIX = "{% get_static_prefix %}";
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((name) => name.startsWith("omakaiku-") && name !== STORE).map((name) => caches.delete(name))))
+      .then(() => self.clients.claim())
+  );
+});
+
+function keep(request, response) {
+  const copy = response.clone();
+  return caches.open(STORE).then((store) => store.put(request, copy));
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) {
+    return;
+  }
+  if (CARD_PAGE.test(url.pathname)) {
+    // The network first: a card that changed shows as it is now. Offline, the stored copy.
+    event.respondWith(
+      fetch(request).then((response) => {
+        if (response.ok && response.type === "basic") {
+          event.waitUntil(keep(request, response));
+        } else {
+          // Logged out, card closed or no longer mobile: forget the stored copy.
+          event.waitUntil(caches.open(STORE).then((store) => store.delete(request)));
+        }
+        return response;
+      }, () => caches.match(request).then((stored) => stored || Response.error()))
+    );
+  } else if (url.pathname.startsWith(STATIC_PREFIX)) {
+    // Static file names carry their content's hash: a stored one is never out of date.
+    event.respondWith(
+      caches.match(request).then((stored) => stored || fetch(request).then((response) => {
+        if (response.ok) {
+          event.waitUntil(keep(request, response));
+        }
+        return response;
+      }))
+    );
+  }
+});

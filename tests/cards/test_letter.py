@@ -1,0 +1,104 @@
+"""The client's letter: the card's details in the chosen language, nothing else personal, no change."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cards import services
+from cards.models import Card
+from tests import factories
+
+
+@pytest.fixture
+def card(distributor, site, customer_data):
+    return services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+
+
+def _letter(client, card, **params) -> str:
+    response = client.get(reverse("cards:letter", args=[card.pk]), params)
+    assert response.status_code == 200
+    match = re.search(r'<article class="letter" lang="(\w+)".*?</article>', response.text, re.S)
+    assert match, "no letter on the page"
+    return match.group(1), match.group(0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "html_lang", "words"),
+    [
+        ("fi", "fi", "Kaikukorttisi"),
+        ("fi_plain", "fi", "Sinulla on nyt Kaikukortti."),
+        ("sv", "sv", "Ditt Kaikukort"),
+        ("en", "en", "Your Kaikukortti card"),
+    ],
+)
+def test_the_letter_in_each_language(distributor_client, card, lang, html_lang, words):
+    got_lang, letter = _letter(distributor_client, card, lang=lang)
+
+    assert got_lang == html_lang
+    assert words in letter
+    assert "A1234567" in letter
+    assert card.valid_until.strftime("%-d.%-m.%Y") in letter
+
+
+def test_the_letter_follows_the_page_language_unless_chosen(distributor_client, card):
+    got_lang, letter = _letter(distributor_client, card)  # the tests' page language is English
+
+    assert got_lang == "en"
+    assert _letter(distributor_client, card, lang="nonsense")[0] == "en"
+
+
+def test_the_letter_holds_no_other_personal_data(distributor, distributor_client, site, municipality, committed):
+    data = services.HolderData(
+        kind="customer", birth_year=1961, children_count=3, postal_code="33980", municipality=municipality
+    )
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="A7654321", holder_data=data, email="holder@example.com", mobile=True
+        )
+
+    for lang in ("fi", "fi_plain", "sv", "en"):
+        _got, letter = _letter(distributor_client, card, lang=lang)
+        for private in ("holder@example.com", "1961", "33980", str(municipality.name)):
+            assert private not in letter, (lang, private)
+
+
+def test_omakaiku_login_is_explained_only_when_activated(distributor_client, card, committed, distributor):
+    _got, before = _letter(distributor_client, card, lang="en")
+    assert "Log in to OmaKaiku at" not in before
+
+    account = factories.UserFactory(kind="holder", activated_at=timezone.now())
+    card.holder.account = account
+    card.holder.save()
+    _got, after = _letter(distributor_client, card, lang="en")
+    assert "Log in to OmaKaiku at" in after
+    assert "/omakaiku/" in after
+
+
+def test_opening_the_letter_changes_nothing(distributor_client, card, django_assert_max_num_queries):
+    history = card.history.count()
+    holder_history = card.holder.history.count()
+    with django_assert_max_num_queries(12):
+        _letter(distributor_client, card, lang="fi")
+
+    assert card.history.count() == history
+    assert card.holder.history.count() == holder_history
+
+
+def test_another_sites_card_has_no_letter(client, other_distributor, card):
+    client.force_login(other_distributor)
+
+    assert client.get(reverse("cards:letter", args=[card.pk])).status_code == 404
+
+
+def test_an_inactive_card_has_no_letter(distributor_client, card, distributor):
+    services.card_inactivate(card=card, actor=distributor, reason="lost")
+    card.refresh_from_db()
+    assert card.status == Card.Status.INACTIVE
+
+    response = distributor_client.get(reverse("cards:letter", args=[card.pk]))
+
+    assert response.status_code == 200
+    assert '<article class="letter"' not in response.text
+    assert "no letter" in response.text

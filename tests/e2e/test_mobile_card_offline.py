@@ -1,0 +1,87 @@
+"""The mobile card holds up: one phone screen, a running clock, and a stored copy when offline."""
+
+import re
+import time
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.e2e.test_accessibility import assert_accessible
+from tests.e2e.test_omakaiku import activated_holder, holder_log_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def axe():
+    return Axe()
+
+
+def _wait_for_the_service_worker(page) -> None:
+    # Polled from here: wait_for_function evaluates a string in the page, which the CSP forbids.
+    deadline = time.monotonic() + 10
+    while not page.evaluate("navigator.serviceWorker.controller !== null"):
+        assert time.monotonic() < deadline, "the service worker did not take over the page"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def phone(page):
+    page.set_viewport_size({"width": 360, "height": 640})
+    return page
+
+
+def test_the_mobile_card_fits_a_phone_screen_and_is_live(phone, url, distributor, site, customer_data, axe):
+    card = activated_holder(distributor, site, customer_data)
+    holder_log_in(phone, url, "holder@example.com")
+    phone.goto(url(f"/omakaiku/cards/{card.pk}/mobile/"))
+
+    height = phone.evaluate("document.documentElement.scrollHeight")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page scrolls sideways ({width} px)"
+    assert height <= 640, f"the card needs scrolling on a 360 × 640 screen ({height} px)"
+    clock = phone.locator("[data-clock]")
+    first = clock.inner_text()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", first)
+    expect(clock).not_to_have_text(first, timeout=3000)  # it runs: a screenshot would not
+    expect(phone.locator("[data-stored-copy]")).to_be_hidden()
+    assert_accessible(phone, axe, "the mobile card at 360 × 640")
+
+
+def test_offline_the_stored_card_opens_and_says_it_is_a_stored_copy(phone, url, distributor, site, customer_data):
+    card = activated_holder(distributor, site, customer_data)
+    holder_log_in(phone, url, "holder@example.com")
+    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
+    phone.goto(card_url)
+    # The service worker takes over the page on its first visit; the next load stores the card.
+    _wait_for_the_service_worker(phone)
+    phone.reload()
+    expect(phone.locator(".mobile-card__number")).to_have_text(card.number)
+
+    phone.context.set_offline(True)
+    try:
+        phone.reload()
+        expect(phone.locator(".mobile-card__number")).to_have_text(card.number)
+        notice = phone.locator("[data-stored-copy]")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("No network: this is the card as it was at")
+        # Other pages are not kept: offline they fail as they would without the worker.
+        with pytest.raises(Exception):  # noqa: B017,PT011 (the browser's own network error)
+            phone.goto(url("/omakaiku/uses/"))
+    finally:
+        phone.context.set_offline(False)
+
+
+def test_logging_out_forgets_the_stored_card(phone, url, distributor, site, customer_data):
+    card = activated_holder(distributor, site, customer_data)
+    holder_log_in(phone, url, "holder@example.com")
+    phone.goto(url(f"/omakaiku/cards/{card.pk}/mobile/"))
+    _wait_for_the_service_worker(phone)
+    phone.reload()
+    assert phone.evaluate("caches.keys().then(names => names.length)") >= 1
+
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Log out").click()
+
+    assert phone.evaluate("caches.keys().then(names => names.length)") == 0
