@@ -367,6 +367,14 @@ class Offer(models.Model):
     conditions_sv = models.CharField(_("conditions (Swedish)"), max_length=500, blank=True)
     conditions_en = models.CharField(_("conditions (English)"), max_length=500, blank=True)
     location = models.CharField(_("where"), max_length=200, blank=True)
+    address = models.CharField(_("street address"), max_length=200, blank=True)
+    web_link = models.URLField(_("web page"), max_length=300, blank=True)
+    accessibility_fi = models.CharField(_("accessibility (Finnish)"), max_length=500, blank=True)
+    accessibility_sv = models.CharField(_("accessibility (Swedish)"), max_length=500, blank=True)
+    accessibility_en = models.CharField(_("accessibility (English)"), max_length=500, blank=True)
+    booking_fi = models.CharField(_("how to book (Finnish)"), max_length=500, blank=True)
+    booking_sv = models.CharField(_("how to book (Swedish)"), max_length=500, blank=True)
+    booking_en = models.CharField(_("how to book (English)"), max_length=500, blank=True)
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
     visible = models.BooleanField(_("visible to Kaikukortti holders in OmaKaiku"), default=True)
@@ -398,3 +406,9 @@ class Offer(models.Model):
 
     def conditions_in(self, language: str) -> str:
         return self._localised("conditions", language)
+
+    def accessibility_in(self, language: str) -> str:
+        return self._localised("accessibility", language)
+
+    def booking_in(self, language: str) -> str:
+        return self._localised("booking", language)

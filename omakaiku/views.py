@@ -123,14 +123,31 @@ def uses(request: HttpRequest) -> HttpResponse:
 
 @holder_required
 def offers(request: HttpRequest) -> HttpResponse:
+    holder = selectors.holder_for_user(user=request.user)
     offer_filter = OfferFilter(request.GET, queryset=selectors.offers_current())
     page = Paginator(offer_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     language = get_language()
+    home = holder.municipality
     items = [
-        (offer, offer.title_in(language), offer.description_in(language), offer.conditions_in(language))
+        {
+            "offer": offer,
+            "title": offer.title_in(language),
+            "description": offer.description_in(language),
+            "conditions": offer.conditions_in(language),
+            "accessibility": offer.accessibility_in(language),
+            "booking": offer.booking_in(language),
+            # Near: in the holder's home municipality, or elsewhere in its region.
+            "near": "home"
+            if home and offer.venue.municipality_id == home.pk
+            else ("region" if home and offer.venue.municipality.region_id == home.region_id else ""),
+        }
         for offer in page.object_list
     ]
-    return render(request, "omakaiku/offers.html", {"filter": offer_filter, "page": page, "items": items})
+    return render(
+        request,
+        "omakaiku/offers.html",
+        {"filter": offer_filter, "page": page, "items": items, "home": home},
+    )
 
 
 @holder_required

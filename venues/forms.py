@@ -100,7 +100,9 @@ class OfferForm(ModelForm):
         model = Offer
         fields = [
             "title_fi", "title_sv", "title_en", "category", "description_fi", "description_sv", "description_en",
-            "conditions_fi", "conditions_sv", "conditions_en", "location", "starts_on", "ends_on", "visible",
+            "conditions_fi", "conditions_sv", "conditions_en", "location", "address", "web_link",
+            "accessibility_fi", "accessibility_sv", "accessibility_en", "booking_fi", "booking_sv", "booking_en",
+            "starts_on", "ends_on", "visible",
         ]  # fmt: skip
         widgets = {
             "description_fi": forms.Textarea(attrs={"rows": 3}),

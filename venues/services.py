@@ -602,7 +602,9 @@ def import_template_csv() -> str:
 
 OFFER_FIELDS = [
     "category", "title_fi", "title_sv", "title_en", "description_fi", "description_sv", "description_en",
-    "conditions_fi", "conditions_sv", "conditions_en", "location", "starts_on", "ends_on", "visible",
+    "conditions_fi", "conditions_sv", "conditions_en", "location", "address", "web_link",
+    "accessibility_fi", "accessibility_sv", "accessibility_en", "booking_fi", "booking_sv", "booking_en",
+    "starts_on", "ends_on", "visible",
 ]  # fmt: skip
 
 
@@ -617,6 +619,10 @@ def offer_save(*, venue: Site, actor: User, data: dict, offer: Offer | None = No
         errors["ends_on"] = [_("The offer cannot end before it starts.")]
     if data.get("category") not in UseCategory.values:
         errors["category"] = [_("Choose a category.")]
+    link = (data.get("web_link") or "").strip()
+    if link and not re.match(r"https?://[^\s/]+\.[^\s]+$", link):
+        # Holders follow the link from OmaKaiku: a web address only, never javascript: or a file.
+        errors["web_link"] = [_("Enter a web address that starts with https:// (or http://).")]
     if errors:
         raise ValidationError(errors)
     offer = offer or Offer(venue=venue)

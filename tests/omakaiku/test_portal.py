@@ -312,7 +312,7 @@ def test_offers_show_only_visible_current_ones_in_the_holders_language(holder_cl
     factories.OfferFactory(venue=venue, title_en="Old one", ends_on=today - datetime.timedelta(days=1))
     factories.OfferFactory(venue=venue, title_en="", title_fi="Vain suomeksi")
 
-    with django_assert_num_queries(7) as small:
+    with django_assert_num_queries(8) as small:
         page = holder_client.get(reverse("omakaiku:offers")).text
 
     assert "Free theatre" in page
@@ -417,3 +417,43 @@ def test_activation_and_the_data_download_are_in_the_security_log(client, invite
     user = User.objects.get(email="maija@example.com")
     assert {"account.activated", "my_data.downloaded"} <= {e["event"] for e in logged if e.get("user_id") == user.pk}
     assert "maija@example.com" not in caplog.text
+
+
+def test_offers_show_address_link_access_and_booking_and_which_are_near(holder_client, invited, venue):
+    from accounts.models import Municipality, Region
+    from cards.models import Offer
+
+    today = timezone.localdate()
+    home = invited.holder.municipality
+    near = factories.VenueSiteFactory(name="Near hall", municipality=home)
+    other_region = Region.objects.create(name="Lappi")
+    far = factories.VenueSiteFactory(
+        name="Far hall", municipality=Municipality.objects.create(name="Inari", region=other_region)
+    )
+    for site, title in ((near, "Near concert"), (far, "Far concert")):
+        Offer.objects.create(
+            venue=site,
+            category="culture",
+            title_fi=title,
+            title_en=title,
+            address="Hämeenkatu 1, Tampere",
+            web_link="https://example.fi/tickets",
+            accessibility_en="Step-free entrance; induction loop",
+            booking_en="Book by phone the day before",
+            starts_on=today,
+            ends_on=today,
+        )
+
+    page = holder_client.get(reverse("omakaiku:offers")).text
+
+    near_offer = page[page.index("Near concert") : page.index("</article>", page.index("Near concert"))]
+    far_offer = page[page.index("Far concert") : page.index("</article>", page.index("Far concert"))]
+    assert "In your home municipality" in near_offer
+    assert "In your home municipality" not in far_offer
+    assert "In your region" not in far_offer
+    for text in ("Hämeenkatu 1, Tampere", "Step-free entrance; induction loop", "Book by phone the day before"):
+        assert text in near_offer
+    assert 'href="https://example.fi/tickets" rel="noopener noreferrer external"' in near_offer
+    only_home = holder_client.get(reverse("omakaiku:offers"), {"municipality": home.pk}).text
+    assert "Near concert" in only_home
+    assert "Far concert" not in only_home

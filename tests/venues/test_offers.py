@@ -94,3 +94,28 @@ def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
     assert offer in offers_current()
     services.offer_set_visible(offer=offer, actor=venue_user, visible=False)
     assert offer not in offers_current()
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "file:///etc/passwd", "www.example.fi", "https://", "ftp://x.fi"])
+def test_an_offers_web_link_is_a_web_address_only(venue, venue_user, link):
+    with pytest.raises(ValidationError) as caught:
+        services.offer_save(venue=venue, actor=venue_user, data=_offer_data(web_link=link))
+
+    assert "web_link" in caught.value.message_dict
+    assert not Offer.objects.exists()
+
+
+def test_an_offer_keeps_its_address_link_accessibility_and_booking(venue, venue_user):
+    data = _offer_data(
+        address="Hämeenkatu 1",
+        web_link="https://example.fi/liput",
+        accessibility_fi="Esteetön sisäänkäynti",
+        booking_fi="Varaa puhelimitse",
+        booking_en="Book by phone",
+    )
+    offer = services.offer_save(venue=venue, actor=venue_user, data=data)
+
+    offer.refresh_from_db()
+    assert (offer.address, offer.web_link) == ("Hämeenkatu 1", "https://example.fi/liput")
+    assert offer.accessibility_in("sv") == "Esteetön sisäänkäynti"  # Finnish is the fallback
+    assert offer.booking_in("en") == "Book by phone"
