@@ -96,7 +96,9 @@ def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
     assert offer not in offers_current()
 
 
-@pytest.mark.parametrize("link", ["javascript:alert(1)", "file:///etc/passwd", "www.example.fi", "https://", "ftp://x.fi"])
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "file:///etc/passwd", "www.example.fi", "https://", "ftp://x.fi"]
+)
 def test_an_offers_web_link_is_a_web_address_only(venue, venue_user, link):
     with pytest.raises(ValidationError) as caught:
         services.offer_save(venue=venue, actor=venue_user, data=_offer_data(web_link=link))
