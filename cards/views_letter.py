@@ -22,7 +22,7 @@ from .models import Card
 
 LETTER_LANGUAGES = [
     ("fi", _("Finnish")),
-    ("fi_plain", _("Finnish, plain language")),
+    ("fi_plain", _("Finnish, easy-to-read (selkokieli)")),
     ("sv", _("Swedish")),
     ("en", _("English")),
 ]

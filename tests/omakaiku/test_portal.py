@@ -457,3 +457,20 @@ def test_offers_show_address_link_access_and_booking_and_which_are_near(holder_c
     only_home = holder_client.get(reverse("omakaiku:offers"), {"municipality": home.pk}).text
     assert "Near concert" in only_home
     assert "Far concert" not in only_home
+
+
+def test_an_x_card_holders_pages_say_nothing_about_a_printed_card(client, distributor, site, customer_data, committed):
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="X", holder_data=customer_data, email="xholder@example.com"
+        )
+    user = card.holder.account
+    user.activated_at = timezone.now()
+    user.save()
+    client.force_login(user)
+
+    for path in (reverse("omakaiku:home"), reverse("omakaiku:mobile_card", args=[card.pk])):
+        page = client.get(path).text.lower()
+        assert card.number.lower() in page
+        assert "printed" not in page
+        assert "plastic" not in page
