@@ -157,6 +157,18 @@ class SiteCreateForm(Form):
     municipality = forms.ModelChoiceField(
         label=_("Municipality"), queryset=Municipality.objects.none(), empty_label="–"
     )
+    contact_phone = forms.CharField(
+        label=_("Public phone"),
+        max_length=40,
+        required=False,
+        help_text=_("The site's own number for cardholders, shown in OmaKaiku and letters; not a person's."),
+    )
+    contact_email = forms.EmailField(
+        label=_("Public email"),
+        max_length=254,
+        required=False,
+        help_text=_("A shared mailbox of the site, not a person's own address."),
+    )
 
     def __init__(self, *args, region_ids, **kwargs):
         super().__init__(*args, **kwargs)

@@ -240,6 +240,10 @@ class Site(models.Model):
         default=UseCategory.CULTURE,
         help_text=_("Venues: preselected when recording a card use."),
     )
+    # The site's public contact for cardholders (renewals, lost cards): an office number or a
+    # shared mailbox, shown in OmaKaiku, letters and reminders; never a person's own.
+    contact_phone = models.CharField(_("public phone"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("public email"), max_length=254, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     history = HistoricalRecords()

@@ -20,7 +20,16 @@ def _ensure_coordinates(actor: User, region: Region) -> None:
         raise PermissionDenied
 
 
-def site_create(*, actor: User, organisation_name: str, name: str, kind: str, municipality: Municipality) -> Site:
+def site_create(
+    *,
+    actor: User,
+    organisation_name: str,
+    name: str,
+    kind: str,
+    municipality: Municipality,
+    contact_phone: str = "",
+    contact_email: str = "",
+) -> Site:
     """A coordinator adds a distributor or venue site in a municipality of their own region."""
     _ensure_coordinates(actor, municipality.region)
     organisation_name, name = organisation_name.strip(), name.strip()
@@ -38,7 +47,14 @@ def site_create(*, actor: User, organisation_name: str, name: str, kind: str, mu
         )
     with transaction.atomic():
         organisation = _organisation_get_or_create(actor=actor, name=organisation_name)
-        site = Site(organisation=organisation, name=name or organisation_name, kind=kind, municipality=municipality)
+        site = Site(
+            organisation=organisation,
+            name=name or organisation_name,
+            kind=kind,
+            municipality=municipality,
+            contact_phone=contact_phone.strip(),
+            contact_email=contact_email.strip().lower(),
+        )
         site._history_user = actor
         try:
             with transaction.atomic():

@@ -671,6 +671,31 @@ def _inactivate(card: Card, *, actor: User | None, reason: str, note: str, histo
         user_sessions_end(user=card.holder.account)
 
 
+def cards_renew(*, cards: list[Card], actor: User) -> list[Card]:
+    """Renew every card or none (the expiry work list's "Renew selected"), in one transaction.
+
+    A refusal names the card it stopped at; nothing of the selection is renewed then."""
+    renewed = []
+    with transaction.atomic():
+        for card in cards:
+            try:
+                renewed.append(card_renew(card=card, actor=actor))
+            except ValidationError as error:
+                raise ValidationError(
+                    _("Nothing was renewed. Card %(number)s could not be renewed: %(reason)s"),
+                    code="renew_refused",
+                    params={"number": card.number, "reason": " ".join(error.messages)},
+                ) from error
+            except PermissionDenied:
+                # Moved to another site since the list was shown.
+                raise ValidationError(
+                    _("Nothing was renewed. Card %(number)s could not be renewed: %(reason)s"),
+                    code="renew_not_permitted",
+                    params={"number": card.number, "reason": _("Your site can no longer change this card.")},
+                ) from None
+    return renewed
+
+
 def card_inactivate(
     *, card: Card, actor: User, reason: str, note: str = "", history_reason: str = REASON_INACTIVATED
 ) -> Card:

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -150,21 +149,6 @@ def expiring_renew_one(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:expiring")
 
 
-def _renew_all(cards: list[Card], actor) -> tuple[Card, str] | None:
-    """Renew every card or none: the card that could not be renewed and why, or None."""
-    card = None
-    try:
-        with transaction.atomic():
-            for card in cards:
-                services.card_renew(card=card, actor=actor)
-    except ValidationError as error:
-        return card, " ".join(error.messages)
-    except PermissionDenied:
-        # Moved to another site since the list was shown.
-        return card, _("Your site can no longer change this card.")
-    return None
-
-
 @distributor_required
 @require_http_methods(["GET", "POST"])
 def expiring_renew_selected(request: HttpRequest) -> HttpResponse:
@@ -177,16 +161,13 @@ def expiring_renew_selected(request: HttpRequest) -> HttpResponse:
     back_url = _list_url(_selected_ids(data.getlist("card")))
     cards = list(form.cleaned_data["card"]) if form.is_valid() else []
     if request.method == "POST" and cards:
-        failure = _renew_all(cards, request.user)
-        if failure is None:
+        try:
+            services.cards_renew(cards=cards, actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
             _renewed_message(request, cards)
             return redirect("cards:expiring")
-        card, reason = failure
-        form.add_error(
-            None,
-            _("Nothing was renewed. Card %(number)s could not be renewed: %(reason)s")
-            % {"number": card.number, "reason": reason},
-        )
     return render(
         request,
         "cards/expiring_confirm.html",

@@ -31,10 +31,11 @@ def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
         context = {
             "card_number": card.number,
             "valid_until": card.valid_until,
-            # Sites have no contact details of their own in the register: the name, the
-            # organisation and the municipality are how a holder finds the distributor.
+            # The site's public contact (an office phone or shared mailbox), when it has one.
             "distributor": str(site),
             "municipality": site.municipality.name,
+            "contact_phone": site.contact_phone,
+            "contact_email": site.contact_email,
             "omakaiku_url": f"{settings.SITE_URL}{reverse('omakaiku:home')}",
             "settings_url": f"{settings.SITE_URL}{reverse('omakaiku:settings')}",
         }

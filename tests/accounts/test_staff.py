@@ -35,6 +35,28 @@ def test_coordinator_adds_a_site_in_own_region(client, coordinator, municipality
     assert site.history.first().history_user == coordinator
 
 
+def test_a_sites_public_contact_is_kept_and_a_bad_email_is_a_form_error(client, coordinator, municipality):
+    client.force_login(coordinator)
+    data = {
+        "organisation_name": "Tampereen kaupunki",
+        "name": "Perhetyö",
+        "kind": "distributor",
+        "municipality": municipality.pk,
+        "contact_phone": "03 565 6000",
+        "contact_email": "not an address",
+    }
+
+    refused = client.post(reverse("accounts:site_create"), data)
+    assert refused.status_code == 200
+    assert 'value="03 565 6000"' in refused.text
+    assert not Site.objects.filter(name="Perhetyö").exists()
+
+    client.post(reverse("accounts:site_create"), data | {"contact_email": "Perhetyo@Tampere.example.fi"})
+    site = Site.objects.get(name="Perhetyö")
+    assert (site.contact_phone, site.contact_email) == ("03 565 6000", "perhetyo@tampere.example.fi")
+    assert "03 565 6000" in client.get(reverse("accounts:site", args=[site.pk])).text
+
+
 def test_coordinator_cannot_add_a_site_in_another_region(client, coordinator):
     elsewhere = factories.MunicipalityFactory(name="Helsinki")
     client.force_login(coordinator)

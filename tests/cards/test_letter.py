@@ -102,3 +102,14 @@ def test_an_inactive_card_has_no_letter(distributor_client, card, distributor):
     assert response.status_code == 200
     assert '<article class="letter"' not in response.text
     assert "no letter" in response.text
+
+
+def test_the_letter_gives_the_sites_public_contact(distributor_client, card, site):
+    site.contact_phone = "03 565 6000"
+    site.contact_email = "kaikukortti@sosiaalipalvelut.example.fi"
+    site.save()
+
+    for lang, label in (("fi", "Puhelin"), ("sv", "Telefon"), ("en", "Phone")):
+        _got, letter = _letter(distributor_client, card, lang=lang)
+        assert f"<dt>{label}</dt><dd>03 565 6000</dd>" in letter
+        assert "kaikukortti@sosiaalipalvelut.example.fi" in letter

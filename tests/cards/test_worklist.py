@@ -319,3 +319,21 @@ def test_today_is_helsinki_today(distributor_client, site):
         card_until(site, days(-1), "PAST0001")
         soon, expired = sections(distributor_client.get(LIST))
     assert "PAST0001" in expired
+
+
+def test_the_bulk_renewal_service_renews_all_or_none(on_today, distributor, site, other_site):
+    from django.core.exceptions import ValidationError
+
+    from cards import services
+
+    ours = card_until(site, days(10), "K2000001")
+    theirs = card_until(other_site, days(10), "K2000002")
+
+    with pytest.raises(ValidationError) as caught:
+        services.cards_renew(cards=[ours, theirs], actor=distributor)
+
+    assert caught.value.code == "renew_not_permitted"
+    assert "K2000002" in " ".join(caught.value.messages)
+    assert renewed_periods(ours) == 0
+    assert [c.pk for c in services.cards_renew(cards=[ours], actor=distributor)] == [ours.pk]
+    assert renewed_periods(ours) == 1

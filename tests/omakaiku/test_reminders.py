@@ -203,6 +203,19 @@ def test_the_email_says_who_renews_and_how_to_stop_and_nothing_else_about_the_ho
         assert personal not in message.subject
 
 
+def test_the_email_gives_the_sites_public_contact(site, run):
+    site.contact_phone = "03 565 6000"
+    site.contact_email = "kaikukortti@sosiaalipalvelut.example.fi"
+    site.save()
+    make_card(site)
+    with on(days(-30)):
+        run()
+
+    [message] = mail.outbox
+    assert "Phone: 03 565 6000" in message.body
+    assert "Email: kaikukortti@sosiaalipalvelut.example.fi" in message.body
+
+
 def test_a_reactivated_card_does_not_repeat_the_reminder_of_the_same_last_day(card, distributor, admin_user, run):
     with on(days(-20)):
         run()

@@ -390,6 +390,9 @@ class Command(BaseCommand):
                         name=site_name,
                         kind=kind,
                         municipality=municipalities[town],
+                        # A demo office number and shared mailbox (example.fi: reserved, never real).
+                        contact_phone=f"010 555 {100 + len(sites):03d}",
+                        contact_email=f"kaikukortti{len(distributors) + len(venues) + 1}@example.fi",
                     )
                 user = self._staff(email, actor=admin)
                 if not SiteMembership.objects.filter(user=user, site=site).exists():
