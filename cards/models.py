@@ -282,8 +282,14 @@ class CardUse(models.Model):
         DESK = "desk", _("Recorded at the desk")
         IMPORT = "import", _("Imported from an offline record")
 
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="uses", verbose_name=_("card"))
-    venue = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="card_uses", verbose_name=_("venue"))
+    # No single-column indexes for these two: the (card, date) and (venue, ...) indexes below begin
+    # with them and serve the same look-ups, and every index costs each recorded or imported use.
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, related_name="uses", verbose_name=_("card"), db_index=False
+    )
+    venue = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="card_uses", verbose_name=_("venue"), db_index=False
+    )
     used_on = models.DateField(_("date of use"))
     category = models.CharField(_("category"), max_length=10, choices=Category.choices)
     child_tickets = models.PositiveSmallIntegerField(_("child tickets"), default=0)
@@ -299,7 +305,9 @@ class CardUse(models.Model):
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
-    history = HistoricalRecords()
+    # The history is read by use (its id) and by date; indexes on its other columns would only slow
+    # every recorded and imported use.
+    history = HistoricalRecords(no_db_index=["card", "venue", "recorded_by", "idempotency_key"])
 
     class Meta:
         verbose_name = _("card use")
