@@ -97,6 +97,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.email.strip().lower()
 
+    def save(self, *args, **kwargs):
+        # A login stamps last_login only, a field the history leaves out: writing a history row
+        # for it would fill the history with empty changes and make every login look like a
+        # change to the register (the statistics cache watches this history).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) <= {"last_login"}:
+            self.skip_history_when_saving = True
+            try:
+                return super().save(*args, **kwargs)
+            finally:
+                del self.skip_history_when_saving
+        return super().save(*args, **kwargs)
+
     def _get_session_auth_hash(self, secret=None):
         key_salt = "accounts.User.get_session_auth_hash"
         return salted_hmac(

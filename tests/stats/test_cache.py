@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from cards import services
@@ -185,3 +186,16 @@ def test_a_table_older_than_the_limit_is_computed_at_once(client, card, venue, v
     _record(card, venue, venue_user, "c")
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
         assert _total_uses(client) == 1
+
+
+def test_a_login_is_no_change_to_the_register(client, distributor):
+    from accounts.models import User
+    from stats.cache import register_fingerprint
+
+    before, rows = register_fingerprint(), User.history.count()
+    client.post(reverse("account_login"), {"login": distributor.email, "password": factories.PASSWORD})
+
+    distributor.refresh_from_db()
+    assert distributor.last_login is not None
+    assert User.history.count() == rows
+    assert register_fingerprint() == before
