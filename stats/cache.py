@@ -91,7 +91,10 @@ def table_key(*, scope: StatsScope | None, filters: StatsFilter, slug: str, lang
 def table_compute_and_keep(*, key: str, compute: Callable[[], Table | None], fingerprint: str) -> Table | None:
     """Compute a table and keep it under ``key`` with the fingerprint read before computing (a
     change made meanwhile leaves it marked as older than the register)."""
-    table = compute()
+    from .summary import summary_reading  # the summary module reads this one's fingerprint
+
+    with summary_reading():
+        table = compute()
     caches["stats"].set(key, CachedTable(fingerprint, timezone.now(), table), TIMEOUT)
     return table
 

@@ -21,10 +21,13 @@ holder: organisation cards' clients under 16 are never child uses.
 """
 
 import datetime
+import operator
 from collections import defaultdict
+from functools import reduce
 
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.db.models.functions import ExtractYear, TruncMonth
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +36,8 @@ from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
+from .models import CardActivity, UseDay
+from .summary import summary_coverage, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
 
@@ -69,9 +74,13 @@ def _uses_q(
     start: datetime.date | None,
     end: datetime.date | None,
     venue_side: bool = False,
+    summary: bool = False,
 ) -> Q:
-    """The uses in the scope; ``venue_side`` adds, for a region, the uses at its own venues."""
-    q = Q(cancelled_at__isnull=True)
+    """The uses in the scope; ``venue_side`` adds, for a region, the uses at its own venues.
+
+    ``summary``: the same uses in ``UseDay`` (cancelled uses are never in it)."""
+    card_site = "card_site" if summary else "card__site"
+    q = Q() if summary else Q(cancelled_at__isnull=True)
     if start is not None:
         q &= Q(used_on__gte=start)
     if end is not None:
@@ -80,16 +89,16 @@ def _uses_q(
         q &= Q(category=filters.category)
     match _level(scope):
         case StatsLevel.REGION:
-            region = Q(card__site__municipality__region_id=scope.pk)
+            region = Q(**{f"{card_site}__municipality__region_id": scope.pk})
             if venue_side:
                 region |= Q(venue__municipality__region_id=scope.pk)
             q &= region
         case StatsLevel.SITE:
-            q &= Q(card__site_id=scope.pk)
+            q &= Q(**{f"{card_site}_id": scope.pk})
         case StatsLevel.VENUE:
             q &= Q(venue_id=scope.pk)
     if filters.region_id is not None:
-        region = Q(card__site__municipality__region_id=filters.region_id)
+        region = Q(**{f"{card_site}__municipality__region_id": filters.region_id})
         if venue_side:
             region |= Q(venue__municipality__region_id=filters.region_id)
         q &= region
@@ -152,18 +161,185 @@ def _category_labels() -> dict[str, str]:
     return {choice.value: str(choice.label) for choice in UseCategory}
 
 
+# --- reading uses: from the summaries where they hold, from the uses where they do not ---------
+# (stats/summary.py explains the summaries and when a day or a card is read from the uses.)
+
+# How each key reaches a use: (on ``CardUse``, on ``UseDay``).
+_USE_KEYS = {
+    "year": (ExtractYear("used_on"), ExtractYear("used_on")),
+    "month": (TruncMonth("used_on"), TruncMonth("used_on")),
+    "site": (F("card__site_id"), F("card_site_id")),
+    "category": (F("category"), F("category")),
+    "venue": (F("venue_id"), F("venue_id")),
+    "home_region": (F("card__holder__municipality__region_id"), F("home_municipality__region_id")),
+    "venue_region": (F("venue__municipality__region_id"), F("venue__municipality__region_id")),
+    "venue_municipality": (F("venue__municipality_id"), F("venue__municipality_id")),
+}
+_USE_SUMS = {
+    "uses": (Count("id"), Sum("uses")),
+    "child": (Sum("child_tickets"), Sum("child_tickets")),
+    "assistant": (Sum("assistant_tickets"), Sum("assistant_tickets")),
+    "clients": (Sum("clients_under_16"), Sum("clients_under_16")),
+}
+
+
+def _use_rows(*, q_raw: Q, q_summary: Q, keys: list[str], sums: list[str]) -> dict[tuple, dict[str, int]]:
+    """Sums of the uses matching ``q_raw`` (``q_summary`` on ``UseDay``) per tuple of ``keys``."""
+    coverage = summary_coverage()
+    rows: dict = defaultdict(lambda: defaultdict(int))
+
+    def add(queryset, source: int) -> None:
+        aggregates = {f"s_{name}": _USE_SUMS[name][source] for name in sums}
+        if keys:
+            aliases = {f"k_{name}": _USE_KEYS[name][source] for name in keys}
+            found = queryset.values(**aliases).annotate(**aggregates).order_by()
+        else:
+            found = [queryset.aggregate(**aggregates)]
+        for row in found:
+            values = rows[tuple(_month_key(row[f"k_{name}"]) for name in keys)]
+            for name in sums:
+                values[name] += row[f"s_{name}"] or 0
+
+    raw = CardUse.objects.filter(q_raw)
+    if coverage is None:
+        add(raw, 0)
+    else:
+        add(UseDay.objects.filter(q_summary).exclude(used_on__in=coverage.dirty_days), 1)
+        if coverage.dirty_days:
+            add(raw.filter(used_on__in=coverage.dirty_days), 0)
+    return rows
+
+
+def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False):
+    kwargs = {"start": start, "end": end, "venue_side": venue_side}
+    return _use_rows(
+        q_raw=_uses_q(scope, filters, **kwargs),
+        q_summary=_uses_q(scope, filters, summary=True, **kwargs),
+        keys=keys,
+        sums=sums,
+    )
+
+
+def _month_q(year: int, month: int, start: datetime.date | None, end: datetime.date) -> Q | None:
+    """``CardActivity`` rows of ``year`` used on a day of ``month`` inside start–end; None: none can be."""
+    first = datetime.date(year, month, 1)
+    last = _month_end(first)
+    low, high = max(first, start) if start else first, min(last, end)
+    if low > high:
+        return None
+    if low == first and high == last:
+        return Q(**{f"m{month}__gt": 0})
+    mask = (1 << high.day) - (1 << (low.day - 1))  # the bits of days low.day … high.day
+    return Q(GreaterThan(F(f"m{month}").bitand(mask), 0))
+
+
+def _activity_period_q(start: datetime.date | None, end: datetime.date) -> Q:
+    """``CardActivity`` rows of a card used at least once in start–end (no start: since ever)."""
+    first_year = start.year if start else end.year
+    parts = [] if start else [Q(year__lt=end.year)]
+    for year in range(first_year, end.year + 1):
+        if (start is None or start <= datetime.date(year, 1, 1)) and end >= datetime.date(year, 12, 31):
+            parts.append(Q(year=year))
+            continue
+        months = [m for month in range(1, 13) if (m := _month_q(year, month, start, end)) is not None]
+        if months:
+            parts.append(Q(year=year) & reduce(operator.or_, months))
+    return reduce(operator.or_, parts) if parts else Q(pk__in=[])
+
+
+def _activity_q(scope: StatsScope | None, filters: StatsFilter, *, by_venue: bool) -> Q:
+    """The ``CardActivity`` rows for the scope, the filter's region and category."""
+    q = Q(category=filters.category or "")
+    match _level(scope):
+        case StatsLevel.REGION:
+            q &= Q(card_site__municipality__region_id=scope.pk)
+        case StatsLevel.SITE:
+            q &= Q(card_site_id=scope.pk)
+        case StatsLevel.VENUE:
+            q &= Q(venue_id=scope.pk)
+    if filters.region_id is not None:
+        q &= Q(card_site__municipality__region_id=filters.region_id)
+    if not by_venue:
+        q &= Q(venue__isnull=True)
+    elif _level(scope) != StatsLevel.VENUE:
+        q &= Q(venue__isnull=False)
+    return q
+
+
+_CARD_KEYS = {"year": ExtractYear("used_on"), "month": TruncMonth("used_on"), "site": F("card__site_id")}
+_CARD_KEYS["venue"] = F("venue_id")
+
+
+def _cards_used(
+    *,
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    start: datetime.date | None,
+    end: datetime.date,
+    group: str | None,
+) -> dict:
+    """Distinct cards with a use in the period in the scope, per ``group`` key ("year", "month",
+    "site", "venue"), or in all under the key None."""
+    counts: dict = defaultdict(int)
+
+    def add_raw(uses) -> None:
+        if group is None:
+            counts[None] += uses.aggregate(n=Count("card_id", distinct=True))["n"]
+            return
+        for row in uses.values(k=_CARD_KEYS[group]).annotate(n=Count("card_id", distinct=True)).order_by():
+            counts[_month_key(row["k"])] += row["n"]
+
+    raw = CardUse.objects.filter(_uses_q(scope, filters, start=start, end=end))
+    coverage = summary_coverage()
+    if coverage is None:
+        add_raw(raw)
+        return counts
+    # The dirty cards from their uses, every other card from its activity rows: each card is
+    # counted on one side only, so the two counts add up.
+    if coverage.dirty_cards:
+        add_raw(raw.filter(card_id__in=coverage.dirty_cards))
+    by_venue = group == "venue" or _level(scope) == StatsLevel.VENUE
+    rows = CardActivity.objects.filter(_activity_q(scope, filters, by_venue=by_venue)).exclude(
+        card_id__in=coverage.dirty_cards
+    )
+    # One row per card and year (and venue): rows are cards, unless the period spans years.
+    one_year = start is not None and start.year == end.year
+    per_card = Count("id") if one_year else Count("card_id", distinct=True)
+    if group == "month":
+        conditions = {
+            f"n{i}": (month, Q(year=month.year) & _month_q(month.year, month.month, start, end))
+            for i, month in enumerate(_months(start, end))
+        }
+        found = rows.filter(year__gte=start.year, year__lte=end.year).aggregate(
+            **{name: Count("id", filter=q) for name, (_month, q) in conditions.items()}
+        )
+        for name, (month, _q) in conditions.items():
+            counts[month] += found[name]
+        return counts
+    rows = rows.filter(_activity_period_q(start, end))
+    if group is None:
+        counts[None] += rows.aggregate(n=per_card)["n"]
+    else:
+        field = {"year": "year", "site": "card_site_id", "venue": "venue_id"}[group]
+        per_group = Count("id") if group == "year" else per_card
+        for row in rows.values(field).annotate(n=per_group).order_by():
+            counts[row[field]] += row["n"]
+    return counts
+
+
 # --- the figures of the annual table, grouped any way -----------------------------------------
 
-# How each grouping reaches its key: (on validity periods, on uses). Regions and municipalities
-# are grouped by the card's site and rolled up from there (a card has one site, so even its
-# distinct-card counts add up): that spares joining two more tables to every use.
+# How each grouping reaches its key on validity periods, and which key of the uses it reads.
+# Regions and municipalities are grouped by the card's site and rolled up from there (a card has
+# one site, so even its distinct-card counts add up): that spares joining two more tables.
 _GROUPS = {
-    "year": (ExtractYear("valid_from"), ExtractYear("used_on")),
-    "month": (TruncMonth("valid_from"), TruncMonth("used_on")),
-    "region": (F("card__site_id"), F("card__site_id")),
-    "municipality": (F("card__site_id"), F("card__site_id")),
-    "site": (F("card__site_id"), F("card__site_id")),
+    "year": ExtractYear("valid_from"),
+    "month": TruncMonth("valid_from"),
+    "region": F("card__site_id"),
+    "municipality": F("card__site_id"),
+    "site": F("card__site_id"),
 }
+_USE_KEY_OF_GROUP = {"year": "year", "month": "month", "region": "site", "municipality": "site", "site": "site"}
 _ROLL_UP = {"region": "municipality__region_id", "municipality": "municipality_id"}
 
 
@@ -195,7 +371,7 @@ def _figures(
 ) -> tuple[dict, dict, bool]:
     """The annual-table figures per group key, their totals, and whether municipalities are counted."""
     level = _level(scope)
-    period_key, use_key = _GROUPS[group]
+    period_key = _GROUPS[group]
     figures: dict = defaultdict(lambda: defaultdict(int))
     totals: dict = defaultdict(int)
 
@@ -211,26 +387,15 @@ def _figures(
             figures[_month_key(row["key"])]["cards_registered"] += row["n"]
             totals["cards_registered"] += row["n"]
 
-    uses = CardUse.objects.filter(_uses_q(scope, filters, start=start, end=end))
-    rows = (
-        uses.annotate(key=use_key)
-        .values("key", "category")
-        .annotate(
-            adult=Count("id"),
-            child=Coalesce(Sum("child_tickets"), 0),
-        )
-        .order_by()
-    )
-    for row in rows:
-        for name, value in ((f"adult_{row['category']}", row["adult"]), (f"child_{row['category']}", row["child"])):
-            figures[_month_key(row["key"])][name] += value
+    use_key = _USE_KEY_OF_GROUP[group]
+    rows = _scope_use_rows(scope, filters, start=start, end=end, keys=[use_key, "category"], sums=["uses", "child"])
+    for (key, category), values in rows.items():
+        for name, value in ((f"adult_{category}", values["uses"]), (f"child_{category}", values["child"])):
+            figures[key][name] += value
             totals[name] += value
-        figures[_month_key(row["key"])]["total_uses"] += row["adult"] + row["child"]
-        totals["total_uses"] += row["adult"] + row["child"]
-    per_key = {
-        _month_key(row["key"]): row["n"]
-        for row in uses.annotate(key=use_key).values("key").annotate(n=Count("card_id", distinct=True)).order_by()
-    }
+        figures[key]["total_uses"] += values["uses"] + values["child"]
+        totals["total_uses"] += values["uses"] + values["child"]
+    per_key = _cards_used(scope=scope, filters=filters, start=start, end=end, group=use_key)
     for key, n in per_key.items():
         figures[key]["cards_used"] = n
     if group in ("region", "municipality", "site"):
@@ -238,7 +403,7 @@ def _figures(
         totals["cards_used"] = sum(per_key.values())
     else:
         # Over years or months a card can be in several rows: distinct cards, not the sum.
-        totals["cards_used"] = uses.aggregate(n=Count("card_id", distinct=True))["n"]
+        totals["cards_used"] = _cards_used(scope=scope, filters=filters, start=start, end=end, group=None)[None]
     if group in _ROLL_UP:
         parents = dict(
             Site.objects.filter(pk__in=[pk for pk in figures if pk is not None]).values_list("pk", _ROLL_UP[group])
@@ -266,23 +431,26 @@ def _count_municipalities(*, figures, totals, filters, group, start, end, scope)
     region_q_card = _municipality_region_q(scope, filters, "card__site__municipality__")
     region_q_venue = _municipality_region_q(scope, filters, "venue__municipality__")
     if group == "region":
-        period_key, use_key = F("card__site__municipality__region_id"), F("venue__municipality__region_id")
+        period_key, use_key = F("card__site__municipality__region_id"), "venue_region"
     elif group in _ROLL_UP:
         raise ValueError(group)  # a municipality's own count would be 1 or 0
     else:
-        period_key, use_key = _GROUPS[group]
+        period_key, use_key = _GROUPS[group], _USE_KEY_OF_GROUP[group]
     periods = ValidityPeriod.objects.filter(region_q_card, cause=ValidityPeriod.Cause.REGISTERED)
-    uses = CardUse.objects.filter(region_q_venue, cancelled_at__isnull=True)
+    uses = region_q_venue
     if filters.category:
-        uses = uses.filter(category=filters.category)
+        uses &= Q(category=filters.category)
     if start is not None:
-        periods, uses = periods.filter(valid_from__gte=start), uses.filter(used_on__gte=start)
+        periods, uses = periods.filter(valid_from__gte=start), uses & Q(used_on__gte=start)
     if end is not None:
-        periods, uses = periods.filter(valid_from__lte=end), uses.filter(used_on__lte=end)
+        periods, uses = periods.filter(valid_from__lte=end), uses & Q(used_on__lte=end)
     pairs = set(
         periods.annotate(key=period_key).values_list("key", "card__site__municipality_id").distinct().order_by()
     )
-    pairs |= set(uses.annotate(key=use_key).values_list("key", "venue__municipality_id").distinct().order_by())
+    used = _use_rows(
+        q_raw=uses & Q(cancelled_at__isnull=True), q_summary=uses, keys=[use_key, "venue_municipality"], sums=["uses"]
+    )
+    pairs |= {key for key, values in used.items() if values["uses"]}
     per_key = defaultdict(set)
     for key, municipality_id in pairs:
         per_key[_month_key(key)].add(municipality_id)
@@ -602,15 +770,18 @@ def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Tab
     """Uses by the card's home region (the holder's municipality's) × the venue's region.
 
     A region sees the uses of its cards and the uses at its venues."""
-    uses = CardUse.objects.filter(_uses_q(scope, filters, start=filters.start, end=filters.end, venue_side=True))
-    counts = defaultdict(int)
-    rows = (
-        uses.values(home=F("card__holder__municipality__region_id"), at=F("venue__municipality__region_id"))
-        .annotate(n=Count("id") + Coalesce(Sum("child_tickets"), 0))
-        .order_by()
+    rows = _scope_use_rows(
+        scope,
+        filters,
+        start=filters.start,
+        end=filters.end,
+        venue_side=True,
+        keys=["home_region", "venue_region"],
+        sums=["uses", "child"],
     )
-    for row in rows:
-        counts[(row["home"], row["at"])] += row["n"]
+    counts = defaultdict(int)
+    for (home, at), values in rows.items():
+        counts[(home, at)] += values["uses"] + values["child"]
     regions = list(Region.objects.order_by("name").values_list("pk", "name"))
     columns = [Column("label", _("Home region of the card"), numeric=False)]
     columns += [Column(f"region_{pk}", name) for pk, name in regions]
@@ -640,16 +811,26 @@ def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Tab
 def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     """Uses by venue and category, organisation cards' clients under 16, assistant tickets,
     and how many distinct cards visited."""
-    uses = CardUse.objects.filter(_uses_q(scope, filters, start=filters.start, end=filters.end))
-    aggregates = {f"adult_{c}": Count("id", filter=Q(category=c)) for c in CATEGORIES}
-    aggregates |= {
-        "child_uses": Coalesce(Sum("child_tickets"), 0),
-        "clients_under_16": Coalesce(Sum("clients_under_16"), 0),
-        "assistant_tickets": Coalesce(Sum("assistant_tickets"), 0),
-        "cards": Count("card_id", distinct=True),
-    }
-    per_venue = {row["venue_id"]: row for row in uses.values("venue_id").annotate(**aggregates).order_by()}
-    totals = uses.aggregate(**aggregates)
+    rows = _scope_use_rows(
+        scope,
+        filters,
+        start=filters.start,
+        end=filters.end,
+        keys=["venue", "category"],
+        sums=["uses", "child", "clients", "assistant"],
+    )
+    per_venue: dict = defaultdict(lambda: defaultdict(int))
+    totals: dict = defaultdict(int)
+    for (venue_id, category), values in rows.items():
+        for target in (per_venue[venue_id], totals):
+            target[f"adult_{category}"] += values["uses"]
+            target["child_uses"] += values["child"]
+            target["clients_under_16"] += values["clients"]
+            target["assistant_tickets"] += values["assistant"]
+    period = {"scope": scope, "filters": filters, "start": filters.start, "end": filters.end}
+    for venue_id, n in _cards_used(group="venue", **period).items():
+        per_venue[venue_id]["cards"] = n
+    totals["cards"] = _cards_used(group=None, **period)[None]
     names = _category_labels()
     columns = [Column("label", _("Venue"), numeric=False)]
     columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
@@ -852,13 +1033,17 @@ def stats_table_slugs(*, scope: StatsScope) -> list[str]:
 
 def stats_tables_for(*, scope: StatsScope, filters: StatsFilter) -> list[Table]:
     """The tables of a scope's dashboard, in order (the caller has checked ``stats_permits``)."""
-    return [selector(scope=scope, filters=filters) for _slug, selector in _DASHBOARDS.get(scope.level, [])]
+    with summary_reading():
+        return [selector(scope=scope, filters=filters) for _slug, selector in _DASHBOARDS.get(scope.level, [])]
 
 
 def stats_table_for(*, scope: StatsScope, filters: StatsFilter, slug: str) -> Table | None:
     """One table of a scope's dashboard (a download), computing only that one; None: not shown there."""
     selector = dict(_DASHBOARDS.get(scope.level, [])).get(slug)
-    return selector(scope=scope, filters=filters) if selector else None
+    if selector is None:
+        return None
+    with summary_reading():
+        return selector(scope=scope, filters=filters)
 
 
 def stats_public_slugs() -> list[str]:
@@ -867,9 +1052,13 @@ def stats_public_slugs() -> list[str]:
 
 def stats_public_tables(*, filters: StatsFilter) -> list[Table]:
     """The open data: the national annual table and the per-region table."""
-    return [selector(scope=None, filters=filters) for _slug, selector in _PUBLIC]
+    with summary_reading():
+        return [selector(scope=None, filters=filters) for _slug, selector in _PUBLIC]
 
 
 def stats_public_table(*, filters: StatsFilter, slug: str) -> Table | None:
     selector = dict(_PUBLIC).get(slug)
-    return selector(scope=None, filters=filters) if selector else None
+    if selector is None:
+        return None
+    with summary_reading():
+        return selector(scope=None, filters=filters)

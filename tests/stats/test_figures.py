@@ -38,6 +38,8 @@ from stats.selectors import (
     stats_tables_for,
     stats_validity,
 )
+from stats.models import CardActivity, UseDay
+from stats.summary import summary_build
 from stats.tables import SUPPRESSED
 from tests import factories
 
@@ -95,8 +97,27 @@ def _use(card, venue, day, category, *, child=0, cancelled=False, **extra):
     )
 
 
-@pytest.fixture
-def world(db):
+@pytest.fixture(params=["uses", "summaries"])
+def world(request, db):
+    """The register above, its figures read from the uses themselves, or from the statistics
+    summaries built after it was made. Whatever a test then changes is read from the uses
+    (stats/summary.py), so every test also checks that a change after the build counts."""
+    if request.param == "uses":
+        w = _world()
+    else:
+        with time_machine.travel(datetime.datetime(2026, 6, 30, 9, tzinfo=datetime.UTC), tick=False):
+            w = _world()
+        _build_summaries(at=datetime.datetime(2026, 6, 30, 10, tzinfo=datetime.UTC))
+    w.mode = request.param
+    return w
+
+
+def _build_summaries(*, at):
+    with time_machine.travel(at, tick=False):
+        summary_build()
+
+
+def _world():
     w = World()
     w.east = factories.RegionFactory(name="East")
     w.north = factories.RegionFactory(name="North")
@@ -517,7 +538,7 @@ def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, l
     scope = StatsScope(level, pk)
     tables = stats_tables_for(scope=scope, filters=PERIOD)
     for table in tables:
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(8 + (SUMMARY_EXTRA if world.mode == "summaries" else 0)):
             one = stats_table_for(scope=scope, filters=PERIOD, slug=table.slug)
         assert (one.slug, one.rows, one.total) == (table.slug, table.rows, table.total)
     assert stats_table_for(scope=scope, filters=PERIOD, slug="nope") is None
@@ -526,16 +547,21 @@ def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, l
 # --- query counts ----------------------------------------------------------------------------------
 
 SCOPES = {
-    "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 40),
-    "region": (lambda w: _region(w.north.pk), 33),
-    "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 17),
-    "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 6),
+    # From the uses: one query more than the tables' own (whether summaries exist). From the
+    # summaries: the fingerprint and four looking for changes since the build, and the same
+    # number of the tables' own (none is left to read from the uses after a fresh build).
+    "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 42),
+    "region": (lambda w: _region(w.north.pk), 35),
+    "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 19),
+    "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 8),
 }
+SUMMARY_EXTRA = 4
 
 
 @pytest.mark.parametrize("name", SCOPES)
 def test_query_count_does_not_grow_with_rows(world, name, django_assert_num_queries):
     make_scope, expected = SCOPES[name]
+    expected += SUMMARY_EXTRA if world.mode == "summaries" else 0
     scope = make_scope(world)
     with django_assert_num_queries(expected):
         stats_tables_for(scope=scope, filters=PERIOD)
@@ -548,12 +574,15 @@ def test_query_count_does_not_grow_with_rows(world, name, django_assert_num_quer
         for day in range(1, 4):
             _use(card, venue, D(2026, 3, day), CardUse.Category.SPORTS, child=1)
             _use(card, world.vn, D(2026, 4, day), CardUse.Category.CULTURE)
+    if world.mode == "summaries":
+        _build_summaries(at=datetime.datetime(2026, 6, 30, 14, tzinfo=datetime.UTC))
+        assert UseDay.objects.exists() and CardActivity.objects.exists()
     with django_assert_num_queries(expected):
         stats_tables_for(scope=scope, filters=PERIOD)
 
 
 def test_public_query_count(world, django_assert_num_queries):
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14 + (SUMMARY_EXTRA if world.mode == "summaries" else 0)):
         stats_public_tables(filters=PERIOD)
 
 
@@ -582,3 +611,90 @@ def test_nothing_outside_a_scope_changes_its_figures(world, level):
         # The venue's figures are its uses, not the cards of its region's sites used elsewhere.
         add(world.dn, world.vs)
     assert _snapshot(scope) == before
+
+
+# --- the summaries: the same figures, and every change after a build counted ---------------------
+
+
+def _every_table():
+    scopes = [None] + [StatsScope(level, pk) for level, pk in _SCOPES_OF_WORLD]
+    tables = []
+    for scope in scopes:
+        for filters in (PERIOD, StatsFilter(start=D(2026, 2, 6), end=D(2026, 3, 19), category="culture")):
+            found = (
+                stats_public_tables(filters=filters)
+                if scope is None
+                else stats_tables_for(scope=scope, filters=filters)
+            )
+            tables += [(repr(scope), filters, t.slug, t.rows, t.total) for t in found]
+    return tables
+
+
+_SCOPES_OF_WORLD = []
+
+
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_summaries_hold_each_cards_days_of_use_as_bits(world):
+    c1 = CardActivity.objects.get(card=world.c1, year=2026, venue=None, category="")
+    # Used on 10 and 20 January (two uses that day count as one day): bits 9 and 19.
+    assert (c1.m1, c1.m2, c1.card_site_id) == ((1 << 9) | (1 << 19), 0, world.dn.pk)
+    # Per venue and category too; the cancelled use of s1 on 6 February is not there.
+    s1 = CardActivity.objects.get(card=world.s1, year=2026, venue=world.vs, category="culture")
+    assert (s1.m2, s1.m3) == (1 << 4, 0)
+    day = UseDay.objects.get(used_on=D(2026, 1, 10))
+    assert (day.uses, day.child_tickets, day.card_site_id, day.venue_id) == (1, 2, world.dn.pk, world.vn.pk)
+
+
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
+    """Uses recorded, bulk-loaded, cancelled and moved to another day, a card moved to another
+    site, a holder moved to another region: every figure of every scope is what the uses say."""
+    _SCOPES_OF_WORLD[:] = [
+        (StatsLevel.NATIONAL, None),
+        (StatsLevel.REGION, world.north.pk),
+        (StatsLevel.REGION, world.south.pk),
+        (StatsLevel.SITE, world.dn.pk),
+        (StatsLevel.SITE, world.ds.pk),
+        (StatsLevel.VENUE, world.vn.pk),
+        (StatsLevel.VENUE, world.vs.pk),
+    ]
+    C = CardUse.Category
+    _use(world.c1, world.vs, D(2026, 1, 20), C.CULTURE)  # on a day already summarised
+    CardUse.objects.bulk_create(  # loaded without history
+        [CardUse(card=world.c5, venue=world.vn, used_on=D(2026, 3, 12), category=C.CULTURE, child_tickets=1)]
+    )
+    cancelled = CardUse.objects.get(card=world.s1, used_on=D(2026, 2, 5))
+    cancelled.cancelled_at, cancelled.cancel_reason = timezone.now(), "Mistake"
+    cancelled.save()
+    moved_day = CardUse.objects.get(card=world.c4)
+    moved_day.used_on = D(2026, 5, 5)
+    moved_day.save()
+    world.c3.site = world.ds  # a card moved to the South's site, its uses with it
+    world.c3.save()
+    holder = world.c1.holder  # moves to the South: the cross-region table changes
+    holder.municipality = world.ds.municipality
+    holder.save()
+
+    from_summaries = _every_table()
+    from stats.models import SummaryState
+
+    SummaryState.objects.all().delete()  # no summaries: everything from the uses
+    from_uses = _every_table()
+    assert from_summaries == from_uses
+    # And the changes did change the figures (the comparison is not between two old answers).
+    table = stats_by_region(scope=None, filters=PERIOD)
+    south = next(row for row in table.rows if row["label"] == "South")
+    # s1's culture uses are both cancelled now; c3 brought its sports and science uses along.
+    assert (south["adult_culture"], south["adult_sports"], south["adult_science"]) == (0, 2, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_in_its_own_transaction_replaces_the_last():
+    """As the scheduled command runs it: outside any transaction (on PostgreSQL in one snapshot)."""
+    site = factories.SiteFactory()
+    card = _card(site, factories.HolderFactory(municipality=site.municipality), D(2026, 1, 5))
+    _use(card, factories.VenueSiteFactory(), D(2026, 2, 3), CardUse.Category.CULTURE)
+    summary_build()
+    state = summary_build()
+    assert (state.use_days, UseDay.objects.count()) == (1, 1)
+    assert CardActivity.objects.filter(card=card).count() == 4  # any, per venue, per category, both

@@ -1,0 +1,106 @@
+"""Summaries of the register that the statistics read instead of a million uses (stats/summary.py).
+
+Nothing here is a source of truth: every row is computed from ``cards.CardUse``, ``cards.Card``
+and ``cards.Holder`` by ``stats.summary.summary_build`` and can be thrown away and built again.
+No foreign key constraints: a summary must never stop a card, a site or a use from being
+changed, and rows that refer to something gone are simply rebuilt away.
+"""
+
+from django.db import models
+
+
+def _reference(to: str, **kwargs) -> models.ForeignKey:
+    return models.ForeignKey(to, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", **kwargs)
+
+
+class UseDay(models.Model):
+    """The uses of one day, summed per card's site, venue, category and holder's home municipality."""
+
+    used_on = models.DateField()
+    card_site = _reference("accounts.Site")
+    venue = _reference("accounts.Site")
+    category = models.CharField(max_length=10)
+    home_municipality = _reference("accounts.Municipality")
+    uses = models.PositiveIntegerField()
+    child_tickets = models.PositiveIntegerField()
+    assistant_tickets = models.PositiveIntegerField()
+    clients_under_16 = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["used_on"], name="useday_day"),
+            models.Index(fields=["card_site", "used_on"], name="useday_site_day"),
+            models.Index(fields=["venue", "used_on"], name="useday_venue_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.used_on} {self.category}: {self.uses}"
+
+
+class CardActivity(models.Model):
+    """The days of one year on which one card was used: distinct cards without counting distinct.
+
+    One row per card and year for any venue and category (``venue`` null, ``category`` ""), and
+    one more per venue, per category and per venue and category the card was used at. ``m1`` …
+    ``m12`` hold the days of each month as bits (bit ``d - 1`` set: used on day ``d``), so "used
+    at least once between two dates" is a bitwise test on the row, and the number of cards used
+    in a period is a count of rows, not a count of distinct cards over every use.
+    """
+
+    card = _reference("cards.Card")
+    card_site = _reference("accounts.Site")
+    year = models.PositiveSmallIntegerField()
+    venue = _reference("accounts.Site", null=True)
+    category = models.CharField(max_length=10, blank=True)
+    m1 = models.PositiveIntegerField(default=0)
+    m2 = models.PositiveIntegerField(default=0)
+    m3 = models.PositiveIntegerField(default=0)
+    m4 = models.PositiveIntegerField(default=0)
+    m5 = models.PositiveIntegerField(default=0)
+    m6 = models.PositiveIntegerField(default=0)
+    m7 = models.PositiveIntegerField(default=0)
+    m8 = models.PositiveIntegerField(default=0)
+    m9 = models.PositiveIntegerField(default=0)
+    m10 = models.PositiveIntegerField(default=0)
+    m11 = models.PositiveIntegerField(default=0)
+    m12 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "card activities"
+        indexes = [
+            # Rows of one kind (any venue or one, any category or one) are read together.
+            models.Index(fields=["category", "venue", "year"], name="cardactivity_kind"),
+            models.Index(fields=["card_site", "year"], name="cardactivity_site_year"),
+            models.Index(fields=["venue", "year"], name="cardactivity_venue_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.card_id} {self.year}"
+
+
+class SummaryCard(models.Model):
+    """Where each summarised card's uses were counted: its site and holder's home municipality
+    when the summaries were built. A card moved since then is read from the uses again."""
+
+    card = models.OneToOneField(
+        "cards.Card", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", primary_key=True
+    )
+    site = _reference("accounts.Site")
+    home_municipality = _reference("accounts.Municipality")
+
+    def __str__(self):
+        return str(self.card_id)
+
+
+class SummaryState(models.Model):
+    """When the summaries were built (one row): what they hold is the register as of ``built_at``."""
+
+    built_at = models.DateTimeField()
+    # Uses loaded without a history row (bulk loads) are found by their id instead.
+    last_use_id = models.BigIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    use_days = models.PositiveIntegerField(default=0)
+    card_activities = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.built_at.isoformat()

@@ -1,0 +1,270 @@
+"""Summaries that keep the statistics fast at a million uses, and live to the last use recorded.
+
+Counting a million uses takes seconds; counting distinct cards among them takes longer. So
+``summary_build`` (run by the scheduled command ``stats_summary_build`` and after the demo seed)
+writes two summaries from one consistent snapshot of the register:
+
+- ``UseDay``: the uses of each day summed per card's site, venue, category and holder's home
+  municipality (what every sum of uses is grouped or filtered by);
+- ``CardActivity``: per card and year, the days it was used, as bits per month, overall and per
+  venue and category (what every count of distinct cards needs), so "cards used in a period"
+  is a count of rows.
+
+The register keeps changing after a build: uses are recorded, imported and cancelled, cards move
+to another site, holders move house. The figures are never allowed to lag, so each computation
+asks ``summary_coverage`` what the summaries still hold correctly:
+
+- a day on which any use was recorded, changed or cancelled since the build is **dirty**: its
+  sums are read from the uses themselves, not from ``UseDay`` (today is dirty as soon as the
+  first use of the day is recorded);
+- a card with such a use, or moved to another site or whose holder moved to another
+  municipality since the build, is **dirty**: its distinct-card counts are read from its uses,
+  and its ``CardActivity`` rows are left out.
+
+Changes are found in the history every audited save writes (an edited use's old date and card
+are in its older history rows, so they are covered too), and uses loaded without history by
+their id. The build's snapshot starts at ``built_at``; a change counts from ``MARGIN`` before it,
+so a transaction that committed just after the snapshot began is not missed. The more changes
+since the build, the more is read from the uses: past ``MAX_DIRTY_DAYS`` or ``MAX_DIRTY_CARDS``
+everything is, until the next build. Before the first build everything is read from the uses.
+"""
+
+import contextlib
+import contextvars
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
+from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
+from django.utils import timezone
+
+from cards.models import Card, CardUse, Holder
+
+from .cache import register_fingerprint
+from .models import CardActivity, SummaryCard, SummaryState, UseDay
+
+logger = logging.getLogger(__name__)
+
+MARGIN = datetime.timedelta(minutes=10)
+MAX_DIRTY_DAYS = 400
+MAX_DIRTY_CARDS = 5000
+COVERAGE_TIMEOUT = 60 * 60
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the summaries built at ``built_at`` no longer hold correctly (see the module's text)."""
+
+    built_at: datetime.datetime
+    dirty_days: frozenset[datetime.date]
+    dirty_cards: frozenset[int]
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def _insert_select(cursor, model, columns: dict[str, str], queryset) -> int:
+    """``INSERT INTO model (columns) SELECT … FROM (queryset)``: the rows never leave the database.
+
+    ``columns`` maps each column to an alias of the queryset."""
+    connection = cursor.db
+    quote = connection.ops.quote_name
+    sql, params = queryset.query.sql_with_params()
+    names = ", ".join(quote(model._meta.get_field(column).column) for column in columns)
+    selected = ", ".join(quote(alias) for alias in columns.values())
+    cursor.execute(
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {selected} FROM ({sql}) summary",  # noqa: S608
+        params,
+    )
+    return cursor.rowcount
+
+
+def _activity_insert(cursor, *, by_venue: bool, by_category: bool) -> int:
+    """One kind of ``CardActivity`` rows (see the model): the distinct days of use per card and
+    year (and venue, and category), folded into one bit per day and one column per month."""
+    keys = {
+        "s_card": F("card_id"),
+        "s_site": F("card__site_id"),
+        "s_year": Cast(ExtractYear("used_on"), IntegerField()),
+    }
+    if by_venue:
+        keys["s_venue"] = F("venue_id")
+    if by_category:
+        keys["s_category"] = F("category")
+    days = (
+        CardUse.objects.filter(cancelled_at__isnull=True)
+        .values(
+            **keys,
+            s_month=Cast(ExtractMonth("used_on"), IntegerField()),
+            s_day=Cast(ExtractDay("used_on"), IntegerField()),
+        )
+        .distinct()
+        .order_by()
+    )
+    sql, params = days.query.sql_with_params()
+    quote = cursor.db.ops.quote_name
+    columns = ["card", "card_site", "year", "venue", "category"] + [f"m{month}" for month in range(1, 13)]
+    names = ", ".join(quote(CardActivity._meta.get_field(column).column) for column in columns)
+    # Each day once per group (the DISTINCT above), so the sum of its powers of two is their OR.
+    months = [f"SUM(CASE WHEN s_month = {month} THEN 1 << (s_day - 1) ELSE 0 END)" for month in range(1, 13)]
+    selected = ["s_card", "s_site", "s_year", "s_venue" if by_venue else "NULL", "s_category" if by_category else "''"]
+    group = ", ".join(key for key in keys)
+    cursor.execute(
+        f"INSERT INTO {quote(CardActivity._meta.db_table)} ({names}) "  # noqa: S608 (our own names)
+        f"SELECT {', '.join(selected + months)} FROM ({sql}) days GROUP BY {group}",
+        params,
+    )
+    return cursor.rowcount
+
+
+def summary_build() -> SummaryState:
+    """Build both summaries again from one snapshot of the register, replacing the old ones.
+
+    Readers keep reading the old summaries until this commits. Always on the primary database."""
+    started = time.perf_counter()
+    connection = connections[DEFAULT_DB_ALIAS]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and outermost:
+            # One snapshot for every statement below, and one build at a time (a second waits).
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute(f"LOCK TABLE {SummaryState._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+            # Grouping a million uses sorts them: in memory, not in temporary files.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        built_at = timezone.now()
+        last_use_id = CardUse.objects.using(DEFAULT_DB_ALIAS).order_by("-pk").values_list("pk", flat=True).first()
+        for model in (UseDay, CardActivity, SummaryCard, SummaryState):
+            model.objects.using(DEFAULT_DB_ALIAS).all().delete()
+
+        use_days = _insert_select(
+            cursor,
+            UseDay,
+            {
+                "used_on": "s_used_on",
+                "card_site": "s_site",
+                "venue": "s_venue",
+                "category": "s_category",
+                "home_municipality": "s_home",
+                "uses": "s_uses",
+                "child_tickets": "s_child",
+                "assistant_tickets": "s_assistant",
+                "clients_under_16": "s_clients",
+            },
+            CardUse.objects.filter(cancelled_at__isnull=True)
+            .values(
+                s_used_on=F("used_on"),
+                s_site=F("card__site_id"),
+                s_venue=F("venue_id"),
+                s_category=F("category"),
+                s_home=F("card__holder__municipality_id"),
+            )
+            .annotate(
+                s_uses=Count("id"),
+                s_child=Sum("child_tickets"),
+                s_assistant=Sum("assistant_tickets"),
+                s_clients=Sum("clients_under_16"),
+            )
+            .order_by(),
+        )
+        activities = sum(
+            _activity_insert(cursor, by_venue=by_venue, by_category=by_category)
+            for by_venue in (False, True)
+            for by_category in (False, True)
+        )
+        _insert_select(
+            cursor,
+            SummaryCard,
+            {"card": "s_card", "site": "s_site", "home_municipality": "s_home"},
+            Card.objects.filter(Exists(CardUse.objects.filter(card=OuterRef("pk"), cancelled_at__isnull=True))).values(
+                s_card=F("id"), s_site=F("site_id"), s_home=F("holder__municipality_id")
+            ),
+        )
+        state = SummaryState.objects.using(DEFAULT_DB_ALIAS).create(
+            built_at=built_at,
+            last_use_id=last_use_id or 0,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+            use_days=use_days,
+            card_activities=activities,
+        )
+    logger.info(
+        "Statistics summaries built: %s day rows, %s card rows in %s ms",
+        state.use_days,
+        state.card_activities,
+        state.duration_ms,
+    )
+    return state
+
+
+# --- what the summaries still hold --------------------------------------------------------------
+
+
+def _coverage_compute(state: SummaryState) -> Coverage | None:
+    since = state.built_at - MARGIN
+    changed = CardUse.history.filter(history_date__gt=since).values("id")
+    # Every version of a changed use: the summary holds whichever was current at the build.
+    pairs = set(CardUse.history.filter(id__in=changed).values_list("used_on", "card_id").distinct().order_by())
+    pairs |= set(CardUse.objects.filter(pk__gt=state.last_use_id).values_list("used_on", "card_id").distinct())
+    moved = set(
+        SummaryCard.objects.filter(
+            Q(card_id__in=Card.history.filter(history_date__gt=since).values("id"))
+            | Q(card__holder_id__in=Holder.history.filter(history_date__gt=since).values("id"))
+        )
+        .exclude(site_id=F("card__site_id"), home_municipality_id=F("card__holder__municipality_id"))
+        .values_list("card_id", flat=True)
+    )
+    cards = {card_id for _day, card_id in pairs} | moved
+    if len(cards) > MAX_DIRTY_CARDS:
+        return None
+    days = {day for day, _card_id in pairs}
+    if moved:
+        days |= set(CardUse.objects.filter(card_id__in=moved).values_list("used_on", flat=True).distinct())
+    if len(days) > MAX_DIRTY_DAYS:
+        return None
+    return Coverage(built_at=state.built_at, dirty_days=frozenset(days), dirty_cards=frozenset(cards))
+
+
+_reading: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stats_summary_reading", default=None)
+
+
+@contextlib.contextmanager
+def summary_reading():
+    """Read the coverage once for everything computed inside (one table's queries, or a page's)."""
+    token = _reading.set({})
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def summary_coverage() -> Coverage | None:
+    """What the latest summaries hold for the register as it is now; None: read everything from
+    the register (no summaries yet, or too much changed since).
+
+    Kept in the statistics cache under the register's fingerprint: the changes since the build
+    are the same until the register changes again."""
+    memo = _reading.get()
+    if memo is not None and "coverage" in memo:
+        return memo["coverage"]
+    coverage = _coverage_read()
+    if memo is not None:
+        memo["coverage"] = coverage
+    return coverage
+
+
+def _coverage_read() -> Coverage | None:
+    state = SummaryState.objects.order_by("-built_at").first()
+    if state is None:
+        return None
+    fingerprint = register_fingerprint()
+    key = f"stats:coverage:{fingerprint}:{state.built_at.isoformat()}"
+    cache = caches["stats"]
+    cached = cache.get(key)
+    if isinstance(cached, Coverage) or cached == "none":
+        return cached if isinstance(cached, Coverage) else None
+    coverage = _coverage_compute(state)
+    cache.set(key, coverage if coverage is not None else "none", COVERAGE_TIMEOUT)
+    return coverage
