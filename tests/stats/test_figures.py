@@ -20,6 +20,7 @@ from django.utils import timezone
 from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 from stats.filters import StatsFilter
+from stats.models import CardActivity, UseDay
 from stats.selectors import (
     stats_age_gender,
     stats_annual,
@@ -38,7 +39,6 @@ from stats.selectors import (
     stats_tables_for,
     stats_validity,
 )
-from stats.models import CardActivity, UseDay
 from stats.summary import summary_build
 from stats.tables import SUPPRESSED
 from tests import factories
@@ -576,7 +576,8 @@ def test_query_count_does_not_grow_with_rows(world, name, django_assert_num_quer
             _use(card, world.vn, D(2026, 4, day), CardUse.Category.CULTURE)
     if world.mode == "summaries":
         _build_summaries(at=datetime.datetime(2026, 6, 30, 14, tzinfo=datetime.UTC))
-        assert UseDay.objects.exists() and CardActivity.objects.exists()
+        assert UseDay.objects.exists()
+        assert CardActivity.objects.exists()
     with django_assert_num_queries(expected):
         stats_tables_for(scope=scope, filters=PERIOD)
 
