@@ -93,7 +93,7 @@ def table_compute_and_keep(*, key: str, compute: Callable[[], Table | None], fin
     change made meanwhile leaves it marked as older than the register)."""
     from .summary import summary_reading  # the summary module reads this one's fingerprint
 
-    with summary_reading():
+    with summary_reading(fingerprint=fingerprint):
         table = compute()
     caches["stats"].set(key, CachedTable(fingerprint, timezone.now(), table), TIMEOUT)
     return table

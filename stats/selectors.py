@@ -37,7 +37,7 @@ from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
 from .models import CardActivity, UseDay
-from .summary import summary_coverage, summary_reading
+from .summary import summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
 
@@ -374,6 +374,7 @@ def _figures(
     period_key = _GROUPS[group]
     figures: dict = defaultdict(lambda: defaultdict(int))
     totals: dict = defaultdict(int)
+    registered_at: dict = defaultdict(int)
 
     if level != StatsLevel.VENUE:
         registered = ValidityPeriod.objects.filter(
@@ -383,8 +384,11 @@ def _figures(
             registered = registered.filter(valid_from__gte=start)
         if end is not None:
             registered = registered.filter(valid_from__lte=end)
-        for row in registered.annotate(key=period_key).values("key").annotate(n=Count("id")).order_by():
-            figures[_month_key(row["key"])]["cards_registered"] += row["n"]
+        # Per key and site: the same rows give the municipalities where cards were registered.
+        for row in registered.values(key=period_key, card_site=F("card__site_id")).annotate(n=Count("id")).order_by():
+            key = _month_key(row["key"])
+            registered_at[(key, row["card_site"])] += row["n"]
+            figures[key]["cards_registered"] += row["n"]
             totals["cards_registered"] += row["n"]
 
     use_key = _USE_KEY_OF_GROUP[group]
@@ -420,33 +424,48 @@ def _figures(
     )
     if with_municipalities:
         _count_municipalities(
-            figures=figures, totals=totals, filters=filters, group=group, start=start, end=end, scope=scope
+            figures=figures,
+            totals=totals,
+            filters=filters,
+            group=group,
+            start=start,
+            end=end,
+            scope=scope,
+            registered_at=registered_at,
         )
     return figures, totals, with_municipalities
 
 
-def _count_municipalities(*, figures, totals, filters, group, start, end, scope) -> None:
+def _count_municipalities(*, figures, totals, filters, group, start, end, scope, registered_at) -> None:
     """Participating municipalities: those with a card registered at a site there, or a use
-    recorded at a venue there, in the period (within the scope's region)."""
-    region_q_card = _municipality_region_q(scope, filters, "card__site__municipality__")
+    recorded at a venue there, in the period (within the scope's region).
+
+    ``registered_at``: the cards registered per (key, card's site), as ``_figures`` counted them
+    (only national and regional scopes count municipalities, and there the two filters agree)."""
     region_q_venue = _municipality_region_q(scope, filters, "venue__municipality__")
     if group == "region":
-        period_key, use_key = F("card__site__municipality__region_id"), "venue_region"
+        use_key = "venue_region"
     elif group in _ROLL_UP:
         raise ValueError(group)  # a municipality's own count would be 1 or 0
     else:
-        period_key, use_key = _GROUPS[group], _USE_KEY_OF_GROUP[group]
-    periods = ValidityPeriod.objects.filter(region_q_card, cause=ValidityPeriod.Cause.REGISTERED)
+        use_key = _USE_KEY_OF_GROUP[group]
+    places = {
+        pk: (municipality_id, region_id)
+        for pk, municipality_id, region_id in Site.objects.filter(
+            pk__in={site_id for _key, site_id in registered_at}
+        ).values_list("pk", "municipality_id", "municipality__region_id")
+    }
+    pairs = set()
+    for key, site_id in registered_at:
+        municipality_id, region_id = places[site_id]
+        pairs.add((region_id if group == "region" else key, municipality_id))
     uses = region_q_venue
     if filters.category:
         uses &= Q(category=filters.category)
     if start is not None:
-        periods, uses = periods.filter(valid_from__gte=start), uses & Q(used_on__gte=start)
+        uses &= Q(used_on__gte=start)
     if end is not None:
-        periods, uses = periods.filter(valid_from__lte=end), uses & Q(used_on__lte=end)
-    pairs = set(
-        periods.annotate(key=period_key).values_list("key", "card__site__municipality_id").distinct().order_by()
-    )
+        uses &= Q(used_on__lte=end)
     used = _use_rows(
         q_raw=uses & Q(cancelled_at__isnull=True), q_summary=uses, keys=[use_key, "venue_municipality"], sums=["uses"]
     )
@@ -885,19 +904,43 @@ def _band_labels() -> dict[str, str]:
     }
 
 
+def _holder_groups(scope: StatsScope | None, filters: StatsFilter) -> dict[tuple, int]:
+    """Holders per (age band, gender, life situation, children): the three demographic tables
+    from one query over the holders (once per page: ``summary_memo``)."""
+
+    def compute():
+        year = filters.end.year
+        # A birth year after ``year - low`` means younger than ``low`` at the end of that year.
+        band = Case(
+            *[When(birth_year__gt=year - (high + 1), then=Value(key)) for key, _low, high in BANDS if high is not None],
+            default=Value("65_plus"),
+            output_field=CharField(),
+        )
+        children = Case(
+            When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
+        )
+        rows = (
+            _holders(scope, filters)
+            .annotate(band=band, children=children)
+            .values("band", "gender", "life_situation", "children")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return {(row["band"], row["gender"], row["life_situation"], row["children"]): row["n"] for row in rows}
+
+    return summary_memo(("holders", scope, filters), compute)
+
+
+def _holder_counts(scope, filters, *, key) -> dict:
+    counts = defaultdict(int)
+    for (band, gender, situation, children), n in _holder_groups(scope, filters).items():
+        counts[key(band, gender, situation, children)] += n
+    return counts
+
+
 def stats_age_gender(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     """Holders by age band (age in the year the period ends) and gender."""
-    year = filters.end.year
-    # A birth year after ``year - low`` means younger than ``low`` at the end of that year.
-    band = Case(
-        *[When(birth_year__gt=year - (high + 1), then=Value(key)) for key, _low, high in BANDS if high is not None],
-        default=Value("65_plus"),
-        output_field=CharField(),
-    )
-    counts = defaultdict(int)
-    rows = _holders(scope, filters).annotate(band=band).values("band", "gender").annotate(n=Count("id")).order_by()
-    for row in rows:
-        counts[(row["band"], row["gender"] or "")] += row["n"]
+    counts = _holder_counts(scope, filters, key=lambda band, gender, _s, _c: (band, gender or ""))
     genders = [(g.value, str(g.label)) for g in Holder.Gender] + [("", _("Not given"))]
     gender_keys = [g or "not_given" for g, _label in genders]
     columns = [Column("label", _("Age"), numeric=False)]
@@ -927,14 +970,9 @@ def stats_age_gender(*, scope: StatsScope | None, filters: StatsFilter) -> Table
     )
 
 
-def _single_count_table(*, slug, title, label_title, scope, filters, field, key_expr, keys_labels, note) -> Table:
-    counts = defaultdict(int)
-    holders = _holders(scope, filters)
-    if key_expr is not None:
-        holders = holders.annotate(**{field: key_expr})
-    for row in holders.values(field).annotate(n=Count("id")).order_by():
-        counts[row[field]] += row["n"]
-    rows = [{"label": label, "holders": counts[key]} for key, label in keys_labels]
+def _single_count_table(*, slug, title, label_title, scope, filters, key, keys_labels, note) -> Table:
+    counts = _holder_counts(scope, filters, key=key)
+    rows = [{"label": label, "holders": counts[k]} for k, label in keys_labels]
     return table_suppress(
         Table(
             slug=slug,
@@ -956,25 +994,20 @@ def stats_life_situation(*, scope: StatsScope | None, filters: StatsFilter) -> T
         label_title=_("Life situation"),
         scope=scope,
         filters=filters,
-        field="life_situation",
-        key_expr=None,
+        key=lambda _b, _g, situation, _c: situation or "",
         keys_labels=situations,
         note=_("Customers with a card valid in the period."),
     )
 
 
 def stats_children(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
-    children = Case(
-        When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
-    )
     return _single_count_table(
         slug="children",
         title=_("Households with children"),
         label_title=_("Children under 18"),
         scope=scope,
         filters=filters,
-        field="children",
-        key_expr=children,
+        key=lambda _b, _g, _s, children: children,
         keys_labels=[(0, _("No children")), (1, "1"), (2, "2"), (3, _("3 or more"))],
         note=_("Customers with a card valid in the period."),
     )

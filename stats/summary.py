@@ -231,13 +231,27 @@ _reading: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stats_su
 
 
 @contextlib.contextmanager
-def summary_reading():
-    """Read the coverage once for everything computed inside (one table's queries, or a page's)."""
-    token = _reading.set({})
+def summary_reading(*, fingerprint: str | None = None):
+    """Read the coverage once for everything computed inside: a table, or every table of a page
+    (nested, the outermost wins). ``fingerprint``: the register's, if the caller has read it."""
+    if _reading.get() is not None:
+        yield
+        return
+    token = _reading.set({"fingerprint": fingerprint} if fingerprint else {})
     try:
         yield
     finally:
         _reading.reset(token)
+
+
+def summary_memo(key, compute):
+    """``compute()`` once per ``summary_reading`` for ``key`` (several tables from one query)."""
+    memo = _reading.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def summary_coverage() -> Coverage | None:
@@ -249,17 +263,17 @@ def summary_coverage() -> Coverage | None:
     memo = _reading.get()
     if memo is not None and "coverage" in memo:
         return memo["coverage"]
-    coverage = _coverage_read()
+    coverage = _coverage_read((memo or {}).get("fingerprint"))
     if memo is not None:
         memo["coverage"] = coverage
     return coverage
 
 
-def _coverage_read() -> Coverage | None:
+def _coverage_read(fingerprint: str | None) -> Coverage | None:
     state = SummaryState.objects.order_by("-built_at").first()
     if state is None:
         return None
-    fingerprint = register_fingerprint()
+    fingerprint = fingerprint or register_fingerprint()
     key = f"stats:coverage:{fingerprint}:{state.built_at.isoformat()}"
     cache = caches["stats"]
     cached = cache.get(key)

@@ -25,6 +25,7 @@ from . import cache as stats_cache
 from . import exports, selectors
 from .charts import table_chart_svg
 from .filters import Preset, StatsFilter, StatsFilterForm
+from .summary import summary_reading
 from .tables import Suppressed, Table
 
 CONTENT_TYPES = {
@@ -175,33 +176,35 @@ def _cached(scope, filters, slug, compute, fingerprint=None, *, page=False):
 
 def _public_tables(filters) -> list:
     fingerprint = stats_cache.register_fingerprint()
-    tables = [
-        _cached(
-            None,
-            filters,
-            slug,
-            partial(selectors.stats_public_table, filters=filters, slug=slug),
-            fingerprint,
-            page=True,
-        )
-        for slug in selectors.stats_public_slugs()
-    ]
+    with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
+        tables = [
+            _cached(
+                None,
+                filters,
+                slug,
+                partial(selectors.stats_public_table, filters=filters, slug=slug),
+                fingerprint,
+                page=True,
+            )
+            for slug in selectors.stats_public_slugs()
+        ]
     return [table for table in tables if table is not None]
 
 
 def _scope_tables(scope, filters) -> list:
     fingerprint = stats_cache.register_fingerprint()
-    tables = [
-        _cached(
-            scope,
-            filters,
-            slug,
-            partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
-            fingerprint,
-            page=True,
-        )
-        for slug in selectors.stats_table_slugs(scope=scope)
-    ]
+    with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
+        tables = [
+            _cached(
+                scope,
+                filters,
+                slug,
+                partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
+                fingerprint,
+                page=True,
+            )
+            for slug in selectors.stats_table_slugs(scope=scope)
+        ]
     return [table for table in tables if table is not None]
 
 
