@@ -98,7 +98,10 @@ class SummaryState(models.Model):
     built_at = models.DateTimeField()
     # Uses loaded without a history row (bulk loads) are found by their id instead.
     last_use_id = models.BigIntegerField(default=0)
+    # False: only the days and cards changed since the build before were summarised again.
+    full = models.BooleanField(default=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # Rows written by the build (all of them, or the changed ones).
     use_days = models.PositiveIntegerField(default=0)
     card_activities = models.PositiveIntegerField(default=0)
 

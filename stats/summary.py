@@ -49,7 +49,9 @@ from .models import CardActivity, SummaryCard, SummaryState, UseDay
 
 logger = logging.getLogger(__name__)
 
-MARGIN = datetime.timedelta(minutes=10)
+# Longer than any transaction that writes uses or cards may last: a request is cut off after
+# gunicorn's 30-second timeout, and imports and commands commit in seconds.
+MARGIN = datetime.timedelta(minutes=2)
 MAX_DIRTY_DAYS = 400
 MAX_DIRTY_CARDS = 5000
 COVERAGE_TIMEOUT = 60 * 60
@@ -83,7 +85,7 @@ def _insert_select(cursor, model, columns: dict[str, str], queryset) -> int:
     return cursor.rowcount
 
 
-def _activity_insert(cursor, *, by_venue: bool, by_category: bool) -> int:
+def _activity_insert(cursor, *, by_venue: bool, by_category: bool, where: Q) -> int:
     """One kind of ``CardActivity`` rows (see the model): the distinct days of use per card and
     year (and venue, and category), folded into one bit per day and one column per month."""
     keys = {
@@ -96,7 +98,7 @@ def _activity_insert(cursor, *, by_venue: bool, by_category: bool) -> int:
     if by_category:
         keys["s_category"] = F("category")
     days = (
-        CardUse.objects.filter(cancelled_at__isnull=True)
+        CardUse.objects.filter(where, cancelled_at__isnull=True)
         .values(
             **keys,
             s_month=Cast(ExtractMonth("used_on"), IntegerField()),
@@ -121,10 +123,58 @@ def _activity_insert(cursor, *, by_venue: bool, by_category: bool) -> int:
     return cursor.rowcount
 
 
-def summary_build() -> SummaryState:
-    """Build both summaries again from one snapshot of the register, replacing the old ones.
+def _use_days_insert(cursor, *, where: Q) -> int:
+    return _insert_select(
+        cursor,
+        UseDay,
+        {
+            "used_on": "s_used_on",
+            "card_site": "s_site",
+            "venue": "s_venue",
+            "category": "s_category",
+            "home_municipality": "s_home",
+            "uses": "s_uses",
+            "child_tickets": "s_child",
+            "assistant_tickets": "s_assistant",
+            "clients_under_16": "s_clients",
+        },
+        CardUse.objects.filter(where, cancelled_at__isnull=True)
+        .values(
+            s_used_on=F("used_on"),
+            s_site=F("card__site_id"),
+            s_venue=F("venue_id"),
+            s_category=F("category"),
+            s_home=F("card__holder__municipality_id"),
+        )
+        .annotate(
+            s_uses=Count("id"),
+            s_child=Sum("child_tickets"),
+            s_assistant=Sum("assistant_tickets"),
+            s_clients=Sum("clients_under_16"),
+        )
+        .order_by(),
+    )
 
-    Readers keep reading the old summaries until this commits. Always on the primary database."""
+
+def _summary_cards_insert(cursor, *, where: Q) -> int:
+    used = Exists(CardUse.objects.filter(card=OuterRef("pk"), cancelled_at__isnull=True))
+    return _insert_select(
+        cursor,
+        SummaryCard,
+        {"card": "s_card", "site": "s_site", "home_municipality": "s_home"},
+        Card.objects.filter(where, used).values(
+            s_card=F("id"), s_site=F("site_id"), s_home=F("holder__municipality_id")
+        ),
+    )
+
+
+def summary_build(*, full: bool = False) -> SummaryState:
+    """Bring both summaries up to date from one snapshot of the register.
+
+    Only what changed since the last build is summarised again (the days and cards
+    ``summary_coverage`` would read from the uses); everything is when there is no earlier
+    build, when too much has changed, or with ``full``. Readers keep reading the old summaries
+    until this commits. Always on the primary database."""
     started = time.perf_counter()
     connection = connections[DEFAULT_DB_ALIAS]
     outermost = not connection.in_atomic_block
@@ -136,62 +186,39 @@ def summary_build() -> SummaryState:
             # Grouping a million uses sorts them: in memory, not in temporary files.
             cursor.execute("SET LOCAL work_mem = '256MB'")
         built_at = timezone.now()
-        last_use_id = CardUse.objects.using(DEFAULT_DB_ALIAS).order_by("-pk").values_list("pk", flat=True).first()
-        for model in (UseDay, CardActivity, SummaryCard, SummaryState):
-            model.objects.using(DEFAULT_DB_ALIAS).all().delete()
-
-        use_days = _insert_select(
-            cursor,
-            UseDay,
-            {
-                "used_on": "s_used_on",
-                "card_site": "s_site",
-                "venue": "s_venue",
-                "category": "s_category",
-                "home_municipality": "s_home",
-                "uses": "s_uses",
-                "child_tickets": "s_child",
-                "assistant_tickets": "s_assistant",
-                "clients_under_16": "s_clients",
-            },
-            CardUse.objects.filter(cancelled_at__isnull=True)
-            .values(
-                s_used_on=F("used_on"),
-                s_site=F("card__site_id"),
-                s_venue=F("venue_id"),
-                s_category=F("category"),
-                s_home=F("card__holder__municipality_id"),
-            )
-            .annotate(
-                s_uses=Count("id"),
-                s_child=Sum("child_tickets"),
-                s_assistant=Sum("assistant_tickets"),
-                s_clients=Sum("clients_under_16"),
-            )
-            .order_by(),
-        )
+        db = DEFAULT_DB_ALIAS
+        last_use_id = CardUse.objects.using(db).order_by("-pk").values_list("pk", flat=True).first() or 0
+        previous = None if full else SummaryState.objects.using(db).order_by("-built_at").first()
+        coverage = _coverage_compute(previous) if previous is not None else None
+        if coverage is None:
+            for model in (UseDay, CardActivity, SummaryCard, SummaryState):
+                model.objects.using(db).all().delete()
+            days_q = cards_q = summary_cards_q = Q()
+        else:
+            days, cards = sorted(coverage.dirty_days), sorted(coverage.dirty_cards)
+            UseDay.objects.using(db).filter(used_on__in=days).delete()
+            CardActivity.objects.using(db).filter(card_id__in=cards).delete()
+            SummaryCard.objects.using(db).filter(card_id__in=cards).delete()
+            SummaryState.objects.using(db).all().delete()
+            days_q, cards_q, summary_cards_q = Q(used_on__in=days), Q(card_id__in=cards), Q(pk__in=cards)
+        use_days = _use_days_insert(cursor, where=days_q)
         activities = sum(
-            _activity_insert(cursor, by_venue=by_venue, by_category=by_category)
+            _activity_insert(cursor, by_venue=by_venue, by_category=by_category, where=cards_q)
             for by_venue in (False, True)
             for by_category in (False, True)
         )
-        _insert_select(
-            cursor,
-            SummaryCard,
-            {"card": "s_card", "site": "s_site", "home_municipality": "s_home"},
-            Card.objects.filter(Exists(CardUse.objects.filter(card=OuterRef("pk"), cancelled_at__isnull=True))).values(
-                s_card=F("id"), s_site=F("site_id"), s_home=F("holder__municipality_id")
-            ),
-        )
-        state = SummaryState.objects.using(DEFAULT_DB_ALIAS).create(
+        _summary_cards_insert(cursor, where=summary_cards_q)
+        state = SummaryState.objects.using(db).create(
             built_at=built_at,
-            last_use_id=last_use_id or 0,
+            last_use_id=last_use_id,
+            full=coverage is None,
             duration_ms=round((time.perf_counter() - started) * 1000),
             use_days=use_days,
             card_activities=activities,
         )
     logger.info(
-        "Statistics summaries built: %s day rows, %s card rows in %s ms",
+        "Statistics summaries built (%s): %s day rows, %s card rows in %s ms",
+        "in full" if state.full else "changes only",
         state.use_days,
         state.card_activities,
         state.duration_ms,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 from stats.filters import StatsFilter
-from stats.models import CardActivity, UseDay
+from stats.models import CardActivity, SummaryState, UseDay
 from stats.selectors import (
     stats_age_gender,
     stats_annual,
@@ -39,7 +39,7 @@ from stats.selectors import (
     stats_tables_for,
     stats_validity,
 )
-from stats.summary import summary_build
+from stats.summary import summary_build, summary_coverage
 from stats.tables import SUPPRESSED
 from tests import factories
 
@@ -115,6 +115,16 @@ def world(request, db):
 def _build_summaries(*, at):
     with time_machine.travel(at, tick=False):
         summary_build()
+
+
+def summary_build_at(at):
+    with time_machine.travel(at, tick=False):
+        return summary_build()
+
+
+def summary_coverage_at(at):
+    with time_machine.travel(at, tick=False):
+        return summary_coverage()
 
 
 def _world():
@@ -678,11 +688,17 @@ def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     holder.save()
 
     from_summaries = _every_table()
-    from stats.models import SummaryState
+    # The next build summarises only what changed, and the summaries then hold it all.
+    state = summary_build_at(datetime.datetime(2026, 6, 30, 13, tzinfo=datetime.UTC))
+    assert not state.full
+    assert 0 < state.use_days < UseDay.objects.count()
+    assert summary_coverage_at(datetime.datetime(2026, 6, 30, 13, tzinfo=datetime.UTC)).dirty_days == frozenset()
+    from_changed_summaries = _every_table()
 
     SummaryState.objects.all().delete()  # no summaries: everything from the uses
     from_uses = _every_table()
     assert from_summaries == from_uses
+    assert from_changed_summaries == from_uses
     # And the changes did change the figures (the comparison is not between two old answers).
     table = stats_by_region(scope=None, filters=PERIOD)
     south = next(row for row in table.rows if row["label"] == "South")
