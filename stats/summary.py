@@ -201,13 +201,16 @@ def summary_build(*, full: bool = False) -> SummaryState:
             SummaryCard.objects.using(db).filter(card_id__in=cards).delete()
             SummaryState.objects.using(db).all().delete()
             days_q, cards_q, summary_cards_q = Q(used_on__in=days), Q(card_id__in=cards), Q(pk__in=cards)
-        use_days = _use_days_insert(cursor, where=days_q)
-        activities = sum(
-            _activity_insert(cursor, by_venue=by_venue, by_category=by_category, where=cards_q)
-            for by_venue in (False, True)
-            for by_category in (False, True)
-        )
-        _summary_cards_insert(cursor, where=summary_cards_q)
+        use_days = activities = 0
+        if coverage is None or coverage.dirty_days:
+            use_days = _use_days_insert(cursor, where=days_q)
+        if coverage is None or coverage.dirty_cards:
+            activities = sum(
+                _activity_insert(cursor, by_venue=by_venue, by_category=by_category, where=cards_q)
+                for by_venue in (False, True)
+                for by_category in (False, True)
+            )
+            _summary_cards_insert(cursor, where=summary_cards_q)
         state = SummaryState.objects.using(db).create(
             built_at=built_at,
             last_use_id=last_use_id,

@@ -716,3 +716,12 @@ def test_a_build_in_its_own_transaction_replaces_the_last():
     state = summary_build()
     assert (state.use_days, UseDay.objects.count()) == (1, 1)
     assert CardActivity.objects.filter(card=card).count() == 4  # any, per venue, per category, both
+
+
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_a_build_with_nothing_changed_writes_nothing_and_keeps_the_figures(world):
+    before = _snapshot(StatsScope(StatsLevel.NATIONAL))
+    state = summary_build_at(datetime.datetime(2026, 6, 30, 13, tzinfo=datetime.UTC))
+    assert (state.full, state.use_days, state.card_activities) == (False, 0, 0)
+    assert UseDay.objects.count() == 12
+    assert _snapshot(StatsScope(StatsLevel.NATIONAL)) == before
