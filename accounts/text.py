@@ -42,10 +42,18 @@ def text_clean(value: str, *, multiline: bool = False) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+# The ASCII characters _removed() is true for (all of them Cc), tab and line breaks aside.
+_ASCII_REMOVED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
 def has_removed_characters(value: str) -> bool:
     """Whether ``value`` holds a character that :func:`text_clean` would remove (tab and
     line breaks aside). For data where silently dropping a character is wrong, e.g. a
-    cell of an imported file."""
+    cell of an imported file, or a whole file at once: it reads a large text in a few
+    passes in C, asking Unicode only about each distinct non-ASCII character."""
     if value.isascii() and value.isprintable():
         return False  # the usual case: printable ASCII holds no control or format character
-    return any(_removed(char) for char in value if char not in "\n\t\r")
+    if _ASCII_REMOVED.search(value):
+        return True
+    return any(_removed(char) for char in set(_NON_ASCII.findall(value)))

@@ -11,13 +11,14 @@ import hashlib
 import io
 import re
 import secrets
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ from simple_history.utils import bulk_create_with_history
 from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
-from cards.models import Card, CardUse, Holder, Offer
+from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
 from cards.services import card_number_normalize
 
 CANCEL_DAYS = 14
@@ -270,7 +271,7 @@ _CATEGORY_WORDS = {
 }  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportRow:
     line: int
     values: dict[str, str]
@@ -303,6 +304,14 @@ class ImportPreview:
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_COUNT = re.compile(r"[0-9]+")
+_NUMBER_TYPED = re.compile(r"[A-Za-z0-9 -]*")
+_FORMULA_CHARS = frozenset(_FORMULA_START)
+# In a file without invisible characters, a row's cells joined by NUL (in no cell, and no
+# whitespace) are checked in one search each: a blank row, and a cell that starts like a
+# formula as _is_formula() says (\s is what str.lstrip() strips; *+ takes all of it).
+_ROW_BLANK = re.compile(r"[\s\x00]*")
+_ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+[=+\-@])")
 
 
 def _parse_date(text: str) -> datetime.date | None:
@@ -321,22 +330,31 @@ def _parse_date(text: str) -> datetime.date | None:
     return None
 
 
-def _parse_count(text: str, row: ImportRow, label: str) -> int:
+def _date_cell(text: str) -> tuple[datetime.date | None, str]:
+    """A date cell as (date, "") or (None, the row's error)."""
+    used_on = _parse_date(text)
+    if used_on is None:
+        return None, _("The date must be like 2025-03-31 or 31.3.2025.")
+    if used_on < FIRST_DAY_OF_USE:
+        return None, _("The date cannot be before %(date)s.") % {"date": date_format(FIRST_DAY_OF_USE, "j.n.Y")}
+    return used_on, ""
+
+
+def _count_cell(text: str, label: str) -> tuple[int, str]:
+    """A count cell as (count, "") or (0, the row's error); an empty cell is 0."""
     text = text.strip()
     if not text:
-        return 0
+        return 0, ""
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a count
     # of thousands of digits is no count.
-    if not re.fullmatch(r"[0-9]+", text):
-        row.errors.append(_("%(column)s must be a whole number.") % {"column": label})
-        return 0
+    if not _COUNT.fullmatch(text):
+        return 0, _("%(column)s must be a whole number.") % {"column": label}
     if len(text) > MAX_COUNT_DIGITS:
-        row.errors.append(
-            _("%(column)s must be a whole number of at most %(digits)s digits.")
-            % {"column": label, "digits": MAX_COUNT_DIGITS}
-        )
-        return 0
-    return int(text)
+        return 0, _("%(column)s must be a whole number of at most %(digits)s digits.") % {
+            "column": label,
+            "digits": MAX_COUNT_DIGITS,
+        }
+    return int(text), ""
 
 
 def _decode(content: bytes) -> str:
@@ -361,16 +379,14 @@ def _decode(content: bytes) -> str:
 
 def _is_formula(cell: str) -> bool:
     # Spreadsheets ignore leading spaces and tabs before a formula, so the check does too.
-    return cell.startswith(_FORMULA_START) or cell.lstrip().startswith(_FORMULA_START)
+    # (Stripping only when the cell starts with a space: most cells start with a letter or digit.)
+    first = cell[:1]
+    return first in _FORMULA_CHARS or (first.isspace() and cell.lstrip().startswith(_FORMULA_START))
 
 
-def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.date | None = None) -> ImportPreview:
-    """Check every row of an offline-record file with the desk's rules. Writes nothing.
-
-    Whole-file problems (encoding, columns, formula cells, emptiness) raise ValidationError;
-    row problems are reported per row.
-    """
-    today = today or timezone.localdate()
+def _import_rows_read(content: bytes) -> list[ImportRow]:
+    """The file's rows, unchecked. Whole-file problems (encoding, columns, formula cells,
+    invisible characters, size, emptiness) raise ValidationError, naming the first bad row."""
     text = _decode(content)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -389,18 +405,26 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
             % {"columns": ", ".join(IMPORT_COLUMNS)},
             code="wrong_columns",
         )
+    # Every cell is part of the text: when the text holds no invisible character, no cell does,
+    # and a row is checked in two searches, not cell by cell (a file has tens of thousands of cells).
+    clean = not has_removed_characters(text)
+    columns = len(IMPORT_COLUMNS)
     rows: list[ImportRow] = []
     try:
         for line, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
+            if clean:
+                joined = "\x00".join(cells)
+                if _ROW_BLANK.fullmatch(joined):
+                    continue
+            elif not any(cell.strip() for cell in cells):
                 continue
-            if len(cells) != len(IMPORT_COLUMNS):
+            if len(cells) != columns:
                 raise ValidationError(
                     _("Row %(line)s has the wrong number of columns (%(count)s); every row needs %(expected)s.")
-                    % {"line": line, "count": len(cells), "expected": len(IMPORT_COLUMNS)},
+                    % {"line": line, "count": len(cells), "expected": columns},
                     code="wrong_column_count",
                 )
-            if any(_is_formula(cell) for cell in cells):
+            if _ROW_FORMULA.search(joined) if clean else any(map(_is_formula, cells)):
                 # Spreadsheet formulas have no place in a record of uses, and could run in
                 # someone's spreadsheet later: refuse the whole file.
                 raise ValidationError(
@@ -408,7 +432,7 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
                     % {"line": line},
                     code="formula",
                 )
-            if any(has_removed_characters(cell) for cell in cells):
+            if not clean and any(map(has_removed_characters, cells)):
                 # A NUL byte or another invisible character: PostgreSQL refuses NUL in text,
                 # and the others would make a card number look right and match nothing.
                 raise ValidationError(
@@ -419,7 +443,7 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
                     % {"line": line},
                     code="control_character",
                 )
-            rows.append(ImportRow(line=line, values=dict(zip(IMPORT_COLUMNS, cells, strict=True))))
+            rows.append(ImportRow(line, dict(zip(IMPORT_COLUMNS, cells, strict=True))))
             if len(rows) > MAX_IMPORT_ROWS:
                 raise ValidationError(
                     _("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_IMPORT_ROWS},
@@ -429,52 +453,191 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
         raise ValidationError(_("The file is not a valid CSV file."), code="not_csv") from None
     if not rows:
         raise ValidationError(_("The file has no rows of uses."), code="no_rows")
+    return rows
 
-    numbers = {card_number_normalize(row.values["card_number"]) for row in rows}
-    # Only what can be a card number is looked up; the rest is refused row by row below.
-    numbers = {number for number in numbers if _CARD_NUMBER.fullmatch(number)}
-    cards = {card.number: card for card in _cards_by_number(numbers)}
-    occurrences: Counter = Counter()
+
+def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]:
+    """Give each row its data, its cell errors and its one-time key. Reads no database.
+    Returns the rows to judge by the rules of a use: those with a date and a card number
+    typed with the allowed characters.
+
+    A file repeats itself (the same dates, counts, categories and often cards on many rows),
+    so each distinct cell is parsed once and each distinct use is one ``UseData``.
+    """
+    numbers: dict[str, tuple[str, str]] = {}
+    dates: dict[str, tuple[datetime.date | None, str]] = {}
+    categories: dict[str, str] = {}
+    counts: dict[tuple[str, str, str], tuple[tuple[int, int, int], list[str], str]] = {}
+    uses: dict[tuple, UseData] = {}
+    occurrences: dict[str, int] = {}
+    venue_pk = str(venue.pk)
+    to_judge: list[ImportRow] = []
     for row in rows:
         values = row.values
-        used_on = _parse_date(values["date"])
-        if used_on is None:
-            row.errors.append(_("The date must be like 2025-03-31 or 31.3.2025."))
-        elif used_on < FIRST_DAY_OF_USE:
-            row.errors.append(
-                _("The date cannot be before %(date)s.") % {"date": date_format(FIRST_DAY_OF_USE, "j.n.Y")}
-            )
-            used_on = None
-        number_ok = re.fullmatch(r"[A-Za-z0-9 -]*", values["card_number"].strip()) is not None
-        if not number_ok:
+        raw = values["card_number"]
+        if (number := numbers.get(raw)) is None:
             # As at the desk: "ß" would upper-case to "SS" and could find another card.
-            row.errors.append(_("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."))
-        category = _CATEGORY_WORDS.get(values["category"].strip().lower(), values["category"].strip().lower())
-        data = UseData(
-            number=card_number_normalize(values["card_number"]),
-            used_on=used_on,
-            category=category,
-            child_tickets=_parse_count(values["child_tickets"], row, "child_tickets"),
-            assistant_tickets=_parse_count(values["assistant_tickets"], row, "assistant_tickets"),
-            clients_under_16=_parse_count(values["clients_under_16"], row, "clients_under_16"),
-        )
+            typed_ok = _NUMBER_TYPED.fullmatch(raw.strip()) is not None
+            number_error = (
+                "" if typed_ok else _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes.")
+            )
+            number = numbers[raw] = (card_number_normalize(raw), number_error)
+        raw = values["date"]
+        if (date := dates.get(raw)) is None:
+            date = dates[raw] = _date_cell(raw)
+        raw = values["category"]
+        if (category := categories.get(raw)) is None:
+            word = raw.strip().lower()
+            category = categories[raw] = _CATEGORY_WORDS.get(word, word)
+        cells = (values["child_tickets"], values["assistant_tickets"], values["clients_under_16"])
+        if (tickets := counts.get(cells)) is None:
+            parsed = [_count_cell(cell, label) for cell, label in zip(cells, IMPORT_COLUMNS[3:], strict=True)]
+            tickets = counts[cells] = (
+                tuple(count for count, _error in parsed),
+                [error for _count, error in parsed if error],
+                "|".join(cell.strip() for cell in cells),
+            )
+        (normalized, number_error), (used_on, date_error) = number, date
+        if date_error or number_error or tickets[1]:
+            # In the order the columns are read: the date, the card number, the counts.
+            row.errors.extend(error for error in (date_error, number_error) if error)
+            row.errors.extend(tickets[1])
+        use = (normalized, used_on, category, tickets[0])
+        if (data := uses.get(use)) is None:
+            child, assistant, under_16 = tickets[0]
+            data = uses[use] = UseData(
+                number=normalized,
+                used_on=used_on,
+                category=category,
+                child_tickets=child,
+                assistant_tickets=assistant,
+                clients_under_16=under_16,
+            )
         row.data = data
-        card = cards.get(data.number)
-        row.card_id = card.pk if card else None
-        if used_on is not None and number_ok:
-            for messages in card_use_validate(data=data, card=card, today=today).values():
-                row.errors.extend(messages)
-        # The same row twice in one file is two uses; the same file twice is not.
-        signature = "|".join(
-            [str(venue.pk), data.number, str(used_on), category, *(values[c].strip() for c in IMPORT_COLUMNS[3:])]
+        if used_on is not None and not number_error:
+            to_judge.append(row)
+        # The same row twice in one file is two uses; the same file twice is not. (This text
+        # must not change: it is how a row imported before is recognised.)
+        signature = f"{venue_pk}|{normalized}|{used_on}|{category}|{tickets[2]}"
+        occurrence = occurrences[signature] = occurrences.get(signature, 0) + 1
+        row.key = hashlib.sha256(f"import|{signature}|{occurrence}".encode()).hexdigest()
+    return to_judge
+
+
+def _among(values: list[str]) -> list[str] | RawSQL:
+    """The right side of an ``__in`` filter over thousands of card numbers or keys (non-empty,
+    without commas). On PostgreSQL they travel as one text parameter split by the server:
+    thousands of parameters, or an array adapted value by value, cost more than the look-up."""
+    if connection.vendor != "postgresql":
+        return values
+    joined = ",".join(values)
+    if "" in values or joined.count(",") != max(len(values) - 1, 0):
+        raise ValueError("An empty value, or one with a comma, cannot be looked up this way.")
+    return RawSQL("SELECT unnest(string_to_array(%s, ','))", [joined])
+
+
+class _ImportPeriod(NamedTuple):
+    valid_from: datetime.date
+    valid_until: datetime.date
+    ended_on: datetime.date | None
+
+    covers = ValidityPeriod.covers  # the model's own rule, on plain values
+
+
+@dataclass(frozen=True, slots=True)
+class _ImportHolder:
+    kind: str
+    children_count: int | None
+
+
+@dataclass(slots=True)
+class _ImportCard:
+    """What the rules of a use (``_use_errors``, ``_card_problem``) read of a card, loaded for
+    a whole file in one query rather than as a Card, a Holder and their periods per card.
+    A rule that starts reading another field fails here loudly (AttributeError), not silently."""
+
+    pk: int
+    status: str
+    inactivated_on: datetime.date | None
+    issued_on: datetime.date
+    valid_until: datetime.date
+    holder: _ImportHolder
+    periods: list[_ImportPeriod]
+
+    def was_valid_on(self, day: datetime.date) -> bool:
+        # As Card.was_valid_on: the day falls in one of the card's validity periods.
+        return any(period.covers(day) for period in self.periods)
+
+
+def _import_cards(numbers: set[str]) -> dict[str, _ImportCard]:
+    """The registered cards among ``numbers``, by number, as they are in the database now."""
+    cards: dict[str, _ImportCard] = {}
+    found = (
+        Card.objects.filter(number__in=_among(sorted(numbers)))
+        .order_by()
+        .values_list(
+            "number",
+            "pk",
+            "status",
+            "inactivated_on",
+            "issued_on",
+            "valid_until",
+            "holder__kind",
+            "holder__children_count",
+            "periods__valid_from",
+            "periods__valid_until",
+            "periods__ended_on",
         )
-        occurrences[signature] += 1
-        row.key = hashlib.sha256(f"import|{signature}|{occurrences[signature]}".encode()).hexdigest()
-    already = set(
-        CardUse.objects.filter(idempotency_key__in=[row.key for row in rows]).values_list("idempotency_key", flat=True)
+    )
+    for number, pk, status, inactivated_on, issued_on, valid_until, kind, children, start, end, ended in found:
+        card = cards.get(number)
+        if card is None:
+            holder = _ImportHolder(kind=kind, children_count=children)
+            card = cards[number] = _ImportCard(pk, status, inactivated_on, issued_on, valid_until, holder, [])
+        if start is not None:  # a card without periods (none should exist) was valid on no day
+            card.periods.append(_ImportPeriod(start, end, ended))
+    return cards
+
+
+def _import_rows_check(rows: list[ImportRow], to_judge: list[ImportRow], *, today: datetime.date) -> None:
+    """Check the parsed rows against the database as it is now: the cards, their validity on
+    each row's date and the desk's rules (``card_use_validate``) for the rows ``to_judge``,
+    and which rows were imported before."""
+    # Only what can be a card number is looked up; the rest is refused row by row below.
+    numbers = {row.data.number for row in rows}
+    cards = _import_cards({number for number in numbers if _CARD_NUMBER.fullmatch(number)})
+    for row in rows:
+        card = cards.get(row.data.number)
+        row.card_id = card.pk if card else None
+    verdicts: dict[UseData, list[str]] = {}
+    for row in to_judge:
+        data = row.data
+        if (messages := verdicts.get(data)) is None:
+            # The same use on many rows (one card, one day, the same tickets) is judged once.
+            found = card_use_validate(data=data, card=cards.get(data.number), today=today)
+            messages = verdicts[data] = [message for errors in found.values() for message in errors]
+        if messages:
+            row.errors.extend(messages)
+    keys = [row.key for row in rows if not row.errors]
+    already = (
+        set(CardUse.objects.filter(idempotency_key__in=_among(keys)).values_list("idempotency_key", flat=True))
+        if keys
+        else set()
     )
     for row in rows:
-        row.duplicate = row.key in already and not row.errors
+        row.duplicate = not row.errors and row.key in already
+
+
+def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.date | None = None) -> ImportPreview:
+    """Check every row of an offline-record file with the desk's rules. Writes nothing.
+
+    Whole-file problems (encoding, columns, formula cells, emptiness) raise ValidationError;
+    row problems are reported per row.
+    """
+    today = today or timezone.localdate()
+    rows = _import_rows_read(content)
+    to_judge = _import_rows_parse(rows, venue=venue)
+    _import_rows_check(rows, to_judge, today=today)
     return ImportPreview(rows=rows)
 
 
@@ -482,28 +645,27 @@ def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, 
     """Import every valid, not yet imported row in one transaction.
 
     Returns (recorded, already imported, refused). Rows are checked again here: the file
-    may have waited for its confirmation while other uses were recorded.
+    may have waited for its confirmation while other uses were recorded, or a card was
+    inactivated meanwhile.
     """
     _ensure_venue(actor, venue)
     preview = card_uses_import_preview(venue=venue, content=content)
     uses = [
-        {
-            "card_id": row.card_id,
-            "venue_id": venue.pk,
-            "used_on": row.data.used_on,
-            "category": row.data.category,
-            "child_tickets": row.data.child_tickets,
-            "assistant_tickets": row.data.assistant_tickets,
-            "clients_under_16": row.data.clients_under_16,
-            "source": CardUse.Source.IMPORT,
-            "idempotency_key": row.key,
-            "recorded_by_id": actor.pk,
-        }
+        (
+            row.card_id,
+            row.data.used_on,
+            row.data.category,
+            row.data.child_tickets,
+            row.data.assistant_tickets,
+            row.data.clients_under_16,
+            row.key,
+        )
         for row in preview.valid_rows
     ]
+    common = {"venue_id": venue.pk, "source": CardUse.Source.IMPORT.value, "recorded_by_id": actor.pk}
     try:
         with transaction.atomic():
-            _uses_insert(uses, actor=actor)
+            _uses_insert(uses, common=common, actor=actor)
     except IntegrityError:
         # Someone imported the same rows at this very moment; nothing of ours was saved.
         raise ValidationError(
@@ -512,17 +674,61 @@ def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, 
     return len(uses), len(preview.duplicate_rows), len(preview.invalid_rows)
 
 
-def _uses_insert(uses: list[dict], *, actor: User) -> None:
-    """Write imported uses (field values by attribute name) and their history rows, as
-    ``bulk_create_with_history`` would.
+# What differs from one imported use to the next (``_uses_insert``'s tuples, in this order).
+_USE_VARYING = (
+    "card_id", "used_on", "category", "child_tickets", "assistant_tickets", "clients_under_16", "idempotency_key",
+)  # fmt: skip
+# COPY's text format: a backslash, a tab or a line break in a value is written escaped.
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_str(value: str) -> str:
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def _copy_datetime(value: datetime.datetime) -> str:
+    if timezone.is_naive(value):
+        raise TypeError("A naive datetime has no place in a timestamptz column.")
+    return value.isoformat()
+
+
+# By exact type (a subclass, such as a choices enum, goes through _copy_text's checks).
+_COPY_TEXT = {
+    type(None): lambda value: "\\N",
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    str: _copy_str,
+    datetime.date: datetime.date.isoformat,
+    datetime.datetime: _copy_datetime,
+}
+
+
+def _copy_text(value: object) -> str:
+    """``value`` as a field of COPY's text format; another type than these fails loudly."""
+    if (convert := _COPY_TEXT.get(type(value))) is not None:
+        return convert(value)
+    for kind in (bool, int, str):  # a subclass, such as a choices enum: as its plain value
+        if isinstance(value, kind):
+            return _COPY_TEXT[kind](kind(value))
+    raise TypeError(f"No COPY text for {type(value).__name__}.")
+
+
+def _uses_insert(uses: list[tuple], *, common: dict, actor: User) -> None:
+    """Write imported uses and their history rows, as ``bulk_create_with_history`` would.
+    Each use is a tuple of the ``_USE_VARYING`` values; ``common`` holds the values (by
+    attribute name) that all of them share.
 
     An offline file can hold thousands of rows; on PostgreSQL they go in with COPY, ids reserved
-    from the table's sequence first so that each history row names its use. Elsewhere (SQLite in
-    development) Django's bulk insert does the same.
+    from the table's sequence first so that each history row names its use. Each row's line is
+    one string format of its varying values into a line where the shared ones are already
+    written. Elsewhere (SQLite in development) Django's bulk insert does the same.
     """
+    if not uses:
+        return
     if connection.vendor != "postgresql":
         bulk_create_with_history(
-            [CardUse(**values) for values in uses],
+            [CardUse(**common, **dict(zip(_USE_VARYING, use, strict=True))) for use in uses],
             CardUse,
             batch_size=2000,
             default_user=actor,
@@ -532,25 +738,39 @@ def _uses_insert(uses: list[dict], *, actor: User) -> None:
     now = timezone.now()
     history = CardUse.history.model
     quote = connection.ops.quote_name
-    defaults = {"created_at": now, "cancelled_at": None, "cancel_reason": ""}
+    shared = {"created_at": now, "cancelled_at": None, "cancel_reason": ""} | common
     extra = {"history_date": now, "history_change_reason": REASON_IMPORTED, "history_type": "+"}
     extra["history_user_id"] = actor.pk
+    varying = {name: index for index, name in enumerate(("id", *_USE_VARYING))}
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [CardUse._meta.db_table, len(uses)],
-        )
-        rows = [defaults | values | {"id": pk} for values, (pk,) in zip(uses, cursor.fetchall(), strict=True)]
-        for model, fields, values in (
-            (CardUse, CardUse._meta.concrete_fields, {}),
-            (history, [f for f in history._meta.concrete_fields if f.attname != "history_id"], extra),
+        # The sequence is named first: as a constant it is looked up once, not for every id.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [CardUse._meta.db_table])
+        (sequence,) = cursor.fetchone()
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(uses)])
+        # Each use's varying values as text once, for both tables.
+        convert = _COPY_TEXT.get
+        texts = [
+            (str(pk), *[(convert(type(value)) or _copy_text)(value) for value in use])
+            for (pk,), use in zip(cursor.fetchall(), uses, strict=True)
+        ]
+        for model, fields, constants in (
+            (CardUse, CardUse._meta.concrete_fields, shared),
+            (history, [f for f in history._meta.concrete_fields if f.attname != "history_id"], shared | extra),
         ):
             # Every column named: a field added to the model without a value here fails loudly.
-            names = [field.attname for field in fields]
+            line = (
+                "\t".join(
+                    f"{{{varying[field.attname]}}}"
+                    if field.attname in varying
+                    else _copy_text(constants[field.attname]).replace("{", "{{").replace("}", "}}")
+                    for field in fields
+                )
+                + "\n"
+            )
             columns = ", ".join(quote(field.column) for field in fields)
+            data = "".join([line.format(*values) for values in texts]).encode()
             with cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([values[name] if name in values else row[name] for name in names])
+                copy.write(data)
 
 
 def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
