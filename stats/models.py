@@ -37,6 +37,25 @@ class UseDay(models.Model):
         return f"{self.used_on} {self.category}: {self.uses}"
 
 
+class RegistrationDay(models.Model):
+    """The validity periods that started on one day, per card's site and cause (registered,
+    renewed, reactivated, replaced): cards registered, new and renewed cards."""
+
+    valid_from = models.DateField()
+    card_site = _reference("accounts.Site")
+    cause = models.CharField(max_length=12)
+    periods = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["valid_from"], name="registrationday_day"),
+            models.Index(fields=["card_site", "valid_from"], name="registrationday_site_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.valid_from} {self.cause}: {self.periods}"
+
+
 class CardActivity(models.Model):
     """The days of one year on which one card was used: distinct cards without counting distinct.
 
@@ -79,8 +98,8 @@ class CardActivity(models.Model):
 
 
 class SummaryCard(models.Model):
-    """Where each summarised card's uses were counted: its site and holder's home municipality
-    when the summaries were built. A card moved since then is read from the uses again."""
+    """Where each card was counted: its site and holder's home municipality when the summaries
+    were built. A card moved since then is read from the register again."""
 
     card = models.OneToOneField(
         "cards.Card", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", primary_key=True
@@ -96,8 +115,10 @@ class SummaryState(models.Model):
     """When the summaries were built (one row): what they hold is the register as of ``built_at``."""
 
     built_at = models.DateTimeField()
-    # Uses loaded without a history row (bulk loads) are found by their id instead.
+    # Uses loaded without a history row (bulk loads), and validity periods (which have no
+    # history: they are only ever added, or ended), are found by their id.
     last_use_id = models.BigIntegerField(default=0)
+    last_period_id = models.BigIntegerField(default=0)
     # False: only the days and cards changed since the build before were summarised again.
     full = models.BooleanField(default=True)
     duration_ms = models.PositiveIntegerField(default=0)

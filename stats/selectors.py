@@ -36,7 +36,7 @@ from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
-from .models import CardActivity, UseDay
+from .models import CardActivity, RegistrationDay, UseDay
 from .summary import summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
@@ -220,6 +220,51 @@ def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False)
     )
 
 
+_PERIOD_KEYS = {  # name: (on ``ValidityPeriod``, on ``RegistrationDay``)
+    "year": (ExtractYear("valid_from"), ExtractYear("valid_from")),
+    "month": (TruncMonth("valid_from"), TruncMonth("valid_from")),
+    "site": (F("card__site_id"), F("card_site_id")),
+    "cause": (F("cause"), F("cause")),
+}
+
+
+def _period_starts(
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    *,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    keys: list[str],
+    cause: str | None = None,
+) -> dict[tuple, int]:
+    """Validity periods (of ``cause``, or any) started in the period in the scope, per tuple of ``keys``."""
+    q = Q()
+    if start is not None:
+        q &= Q(valid_from__gte=start)
+    if end is not None:
+        q &= Q(valid_from__lte=end)
+    if cause is not None:
+        q &= Q(cause=cause)
+    counts: dict = defaultdict(int)
+
+    def add(queryset, source: int) -> None:
+        aliases = {f"k_{name}": _PERIOD_KEYS[name][source] for name in keys}
+        n = Sum("periods") if source else Count("id")
+        for row in queryset.values(**aliases).annotate(n=n).order_by():
+            counts[tuple(_month_key(row[f"k_{name}"]) for name in keys)] += row["n"]
+
+    raw = ValidityPeriod.objects.filter(q, _cards_q(scope, filters, "card__"))
+    coverage = summary_coverage()
+    if coverage is None:
+        add(raw, 0)
+    else:
+        summary = RegistrationDay.objects.filter(q, _cards_q(scope, filters, "card_"))
+        add(summary.exclude(valid_from__in=coverage.dirty_period_days), 1)
+        if coverage.dirty_period_days:
+            add(raw.filter(valid_from__in=coverage.dirty_period_days), 0)
+    return counts
+
+
 def _month_q(year: int, month: int, start: datetime.date | None, end: datetime.date) -> Q | None:
     """``CardActivity`` rows of ``year`` used on a day of ``month`` inside start–end; None: none can be."""
     first = datetime.date(year, month, 1)
@@ -329,16 +374,9 @@ def _cards_used(
 
 # --- the figures of the annual table, grouped any way -----------------------------------------
 
-# How each grouping reaches its key on validity periods, and which key of the uses it reads.
-# Regions and municipalities are grouped by the card's site and rolled up from there (a card has
-# one site, so even its distinct-card counts add up): that spares joining two more tables.
-_GROUPS = {
-    "year": ExtractYear("valid_from"),
-    "month": TruncMonth("valid_from"),
-    "region": F("card__site_id"),
-    "municipality": F("card__site_id"),
-    "site": F("card__site_id"),
-}
+# Which key of the uses and validity periods each grouping reads. Regions and municipalities are
+# grouped by the card's site and rolled up from there (a card has one site, so even its
+# distinct-card counts add up): that spares joining two more tables.
 _USE_KEY_OF_GROUP = {"year": "year", "month": "month", "region": "site", "municipality": "site", "site": "site"}
 _ROLL_UP = {"region": "municipality__region_id", "municipality": "municipality_id"}
 
@@ -371,25 +409,24 @@ def _figures(
 ) -> tuple[dict, dict, bool]:
     """The annual-table figures per group key, their totals, and whether municipalities are counted."""
     level = _level(scope)
-    period_key = _GROUPS[group]
     figures: dict = defaultdict(lambda: defaultdict(int))
     totals: dict = defaultdict(int)
     registered_at: dict = defaultdict(int)
 
     if level != StatsLevel.VENUE:
-        registered = ValidityPeriod.objects.filter(
-            _cards_q(scope, filters, "card__"), cause=ValidityPeriod.Cause.REGISTERED
+        # Per key and site: the same counts give the municipalities where cards were registered.
+        registered = _period_starts(
+            scope,
+            filters,
+            start=start,
+            end=end,
+            keys=[_USE_KEY_OF_GROUP[group], "site"],
+            cause=ValidityPeriod.Cause.REGISTERED,
         )
-        if start is not None:
-            registered = registered.filter(valid_from__gte=start)
-        if end is not None:
-            registered = registered.filter(valid_from__lte=end)
-        # Per key and site: the same rows give the municipalities where cards were registered.
-        for row in registered.values(key=period_key, card_site=F("card__site_id")).annotate(n=Count("id")).order_by():
-            key = _month_key(row["key"])
-            registered_at[(key, row["card_site"])] += row["n"]
-            figures[key]["cards_registered"] += row["n"]
-            totals["cards_registered"] += row["n"]
+        for (key, site_id), n in registered.items():
+            registered_at[(key, site_id)] += n
+            figures[key]["cards_registered"] += n
+            totals["cards_registered"] += n
 
     use_key = _USE_KEY_OF_GROUP[group]
     rows = _scope_use_rows(scope, filters, start=start, end=end, keys=[use_key, "category"], sums=["uses", "child"])
@@ -646,16 +683,7 @@ def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
         if days
         else {}
     )
-    started = defaultdict(int)
-    rows = (
-        periods.filter(valid_from__gte=filters.start, valid_from__lte=filters.end)
-        .annotate(month=TruncMonth("valid_from"))
-        .values("month", "cause")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in rows:
-        started[(_month_key(row["month"]), row["cause"])] = row["n"]
+    started = _period_starts(scope, filters, start=filters.start, end=filters.end, keys=["month", "cause"])
     causes = [c.value for c in ValidityPeriod.Cause]
     columns = [
         Column("label", _("Month"), numeric=False),

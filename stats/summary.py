@@ -38,14 +38,14 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
+from django.db.models import Count, F, IntegerField, Q, Sum
 from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
 from django.utils import timezone
 
-from cards.models import Card, CardUse, Holder
+from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .cache import register_fingerprint
-from .models import CardActivity, SummaryCard, SummaryState, UseDay
+from .models import CardActivity, RegistrationDay, SummaryCard, SummaryState, UseDay
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class Coverage:
     built_at: datetime.datetime
     dirty_days: frozenset[datetime.date]
     dirty_cards: frozenset[int]
+    # Days on which a validity period started that ``RegistrationDay`` does not hold correctly.
+    dirty_period_days: frozenset[datetime.date] = frozenset()
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -157,14 +159,23 @@ def _use_days_insert(cursor, *, where: Q) -> int:
 
 
 def _summary_cards_insert(cursor, *, where: Q) -> int:
-    used = Exists(CardUse.objects.filter(card=OuterRef("pk"), cancelled_at__isnull=True))
     return _insert_select(
         cursor,
         SummaryCard,
         {"card": "s_card", "site": "s_site", "home_municipality": "s_home"},
-        Card.objects.filter(where, used).values(
-            s_card=F("id"), s_site=F("site_id"), s_home=F("holder__municipality_id")
-        ),
+        Card.objects.filter(where).values(s_card=F("id"), s_site=F("site_id"), s_home=F("holder__municipality_id")),
+    )
+
+
+def _registration_days_insert(cursor, *, where: Q) -> int:
+    return _insert_select(
+        cursor,
+        RegistrationDay,
+        {"valid_from": "s_day", "card_site": "s_site", "cause": "s_cause", "periods": "s_periods"},
+        ValidityPeriod.objects.filter(where)
+        .values(s_day=F("valid_from"), s_site=F("card__site_id"), s_cause=F("cause"))
+        .annotate(s_periods=Count("id"))
+        .order_by(),
     )
 
 
@@ -188,15 +199,19 @@ def summary_build(*, full: bool = False) -> SummaryState:
         built_at = timezone.now()
         db = DEFAULT_DB_ALIAS
         last_use_id = CardUse.objects.using(db).order_by("-pk").values_list("pk", flat=True).first() or 0
+        last_period_id = ValidityPeriod.objects.using(db).order_by("-pk").values_list("pk", flat=True).first() or 0
         previous = None if full else SummaryState.objects.using(db).order_by("-built_at").first()
         coverage = _coverage_compute(previous) if previous is not None else None
         if coverage is None:
-            for model in (UseDay, CardActivity, SummaryCard, SummaryState):
+            for model in (UseDay, RegistrationDay, CardActivity, SummaryCard, SummaryState):
                 model.objects.using(db).all().delete()
-            days_q = cards_q = summary_cards_q = Q()
+            days_q = cards_q = summary_cards_q = period_days_q = Q()
         else:
             days, cards = sorted(coverage.dirty_days), sorted(coverage.dirty_cards)
+            period_days = sorted(coverage.dirty_period_days)
             UseDay.objects.using(db).filter(used_on__in=days).delete()
+            RegistrationDay.objects.using(db).filter(valid_from__in=period_days).delete()
+            period_days_q = Q(valid_from__in=period_days)
             CardActivity.objects.using(db).filter(card_id__in=cards).delete()
             SummaryCard.objects.using(db).filter(card_id__in=cards).delete()
             SummaryState.objects.using(db).all().delete()
@@ -204,6 +219,8 @@ def summary_build(*, full: bool = False) -> SummaryState:
         use_days = activities = 0
         if coverage is None or coverage.dirty_days:
             use_days = _use_days_insert(cursor, where=days_q)
+        if coverage is None or coverage.dirty_period_days:
+            _registration_days_insert(cursor, where=period_days_q)
         if coverage is None or coverage.dirty_cards:
             activities = sum(
                 _activity_insert(cursor, by_venue=by_venue, by_category=by_category, where=cards_q)
@@ -214,6 +231,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         state = SummaryState.objects.using(db).create(
             built_at=built_at,
             last_use_id=last_use_id,
+            last_period_id=last_period_id,
             full=coverage is None,
             duration_ms=round((time.perf_counter() - started) * 1000),
             use_days=use_days,
@@ -223,7 +241,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         # Fresh statistics for the planner: without them it guesses one row per table and sorts
         # on disk (a query over the new rows took three times as long until autovacuum got there).
         with connection.cursor() as cursor:
-            for model in (UseDay, CardActivity, SummaryCard):
+            for model in (UseDay, RegistrationDay, CardActivity, SummaryCard):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     logger.info(
         "Statistics summaries built (%s): %s day rows, %s card rows in %s ms",
@@ -252,15 +270,29 @@ def _coverage_compute(state: SummaryState) -> Coverage | None:
         .exclude(site_id=F("card__site_id"), home_municipality_id=F("card__holder__municipality_id"))
         .values_list("card_id", flat=True)
     )
-    cards = {card_id for _day, card_id in pairs} | moved
+    if Card.history.filter(history_date__gt=since, history_type="-").exists():
+        return None  # a deleted card took its periods along: which days they were on is gone
+    # Periods are only ever added (or ended, which changes no start): the new ones by id. Their
+    # cards are summarised again too, so that a card registered since is known if it moves.
+    started = set(ValidityPeriod.objects.filter(pk__gt=state.last_period_id).values_list("valid_from", "card_id"))
+    cards = {card_id for _day, card_id in pairs} | moved | {card_id for _day, card_id in started}
     if len(cards) > MAX_DIRTY_CARDS:
         return None
     days = {day for day, _card_id in pairs}
+    period_days = {day for day, _card_id in started}
     if moved:
         days |= set(CardUse.objects.filter(card_id__in=moved).values_list("used_on", flat=True).distinct())
-    if len(days) > MAX_DIRTY_DAYS:
+        period_days |= set(
+            ValidityPeriod.objects.filter(card_id__in=moved).values_list("valid_from", flat=True).distinct()
+        )
+    if len(days) > MAX_DIRTY_DAYS or len(period_days) > MAX_DIRTY_DAYS:
         return None
-    return Coverage(built_at=state.built_at, dirty_days=frozenset(days), dirty_cards=frozenset(cards))
+    return Coverage(
+        built_at=state.built_at,
+        dirty_days=frozenset(days),
+        dirty_cards=frozenset(cards),
+        dirty_period_days=frozenset(period_days),
+    )
 
 
 _reading: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stats_summary_reading", default=None)

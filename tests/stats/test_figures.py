@@ -558,7 +558,7 @@ def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, l
 
 SCOPES = {
     # From the uses: one query more than the tables' own (whether summaries exist). From the
-    # summaries: the fingerprint and three looking for changes since the build, and the same
+    # summaries: the fingerprint and five looking for changes since the build, and the same
     # number of the tables' own (none is left to read from the uses after a fresh build). The
     # three demographic tables share one query.
     "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 40),
@@ -566,7 +566,7 @@ SCOPES = {
     "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 17),
     "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 8),
 }
-SUMMARY_EXTRA = 4
+SUMMARY_EXTRA = 6
 
 
 @pytest.mark.parametrize("name", SCOPES)
@@ -660,7 +660,8 @@ def test_summaries_hold_each_cards_days_of_use_as_bits(world):
 @pytest.mark.parametrize("world", ["summaries"], indirect=True)
 def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     """Uses recorded, bulk-loaded, cancelled and moved to another day, a card moved to another
-    site, a holder moved to another region: every figure of every scope is what the uses say."""
+    site, a holder moved to another region, a card registered and one renewed: every figure of
+    every scope is what the register says."""
     _SCOPES_OF_WORLD[:] = [
         (StatsLevel.NATIONAL, None),
         (StatsLevel.REGION, world.north.pk),
@@ -686,6 +687,16 @@ def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     holder = world.c1.holder  # moves to the South: the cross-region table changes
     holder.municipality = world.ds.municipality
     holder.save()
+    # A card registered since the build (and used), and a card renewed since.
+    new = _card(world.ds, _holder(world.ds.municipality, 1980, Holder.Gender.MALE, "", 0), D(2026, 3, 3))
+    _use(new, world.vs, D(2026, 3, 4), C.SCIENCE)
+    ValidityPeriod.objects.create(
+        card=world.c5,
+        valid_from=D(2026, 3, 1),
+        valid_until=D(2027, 2, 28),
+        cause=ValidityPeriod.Cause.RENEWED,
+        site=world.dn,
+    )
 
     from_summaries = _every_table()
     # The next build summarises only what changed, and the summaries then hold it all.
@@ -702,8 +713,9 @@ def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     # And the changes did change the figures (the comparison is not between two old answers).
     table = stats_by_region(scope=None, filters=PERIOD)
     south = next(row for row in table.rows if row["label"] == "South")
-    # s1's culture uses are both cancelled now; c3 brought its sports and science uses along.
-    assert (south["adult_culture"], south["adult_sports"], south["adult_science"]) == (0, 2, 1)
+    # s1's culture uses are both cancelled now; c3 brought its sports and science uses along,
+    # and the new card of DS has one more science use.
+    assert (south["adult_culture"], south["adult_sports"], south["adult_science"]) == (0, 2, 2)
 
 
 @pytest.mark.django_db(transaction=True)
