@@ -261,29 +261,40 @@ def _coverage_compute(state: SummaryState) -> Coverage | None:
     changed = CardUse.history.filter(history_date__gt=since).values("id")
     # Every version of a changed use: the summary holds whichever was current at the build.
     pairs = set(CardUse.history.filter(id__in=changed).values_list("used_on", "card_id").distinct().order_by())
-    pairs |= set(CardUse.objects.filter(pk__gt=state.last_use_id).values_list("used_on", "card_id").distinct())
-    moved = set(
-        SummaryCard.objects.filter(
-            Q(card_id__in=Card.history.filter(history_date__gt=since).values("id"))
-            | Q(card__holder_id__in=Holder.history.filter(history_date__gt=since).values("id"))
-        )
-        .exclude(site_id=F("card__site_id"), home_municipality_id=F("card__holder__municipality_id"))
-        .values_list("card_id", flat=True)
+    pairs |= set(
+        CardUse.objects.filter(pk__gt=state.last_use_id).values_list("used_on", "card_id").distinct().order_by()
     )
+    # Cards and holders changed since (a few, read by date), then which of them moved: looking
+    # the other way round would compare every summarised card with its card and holder.
+    touched = set(Card.history.filter(history_date__gt=since).values_list("id", flat=True).distinct().order_by())
+    holders = set(Holder.history.filter(history_date__gt=since).values_list("id", flat=True).distinct().order_by())
+    if holders:
+        touched |= set(Card.objects.filter(holder_id__in=holders).values_list("pk", flat=True).order_by())
+    if len(touched) > MAX_DIRTY_CARDS:
+        return None
+    moved = set()
+    if touched:
+        moved = set(
+            SummaryCard.objects.filter(card_id__in=touched)
+            .exclude(site_id=F("card__site_id"), home_municipality_id=F("card__holder__municipality_id"))
+            .values_list("card_id", flat=True)
+        )
     if Card.history.filter(history_date__gt=since, history_type="-").exists():
         return None  # a deleted card took its periods along: which days they were on is gone
     # Periods are only ever added (or ended, which changes no start): the new ones by id. Their
     # cards are summarised again too, so that a card registered since is known if it moves.
-    started = set(ValidityPeriod.objects.filter(pk__gt=state.last_period_id).values_list("valid_from", "card_id"))
+    started = set(
+        ValidityPeriod.objects.filter(pk__gt=state.last_period_id).values_list("valid_from", "card_id").order_by()
+    )
     cards = {card_id for _day, card_id in pairs} | moved | {card_id for _day, card_id in started}
     if len(cards) > MAX_DIRTY_CARDS:
         return None
     days = {day for day, _card_id in pairs}
     period_days = {day for day, _card_id in started}
     if moved:
-        days |= set(CardUse.objects.filter(card_id__in=moved).values_list("used_on", flat=True).distinct())
+        days |= set(CardUse.objects.filter(card_id__in=moved).values_list("used_on", flat=True).distinct().order_by())
         period_days |= set(
-            ValidityPeriod.objects.filter(card_id__in=moved).values_list("valid_from", flat=True).distinct()
+            ValidityPeriod.objects.filter(card_id__in=moved).values_list("valid_from", flat=True).distinct().order_by()
         )
     if len(days) > MAX_DIRTY_DAYS or len(period_days) > MAX_DIRTY_DAYS:
         return None
