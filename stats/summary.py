@@ -1,32 +1,37 @@
 """Summaries that keep the statistics fast at a million uses, and live to the last use recorded.
 
 Counting a million uses takes seconds; counting distinct cards among them takes longer. So
-``summary_build`` (run by the scheduled command ``stats_summary_build`` and after the demo seed)
-writes two summaries from one consistent snapshot of the register:
+``summary_build`` (run every 10 minutes by the command ``stats_summary_build``, and after the
+demo seed) keeps three summaries, each from one consistent snapshot of the register:
 
 - ``UseDay``: the uses of each day summed per card's site, venue, category and holder's home
   municipality (what every sum of uses is grouped or filtered by);
 - ``CardActivity``: per card and year, the days it was used, as bits per month, overall and per
   venue and category (what every count of distinct cards needs), so "cards used in a period"
-  is a count of rows.
+  is a count of rows;
+- ``RegistrationDay``: the validity periods started each day per card's site and cause (cards
+  registered, new and renewed cards).
 
-The register keeps changing after a build: uses are recorded, imported and cancelled, cards move
-to another site, holders move house. The figures are never allowed to lag, so each computation
-asks ``summary_coverage`` what the summaries still hold correctly:
+The register keeps changing after a build: uses are recorded, imported and cancelled, cards are
+registered, renewed and moved to another site, holders move house. The figures are never
+allowed to lag, so each computation asks ``summary_coverage`` what the summaries still hold
+correctly:
 
 - a day on which any use was recorded, changed or cancelled since the build is **dirty**: its
   sums are read from the uses themselves, not from ``UseDay`` (today is dirty as soon as the
-  first use of the day is recorded);
-- a card with such a use, or moved to another site or whose holder moved to another
-  municipality since the build, is **dirty**: its distinct-card counts are read from its uses,
-  and its ``CardActivity`` rows are left out.
+  first use of the day is recorded); likewise a day on which a validity period started since;
+- a card with such a use or a new period, or moved to another site, or whose holder moved to
+  another municipality since the build, is **dirty**: its distinct-card counts are read from
+  its uses, and its ``CardActivity`` rows are left out; a moved card's days are dirty too.
 
 Changes are found in the history every audited save writes (an edited use's old date and card
-are in its older history rows, so they are covered too), and uses loaded without history by
-their id. The build's snapshot starts at ``built_at``; a change counts from ``MARGIN`` before it,
-so a transaction that committed just after the snapshot began is not missed. The more changes
-since the build, the more is read from the uses: past ``MAX_DIRTY_DAYS`` or ``MAX_DIRTY_CARDS``
-everything is, until the next build. Before the first build everything is read from the uses.
+are in its older history rows, so they are covered too), and uses loaded without history and
+validity periods (only ever added, or ended) by their id. The build's snapshot starts at
+``built_at``; a change counts from ``MARGIN`` before it, so a transaction that committed just
+after the snapshot began is not missed. The next build summarises again only what is dirty.
+The more changes since the build, the more is read from the register: past ``MAX_DIRTY_DAYS``
+or ``MAX_DIRTY_CARDS`` everything is, until the next build (which then summarises everything).
+Before the first build everything is read from the register.
 """
 
 import contextlib
