@@ -183,15 +183,17 @@ _USE_SUMS = {
 }
 
 
-def _use_rows(*, q_raw: Q, q_summary: Q, keys: list[str], sums: list[str]) -> dict[tuple, dict[str, int]]:
-    """Sums of the uses matching ``q_raw`` (``q_summary`` on ``UseDay``) per tuple of ``keys``."""
-    coverage = summary_coverage()
+def _summed(*, raw, summary, day_field: str, dirty_days, keys: dict, sums: dict) -> dict[tuple, dict[str, int]]:
+    """Sums per tuple of keys: from the ``summary`` rows except on ``dirty_days`` (of
+    ``day_field``), and from the ``raw`` register rows on those days; all from ``raw`` when
+    ``dirty_days`` is None (no usable summaries). ``keys`` and ``sums`` map each name to its
+    expression on the register and on the summary."""
     rows: dict = defaultdict(lambda: defaultdict(int))
 
     def add(queryset, source: int) -> None:
-        aggregates = {f"s_{name}": _USE_SUMS[name][source] for name in sums}
+        aggregates = {f"s_{name}": pair[source] for name, pair in sums.items()}
         if keys:
-            aliases = {f"k_{name}": _USE_KEYS[name][source] for name in keys}
+            aliases = {f"k_{name}": pair[source] for name, pair in keys.items()}
             found = queryset.values(**aliases).annotate(**aggregates).order_by()
         else:
             found = [queryset.aggregate(**aggregates)]
@@ -200,14 +202,26 @@ def _use_rows(*, q_raw: Q, q_summary: Q, keys: list[str], sums: list[str]) -> di
             for name in sums:
                 values[name] += row[f"s_{name}"] or 0
 
-    raw = CardUse.objects.filter(q_raw)
-    if coverage is None:
+    if dirty_days is None:
         add(raw, 0)
     else:
-        add(UseDay.objects.filter(q_summary).exclude(used_on__in=coverage.dirty_days), 1)
-        if coverage.dirty_days:
-            add(raw.filter(used_on__in=coverage.dirty_days), 0)
+        add(summary.exclude(**{f"{day_field}__in": dirty_days}), 1)
+        if dirty_days:
+            add(raw.filter(**{f"{day_field}__in": dirty_days}), 0)
     return rows
+
+
+def _use_rows(*, q_raw: Q, q_summary: Q, keys: list[str], sums: list[str]) -> dict[tuple, dict[str, int]]:
+    """Sums of the uses matching ``q_raw`` (``q_summary`` on ``UseDay``) per tuple of ``keys``."""
+    coverage = summary_coverage()
+    return _summed(
+        raw=CardUse.objects.filter(q_raw),
+        summary=UseDay.objects.filter(q_summary),
+        day_field="used_on",
+        dirty_days=None if coverage is None else coverage.dirty_days,
+        keys={name: _USE_KEYS[name] for name in keys},
+        sums={name: _USE_SUMS[name] for name in sums},
+    )
 
 
 def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False):
@@ -245,24 +259,16 @@ def _period_starts(
         q &= Q(valid_from__lte=end)
     if cause is not None:
         q &= Q(cause=cause)
-    counts: dict = defaultdict(int)
-
-    def add(queryset, source: int) -> None:
-        aliases = {f"k_{name}": _PERIOD_KEYS[name][source] for name in keys}
-        n = Sum("periods") if source else Count("id")
-        for row in queryset.values(**aliases).annotate(n=n).order_by():
-            counts[tuple(_month_key(row[f"k_{name}"]) for name in keys)] += row["n"]
-
-    raw = ValidityPeriod.objects.filter(q, _cards_q(scope, filters, "card__"))
     coverage = summary_coverage()
-    if coverage is None:
-        add(raw, 0)
-    else:
-        summary = RegistrationDay.objects.filter(q, _cards_q(scope, filters, "card_"))
-        add(summary.exclude(valid_from__in=coverage.dirty_period_days), 1)
-        if coverage.dirty_period_days:
-            add(raw.filter(valid_from__in=coverage.dirty_period_days), 0)
-    return counts
+    rows = _summed(
+        raw=ValidityPeriod.objects.filter(q, _cards_q(scope, filters, "card__")),
+        summary=RegistrationDay.objects.filter(q, _cards_q(scope, filters, "card_")),
+        day_field="valid_from",
+        dirty_days=None if coverage is None else coverage.dirty_period_days,
+        keys={name: _PERIOD_KEYS[name] for name in keys},
+        sums={"n": (Count("id"), Sum("periods"))},
+    )
+    return defaultdict(int, {key: values["n"] for key, values in rows.items()})
 
 
 def _month_q(year: int, month: int, start: datetime.date | None, end: datetime.date) -> Q | None:
@@ -311,10 +317,6 @@ def _activity_q(scope: StatsScope | None, filters: StatsFilter, *, by_venue: boo
     return q
 
 
-_CARD_KEYS = {"year": ExtractYear("used_on"), "month": TruncMonth("used_on"), "site": F("card__site_id")}
-_CARD_KEYS["venue"] = F("venue_id")
-
-
 def _cards_used(
     *,
     scope: StatsScope | None,
@@ -331,7 +333,7 @@ def _cards_used(
         if group is None:
             counts[None] += uses.aggregate(n=Count("card_id", distinct=True))["n"]
             return
-        for row in uses.values(k=_CARD_KEYS[group]).annotate(n=Count("card_id", distinct=True)).order_by():
+        for row in uses.values(k=_USE_KEYS[group][0]).annotate(n=Count("card_id", distinct=True)).order_by():
             counts[_month_key(row["k"])] += row["n"]
 
     raw = CardUse.objects.filter(_uses_q(scope, filters, start=start, end=end))
@@ -420,10 +422,12 @@ def _figures(
             filters,
             start=start,
             end=end,
-            keys=[_USE_KEY_OF_GROUP[group], "site"],
+            # Grouped by site already, the site is the key.
+            keys=list(dict.fromkeys([_USE_KEY_OF_GROUP[group], "site"])),
             cause=ValidityPeriod.Cause.REGISTERED,
         )
-        for (key, site_id), n in registered.items():
+        for group_key, n in registered.items():
+            key, site_id = group_key[0], group_key[-1]
             registered_at[(key, site_id)] += n
             figures[key]["cards_registered"] += n
             totals["cards_registered"] += n
