@@ -25,7 +25,7 @@ import operator
 from collections import defaultdict
 from functools import reduce
 
-from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear, TruncMonth
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -36,7 +36,7 @@ from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
-from .models import CardActivity, RegistrationDay, UseDay
+from .models import CardActivity, RegistrationDay, UseDay, UseMonth
 from .summary import summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
@@ -183,14 +183,12 @@ _USE_SUMS = {
 }
 
 
-def _summed(*, raw, summary, day_field: str, dirty_days, keys: dict, sums: dict) -> dict[tuple, dict[str, int]]:
-    """Sums per tuple of keys: from the ``summary`` rows except on ``dirty_days`` (of
-    ``day_field``), and from the ``raw`` register rows on those days; all from ``raw`` when
-    ``dirty_days`` is None (no usable summaries). ``keys`` and ``sums`` map each name to its
+def _summed(*, parts: list[tuple[QuerySet, int]], keys: dict, sums: dict) -> dict[tuple, dict[str, int]]:
+    """Sums per tuple of ``keys`` over ``parts``: (queryset, 0) of register rows, (queryset, 1)
+    of summary rows, together covering each row once. ``keys`` and ``sums`` map each name to its
     expression on the register and on the summary."""
     rows: dict = defaultdict(lambda: defaultdict(int))
-
-    def add(queryset, source: int) -> None:
+    for queryset, source in parts:
         aggregates = {f"s_{name}": pair[source] for name, pair in sums.items()}
         if keys:
             aliases = {f"k_{name}": pair[source] for name, pair in keys.items()}
@@ -201,37 +199,96 @@ def _summed(*, raw, summary, day_field: str, dirty_days, keys: dict, sums: dict)
             values = rows[tuple(_month_key(row[f"k_{name}"]) for name in keys)]
             for name in sums:
                 values[name] += row[f"s_{name}"] or 0
-
-    if dirty_days is None:
-        add(raw, 0)
-    else:
-        add(summary.exclude(**{f"{day_field}__in": dirty_days}), 1)
-        if dirty_days:
-            add(raw.filter(**{f"{day_field}__in": dirty_days}), 0)
     return rows
 
 
-def _use_rows(*, q_raw: Q, q_summary: Q, keys: list[str], sums: list[str]) -> dict[tuple, dict[str, int]]:
-    """Sums of the uses matching ``q_raw`` (``q_summary`` on ``UseDay``) per tuple of ``keys``."""
+def _day_parts(*, raw: QuerySet, summary: QuerySet, day_field: str, dirty_days) -> list[tuple[QuerySet, int]]:
+    """The ``summary`` rows except on ``dirty_days`` (of ``day_field``), and the ``raw`` register
+    rows on those days; only ``raw`` when ``dirty_days`` is None (no usable summaries)."""
+    if dirty_days is None:
+        return [(raw, 0)]
+    parts = [(summary.exclude(**{f"{day_field}__in": dirty_days}), 1)]
+    if dirty_days:
+        parts.append((raw.filter(**{f"{day_field}__in": dirty_days}), 0))
+    return parts
+
+
+def _whole_months(start: datetime.date | None, end: datetime.date | None, dirty_days) -> tuple[Q | None, Q | None]:
+    """How a period splits between ``UseMonth`` and ``UseDay``: the whole months of start–end
+    with no dirty day come from the months, every other day from the days. Returns the filter
+    on ``UseMonth`` and the one on ``UseDay``, on ``used_on``, as ranges an index can read; None
+    where nothing is read from that table."""
+    low = start if start is None or start.day == 1 else _month_end(start) + datetime.timedelta(days=1)
+    after_end = None if end is None else end + datetime.timedelta(days=1)
+    high = after_end if after_end is None or after_end.day == 1 else end.replace(day=1)  # exclusive
+    if low is not None and high is not None and low >= high:
+        return None, Q()  # no whole month: every day from the days
+    months = Q()
+    days = []
+    if low is not None:
+        months &= Q(used_on__gte=low)
+        if start < low:
+            days.append(Q(used_on__lt=low))
+    if high is not None:
+        months &= Q(used_on__lt=high)
+        if end >= high:
+            days.append(Q(used_on__gte=high))
+    dirty_months = sorted({day.replace(day=1) for day in dirty_days})
+    if dirty_months:
+        months &= ~Q(used_on__in=dirty_months)
+        days += [Q(used_on__gte=month, used_on__lte=_month_end(month)) for month in dirty_months]
+    return months, reduce(operator.or_, days) if days else None
+
+
+def _use_rows(
+    *,
+    q_raw: Q,
+    q_summary: Q,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    keys: list[str],
+    sums: list[str],
+) -> dict[tuple, dict[str, int]]:
+    """Sums of the uses matching ``q_raw`` (``q_summary`` on the summaries) per tuple of ``keys``;
+    ``start``–``end``: the period those filters hold.
+
+    From the summaries: whole months from ``UseMonth``, other days from ``UseDay``, dirty days
+    (and everything, without usable summaries) from the uses."""
     coverage = summary_coverage()
+    raw = CardUse.objects.filter(q_raw)
+    if coverage is None:
+        parts = [(raw, 0)]
+    else:
+        months_q, days_q = _whole_months(start, end, coverage.dirty_days)
+        parts = [] if months_q is None else [(UseMonth.objects.filter(q_summary, months_q), 1)]
+        if days_q is not None:
+            days = UseDay.objects.filter(q_summary, days_q)
+            parts.append((days.exclude(used_on__in=coverage.dirty_days), 1))
+        if coverage.dirty_days:
+            parts.append((raw.filter(used_on__in=coverage.dirty_days), 0))
     return _summed(
-        raw=CardUse.objects.filter(q_raw),
-        summary=UseDay.objects.filter(q_summary),
-        day_field="used_on",
-        dirty_days=None if coverage is None else coverage.dirty_days,
+        parts=parts,
         keys={name: _USE_KEYS[name] for name in keys},
         sums={name: _USE_SUMS[name] for name in sums},
     )
 
 
 def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False):
+    """``_use_rows`` for the uses in the scope; once per page for the same arguments (the tables
+    by region, municipality and site all read the figures per site)."""
     kwargs = {"start": start, "end": end, "venue_side": venue_side}
-    return _use_rows(
-        q_raw=_uses_q(scope, filters, **kwargs),
-        q_summary=_uses_q(scope, filters, summary=True, **kwargs),
-        keys=keys,
-        sums=sums,
-    )
+
+    def compute():
+        return _use_rows(
+            q_raw=_uses_q(scope, filters, **kwargs),
+            q_summary=_uses_q(scope, filters, summary=True, **kwargs),
+            start=start,
+            end=end,
+            keys=keys,
+            sums=sums,
+        )
+
+    return summary_memo(("use_rows", scope, filters, start, end, venue_side, tuple(keys), tuple(sums)), compute)
 
 
 _PERIOD_KEYS = {  # name: (on ``ValidityPeriod``, on ``RegistrationDay``)
@@ -251,7 +308,24 @@ def _period_starts(
     keys: list[str],
     cause: str | None = None,
 ) -> dict[tuple, int]:
-    """Validity periods (of ``cause``, or any) started in the period in the scope, per tuple of ``keys``."""
+    """Validity periods (of ``cause``, or any) started in the period in the scope, per tuple of
+    ``keys``; once per page for the same arguments."""
+
+    def compute():
+        return _period_starts_compute(scope, filters, start=start, end=end, keys=keys, cause=cause)
+
+    return defaultdict(int, summary_memo(("period_starts", scope, filters, start, end, tuple(keys), cause), compute))
+
+
+def _period_starts_compute(
+    scope: StatsScope | None,
+    filters: StatsFilter,
+    *,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    keys: list[str],
+    cause: str | None = None,
+) -> dict[tuple, int]:
     q = Q()
     if start is not None:
         q &= Q(valid_from__gte=start)
@@ -261,10 +335,12 @@ def _period_starts(
         q &= Q(cause=cause)
     coverage = summary_coverage()
     rows = _summed(
-        raw=ValidityPeriod.objects.filter(q, _cards_q(scope, filters, "card__")),
-        summary=RegistrationDay.objects.filter(q, _cards_q(scope, filters, "card_")),
-        day_field="valid_from",
-        dirty_days=None if coverage is None else coverage.dirty_period_days,
+        parts=_day_parts(
+            raw=ValidityPeriod.objects.filter(q, _cards_q(scope, filters, "card__")),
+            summary=RegistrationDay.objects.filter(q, _cards_q(scope, filters, "card_")),
+            day_field="valid_from",
+            dirty_days=None if coverage is None else coverage.dirty_period_days,
+        ),
         keys={name: _PERIOD_KEYS[name] for name in keys},
         sums={"n": (Count("id"), Sum("periods"))},
     )
@@ -317,7 +393,17 @@ def _activity_q(scope: StatsScope | None, filters: StatsFilter, *, by_venue: boo
     return q
 
 
-def _cards_used(
+def _cards_used(*, scope: StatsScope | None, filters: StatsFilter, start, end, group: str | None) -> dict:
+    """Distinct cards with a use in the period in the scope, per ``group`` key ("year", "month",
+    "site", "venue"), or in all under the key None; once per page for the same arguments."""
+
+    def compute():
+        return _cards_used_compute(scope=scope, filters=filters, start=start, end=end, group=group)
+
+    return defaultdict(int, summary_memo(("cards_used", scope, filters, start, end, group), compute))
+
+
+def _cards_used_compute(
     *,
     scope: StatsScope | None,
     filters: StatsFilter,
@@ -508,7 +594,12 @@ def _count_municipalities(*, figures, totals, filters, group, start, end, scope,
     if end is not None:
         uses &= Q(used_on__lte=end)
     used = _use_rows(
-        q_raw=uses & Q(cancelled_at__isnull=True), q_summary=uses, keys=[use_key, "venue_municipality"], sums=["uses"]
+        q_raw=uses & Q(cancelled_at__isnull=True),
+        q_summary=uses,
+        start=start,
+        end=end,
+        keys=[use_key, "venue_municipality"],
+        sums=["uses"],
     )
     pairs |= {key for key, values in used.items() if values["uses"]}
     per_key = defaultdict(set)

@@ -37,20 +37,22 @@ Before the first build everything is read from the register.
 import contextlib
 import contextvars
 import datetime
+import functools
 import logging
+import operator
 import time
 from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Count, F, IntegerField, Q, Sum
-from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
+from django.db.models import Count, DateField, F, IntegerField, Q, Sum
+from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear, TruncMonth
 from django.utils import timezone
 
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .cache import register_fingerprint
-from .models import CardActivity, RegistrationDay, SummaryCard, SummaryState, UseDay
+from .models import CardActivity, RegistrationDay, SummaryCard, SummaryState, UseDay, UseMonth
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,19 @@ def _activity_insert(cursor, *, by_venue: bool, by_category: bool, where: Q) -> 
     return cursor.rowcount
 
 
+_USE_SUM_COLUMNS = [
+    "used_on",
+    "card_site",
+    "venue",
+    "category",
+    "home_municipality",
+    "uses",
+    "child_tickets",
+    "assistant_tickets",
+    "clients_under_16",
+]
+
+
 def _use_days_insert(cursor, *, where: Q) -> int:
     return _insert_select(
         cursor,
@@ -161,6 +176,38 @@ def _use_days_insert(cursor, *, where: Q) -> int:
         )
         .order_by(),
     )
+
+
+def _use_months_insert(cursor, *, months: list[datetime.date] | None) -> int:
+    """``UseMonth`` from ``UseDay``: every month, or only ``months`` (their first days)."""
+    days = UseDay.objects.all()
+    if months is not None:
+        days = days.filter(
+            functools.reduce(operator.or_, [Q(used_on__gte=month, used_on__lte=_month_last(month)) for month in months])
+        )
+    return _insert_select(
+        cursor,
+        UseMonth,
+        {name: f"s_{name}" for name in _USE_SUM_COLUMNS},
+        days.values(
+            s_used_on=Cast(TruncMonth("used_on"), DateField()),
+            s_card_site=F("card_site_id"),
+            s_venue=F("venue_id"),
+            s_category=F("category"),
+            s_home_municipality=F("home_municipality_id"),
+        )
+        .annotate(
+            s_uses=Sum("uses"),
+            s_child_tickets=Sum("child_tickets"),
+            s_assistant_tickets=Sum("assistant_tickets"),
+            s_clients_under_16=Sum("clients_under_16"),
+        )
+        .order_by(),
+    )
+
+
+def _month_last(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
 
 
 def _summary_cards_insert(cursor, *, where: Q) -> int:
@@ -208,13 +255,15 @@ def summary_build(*, full: bool = False) -> SummaryState:
         previous = None if full else SummaryState.objects.using(db).order_by("-built_at").first()
         coverage = _coverage_compute(previous) if previous is not None else None
         if coverage is None:
-            for model in (UseDay, RegistrationDay, CardActivity, SummaryCard, SummaryState):
+            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, SummaryCard, SummaryState):
                 model.objects.using(db).all().delete()
             days_q = cards_q = summary_cards_q = period_days_q = Q()
         else:
             days, cards = sorted(coverage.dirty_days), sorted(coverage.dirty_cards)
             period_days = sorted(coverage.dirty_period_days)
             UseDay.objects.using(db).filter(used_on__in=days).delete()
+            months = sorted({day.replace(day=1) for day in days})
+            UseMonth.objects.using(db).filter(used_on__in=months).delete()
             RegistrationDay.objects.using(db).filter(valid_from__in=period_days).delete()
             period_days_q = Q(valid_from__in=period_days)
             CardActivity.objects.using(db).filter(card_id__in=cards).delete()
@@ -224,6 +273,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         use_days = activities = 0
         if coverage is None or coverage.dirty_days:
             use_days = _use_days_insert(cursor, where=days_q)
+            _use_months_insert(cursor, months=None if coverage is None else months)
         if coverage is None or coverage.dirty_period_days:
             _registration_days_insert(cursor, where=period_days_q)
         if coverage is None or coverage.dirty_cards:
@@ -246,7 +296,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         # Fresh statistics for the planner: without them it guesses one row per table and sorts
         # on disk (a query over the new rows took three times as long until autovacuum got there).
         with connection.cursor() as cursor:
-            for model in (UseDay, RegistrationDay, CardActivity, SummaryCard):
+            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, SummaryCard):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     logger.info(
         "Statistics summaries built (%s): %s day rows, %s card rows in %s ms",
