@@ -78,21 +78,11 @@ class RegistrationDay(models.Model):
         return f"{self.valid_from} {self.cause}: {self.periods}"
 
 
-class CardActivity(models.Model):
-    """The days of one year on which one card was used: distinct cards without counting distinct.
+class _DayBits(models.Model):
+    """Days of one year as bits: ``m1`` … ``m12`` hold the days of each month (bit ``d - 1`` set:
+    day ``d``), so "on at least one day between two dates" is a bitwise test on the row."""
 
-    One row per card and year for any venue and category (``venue`` null, ``category`` ""), and
-    one more per venue, per category and per venue and category the card was used at. ``m1`` …
-    ``m12`` hold the days of each month as bits (bit ``d - 1`` set: used on day ``d``), so "used
-    at least once between two dates" is a bitwise test on the row, and the number of cards used
-    in a period is a count of rows, not a count of distinct cards over every use.
-    """
-
-    card = _reference("cards.Card")
-    card_site = _reference("accounts.Site")
     year = models.PositiveSmallIntegerField()
-    venue = _reference("accounts.Site", null=True)
-    category = models.CharField(max_length=10, blank=True)
     m1 = models.PositiveIntegerField(default=0)
     m2 = models.PositiveIntegerField(default=0)
     m3 = models.PositiveIntegerField(default=0)
@@ -107,12 +97,60 @@ class CardActivity(models.Model):
     m12 = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class CardActivity(_DayBits):
+    """The days of one year on which one card was used: distinct cards without counting distinct.
+
+    One row per card and year for any venue and category (``venue`` null, ``category`` ""), and
+    one more per venue, per category and per venue and category the card was used at. ``m1`` …
+    ``m12`` hold the days of each month as bits (bit ``d - 1`` set: used on day ``d``), so "used
+    at least once between two dates" is a bitwise test on the row, and the number of cards used
+    in a period is a count of rows, not a count of distinct cards over every use.
+    """
+
+    card = _reference("cards.Card")
+    card_site = _reference("accounts.Site")
+    venue = _reference("accounts.Site", null=True)
+    category = models.CharField(max_length=10, blank=True)
+
+    class Meta:
         verbose_name_plural = "card activities"
         indexes = [
             # Rows of one kind (any venue or one, any category or one) are read together.
             models.Index(fields=["category", "venue", "year"], name="cardactivity_kind"),
             models.Index(fields=["card_site", "year"], name="cardactivity_site_year"),
             models.Index(fields=["venue", "year"], name="cardactivity_venue_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.card_id} {self.year}"
+
+
+class CardValidity(_DayBits):
+    """The days of one year on which one card was valid (inside a validity period, before an
+    inactivation ended it), with its site, kind and holder. One row per card and year it was
+    valid in.
+
+    "Cards valid at each month end", "card kinds among the cards valid on a day" and "holders
+    with a card valid in the period" become bitwise tests on about one row per card, instead
+    of distinct counts over validity periods joined to cards. The holder's own fields (age,
+    gender…) are read from the holder; whether the holder has activated OmaKaiku is read live
+    through ``account`` (the holder's account when built)."""
+
+    card = _reference("cards.Card")
+    card_site = _reference("accounts.Site")
+    # "physical", "physical_mobile", "x" or "z": see ``stats.selectors.stats_card_kinds``.
+    kind = models.CharField(max_length=16)
+    holder = _reference("cards.Holder")
+    account = _reference("accounts.User", null=True)
+
+    class Meta:
+        verbose_name_plural = "card validities"
+        indexes = [
+            models.Index(fields=["year", "card_site"], name="cardvalidity_year_site"),
+            models.Index(fields=["card"], name="cardvalidity_card"),
         ]
 
     def __str__(self):

@@ -36,8 +36,8 @@ from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
-from .models import CardActivity, RegistrationDay, UseDay, UseMonth
-from .summary import summary_coverage, summary_memo, summary_reading
+from .models import CardActivity, CardValidity, RegistrationDay, UseDay, UseMonth
+from .summary import PHYSICAL_MOBILE, summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
 
@@ -765,19 +765,51 @@ def stats_by_site(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
 # --- 3. validity at month ends, new and renewed --------------------------------------------
 
 
+def _validity_parts(scope: StatsScope | None, filters: StatsFilter, *, raw: QuerySet, summary_q: Q):
+    """The cards of the scope as (``raw`` narrowed to the dirty cards, the ``CardValidity`` rows
+    of every other card matching ``summary_q``): each card on one side; ``raw`` alone without
+    usable summaries. ``raw`` is of cards (``pk``) or validity periods (``card_id``)."""
+    coverage = summary_coverage()
+    if coverage is None:
+        return raw, None
+    rows = CardValidity.objects.filter(summary_q, _cards_q(scope, filters, "card_"))
+    card = "pk" if raw.model is Card else "card_id"
+    dirty = raw.filter(**{f"{card}__in": coverage.dirty_cards}) if coverage.dirty_cards else None
+    return dirty, rows.exclude(card_id__in=coverage.dirty_cards)
+
+
+def _valid_on(scope: StatsScope | None, filters: StatsFilter, days: list[datetime.date]) -> dict[datetime.date, int]:
+    """Cards of the scope valid on each of ``days``."""
+    if not days:
+        return {}
+    periods = ValidityPeriod.objects.filter(_cards_q(scope, filters, "card__"), _overlapping(min(days), max(days)))
+    raw, summary = _validity_parts(scope, filters, raw=periods, summary_q=Q(year__in={day.year for day in days}))
+    counts = dict.fromkeys(days, 0)
+    if raw is not None:
+        found = raw.aggregate(
+            **{f"d{i}": Count("card_id", distinct=True, filter=_covering(day)) for i, day in enumerate(days)}
+        )
+        for i, day in enumerate(days):
+            counts[day] += found[f"d{i}"]
+    if summary is not None:
+        # One row per card and year: counting rows counts cards.
+        found = summary.aggregate(
+            **{
+                f"d{i}": Count("id", filter=Q(year=day.year) & _month_q(day.year, day.month, day, day))
+                for i, day in enumerate(days)
+            }
+        )
+        for i, day in enumerate(days):
+            counts[day] += found[f"d{i}"]
+    return counts
+
+
 def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     """Cards valid at each month end (the period's last day for its last month) and the
     validity periods that started in the month, by cause."""
     months = _months(filters.start, filters.end)
     days = [min(_month_end(month), filters.end) for month in months]
-    periods = ValidityPeriod.objects.filter(_cards_q(scope, filters, "card__"))
-    valid = (
-        periods.filter(_overlapping(filters.start, filters.end)).aggregate(
-            **{f"m{i}": Count("card_id", distinct=True, filter=_covering(day)) for i, day in enumerate(days)}
-        )
-        if days
-        else {}
-    )
+    valid = _valid_on(scope, filters, days)
     started = _period_starts(scope, filters, start=filters.start, end=filters.end, keys=["month", "cause"])
     causes = [c.value for c in ValidityPeriod.Cause]
     columns = [
@@ -790,7 +822,7 @@ def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     ]
     table_rows = []
     for i, month in enumerate(months):
-        row = {"label": _label_month(month), "valid": valid.get(f"m{i}") or 0}
+        row = {"label": _label_month(month), "valid": valid[days[i]]}
         row |= {cause: started[(month, cause)] for cause in causes}
         table_rows.append(row)
     total = {"label": _("Total"), "valid": None} | {cause: sum(r[cause] for r in table_rows) for cause in causes}
@@ -827,23 +859,40 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
     cards = Card.objects.filter(_cards_q(scope, filters)).filter(
         Exists(ValidityPeriod.objects.filter(_covering(day), card=OuterRef("pk")))
     )
-    kind = Case(
-        When(kind=Card.Kind.PHYSICAL, mobile_enabled=True, then=Value("physical_mobile")),
-        default=F("kind"),
-        output_field=CharField(),
+    raw, summary = _validity_parts(
+        scope, filters, raw=cards, summary_q=Q(year=day.year) & _month_q(day.year, day.month, day, day)
     )
-    values = ["kind_key"] + ([key] if key else [])
     counts = defaultdict(lambda: defaultdict(int))
-    rows = (
-        cards.annotate(kind_key=kind)
-        .values(*values)
-        .annotate(n=Count("id"), oma=Count("id", filter=Q(holder__account__activated_at__isnull=False)))
-        .order_by()
-    )
-    for row in rows:
-        group = row[key] if key else None
-        counts[group][row["kind_key"]] += row["n"]
-        counts[group]["omakaiku"] += row["oma"]
+
+    def add(rows, kind_key: str, group_key: str | None) -> None:
+        for row in rows:
+            group = row[group_key] if group_key else None
+            counts[group][row[kind_key]] += row["n"]
+            counts[group]["omakaiku"] += row["oma"]
+
+    if raw is not None:
+        kind = Case(
+            When(kind=Card.Kind.PHYSICAL, mobile_enabled=True, then=Value(PHYSICAL_MOBILE)),
+            default=F("kind"),
+            output_field=CharField(),
+        )
+        add(
+            raw.annotate(kind_key=kind)
+            .values("kind_key", *([key] if key else []))
+            .annotate(n=Count("id"), oma=Count("id", filter=Q(holder__account__activated_at__isnull=False)))
+            .order_by(),
+            "kind_key",
+            key,
+        )
+    if summary is not None:
+        summary_key = f"card_{key}" if key else None  # the card's site is ``card_site`` there
+        add(
+            summary.values("kind", *([summary_key] if key else []))
+            .annotate(n=Count("id"), oma=Count("id", filter=Q(account__activated_at__isnull=False)))
+            .order_by(),
+            "kind",
+            summary_key,
+        )
     kinds = ["physical", "physical_mobile", Card.Kind.X.value, Card.Kind.Z.value]
     columns = [
         label_column or Column("label", _("Cards"), numeric=False),
@@ -1009,14 +1058,6 @@ def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
 BANDS = [("under_16", None, 15), ("16_29", 16, 29), ("30_44", 30, 44), ("45_64", 45, 64), ("65_plus", 65, None)]
 
 
-def _holders(scope: StatsScope | None, filters: StatsFilter):
-    """Customers with a card valid on at least one day of the period, each counted once."""
-    periods = ValidityPeriod.objects.filter(
-        _overlapping(filters.start, filters.end), _cards_q(scope, filters, "card__"), card__holder=OuterRef("pk")
-    )
-    return Holder.objects.filter(Exists(periods), kind=Holder.Kind.CUSTOMER)
-
-
 def _band_labels() -> dict[str, str]:
     return {
         "under_16": _("Under 16"),
@@ -1042,14 +1083,29 @@ def _holder_groups(scope: StatsScope | None, filters: StatsFilter) -> dict[tuple
         children = Case(
             When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
         )
-        rows = (
-            _holders(scope, filters)
-            .annotate(band=band, children=children)
-            .values("band", "gender", "life_situation", "children")
-            .annotate(n=Count("id"))
-            .order_by()
+        raw, summary = _validity_parts(
+            scope,
+            filters,
+            raw=ValidityPeriod.objects.filter(
+                _overlapping(filters.start, filters.end), _cards_q(scope, filters, "card__")
+            ),
+            summary_q=_activity_period_q(filters.start, filters.end),
         )
-        return {(row["band"], row["gender"], row["life_situation"], row["children"]): row["n"] for row in rows}
+        groups = defaultdict(int)
+        # Each holder is one row, counted once however many cards; and a holder's cards are all
+        # dirty or none (summary.py), so no holder is found on both sides.
+        for cards, holder in ((raw, "card__holder_id"), (summary, "holder_id")):
+            if cards is None:
+                continue
+            rows = (
+                Holder.objects.filter(kind=Holder.Kind.CUSTOMER, pk__in=cards.values(holder))
+                .values(band=band, gender_=F("gender"), situation=F("life_situation"), children=children)
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            for row in rows:
+                groups[(row["band"], row["gender_"], row["situation"], row["children"])] += row["n"]
+        return dict(groups)
 
     return summary_memo(("holders", scope, filters), compute)
 

@@ -2,15 +2,18 @@
 
 Counting a million uses takes seconds; counting distinct cards among them takes longer. So
 ``summary_build`` (run every 10 minutes by the command ``stats_summary_build``, and after the
-demo seed) keeps three summaries, each from one consistent snapshot of the register:
+demo seed) keeps these summaries, each from one consistent snapshot of the register:
 
 - ``UseDay``: the uses of each day summed per card's site, venue, category and holder's home
-  municipality (what every sum of uses is grouped or filtered by);
+  municipality (what every sum of uses is grouped or filtered by), and ``UseMonth``, the same
+  per month, read for the whole months of a period;
 - ``CardActivity``: per card and year, the days it was used, as bits per month, overall and per
   venue and category (what every count of distinct cards needs), so "cards used in a period"
   is a count of rows;
 - ``RegistrationDay``: the validity periods started each day per card's site and cause (cards
-  registered, new and renewed cards).
+  registered, new and renewed cards);
+- ``CardValidity``: per card and year, the days it was valid, as bits per month, with its kind
+  and holder (cards valid on a day, card kinds, holders with a card valid in a period).
 
 The register keeps changing after a build: uses are recorded, imported and cancelled, cards are
 registered, renewed and moved to another site, holders move house. The figures are never
@@ -20,9 +23,10 @@ correctly:
 - a day on which any use was recorded, changed or cancelled since the build is **dirty**: its
   sums are read from the uses themselves, not from ``UseDay`` (today is dirty as soon as the
   first use of the day is recorded); likewise a day on which a validity period started since;
-- a card with such a use or a new period, or moved to another site, or whose holder moved to
-  another municipality since the build, is **dirty**: its distinct-card counts are read from
-  its uses, and its ``CardActivity`` rows are left out; a moved card's days are dirty too.
+- a card with such a use or a new period, or changed (moved to another site, inactivated, made
+  mobile…), or whose holder changed since the build, is **dirty**, and so are the other cards of
+  its holder: its figures are read from its uses, periods and holder, and its ``CardActivity``
+  and ``CardValidity`` rows are left out; a moved card's days are dirty too.
 
 Changes are found in the history every audited save writes (an edited use's old date and card
 are in its older history rows, so they are covered too), and uses loaded without history and
@@ -52,7 +56,7 @@ from django.utils import timezone
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .cache import register_fingerprint
-from .models import CardActivity, RegistrationDay, SummaryCard, SummaryState, UseDay, UseMonth
+from .models import CardActivity, CardValidity, RegistrationDay, SummaryCard, SummaryState, UseDay, UseMonth
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +214,80 @@ def _month_last(month: datetime.date) -> datetime.date:
     return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
 
 
+# A physical card with mobile use switched on is a kind of its own in the figures.
+PHYSICAL_MOBILE = "physical_mobile"
+
+
+def card_kind_key(kind: str, mobile_enabled: bool) -> str:
+    return PHYSICAL_MOBILE if kind == Card.Kind.PHYSICAL and mobile_enabled else kind
+
+
+def _day_bits(bits: dict[int, list[int]], first: datetime.date, last: datetime.date) -> None:
+    """Set the bits of the days ``first`` … ``last`` in ``bits`` (year: twelve month masks)."""
+    month = first.replace(day=1)
+    while month <= last:
+        low, high = max(first, month), min(last, _month_last(month))
+        bits.setdefault(month.year, [0] * 12)[month.month - 1] |= (1 << high.day) - (1 << (low.day - 1))
+        month = _month_last(month) + datetime.timedelta(days=1)
+
+
+def _card_validities_insert(*, cards: list[int] | None) -> int:
+    """``CardValidity`` rows for ``cards`` (None: every card), from their validity periods.
+
+    Computed here rather than in SQL: OR-ing date ranges into bits needs ``bit_or``, which
+    SQLite lacks, and a card has only a few periods. Rows are written in batches as they come."""
+    periods = (
+        ValidityPeriod.objects.filter(Q() if cards is None else Q(card_id__in=cards))
+        .values_list(
+            "card_id",
+            "valid_from",
+            "valid_until",
+            "ended_on",
+            "card__site_id",
+            "card__kind",
+            "card__mobile_enabled",
+            "card__holder_id",
+            "card__holder__account_id",
+        )
+        .order_by("card_id")
+    )
+    batch: list[CardValidity] = []
+    written = 0
+
+    def emit(card: tuple, bits: dict[int, list[int]]) -> None:
+        card_id, site_id, kind, mobile, holder_id, account_id = card
+        for year, months in bits.items():
+            batch.append(
+                CardValidity(
+                    card_id=card_id,
+                    card_site_id=site_id,
+                    kind=card_kind_key(kind, mobile),
+                    holder_id=holder_id,
+                    account_id=account_id,
+                    year=year,
+                    **{f"m{month}": mask for month, mask in enumerate(months, start=1)},
+                )
+            )
+
+    card, bits = None, {}
+    for card_id, valid_from, valid_until, ended_on, *rest in periods.iterator(chunk_size=10_000):
+        if card is None or card[0] != card_id:
+            if card is not None:
+                emit(card, bits)
+            card, bits = (card_id, *rest), {}
+            if len(batch) >= 5_000:
+                written += len(CardValidity.objects.bulk_create(batch))
+                batch.clear()
+        # Valid on a day inside the period, and before the day an inactivation ended it.
+        last = valid_until if ended_on is None else min(valid_until, ended_on - datetime.timedelta(days=1))
+        if valid_from <= last:
+            _day_bits(bits, valid_from, last)
+    if card is not None:
+        emit(card, bits)
+    written += len(CardValidity.objects.bulk_create(batch))
+    return written
+
+
 def _summary_cards_insert(cursor, *, where: Q) -> int:
     return _insert_select(
         cursor,
@@ -255,7 +333,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         previous = None if full else SummaryState.objects.using(db).order_by("-built_at").first()
         coverage = _coverage_compute(previous) if previous is not None else None
         if coverage is None:
-            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, SummaryCard, SummaryState):
+            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, CardValidity, SummaryCard, SummaryState):
                 model.objects.using(db).all().delete()
             days_q = cards_q = summary_cards_q = period_days_q = Q()
         else:
@@ -267,6 +345,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
             RegistrationDay.objects.using(db).filter(valid_from__in=period_days).delete()
             period_days_q = Q(valid_from__in=period_days)
             CardActivity.objects.using(db).filter(card_id__in=cards).delete()
+            CardValidity.objects.using(db).filter(card_id__in=cards).delete()
             SummaryCard.objects.using(db).filter(card_id__in=cards).delete()
             SummaryState.objects.using(db).all().delete()
             days_q, cards_q, summary_cards_q = Q(used_on__in=days), Q(card_id__in=cards), Q(pk__in=cards)
@@ -283,6 +362,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
                 for by_category in (False, True)
             )
             _summary_cards_insert(cursor, where=summary_cards_q)
+            _card_validities_insert(cards=None if coverage is None else cards)
         state = SummaryState.objects.using(db).create(
             built_at=built_at,
             last_use_id=last_use_id,
@@ -292,12 +372,15 @@ def summary_build(*, full: bool = False) -> SummaryState:
             use_days=use_days,
             card_activities=activities,
         )
-    if state.full and connection.vendor == "postgresql" and outermost:
-        # Fresh statistics for the planner: without them it guesses one row per table and sorts
-        # on disk (a query over the new rows took three times as long until autovacuum got there).
+    if connection.vendor == "postgresql" and outermost:
+        # Vacuum what was rewritten rather than wait for autovacuum: until then every query
+        # checks each new row's transaction and skips the rows deleted (dashboards took twice as
+        # long), and without fresh statistics the planner guessed one row per table and sorted on
+        # disk. After a build of changes only, vacuuming skips the pages nothing touched.
         with connection.cursor() as cursor:
-            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, SummaryCard):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            for model in (UseDay, UseMonth, RegistrationDay, CardActivity, CardValidity, SummaryCard):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"VACUUM (ANALYZE) {table}" if state.full else f"VACUUM {table}")
     logger.info(
         "Statistics summaries built (%s): %s day rows, %s card rows in %s ms",
         "in full" if state.full else "changes only",
@@ -341,7 +424,15 @@ def _coverage_compute(state: SummaryState) -> Coverage | None:
     started = set(
         ValidityPeriod.objects.filter(pk__gt=state.last_period_id).values_list("valid_from", "card_id").order_by()
     )
-    cards = {card_id for _day, card_id in pairs} | moved | {card_id for _day, card_id in started}
+    # Every changed card (a change of kind, an inactivation, a holder's new details change its
+    # validity figures), and every card of the same holders: a holder is counted once in the
+    # demographic figures, so all of a holder's cards are read from the same side.
+    cards = {card_id for _day, card_id in pairs} | touched | {card_id for _day, card_id in started}
+    if len(cards) > MAX_DIRTY_CARDS:
+        return None
+    if cards:
+        same_holders = Card.objects.filter(holder__in=Card.objects.filter(pk__in=cards).values("holder_id"))
+        cards |= set(same_holders.values_list("pk", flat=True).order_by())
     if len(cards) > MAX_DIRTY_CARDS:
         return None
     days = {day for day, _card_id in pairs}

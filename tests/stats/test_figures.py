@@ -20,7 +20,7 @@ from django.utils import timezone
 from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 from stats.filters import StatsFilter
-from stats.models import CardActivity, SummaryState, UseDay
+from stats.models import CardActivity, CardValidity, SummaryState, UseDay, UseMonth
 from stats.selectors import (
     stats_age_gender,
     stats_annual,
@@ -650,6 +650,17 @@ def _every_table():
 _SCOPES_OF_WORLD = []
 
 
+def _kinds_and_ages():
+    return [
+        (table.rows, table.total)
+        for table in (
+            stats_card_kinds(scope=None, filters=PERIOD),
+            stats_age_gender(scope=None, filters=PERIOD),
+            stats_validity(scope=None, filters=PERIOD),
+        )
+    ]
+
+
 @pytest.mark.parametrize("world", ["summaries"], indirect=True)
 def test_summaries_hold_each_cards_days_of_use_as_bits(world):
     c1 = CardActivity.objects.get(card=world.c1, year=2026, venue=None, category="")
@@ -660,13 +671,37 @@ def test_summaries_hold_each_cards_days_of_use_as_bits(world):
     assert (s1.m2, s1.m3) == (1 << 4, 0)
     day = UseDay.objects.get(used_on=D(2026, 1, 10))
     assert (day.uses, day.child_tickets, day.card_site_id, day.venue_id) == (1, 2, world.dn.pk, world.vn.pk)
+    month = UseMonth.objects.get(used_on=D(2026, 1, 1), card_site=world.dn, venue=world.vn, category="culture")
+    assert (month.uses, month.child_tickets) == (2, 2)  # c1 on 10 and 20 January
+
+
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_summaries_hold_each_cards_valid_days_as_bits(world):
+    c1 = {row.year: row for row in CardValidity.objects.filter(card=world.c1)}
+    # Valid from 5 January 2026 until its period ends on 4 January 2027.
+    assert ValidityPeriod.objects.get(card=world.c1).valid_until == D(2027, 1, 4)
+    assert (c1[2026].m1, c1[2026].m2, c1[2026].m12) == ((1 << 31) - (1 << 4), (1 << 28) - 1, (1 << 31) - 1)
+    assert (c1[2027].m1, c1[2027].m2) == (0b1111, 0)
+    assert (c1[2026].kind, c1[2026].holder_id, c1[2026].card_site_id) == (
+        "physical_mobile",
+        world.c1.holder_id,
+        world.dn.pk,
+    )
+    # Registered in 2025 and renewed on 10 March 2026 while still valid: the days once each.
+    cr = CardValidity.objects.get(card=world.cr, year=2026)
+    assert (cr.m3, cr.m12) == ((1 << 31) - 1, (1 << 31) - 1)
+    # A card registered on 15 January and inactivated on 10 February: valid until the day before.
+    assert ValidityPeriod.objects.get(card=world.c2).ended_on == D(2026, 2, 10)
+    c2 = CardValidity.objects.get(card=world.c2, year=2026)
+    assert (c2.m1, c2.m2, c2.m3) == ((1 << 31) - (1 << 14), (1 << 9) - 1, 0)
 
 
 @pytest.mark.parametrize("world", ["summaries"], indirect=True)
 def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     """Uses recorded, bulk-loaded, cancelled and moved to another day, a card moved to another
-    site, a holder moved to another region, a card registered and one renewed: every figure of
-    every scope is what the register says."""
+    site, a holder moved to another region, a card registered and one renewed, a card
+    inactivated and one made mobile, a holder's year of birth corrected and an OmaKaiku account
+    activated: every figure of every scope is what the register says."""
     _SCOPES_OF_WORLD[:] = [
         (StatsLevel.NATIONAL, None),
         (StatsLevel.REGION, world.north.pk),
@@ -702,6 +737,22 @@ def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
         cause=ValidityPeriod.Cause.RENEWED,
         site=world.dn,
     )
+
+    kinds_before = _kinds_and_ages()
+    # Inactivated today (its period ends), made mobile, a holder's year of birth corrected, and
+    # a holder's OmaKaiku activated (read live, never summarised).
+    ValidityPeriod.objects.filter(card=world.c5).update(ended_on=D(2026, 6, 30))
+    world.c5.status, world.c5.inactivated_on = Card.Status.INACTIVE, D(2026, 6, 30)
+    world.c5.inactivation_reason = Card.InactivationReason.LOST
+    world.c5.save()
+    world.s2.mobile_enabled = True
+    world.s2.save()
+    world.s2.holder.birth_year = 2001
+    world.s2.holder.save()
+    account = world.c4.holder.account
+    account.activated_at = timezone.now()
+    account.save()
+    assert _kinds_and_ages() != kinds_before
 
     from_summaries = _every_table()
     # The next build summarises only what changed, and the summaries then hold it all.
