@@ -249,39 +249,79 @@ def _use_rows(
     keys: list[str],
     sums: list[str],
 ) -> dict[tuple, dict[str, int]]:
-    """Sums of the uses matching ``q_raw`` (``q_summary`` on the summaries) per tuple of ``keys``;
-    ``start``–``end``: the period those filters hold.
+    """Sums of the uses matching ``q_raw`` (``q_summary`` on the summaries) from ``start`` to
+    ``end`` (None: open) per tuple of ``keys``.
 
     From the summaries: whole months from ``UseMonth``, other days from ``UseDay``, dirty days
     (and everything, without usable summaries) from the uses."""
+    between = Q()
+    if start is not None:
+        between &= Q(used_on__gte=start)
+    if end is not None:
+        between &= Q(used_on__lte=end)
+    key_pairs = {name: _USE_KEYS[name] for name in keys}
+    sum_pairs = {name: _USE_SUMS[name] for name in sums}
     coverage = summary_coverage()
-    raw = CardUse.objects.filter(q_raw)
     if coverage is None:
-        parts = [(raw, 0)]
-    else:
-        months_q, days_q = _whole_months(start, end, coverage.dirty_days)
-        parts = [] if months_q is None else [(UseMonth.objects.filter(q_summary, months_q), 1)]
-        if days_q is not None:
-            days = UseDay.objects.filter(q_summary, days_q)
-            parts.append((days.exclude(used_on__in=coverage.dirty_days), 1))
-        if coverage.dirty_days:
-            parts.append((raw.filter(used_on__in=coverage.dirty_days), 0))
-    return _summed(
-        parts=parts,
-        keys={name: _USE_KEYS[name] for name in keys},
-        sums={name: _USE_SUMS[name] for name in sums},
-    )
+        return _summed(parts=[(CardUse.objects.filter(q_raw, between), 0)], keys=key_pairs, sums=sum_pairs)
+    months_q, days_q = _whole_months(start, end, coverage.dirty_days)
+    parts = [] if months_q is None else [(UseMonth.objects.filter(q_summary, between, months_q), 1)]
+    if days_q is not None:
+        days = UseDay.objects.filter(q_summary, between, days_q)
+        parts.append((days.exclude(used_on__in=coverage.dirty_days), 1))
+    rows = _summed(parts=parts, keys=key_pairs, sums=sum_pairs)
+    for day, found in _dirty_uses(q_raw, coverage.dirty_days):
+        if (start is None or start <= day) and (end is None or day <= end):
+            values = rows[tuple(_key_of_day(name, day, found) for name in keys)]
+            for name in sums:
+                values[name] += found[name]
+    return rows
+
+
+def _key_of_day(name: str, day: datetime.date, found: dict):
+    if name == "year":
+        return day.year
+    if name == "month":
+        return day.replace(day=1)
+    return found[name]
+
+
+def _dirty_uses(q_raw: Q, dirty_days) -> list[tuple[datetime.date, dict]]:
+    """The uses matching ``q_raw`` on the dirty days, summed per day and every other key: read
+    once per page, and summed up for each table's keys (each table reading the dirty days
+    itself spent most of a page's time joining the uses to every card and holder)."""
+
+    def compute():
+        if not dirty_days:
+            return []
+        keys = {name: pair[0] for name, pair in _USE_KEYS.items() if name not in ("year", "month")}
+        found = (
+            CardUse.objects.filter(q_raw, used_on__in=dirty_days)
+            .values(k_day=F("used_on"), **{f"k_{name}": key for name, key in keys.items()})
+            .annotate(**{f"s_{name}": pair[0] for name, pair in _USE_SUMS.items()})
+            .order_by()
+        )
+        return [
+            (
+                row["k_day"],
+                {name: row[f"k_{name}"] for name in keys} | {name: row[f"s_{name}"] or 0 for name in _USE_SUMS},
+            )
+            for row in found
+        ]
+
+    return summary_memo(("dirty_uses", q_raw), compute)
 
 
 def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False):
     """``_use_rows`` for the uses in the scope; once per page for the same arguments (the tables
     by region, municipality and site all read the figures per site)."""
-    kwargs = {"start": start, "end": end, "venue_side": venue_side}
 
     def compute():
+        # The period is applied by ``_use_rows``: the same filters for every period share the
+        # uses read from the dirty days.
         return _use_rows(
-            q_raw=_uses_q(scope, filters, **kwargs),
-            q_summary=_uses_q(scope, filters, summary=True, **kwargs),
+            q_raw=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side),
+            q_summary=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side, summary=True),
             start=start,
             end=end,
             keys=keys,
@@ -589,10 +629,6 @@ def _count_municipalities(*, figures, totals, filters, group, start, end, scope,
     uses = region_q_venue
     if filters.category:
         uses &= Q(category=filters.category)
-    if start is not None:
-        uses &= Q(used_on__gte=start)
-    if end is not None:
-        uses &= Q(used_on__lte=end)
     used = _use_rows(
         q_raw=uses & Q(cancelled_at__isnull=True),
         q_summary=uses,
