@@ -297,8 +297,9 @@ class CardUse(models.Model):
     clients_under_16 = models.PositiveSmallIntegerField(_("clients under 16"), default=0)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.DESK)
     # Makes recording idempotent: a resubmitted desk form or a re-imported file carries
-    # the same key, and the unique constraint turns the repeat into a no-op.
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # the same key, and the unique constraint (in Meta) turns the repeat into a no-op. NULL, not
+    # "", where there is no key: the constraint allows any number of NULLs.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -337,6 +338,9 @@ class CardUse(models.Model):
             ),
         ]
         constraints = [
+            # A constraint rather than ``unique=True``: on PostgreSQL that would add a second,
+            # pattern-matching index that no query uses and every recorded use must update.
+            models.UniqueConstraint(fields=["idempotency_key"], name="carduse_idempotency_key_unique"),
             models.CheckConstraint(
                 condition=Q(category__in=["culture", "education", "science", "sports"]), name="carduse_category_valid"
             ),
