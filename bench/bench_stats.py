@@ -14,10 +14,18 @@ machine, so nothing here is a pass/fail check.
 Computed tables are cached until the register changes (stats.cache); by default the timed runs
 find them cached, as every look after the first does. ``--cold`` empties the cache before each
 run: the time of the first look after a change.
+
+The figures come from summaries (stats/summary.py) built every 10 minutes, and whatever changed
+since a build is read from the register itself. Run right after a build, nothing has changed;
+``--changes N`` first records N uses dated today (as the desk does, with history) and cancels
+N/30 uses of the last week, as between two builds of a busy day. Those writes are rolled back
+at the end, so the database is left as it was.
 """
 
 import argparse
+import datetime
 import os
+import random
 import statistics
 import sys
 import time
@@ -31,14 +39,15 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.cache import caches  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts.models import Site, User  # noqa: E402
 from cards import access  # noqa: E402
 from cards.models import Card, CardUse  # noqa: E402
-from stats.selectors import stats_table_slugs  # noqa: E402
+from stats.selectors import CATEGORIES, stats_table_slugs  # noqa: E402
 from stats.views import scope_slug  # noqa: E402
 
 ROLES = {
@@ -104,8 +113,49 @@ def main() -> int:
         action="store_true",
         help="empty the cache before each request: the time after any change to the register",
     )
+    parser.add_argument(
+        "--changes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first record N uses today and cancel N/30 recent ones (rolled back at the end)",
+    )
     args = parser.parse_args()
+    try:
+        with transaction.atomic():
+            if args.changes:
+                _changes(args.changes)
+            _run(args)
+            raise Rollback
+    except Rollback:
+        pass
+    return 0
 
+
+class Rollback(Exception):
+    pass
+
+
+def _changes(n: int) -> None:
+    """Uses recorded today and recent ones cancelled, as a busy day does between two builds."""
+    rng = random.Random(n)
+    today = timezone.localdate()
+    venues = list(Site.objects.filter(kind=Site.Kind.VENUE, is_active=True).values_list("pk", flat=True))
+    cards = list(Card.objects.filter(status=Card.Status.ACTIVE).values_list("pk", flat=True)[:10_000])
+    for _ in range(n):
+        CardUse(
+            card_id=rng.choice(cards), venue_id=rng.choice(venues), used_on=today, category=rng.choice(CATEGORIES)
+        ).save()
+    week = CardUse.objects.filter(
+        cancelled_at__isnull=True, used_on__lt=today, used_on__gte=today - datetime.timedelta(days=7)
+    )
+    for use in week.order_by("-pk")[: n // 30]:
+        use.cancelled_at, use.cancel_reason = timezone.now(), "Recorded by mistake"
+        use.save()
+    print(f"Changed since the last summary build: {n} uses recorded today, {n // 30} recent uses cancelled.")
+
+
+def _run(args) -> None:
     print(
         f"Database: {connection.vendor}, {Card.objects.count():,} cards, {CardUse.objects.count():,} card uses; "
         f"period {args.period}; {args.runs} timed runs per page after one warm-up; "
@@ -125,7 +175,6 @@ def main() -> int:
             f"{name:<26} {result['status']:>6} {result['median']:>10.1f} {result['min']:>8.1f} "
             f"{result['queries']:>8} {result['kb']:>7.1f}"
         )
-    return 0
 
 
 if __name__ == "__main__":

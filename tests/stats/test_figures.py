@@ -117,9 +117,9 @@ def _build_summaries(*, at):
         summary_build()
 
 
-def summary_build_at(at):
+def summary_build_at(at, **kwargs):
     with time_machine.travel(at, tick=False):
-        return summary_build()
+        return summary_build(**kwargs)
 
 
 def summary_coverage_at(at):
@@ -694,6 +694,18 @@ def test_summaries_hold_each_cards_valid_days_as_bits(world):
     assert ValidityPeriod.objects.get(card=world.c2).ended_on == D(2026, 2, 10)
     c2 = CardValidity.objects.get(card=world.c2, year=2026)
     assert (c2.m1, c2.m2, c2.m3) == ((1 << 31) - (1 << 14), (1 << 9) - 1, 0)
+
+
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_a_full_build_summarises_validity_a_slice_of_cards_at_a_time(world, monkeypatch):
+    def validities():
+        return sorted(CardValidity.objects.values_list("card_id", "year", "kind", "m1", "m6", "m12"))
+
+    whole = validities()
+    monkeypatch.setattr("stats.summary.CARD_SLICE", 2)  # many slices, some with no card at all
+    summary_build_at(datetime.datetime(2026, 6, 30, 11, tzinfo=datetime.UTC), full=True)
+    assert validities() == whole
+    assert len({card_id for card_id, *_rest in whole}) == Card.objects.filter(periods__isnull=False).distinct().count()
 
 
 @pytest.mark.parametrize("world", ["summaries"], indirect=True)
