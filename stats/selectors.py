@@ -20,10 +20,11 @@ organisation cards (``venues.services`` refuses anything else), so the sums need
 holder: organisation cards' clients under 16 are never child uses.
 """
 
+import copy
 import datetime
 import operator
 from collections import defaultdict
-from functools import reduce
+from functools import reduce, wraps
 
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear, TruncMonth
@@ -159,6 +160,23 @@ def _label_month(month: datetime.date) -> str:
 
 def _category_labels() -> dict[str, str]:
     return {choice.value: str(choice.label) for choice in UseCategory}
+
+
+def _once_per_page(function):
+    """Compute ``function`` once per ``summary_reading`` (a page) for the same arguments: several
+    tables read the same figures (by region, municipality and site all read them per site).
+    Callers get a shallow copy, so a lookup that adds a key to a defaultdict stays their own."""
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        key = (function.__name__, args, *sorted((name, _hashable(value)) for name, value in kwargs.items()))
+        return copy.copy(summary_memo(key, lambda: function(*args, **kwargs)))
+
+    return wrapper
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 # --- reading uses: from the summaries where they hold, from the uses where they do not ---------
@@ -312,23 +330,18 @@ def _dirty_uses(q_raw: Q, dirty_days) -> list[tuple[datetime.date, dict]]:
     return summary_memo(("dirty_uses", q_raw), compute)
 
 
+@_once_per_page
 def _scope_use_rows(scope, filters, *, start, end, keys, sums, venue_side=False):
-    """``_use_rows`` for the uses in the scope; once per page for the same arguments (the tables
-    by region, municipality and site all read the figures per site)."""
-
-    def compute():
-        # The period is applied by ``_use_rows``: the same filters for every period share the
-        # uses read from the dirty days.
-        return _use_rows(
-            q_raw=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side),
-            q_summary=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side, summary=True),
-            start=start,
-            end=end,
-            keys=keys,
-            sums=sums,
-        )
-
-    return summary_memo(("use_rows", scope, filters, start, end, venue_side, tuple(keys), tuple(sums)), compute)
+    """``_use_rows`` for the uses in the scope. The period is applied by ``_use_rows``, so every
+    period of the same filters shares the uses read from the changed days."""
+    return _use_rows(
+        q_raw=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side),
+        q_summary=_uses_q(scope, filters, start=None, end=None, venue_side=venue_side, summary=True),
+        start=start,
+        end=end,
+        keys=keys,
+        sums=sums,
+    )
 
 
 _PERIOD_KEYS = {  # name: (on ``ValidityPeriod``, on ``RegistrationDay``)
@@ -339,6 +352,7 @@ _PERIOD_KEYS = {  # name: (on ``ValidityPeriod``, on ``RegistrationDay``)
 }
 
 
+@_once_per_page
 def _period_starts(
     scope: StatsScope | None,
     filters: StatsFilter,
@@ -348,24 +362,7 @@ def _period_starts(
     keys: list[str],
     cause: str | None = None,
 ) -> dict[tuple, int]:
-    """Validity periods (of ``cause``, or any) started in the period in the scope, per tuple of
-    ``keys``; once per page for the same arguments."""
-
-    def compute():
-        return _period_starts_compute(scope, filters, start=start, end=end, keys=keys, cause=cause)
-
-    return defaultdict(int, summary_memo(("period_starts", scope, filters, start, end, tuple(keys), cause), compute))
-
-
-def _period_starts_compute(
-    scope: StatsScope | None,
-    filters: StatsFilter,
-    *,
-    start: datetime.date | None,
-    end: datetime.date | None,
-    keys: list[str],
-    cause: str | None = None,
-) -> dict[tuple, int]:
+    """Validity periods (of ``cause``, or any) started in the period in the scope, per tuple of ``keys``."""
     q = Q()
     if start is not None:
         q &= Q(valid_from__gte=start)
@@ -433,17 +430,8 @@ def _activity_q(scope: StatsScope | None, filters: StatsFilter, *, by_venue: boo
     return q
 
 
-def _cards_used(*, scope: StatsScope | None, filters: StatsFilter, start, end, group: str | None) -> dict:
-    """Distinct cards with a use in the period in the scope, per ``group`` key ("year", "month",
-    "site", "venue"), or in all under the key None; once per page for the same arguments."""
-
-    def compute():
-        return _cards_used_compute(scope=scope, filters=filters, start=start, end=end, group=group)
-
-    return defaultdict(int, summary_memo(("cards_used", scope, filters, start, end, group), compute))
-
-
-def _cards_used_compute(
+@_once_per_page
+def _cards_used(
     *,
     scope: StatsScope | None,
     filters: StatsFilter,
@@ -1104,46 +1092,41 @@ def _band_labels() -> dict[str, str]:
     }
 
 
+@_once_per_page
 def _holder_groups(scope: StatsScope | None, filters: StatsFilter) -> dict[tuple, int]:
     """Holders per (age band, gender, life situation, children): the three demographic tables
-    from one query over the holders (once per page: ``summary_memo``)."""
-
-    def compute():
-        year = filters.end.year
-        # A birth year after ``year - low`` means younger than ``low`` at the end of that year.
-        band = Case(
-            *[When(birth_year__gt=year - (high + 1), then=Value(key)) for key, _low, high in BANDS if high is not None],
-            default=Value("65_plus"),
-            output_field=CharField(),
+    from one query over the holders."""
+    year = filters.end.year
+    # A birth year after ``year - low`` means younger than ``low`` at the end of that year.
+    band = Case(
+        *[When(birth_year__gt=year - (high + 1), then=Value(key)) for key, _low, high in BANDS if high is not None],
+        default=Value("65_plus"),
+        output_field=CharField(),
+    )
+    children = Case(
+        When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
+    )
+    raw, summary = _validity_parts(
+        scope,
+        filters,
+        raw=ValidityPeriod.objects.filter(_overlapping(filters.start, filters.end), _cards_q(scope, filters, "card__")),
+        summary_q=_activity_period_q(filters.start, filters.end),
+    )
+    groups = defaultdict(int)
+    # Each holder is one row, counted once however many cards; and a holder's cards are all
+    # dirty or none (summary.py), so no holder is found on both sides.
+    for cards, holder in ((raw, "card__holder_id"), (summary, "holder_id")):
+        if cards is None:
+            continue
+        rows = (
+            Holder.objects.filter(kind=Holder.Kind.CUSTOMER, pk__in=cards.values(holder))
+            .values(band=band, gender_=F("gender"), situation=F("life_situation"), children=children)
+            .annotate(n=Count("id"))
+            .order_by()
         )
-        children = Case(
-            When(children_count__gte=3, then=Value(3)), default=F("children_count"), output_field=IntegerField()
-        )
-        raw, summary = _validity_parts(
-            scope,
-            filters,
-            raw=ValidityPeriod.objects.filter(
-                _overlapping(filters.start, filters.end), _cards_q(scope, filters, "card__")
-            ),
-            summary_q=_activity_period_q(filters.start, filters.end),
-        )
-        groups = defaultdict(int)
-        # Each holder is one row, counted once however many cards; and a holder's cards are all
-        # dirty or none (summary.py), so no holder is found on both sides.
-        for cards, holder in ((raw, "card__holder_id"), (summary, "holder_id")):
-            if cards is None:
-                continue
-            rows = (
-                Holder.objects.filter(kind=Holder.Kind.CUSTOMER, pk__in=cards.values(holder))
-                .values(band=band, gender_=F("gender"), situation=F("life_situation"), children=children)
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            for row in rows:
-                groups[(row["band"], row["gender_"], row["situation"], row["children"])] += row["n"]
-        return dict(groups)
-
-    return summary_memo(("holders", scope, filters), compute)
+        for row in rows:
+            groups[(row["band"], row["gender_"], row["situation"], row["children"])] += row["n"]
+    return dict(groups)
 
 
 def _holder_counts(scope, filters, *, key) -> dict:
