@@ -67,6 +67,7 @@ bench: setup
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_queries.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py --cold --runs 3
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py --cold --runs 3 --changes 60
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
