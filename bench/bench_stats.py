@@ -161,6 +161,12 @@ def _run(args) -> None:
         f"period {args.period}; {args.runs} timed runs per page after one warm-up; "
         + ("cache emptied before each run (cold)." if args.cold else "tables cached since the warm-up (warm).")
     )
+    if connection.vendor == "postgresql":
+        # The planner settings that change these timings most (docs/deploy.md suggests values).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('random_page_cost'), current_setting('work_mem')")
+            random_page_cost, work_mem = cursor.fetchone()
+        print(f"PostgreSQL: random_page_cost {random_page_cost}, work_mem {work_mem}.")
     header = f"{'page':<26} {'status':>6} {'median ms':>10} {'min ms':>8} {'queries':>8} {'KB':>7}"
     print(header)
     print("-" * len(header))
