@@ -786,6 +786,27 @@ def test_every_change_after_a_build_is_counted_as_from_the_uses(world):
     assert (south["adult_culture"], south["adult_sports"], south["adult_science"]) == (0, 2, 2)
 
 
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_a_release_with_new_summaries_reads_the_register_until_the_next_build(world):
+    """A summary table added by a migration is empty: its migration forgets the last build, so
+    the figures do not come from an empty table meanwhile."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    before = _snapshot(StatsScope(StatsLevel.NATIONAL))
+    CardValidity.objects.all().delete()  # as right after the migration that made them
+    UseMonth.objects.all().delete()
+    forget = importlib.import_module("stats.migrations.0004_summaries_built_again").forget_builds
+    forget(apps, type("SchemaEditor", (), {"connection": connection})())
+
+    assert summary_coverage() is None
+    assert _snapshot(StatsScope(StatsLevel.NATIONAL)) == before
+    assert summary_build_at(datetime.datetime(2026, 6, 30, 11, tzinfo=datetime.UTC)).full
+    assert _snapshot(StatsScope(StatsLevel.NATIONAL)) == before
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_build_in_its_own_transaction_replaces_the_last():
     """As the scheduled command runs it: outside any transaction (on PostgreSQL in one snapshot)."""
