@@ -179,6 +179,11 @@ class SummaryState(models.Model):
     # history: they are only ever added, or ended), are found by their id.
     last_use_id = models.BigIntegerField(default=0)
     last_period_id = models.BigIntegerField(default=0)
+    # The newest use history row the build saw, and the ids below it that it did not see
+    # (their transactions had not committed yet): together they tell exactly which changes to
+    # uses came after the build.
+    last_history_id = models.BigIntegerField(default=0)
+    unseen_history_ids = models.JSONField(default=list)
     # False: only the days and cards changed since the build before were summarised again.
     full = models.BooleanField(default=True)
     duration_ms = models.PositiveIntegerField(default=0)

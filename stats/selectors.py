@@ -270,8 +270,9 @@ def _use_rows(
     """Sums of the uses matching ``q_raw`` (``q_summary`` on the summaries) from ``start`` to
     ``end`` (None: open) per tuple of ``keys``.
 
-    From the summaries: whole months from ``UseMonth``, other days from ``UseDay``, dirty days
-    (and everything, without usable summaries) from the uses."""
+    From the summaries: whole months from ``UseMonth``, other days from ``UseDay``; from the
+    register: dirty days, and the uses changed since the build (and everything, without usable
+    summaries)."""
     between = Q()
     if start is not None:
         between &= Q(used_on__gte=start)
@@ -288,7 +289,7 @@ def _use_rows(
         days = UseDay.objects.filter(q_summary, between, days_q)
         parts.append((days.exclude(used_on__in=coverage.dirty_days), 1))
     rows = _summed(parts=parts, keys=key_pairs, sums=sum_pairs)
-    for day, found in _dirty_uses(q_raw, coverage.dirty_days):
+    for day, found in _register_uses(q_raw, coverage):
         if (start is None or start <= day) and (end is None or day <= end):
             values = rows[tuple(_key_of_day(name, day, found) for name in keys)]
             for name in sums:
@@ -304,30 +305,45 @@ def _key_of_day(name: str, day: datetime.date, found: dict):
     return found[name]
 
 
-def _dirty_uses(q_raw: Q, dirty_days) -> list[tuple[datetime.date, dict]]:
-    """The uses matching ``q_raw`` on the dirty days, summed per day and every other key: read
-    once per page, and summed up for each table's keys (each table reading the dirty days
-    itself spent most of a page's time joining the uses to every card and holder)."""
+def _register_uses(q_raw: Q, coverage) -> list[tuple[datetime.date, dict]]:
+    """What the register adds to the summaries for the uses matching ``q_raw``, per day and every
+    other key: the dirty days whole, and for each use changed since the build (on other days)
+    what it is now minus what the build summarised (its history row then). Read once per page
+    and summed up for each table's keys."""
 
     def compute():
-        if not dirty_days:
-            return []
         keys = {name: pair[0] for name, pair in _USE_KEYS.items() if name not in ("year", "month")}
-        found = (
-            CardUse.objects.filter(q_raw, used_on__in=dirty_days)
-            .values(k_day=F("used_on"), **{f"k_{name}": key for name, key in keys.items()})
-            .annotate(**{f"s_{name}": pair[0] for name, pair in _USE_SUMS.items()})
-            .order_by()
-        )
-        return [
-            (
-                row["k_day"],
-                {name: row[f"k_{name}"] for name in keys} | {name: row[f"s_{name}"] or 0 for name in _USE_SUMS},
+        history = CardUse.history.model
+        dirty = coverage.dirty_days
+        parts = []
+        if dirty:
+            parts.append((CardUse.objects.filter(q_raw, used_on__in=dirty), 1))
+        if coverage.added_uses:
+            parts.append((CardUse.objects.filter(q_raw, pk__in=coverage.added_uses).exclude(used_on__in=dirty), 1))
+        if coverage.removed_versions:
+            # The same filter reads a history row as it reads a use (same fields, same relations).
+            # A use deleted before the build ("-" its last row then) was not summarised.
+            versions = history.objects.filter(q_raw, history_id__in=coverage.removed_versions)
+            parts.append((versions.exclude(used_on__in=dirty).exclude(history_type="-"), -1))
+        found = []
+        for queryset, sign in parts:
+            rows = (
+                queryset.values(k_day=F("used_on"), **{f"k_{name}": key for name, key in keys.items()})
+                .annotate(**{f"s_{name}": pair[0] for name, pair in _USE_SUMS.items()})
+                .order_by()
             )
-            for row in found
-        ]
+            for row in rows:
+                day = row["k_day"]
+                found.append(
+                    (
+                        day,
+                        {name: row[f"k_{name}"] for name in keys}
+                        | {name: sign * (row[f"s_{name}"] or 0) for name in _USE_SUMS},
+                    )
+                )
+        return found
 
-    return summary_memo(("dirty_uses", q_raw), compute)
+    return summary_memo(("register_uses", q_raw), compute)
 
 
 @_once_per_page

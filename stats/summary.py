@@ -20,21 +20,26 @@ registered, renewed and moved to another site, holders move house. The figures a
 allowed to lag, so each computation asks ``summary_coverage`` what the summaries still hold
 correctly:
 
-- a day on which any use was recorded, changed or cancelled since the build is **dirty**: its
-  sums are read from the uses themselves, not from ``UseDay`` (today is dirty as soon as the
-  first use of the day is recorded); likewise a day on which a validity period started since;
-- a card with such a use or a new period, or changed (moved to another site, inactivated, made
+- a use recorded, imported, cancelled or edited since the build is **changed**: the sums are
+  the summaries' plus what the use is now, minus the version of it the build summarised (its
+  history row then), so a day with a new use is not read again whole;
+- a day on which a validity period started since the build is **dirty**, and so is every day
+  with a use of a card moved to another site or whose holder moved (its uses now count
+  elsewhere): dirty days are read from the register whole, not from the summaries;
+- a card with a changed use or a new period, or changed itself (moved, inactivated, made
   mobile…), or whose holder changed since the build, is **dirty**, and so are the other cards of
   its holder: its figures are read from its uses, periods and holder, and its ``CardActivity``
-  and ``CardValidity`` rows are left out; a moved card's days are dirty too.
+  and ``CardValidity`` rows are left out.
 
-Changes are found in the history every audited save writes (an edited use's old date and card
-are in its older history rows, so they are covered too), and uses loaded without history and
-validity periods (only ever added, or ended) by their id. The build's snapshot starts at
-``built_at``; a change counts from ``MARGIN`` before it, so a transaction that committed just
-after the snapshot began is not missed. The next build summarises again only what is dirty.
-The more changes since the build, the more is read from the register: past ``MAX_DIRTY_DAYS``
-or ``MAX_DIRTY_CARDS`` everything is, until the next build (which then summarises everything).
+Which changes to uses came after a build is exact: the build records the newest use history row
+its snapshot saw and the ids below it that it did not see (ids are taken when a row is written,
+so a transaction still running then holds lower ids than rows committed before the snapshot).
+Only ids from ``MARGIN`` before the build are looked at for those, longer than any writing
+transaction may last. Cards and holders changed are found in their history from ``MARGIN``
+before the build, uses loaded without history and validity periods (only ever added, or ended)
+by their id. The next build summarises again only what changed. The more changes since the
+build, the more is read from the register: past ``MAX_DIRTY_DAYS``, ``MAX_DIRTY_CARDS`` or
+``MAX_CHANGED_USES`` everything is, until the next build (which then summarises everything).
 Before the first build everything is read from the register.
 """
 
@@ -66,6 +71,7 @@ logger = logging.getLogger(__name__)
 MARGIN = datetime.timedelta(minutes=2)
 MAX_DIRTY_DAYS = 400
 MAX_DIRTY_CARDS = 5000
+MAX_CHANGED_USES = 20_000
 # Cards (by id) whose validity is summarised at a time in a full build.
 CARD_SLICE = 50_000
 COVERAGE_TIMEOUT = 60 * 60
@@ -80,6 +86,13 @@ class Coverage:
     dirty_cards: frozenset[int]
     # Days on which a validity period started that ``RegistrationDay`` does not hold correctly.
     dirty_period_days: frozenset[datetime.date] = frozenset()
+    # The uses changed since the build, by id: their figures are the summaries' plus what they
+    # are now (``added_uses``) minus what the build summarised (``removed_versions``, their
+    # history rows), except on ``dirty_days``, which are read from the uses whole.
+    added_uses: frozenset[int] = frozenset()
+    removed_versions: frozenset[int] = frozenset()
+    # The days the next build summarises again: every day a changed use was or is on.
+    changed_days: frozenset[datetime.date] = frozenset()
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -352,6 +365,23 @@ def _registration_days_insert(cursor, *, where: Q) -> int:
     )
 
 
+def _history_seen(built_at: datetime.datetime) -> tuple[int, list[int]]:
+    """The newest use history row this snapshot sees, and the ids below it that it does not: those
+    of transactions still running (ids are taken when a row is written, committed later). Only ids
+    since ``MARGIN`` before the build can be such, as no writing transaction lasts longer."""
+    history = CardUse.history.model.objects.using(DEFAULT_DB_ALIAS)
+    newest = history.aggregate(newest=Max("history_id"))["newest"] or 0
+    floor = (
+        history.filter(history_date__lt=built_at - MARGIN)
+        .order_by("-history_date")
+        .values_list("history_id", flat=True)
+        .first()
+    ) or 0
+    floor = min(floor, newest)
+    seen = set(history.filter(history_id__gt=floor).values_list("history_id", flat=True).order_by())
+    return newest, [pk for pk in range(floor + 1, newest + 1) if pk not in seen]
+
+
 def summary_build(*, full: bool = False) -> SummaryState:
     """Bring both summaries up to date from one snapshot of the register.
 
@@ -373,6 +403,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
         db = DEFAULT_DB_ALIAS
         last_use_id = CardUse.objects.using(db).order_by("-pk").values_list("pk", flat=True).first() or 0
         last_period_id = ValidityPeriod.objects.using(db).order_by("-pk").values_list("pk", flat=True).first() or 0
+        last_history_id, unseen_history_ids = _history_seen(built_at)
         previous = None if full else SummaryState.objects.using(db).order_by("-built_at").first()
         coverage = _coverage_compute(previous) if previous is not None else None
         if coverage is None:
@@ -380,7 +411,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
                 model.objects.using(db).all().delete()
             days_q = cards_q = summary_cards_q = period_days_q = Q()
         else:
-            days, cards = sorted(coverage.dirty_days), sorted(coverage.dirty_cards)
+            days, cards = sorted(coverage.dirty_days | coverage.changed_days), sorted(coverage.dirty_cards)
             period_days = sorted(coverage.dirty_period_days)
             UseDay.objects.using(db).filter(used_on__in=days).delete()
             months = sorted({day.replace(day=1) for day in days})
@@ -393,7 +424,7 @@ def summary_build(*, full: bool = False) -> SummaryState:
             SummaryState.objects.using(db).all().delete()
             days_q, cards_q, summary_cards_q = Q(used_on__in=days), Q(card_id__in=cards), Q(pk__in=cards)
         use_days = activities = 0
-        if coverage is None or coverage.dirty_days:
+        if coverage is None or days:
             use_days = _use_days_insert(cursor, where=days_q)
             _use_months_insert(cursor, months=None if coverage is None else months)
         if coverage is None or coverage.dirty_period_days:
@@ -410,6 +441,8 @@ def summary_build(*, full: bool = False) -> SummaryState:
             built_at=built_at,
             last_use_id=last_use_id,
             last_period_id=last_period_id,
+            last_history_id=last_history_id,
+            unseen_history_ids=unseen_history_ids,
             full=coverage is None,
             duration_ms=round((time.perf_counter() - started) * 1000),
             use_days=use_days,
@@ -439,12 +472,38 @@ def summary_build(*, full: bool = False) -> SummaryState:
 
 def _coverage_compute(state: SummaryState) -> Coverage | None:
     since = state.built_at - MARGIN
-    changed = CardUse.history.filter(history_date__gt=since).values("id")
-    # Every version of a changed use: the summary holds whichever was current at the build.
-    pairs = set(CardUse.history.filter(id__in=changed).values_list("used_on", "card_id").distinct().order_by())
-    pairs |= set(
-        CardUse.objects.filter(pk__gt=state.last_use_id).values_list("used_on", "card_id").distinct().order_by()
+    history = CardUse.history.model
+    # The changes to uses the build did not see: history rows after the newest it saw, and those
+    # before it whose transactions had not committed then.
+    unseen = Q(history_id__gt=state.last_history_id) | Q(history_id__in=state.unseen_history_ids)
+    changes = history.objects.filter(unseen)
+    changed = set(changes.values_list("id", flat=True).distinct().order_by())
+    created = set(changes.filter(history_type="+").values_list("id", flat=True).order_by())
+    # Uses loaded without history (the benchmark seed's bulk loads), by id.
+    created |= set(CardUse.objects.filter(pk__gt=state.last_use_id).values_list("pk", flat=True).order_by())
+    changed |= created
+    if len(changed) > MAX_CHANGED_USES:
+        return None
+    # The version of each changed use that the build summarised: its newest history row it saw.
+    seen = dict(
+        history.objects.filter(id__in=changed, history_id__lte=state.last_history_id)
+        .exclude(history_id__in=state.unseen_history_ids)
+        .values("id")
+        .annotate(version=Max("history_id"))
+        .values_list("id", "version")
+        .order_by()
     )
+    # A use the build saw without any history row of it (loaded in bulk) and changed since: the
+    # version it summarised is unknown, so its days are read from the uses until the next build.
+    unknown = changed - created - set(seen)
+    # Every version of a changed use: the next build summarises all their days and cards again.
+    pairs = set(history.objects.filter(id__in=changed).values_list("used_on", "card_id").distinct().order_by())
+    pairs |= set(CardUse.objects.filter(pk__in=created).values_list("used_on", "card_id").order_by())
+    unknown_days = set()
+    if unknown:
+        unknown_days = set(
+            history.objects.filter(id__in=unknown).values_list("used_on", flat=True).distinct().order_by()
+        )
     # Cards and holders changed since (a few, read by date), then which of them moved: looking
     # the other way round would compare every summarised card with its card and holder.
     touched = set(Card.history.filter(history_date__gt=since).values_list("id", flat=True).distinct().order_by())
@@ -478,7 +537,7 @@ def _coverage_compute(state: SummaryState) -> Coverage | None:
         cards |= set(same_holders.values_list("pk", flat=True).order_by())
     if len(cards) > MAX_DIRTY_CARDS:
         return None
-    days = {day for day, _card_id in pairs}
+    days = set(unknown_days)
     period_days = {day for day, _card_id in started}
     if moved:
         days |= set(CardUse.objects.filter(card_id__in=moved).values_list("used_on", flat=True).distinct().order_by())
@@ -492,6 +551,9 @@ def _coverage_compute(state: SummaryState) -> Coverage | None:
         dirty_days=frozenset(days),
         dirty_cards=frozenset(cards),
         dirty_period_days=frozenset(period_days),
+        added_uses=frozenset(changed - unknown),
+        removed_versions=frozenset(version for use_id, version in seen.items() if use_id not in unknown),
+        changed_days=frozenset(day for day, _card_id in pairs),
     )
 
 

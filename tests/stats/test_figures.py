@@ -558,7 +558,7 @@ def test_one_table_by_slug_is_the_dashboards_and_costs_only_its_queries(world, l
 
 SCOPES = {
     # From the uses: one query more than the tables' own (whether summaries exist). From the
-    # summaries: the fingerprint and six looking for changes since the build, and the same
+    # summaries: the fingerprint and seven looking for changes since the build, and the same
     # number of the tables' own (none is left to read from the uses after a fresh build). The
     # three demographic tables share one query.
     "national": (lambda w: StatsScope(StatsLevel.NATIONAL), 33),
@@ -566,7 +566,7 @@ SCOPES = {
     "site": (lambda w: StatsScope(StatsLevel.SITE, w.dn.pk), 16),
     "venue": (lambda w: StatsScope(StatsLevel.VENUE, w.vn.pk), 7),
 }
-SUMMARY_EXTRA = 7
+SUMMARY_EXTRA = 8
 
 
 @pytest.mark.parametrize("name", SCOPES)
@@ -807,6 +807,33 @@ def test_a_release_with_new_summaries_reads_the_register_until_the_next_build(wo
     assert _snapshot(StatsScope(StatsLevel.NATIONAL)) == before
 
 
+@pytest.mark.parametrize("world", ["summaries"], indirect=True)
+def test_a_use_committed_just_after_the_build_began_is_counted(world):
+    """A use whose transaction took its ids before the build's snapshot but committed after it:
+    the build did not see it, though newer rows it did see. It counts from the register."""
+    C = CardUse.Category
+    late = _use(world.c5, world.vn, D(2026, 4, 20), C.SCIENCE, child=2)
+    late_row = CardUse.history.get(id=late.pk)
+    _use(world.c1, world.vn, D(2026, 4, 21), C.CULTURE)  # committed before the snapshot
+    # As the build's snapshot saw it: the late use's rows not there yet, newer ones there.
+    CardUse.history.filter(history_id=late_row.history_id).delete()
+    CardUse.objects.filter(pk=late.pk)._raw_delete(using="default")  # no history row of a deletion
+    state = summary_build_at(datetime.datetime(2026, 6, 30, 11, tzinfo=datetime.UTC))
+    assert late_row.history_id in state.unseen_history_ids
+    assert late_row.history_id < state.last_history_id
+    # The late transaction commits.
+    CardUse.objects.bulk_create([late])
+    late_row.save(force_insert=True)
+
+    with time_machine.travel(datetime.datetime(2026, 6, 30, 11, 30, tzinfo=datetime.UTC), tick=False):
+        from_summaries = [stats_by_venue(scope=None, filters=PERIOD), stats_by_month(scope=None, filters=PERIOD)]
+        SummaryState.objects.all().delete()
+        from_uses = [stats_by_venue(scope=None, filters=PERIOD), stats_by_month(scope=None, filters=PERIOD)]
+    assert [(t.rows, t.total) for t in from_summaries] == [(t.rows, t.total) for t in from_uses]
+    april = from_uses[1].rows[3]  # January to June, by month
+    assert april["adult_science"] == 1  # the late use is in the figures
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_build_in_its_own_transaction_replaces_the_last():
     """As the scheduled command runs it: outside any transaction (on PostgreSQL in one snapshot)."""
@@ -815,7 +842,8 @@ def test_a_build_in_its_own_transaction_replaces_the_last():
     _use(card, factories.VenueSiteFactory(), D(2026, 2, 3), CardUse.Category.CULTURE)
     summary_build()
     state = summary_build()
-    assert (state.use_days, UseDay.objects.count()) == (1, 1)
+    # The first build saw the use: nothing changed since, so the second summarises nothing again.
+    assert (state.full, state.use_days, UseDay.objects.count()) == (False, 0, 1)
     assert CardActivity.objects.filter(card=card).count() == 4  # any, per venue, per category, both
 
 
