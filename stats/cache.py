@@ -4,9 +4,10 @@ A table over a million uses takes seconds to compute, and the same figures are a
 again and again. Each computed table is cached with a fingerprint of the register: the newest
 row of every table the figures read, and of their history. Any write (a use recorded, imported
 or cancelled, a card registered, renewed, moved or inactivated, a holder changed, an OmaKaiku
-account activated, a site or municipality renamed) changes the fingerprint. The cache key holds
-today's date (the current year so far, cards valid today), the language (titles and labels are
-translated when computed), the scope, the filters and the table.
+account activated, a site or municipality renamed) changes the fingerprint, and so does every
+summary build. The cache key holds today's date (the current year so far, cards valid today),
+the language (titles and labels are translated when computed), the scope, the filters and the
+table.
 
 When the fingerprint has changed since a table was computed:
 
@@ -35,6 +36,7 @@ from cards.access import StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
+from .models import SummaryState
 from .tables import Table
 
 TIMEOUT = 24 * 60 * 60
@@ -58,6 +60,10 @@ _WATCHED = [
     Site.history.model,
     Municipality.history.model,
     Region.history.model,
+    # Each summary build adds a row. A transaction that committed after rows with higher ids
+    # (it took its ids first) leaves every newest id as it was; a build then still changes the
+    # fingerprint, so such a change is seen within one build (stats/summary.py knows it exactly).
+    SummaryState,
 ]
 
 
