@@ -453,10 +453,14 @@ def summary_build(*, full: bool = False) -> SummaryState:
         # checks each new row's transaction and skips the rows deleted (dashboards took twice as
         # long), and without fresh statistics the planner guessed one row per table and sorted on
         # disk. After a build of changes only, vacuuming skips the pages nothing touched.
+        # A full build deleted every row and wrote them again, so each index held both: rebuilt,
+        # they are a fifth of the size (reads and writes go on meanwhile).
         with connection.cursor() as cursor:
             for model in (UseDay, UseMonth, RegistrationDay, CardActivity, CardValidity, SummaryCard):
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"VACUUM (ANALYZE) {table}" if state.full else f"VACUUM {table}")
+                if state.full:
+                    cursor.execute(f"REINDEX TABLE CONCURRENTLY {table}")
     logger.info(
         "Statistics summaries built (%s): %s day rows, %s card rows in %s ms",
         "in full" if state.full else "changes only",
