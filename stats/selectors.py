@@ -38,7 +38,7 @@ from cards.models import Card, CardUse, Holder, ValidityPeriod
 
 from .filters import StatsFilter
 from .models import CardActivity, CardValidity, RegistrationDay, UseDay, UseMonth
-from .summary import PHYSICAL_MOBILE, summary_coverage, summary_memo, summary_reading
+from .summary import PHYSICAL_MOBILE, month_end, summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
 from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
 
@@ -145,10 +145,6 @@ def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     return months
 
 
-def _month_end(month: datetime.date) -> datetime.date:
-    return (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-
-
 def _month_key(value) -> datetime.date:
     # TruncMonth gives a date on every backend; a datetime only if a driver ever returns one.
     return value.date() if isinstance(value, datetime.datetime) else value
@@ -236,7 +232,7 @@ def _whole_months(start: datetime.date | None, end: datetime.date | None, dirty_
     with no dirty day come from the months, every other day from the days. Returns the filter
     on ``UseMonth`` and the one on ``UseDay``, on ``used_on``, as ranges an index can read; None
     where nothing is read from that table."""
-    low = start if start is None or start.day == 1 else _month_end(start) + datetime.timedelta(days=1)
+    low = start if start is None or start.day == 1 else month_end(start) + datetime.timedelta(days=1)
     after_end = None if end is None else end + datetime.timedelta(days=1)
     high = after_end if after_end is None or after_end.day == 1 else end.replace(day=1)  # exclusive
     if low is not None and high is not None and low >= high:
@@ -254,7 +250,7 @@ def _whole_months(start: datetime.date | None, end: datetime.date | None, dirty_
     dirty_months = sorted({day.replace(day=1) for day in dirty_days})
     if dirty_months:
         months &= ~Q(used_on__in=dirty_months)
-        days += [Q(used_on__gte=month, used_on__lte=_month_end(month)) for month in dirty_months]
+        days += [Q(used_on__gte=month, used_on__lte=month_end(month)) for month in dirty_months]
     return months, reduce(operator.or_, days) if days else None
 
 
@@ -403,7 +399,7 @@ def _period_starts(
 def _month_q(year: int, month: int, start: datetime.date | None, end: datetime.date) -> Q | None:
     """``CardActivity`` rows of ``year`` used on a day of ``month`` inside start–end; None: none can be."""
     first = datetime.date(year, month, 1)
-    last = _month_end(first)
+    last = month_end(first)
     low, high = max(first, start) if start else first, min(last, end)
     if low > high:
         return None
@@ -848,7 +844,7 @@ def stats_validity(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     """Cards valid at each month end (the period's last day for its last month) and the
     validity periods that started in the month, by cause."""
     months = _months(filters.start, filters.end)
-    days = [min(_month_end(month), filters.end) for month in months]
+    days = [min(month_end(month), filters.end) for month in months]
     valid = _valid_on(scope, filters, days)
     started = _period_starts(scope, filters, start=filters.start, end=filters.end, keys=["month", "cause"])
     causes = [c.value for c in ValidityPeriod.Cause]

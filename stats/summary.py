@@ -43,6 +43,7 @@ build, the more is read from the register: past ``MAX_DIRTY_DAYS``, ``MAX_DIRTY_
 Before the first build everything is read from the register.
 """
 
+import calendar
 import contextlib
 import contextvars
 import datetime
@@ -169,30 +170,20 @@ def _use_days_insert(cursor, *, where: Q) -> int:
     return _insert_select(
         cursor,
         UseDay,
-        {
-            "used_on": "s_used_on",
-            "card_site": "s_site",
-            "venue": "s_venue",
-            "category": "s_category",
-            "home_municipality": "s_home",
-            "uses": "s_uses",
-            "child_tickets": "s_child",
-            "assistant_tickets": "s_assistant",
-            "clients_under_16": "s_clients",
-        },
+        {name: f"s_{name}" for name in _USE_SUM_COLUMNS},
         CardUse.objects.filter(where, cancelled_at__isnull=True)
         .values(
             s_used_on=F("used_on"),
-            s_site=F("card__site_id"),
+            s_card_site=F("card__site_id"),
             s_venue=F("venue_id"),
             s_category=F("category"),
-            s_home=F("card__holder__municipality_id"),
+            s_home_municipality=F("card__holder__municipality_id"),
         )
         .annotate(
             s_uses=Count("id"),
-            s_child=Sum("child_tickets"),
-            s_assistant=Sum("assistant_tickets"),
-            s_clients=Sum("clients_under_16"),
+            s_child_tickets=Sum("child_tickets"),
+            s_assistant_tickets=Sum("assistant_tickets"),
+            s_clients_under_16=Sum("clients_under_16"),
         )
         .order_by(),
     )
@@ -203,7 +194,7 @@ def _use_months_insert(cursor, *, months: list[datetime.date] | None) -> int:
     days = UseDay.objects.all()
     if months is not None:
         days = days.filter(
-            functools.reduce(operator.or_, [Q(used_on__gte=month, used_on__lte=_month_last(month)) for month in months])
+            functools.reduce(operator.or_, [Q(used_on__gte=month, used_on__lte=month_end(month)) for month in months])
         )
     return _insert_select(
         cursor,
@@ -226,8 +217,9 @@ def _use_months_insert(cursor, *, months: list[datetime.date] | None) -> int:
     )
 
 
-def _month_last(month: datetime.date) -> datetime.date:
-    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+def month_end(day: datetime.date) -> datetime.date:
+    """The last day of ``day``'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 # A physical card with mobile use switched on is a kind of its own in the figures.
