@@ -107,6 +107,11 @@ class Scenario(HttpUser):
     def scenario_ready(self):
         self._get("/readyz")
 
+    def scenario_signed_in(self):
+        # Every middleware, the session, the user and their roles, and no page: what any signed-in
+        # page costs before its own work.
+        self._get("/", role="distributor", expect=302)
+
     def scenario_card_list(self):
         self._get("/cards/", role="distributor")
 

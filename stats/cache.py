@@ -23,6 +23,7 @@ When the fingerprint has changed since a table was computed:
 import datetime
 import hashlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -101,6 +102,8 @@ def table_compute_and_keep(*, key: str, compute: Callable[[], Table | None], fin
 
     with summary_reading(fingerprint=fingerprint):
         table = compute()
+    if isinstance(table, Table):
+        table = replace(table, version=uuid.uuid4().hex)
     caches["stats"].set(key, CachedTable(fingerprint, timezone.now(), table), TIMEOUT)
     return table
 

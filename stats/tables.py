@@ -61,6 +61,9 @@ class Table:
     note: str = ""  # shown under the table and in the download's header
     # Set on a page's copy when the table predates the latest change and is being recomputed.
     as_of: datetime.datetime | None = None
+    # Set when the table is computed for the cache: names that one computation, so a page can
+    # reuse its rendering (a recomputation gets a new one). Empty: never reused.
+    version: str = ""
 
     def column(self, key: str) -> Column:
         return next(column for column in self.columns if column.key == key)

@@ -5,15 +5,19 @@ only choose which tables (by the access policy's scopes) and render them: as an 
 an SVG chart beside it, and CSV and XLSX downloads of the very same table.
 """
 
+import threading
+from collections import OrderedDict
 from functools import partial
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.http import content_disposition_header
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Region, Site, UseCategory
@@ -98,29 +102,56 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _rendered(table: Table, *, links: dict[str, str]) -> dict:
-    """What the table template needs: cells as text, each with its column's name."""
-    element_id = f"stats-{table.slug}"
+def _cells(table: Table, row: dict) -> list[dict]:
+    return [
+        {
+            "label": column.label,
+            "text": cell_text(row.get(column.key)),
+            "numeric": column.numeric,
+            "suppressed": isinstance(row.get(column.key), Suppressed),
+        }
+        for column in table.columns
+    ]
 
-    def cells(row: dict) -> list[dict]:
-        return [
-            {
-                "label": column.label,
-                "text": cell_text(row.get(column.key)),
-                "numeric": column.numeric,
-                "suppressed": isinstance(row.get(column.key), Suppressed),
-            }
-            for column in table.columns
-        ]
 
-    return {
+# Rendered tables, per process. A table from the cache is the same for everyone who sees it (its
+# key holds the day, language, scope and filters), and rendering a dashboard's tables cost more
+# than the rest of the page. Keyed by the computation's version, a rendering is never stale: a
+# recomputed table has a new version. At most HTML_MEMO_SIZE tables (a few MB) are kept.
+HTML_MEMO_SIZE = 256
+_html_memo: OrderedDict[tuple, str] = OrderedDict()
+_html_memo_lock = threading.Lock()
+
+
+def _table_html(table: Table, *, element_id: str, links: dict[str, str]) -> str:
+    key = (table.version, table.as_of, get_language(), element_id, tuple(sorted(links.items())))
+    if table.version:
+        with _html_memo_lock:
+            html = _html_memo.get(key)
+            if html is not None:
+                _html_memo.move_to_end(key)
+                return html
+    context = {
         "table": table,
         "id": element_id,
         "chart": table_chart_svg(table, element_id=f"{element_id}-chart"),
-        "rows": [cells(row) for row in table.rows],
-        "total": cells(table.total) if table.total else None,
+        "rows": [_cells(table, row) for row in table.rows],
+        "total": _cells(table, table.total) if table.total else None,
         "links": links,
     }
+    html = render_to_string("stats/_table.html", {"t": context})
+    if table.version:
+        with _html_memo_lock:
+            _html_memo[key] = html
+            while len(_html_memo) > HTML_MEMO_SIZE:
+                _html_memo.popitem(last=False)
+    return html
+
+
+def _rendered(table: Table, *, links: dict[str, str]) -> dict:
+    """A table for the page: its title and anchor for the contents list, and its HTML."""
+    element_id = f"stats-{table.slug}"
+    return {"table": table, "id": element_id, "html": _table_html(table, element_id=element_id, links=links)}
 
 
 def _preset_links(form: StatsFilterForm, extra: dict[str, str]) -> list[dict]:

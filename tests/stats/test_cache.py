@@ -60,6 +60,34 @@ def test_a_card_change_shows_at_once(client, distributor, site, customer_data):
     assert before != registered()
 
 
+def _shown_totals(client) -> str:
+    """The national table's totals row as the page shows it (its HTML, not the view's context)."""
+    html = client.get("/stats/").text
+    section = html[html.index('id="stats-national-annual"') :]
+    start = section.index('<tr class="stats-total">')
+    return section[start : section.index("</tr>", start)]
+
+
+def test_a_second_look_reuses_the_rendered_tables(client, card, venue):
+    factories.CardUseFactory(card=card, venue=venue)
+    first = client.get("/stats/")
+    second = client.get("/stats/")
+    assert "stats/_table.html" in [t.name for t in first.templates]
+    assert "stats/_table.html" not in [t.name for t in second.templates]
+    assert second.text.count('class="stats-total"') == first.text.count('class="stats-total"') > 0
+
+
+def test_a_reused_rendering_is_never_an_old_one(client, card, venue, venue_user):
+    from stats import views
+
+    before = _shown_totals(client)
+    _record(card, venue, venue_user, "d")
+    after = _shown_totals(client)
+    views._html_memo.clear()
+    assert after != before
+    assert after == _shown_totals(client)  # what a fresh rendering shows
+
+
 def _filters():
     from stats.filters import StatsFilter
 
