@@ -4,8 +4,9 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, Value
 
-from .models import Site, User
+from .models import RegionalCoordinator, Site, User
 
 
 def distributor_sites(user):
@@ -17,22 +18,42 @@ def venue_sites(user):
 
 
 # A person's roles are read once per user object, that is once per request, however many checks,
-# menus and selectors ask: one query for the sites, one for the coordinated regions.
+# menus and selectors ask: one query for a staff person's sites and coordinated regions together.
+
+# Marks a coordinated region's row in _staff_roles_load's union; no Site.Kind has this value.
+_REGION_ROW = "region"
+_SITE_FIELDS = [field.attname for field in Site._meta.concrete_fields if field.attname in ("id", "name", "kind")]
+
+
+def _staff_roles_load(user) -> None:
+    # Unordered (a union's parts may not be ordered): sorted below.
+    sites = Site.objects.filter(memberships__user=user, is_active=True).order_by().values_list("pk", "name", "kind")
+    regions = (
+        RegionalCoordinator.objects.filter(user=user)
+        .annotate(name=Value("", output_field=CharField()), kind=Value(_REGION_ROW, output_field=CharField()))
+        .order_by()
+        .values_list("region_id", "name", "kind")
+    )
+    rows = sites.union(regions, all=True)
+    loaded, region_ids = [], set()
+    for pk, name, kind in rows:
+        if kind == _REGION_ROW:
+            region_ids.add(pk)
+        else:
+            # As .only("id", "name", "kind") would load it: any other field is read when asked for.
+            values = {"id": pk, "name": name, "kind": kind}
+            loaded.append(Site.from_db(rows.db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
+    user._active_sites = sorted(loaded, key=lambda site: (site.name, site.pk))
+    user._coordinated_region_ids = frozenset(region_ids)
 
 
 def active_sites(user) -> list[Site]:
     """The active sites (of either kind) the person works at, by name; only pk, name and kind loaded."""
     if not (user and user.is_authenticated and user.kind == User.Kind.STAFF):
         return []
-    cached = getattr(user, "_active_sites", None)
-    if cached is None:
-        cached = list(
-            Site.objects.filter(memberships__user=user, is_active=True)
-            .only("pk", "name", "kind")
-            .order_by("name", "pk")
-        )
-        user._active_sites = cached
-    return cached
+    if getattr(user, "_active_sites", None) is None:
+        _staff_roles_load(user)
+    return user._active_sites
 
 
 def distributor_site_ids(user) -> frozenset[int]:
@@ -49,11 +70,12 @@ def coordinated_region_ids(user) -> frozenset[int]:
     """The regions the person coordinates."""
     if not (user and user.is_authenticated):
         return frozenset()
-    cached = getattr(user, "_coordinated_region_ids", None)
-    if cached is None:
-        cached = frozenset(user.coordinated_regions.values_list("region_id", flat=True))
-        user._coordinated_region_ids = cached
-    return cached
+    if getattr(user, "_coordinated_region_ids", None) is None:
+        if user.kind == User.Kind.STAFF:
+            _staff_roles_load(user)
+        else:
+            user._coordinated_region_ids = frozenset(user.coordinated_regions.values_list("region_id", flat=True))
+    return user._coordinated_region_ids
 
 
 def _role_required(test):

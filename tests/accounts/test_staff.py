@@ -250,7 +250,7 @@ def test_coordinator_sees_only_own_region_sites(client, coordinator, site):
 def test_region_page_query_count_is_constant(client, coordinator, municipality, django_assert_num_queries):
     client.force_login(coordinator)
     factories.SiteFactory.create_batch(2, municipality=municipality)
-    with django_assert_num_queries(8) as small:
+    with django_assert_num_queries(7) as small:
         client.get(reverse("accounts:region"))
     factories.SiteFactory.create_batch(10, municipality=municipality)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -283,3 +283,39 @@ def test_forgotten_password_does_not_reveal_whether_an_address_exists(client, di
     assert known.status_code == unknown.status_code == 302
     assert known.url == unknown.url
     assert [message.to for message in mail.outbox] == [[distributor.email]]
+
+
+def test_a_persons_sites_and_regions_are_read_in_one_query(db, django_assert_num_queries):
+    from accounts.permissions import (
+        active_sites,
+        coordinated_region_ids,
+        distributor_site_ids,
+        venue_site_ids,
+    )
+
+    person = factories.UserFactory()
+    library = factories.MembershipFactory(user=person, site__name="Library", site__kind=Site.Kind.VENUE).site
+    office = factories.MembershipFactory(user=person, site__name="Archipelago office").site
+    factories.MembershipFactory(user=person, site__name="Closed office", site__is_active=False)
+    factories.MembershipFactory(site__name="Someone else's office")
+    regions = {factories.CoordinatorFactory(user=person).region_id for _ in range(2)}
+    factories.CoordinatorFactory()  # someone else's region
+    person = User.objects.get(pk=person.pk)
+
+    with django_assert_num_queries(1):
+        sites = active_sites(person)
+        assert coordinated_region_ids(person) == regions
+        assert distributor_site_ids(person) == {office.pk}
+        assert venue_site_ids(person) == {library.pk}
+    assert [(site.pk, site.name, site.kind) for site in sites] == [
+        (office.pk, "Archipelago office", Site.Kind.DISTRIBUTOR),
+        (library.pk, "Library", Site.Kind.VENUE),
+    ]
+    with django_assert_num_queries(1):  # any other field is read when asked for, as with .only()
+        assert sites[0].organisation_id == office.organisation_id
+
+
+def test_no_site_kind_is_the_region_marker():
+    from accounts import permissions
+
+    assert permissions._REGION_ROW not in Site.Kind.values

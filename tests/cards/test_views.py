@@ -158,7 +158,7 @@ def test_list_filters_expiring_and_expired(distributor_client, site):
 
 def test_card_list_query_count_does_not_grow_with_rows(distributor_client, site, django_assert_num_queries):
     factories.CardFactory.create_batch(3, site=site)
-    with django_assert_num_queries(8) as small:
+    with django_assert_num_queries(7) as small:
         distributor_client.get(reverse("cards:list"))
     factories.CardFactory.create_batch(20, site=site)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -174,7 +174,7 @@ def test_card_page_query_count_does_not_grow_with_history(
     from cards import services
 
     card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
-    with django_assert_num_queries(14) as small:
+    with django_assert_num_queries(13) as small:
         distributor_client.get(reverse("cards:detail", args=[card.pk]))
     for children in range(3, 9):
         services.card_update(

@@ -360,9 +360,10 @@ def test_query_counts(client, figures, distributor, region, django_assert_num_qu
     with django_assert_num_queries(5):  # the regions of the filter, the region's name, the fingerprint
         assert client.get(f"/stats/regions.csv?region={region.pk}").status_code == 200
     client.force_login(distributor)
-    # Session, user, the coordinated regions, savepoint, the person's sites (scopes and navigation
-    # alike), site names, the fingerprint, release; the session is not written again within a minute.
-    with django_assert_num_queries(8):
+    # Session, user, the person's sites and coordinated regions (one query for scopes and navigation
+    # alike), savepoint, site names, the fingerprint, release; the session is not written again
+    # within a minute.
+    with django_assert_num_queries(7):
         assert client.get("/stats/dashboard/").status_code == 200
 
 
