@@ -40,6 +40,12 @@ class Roles:
     def admin(self) -> bool:
         return self.user.is_staff
 
+    @property
+    def key(self) -> str:
+        """The roles in a few letters: everyone with the same roles gets the same navigation."""
+        flags = {"d": self.distributor, "v": self.venue, "c": self.coordinator, "a": self.admin}
+        return "".join(letter for letter, on in flags.items() if on) or "-"
+
 
 def roles(request):
     user = getattr(request, "user", None)

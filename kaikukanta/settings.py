@@ -122,6 +122,9 @@ CACHES = {
     # Computed statistics tables live apart from the rate-limit counters: a public page must
     # never push those out of a full cache.
     "stats": env.cache("STATS_CACHE_URL", default="dbcache://kaikukanta_stats_cache"),
+    # Page fragments that depend on nothing but the release, the language and the person's roles
+    # (the staff navigation): kept in each process, as they change only with a release.
+    "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
 if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):
     # Room for every table of every scope and period people look at between two changes.

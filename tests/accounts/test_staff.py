@@ -319,3 +319,33 @@ def test_no_site_kind_is_the_region_marker():
     from accounts import permissions
 
     assert permissions._REGION_ROW not in Site.Kind.values
+
+
+def _navigation(client, language: str) -> str:
+    page = client.get(reverse("help"), HTTP_ACCEPT_LANGUAGE=language).text
+    return page[page.index('<nav class="site-nav"') : page.index("</nav>")]
+
+
+def test_the_navigation_is_each_persons_own_in_their_language(client, distributor, venue_user, venue):
+    """The navigation is rendered once per roles and language: never someone else's, never stale."""
+    from django.utils import translation
+
+    client.force_login(distributor)
+    finnish = _navigation(client, "fi")
+    swedish = _navigation(client, "sv")
+    for language, nav in (("fi", finnish), ("sv", swedish)):
+        with translation.override(language):
+            assert f'<a href="/cards/">{translation.gettext("Cards")}</a>' in nav
+    assert finnish != swedish
+    assert 'href="/venue/"' not in finnish
+
+    client.force_login(venue_user)
+    venue_nav = _navigation(client, "fi")
+    assert 'href="/venue/"' in venue_nav
+    assert 'href="/cards/"' not in venue_nav
+
+    factories.MembershipFactory(user=distributor, site=venue)  # a new role shows at once
+    client.force_login(distributor)
+    both = _navigation(client, "fi")
+    assert 'href="/venue/"' in both
+    assert 'href="/cards/"' in both
