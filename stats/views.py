@@ -196,17 +196,25 @@ def _bad_filters(form: StatsFilterForm) -> HttpResponse:
 # --- computing, through the cache ------------------------------------------------------------
 
 
-def _cached(scope, filters, slug, compute, fingerprint=None, *, page=False):
+def _cached(scope, filters, slug, compute, fingerprint=None, *, page=False, prefetched=None):
     """A table through the cache; a page may show it while its recomputation is queued, a
     download is always as new as the register."""
     fingerprint = fingerprint or stats_cache.register_fingerprint()
     return stats_cache.table_cached(
-        fingerprint=fingerprint, scope=scope, filters=filters, slug=slug, compute=compute, allow_stale=page
+        fingerprint=fingerprint,
+        scope=scope,
+        filters=filters,
+        slug=slug,
+        compute=compute,
+        allow_stale=page,
+        prefetched=prefetched,
     )
 
 
 def _public_tables(filters) -> list:
     fingerprint = stats_cache.register_fingerprint()
+    slugs = selectors.stats_public_slugs()
+    prefetched = stats_cache.tables_prefetch(scope=None, filters=filters, slugs=slugs)
     with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
         tables = [
             _cached(
@@ -216,14 +224,17 @@ def _public_tables(filters) -> list:
                 partial(selectors.stats_public_table, filters=filters, slug=slug),
                 fingerprint,
                 page=True,
+                prefetched=prefetched,
             )
-            for slug in selectors.stats_public_slugs()
+            for slug in slugs
         ]
     return [table for table in tables if table is not None]
 
 
 def _scope_tables(scope, filters) -> list:
     fingerprint = stats_cache.register_fingerprint()
+    slugs = selectors.stats_table_slugs(scope=scope)
+    prefetched = stats_cache.tables_prefetch(scope=scope, filters=filters, slugs=slugs)
     with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
         tables = [
             _cached(
@@ -233,8 +244,9 @@ def _scope_tables(scope, filters) -> list:
                 partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
                 fingerprint,
                 page=True,
+                prefetched=prefetched,
             )
-            for slug in selectors.stats_table_slugs(scope=scope)
+            for slug in slugs
         ]
     return [table for table in tables if table is not None]
 
