@@ -5,7 +5,8 @@
 
 It makes (or reuses) the database ``--database-url`` (PostgreSQL on 127.0.0.1), seeds the demo
 and ``--cards``/``--uses`` bulk rows if they are not there yet, collects the static files, starts
-gunicorn with production settings (``--workers`` sync workers) on a free port of 127.0.0.1, and
+gunicorn with production settings (``--workers`` sync workers) on a free port of 127.0.0.1 and
+the task worker beside it (statistics are recomputed there after a change, as in production), and
 drives each page in turn with ``--users`` concurrent simulated users for ``--seconds`` seconds
 (locust, headless; see bench/load_locust.py). ``/healthz`` runs first, in the same way: every
 page's request rate is also shown as a share of the health view's, which tells how far a page
@@ -236,6 +237,9 @@ def main() -> None:
         "TRUSTED_PROXY_COUNT": "1",
         "EMAIL_URL": "consolemail://",
         "LOG_LEVEL": "WARNING",
+        # As in production: statistics are recomputed by the task worker, not in the request
+        # that first sees a change (pages show the previous table meanwhile).
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
     }
     _database_ready(args.database_url, cards=args.cards, uses=args.uses, env=env | {"DEBUG": "true"})
     _manage(env, "collectstatic", "--no-input", "-v", "0")
@@ -254,6 +258,13 @@ def main() -> None:
     started_at = timezone.now()
     server_log = results_dir / "load-server.log"
     server = _serve(env, port=port, workers=args.workers, log=server_log)
+    worker = subprocess.Popen(
+        [PYTHON, "manage.py", "db_worker", "--no-reload", "--interval", "0.5"],
+        cwd=ROOT,
+        env=env,
+        stdout=(results_dir / "load-worker.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
     wanted = {"health", "ready"} | set(args.only.split(",")) if args.only else {name for name, _label in SCENARIOS}
     rows, tokens = [], []
     try:
@@ -285,8 +296,9 @@ def main() -> None:
                 if name != scenario:
                     rows.append({"scenario": name, "label": "  " + name, "users": users, **extra, "errors": []})
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(timeout=30)
 
     health = next((row["rps"] for row in rows if row["scenario"] == "ready"), None)
     floor = next((row["rps"] for row in rows if row["scenario"] == "signed-in"), None)
