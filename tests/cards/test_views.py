@@ -156,6 +156,34 @@ def test_list_filters_expiring_and_expired(distributor_client, site):
     assert "SOON0001" not in expired
 
 
+def _filter_bar(page: str) -> str:
+    return page[
+        page.index('<form method="get" class="filters">') : page.index("</form>", page.index('class="filters"'))
+    ]
+
+
+def test_the_filter_bar_shows_the_chosen_filters_in_the_pages_language(distributor_client, site):
+    """The filter bar is rendered once per language and choice: each look gets its own."""
+    from django.utils import translation
+
+    def bar(language, **filters):
+        return _filter_bar(distributor_client.get(reverse("cards:list"), filters, HTTP_ACCEPT_LANGUAGE=language).text)
+
+    expired_sv = bar("sv", state="expired", mobile="true")
+    plain_fi = bar("fi")
+    expired_fi = bar("fi", state="expired")
+    assert '<option value="expired" selected>' in expired_sv
+    assert '<option value="true" selected>' in expired_sv
+    assert "selected" not in plain_fi.replace('<option value="" selected>', "")
+    assert '<option value="expired" selected>' in expired_fi
+    assert '<option value="true" selected>' not in expired_fi
+    expired_mobile_fi = bar("fi", state="expired", mobile="true")
+    assert '<option value="true" selected>' in expired_mobile_fi
+    for language, page in (("sv", expired_sv), ("fi", plain_fi), ("fi", expired_mobile_fi)):
+        with translation.override(language):
+            assert f">{translation.gettext('Expiring within 30 days')}</option>" in page
+
+
 def test_card_list_query_count_does_not_grow_with_rows(distributor_client, site, django_assert_num_queries):
     factories.CardFactory.create_batch(3, site=site)
     with django_assert_num_queries(7) as small:
