@@ -34,7 +34,7 @@ def _staff_roles_load(user) -> None:
         .order_by()
         .values_list("region_id", "name", "kind")
     )
-    rows = sites.union(regions, all=True)
+    rows = sites.union(regions, all=True).order_by()
     loaded, region_ids = [], set()
     for pk, name, kind in rows:
         if kind == _REGION_ROW:

@@ -21,7 +21,8 @@ def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None =
 
 
 def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
-    return CardUse.objects.filter(venue=venue).select_related("card", "recorded_by").order_by("-created_at", "-pk")
+    # Only the card is shown; who recorded a use is not (and staff rows carry password hashes).
+    return CardUse.objects.filter(venue=venue).select_related("card").order_by("-created_at", "-pk")
 
 
 def venue_offers(*, venue: Site) -> QuerySet[Offer]:
