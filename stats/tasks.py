@@ -17,11 +17,17 @@ def stats_table_refresh(*, level: str | None, pk: int | None, filters: dict, slu
     stats_filter = StatsFilter.from_params(filters)
     key = stats_cache.table_key(scope=scope, filters=stats_filter, slug=slug, language=language)
     try:
+        fingerprint = stats_cache.register_fingerprint()
+        kept = stats_cache.caches["stats"].get(key)
+        if isinstance(kept, stats_cache.CachedTable) and kept.fingerprint == fingerprint:
+            # Already as new as the register: a page that read the old table just before an
+            # earlier run stored the new one queued this run again.
+            return
         with translation.override(language):
             if scope is None:
                 compute = lambda: selectors.stats_public_table(filters=stats_filter, slug=slug)  # noqa: E731
             else:
                 compute = lambda: selectors.stats_table_for(scope=scope, filters=stats_filter, slug=slug)  # noqa: E731
-            stats_cache.table_compute_and_keep(key=key, compute=compute, fingerprint=stats_cache.register_fingerprint())
+            stats_cache.table_compute_and_keep(key=key, compute=compute, fingerprint=fingerprint)
     finally:
         stats_cache.caches["stats"].delete(key + ":refreshing")

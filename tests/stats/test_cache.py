@@ -238,3 +238,24 @@ def test_a_summary_build_is_a_change_to_the_fingerprint(db):
     before = register_fingerprint()
     summary_build()
     assert register_fingerprint() != before
+
+
+def test_a_refresh_queued_twice_computes_once(client, card, venue, venue_user, queued, monkeypatch):
+    """Under load a page can read the old table just before the first refresh stores the new one,
+    and queue a second refresh: that one finds the table up to date and computes nothing."""
+    from stats import selectors
+    from stats.tasks import stats_table_refresh
+
+    client.get("/stats/")
+    _record(card, venue, venue_user, "e")
+    client.get("/stats/")
+    refresh = next(r for r in queued.results if r.task.func is stats_table_refresh.func)
+    computed = []
+    real = selectors.stats_public_table
+    monkeypatch.setattr(selectors, "stats_public_table", lambda **kw: computed.append(kw["slug"]) or real(**kw))
+
+    stats_table_refresh.call(*refresh.args, **refresh.kwargs)
+    stats_table_refresh.call(*refresh.args, **refresh.kwargs)
+
+    assert computed == [refresh.kwargs["slug"]]
+    assert _total_uses(client) == 1
