@@ -96,8 +96,10 @@ def table_key(*, scope: StatsScope | None, filters: StatsFilter, slug: str, lang
 
 
 def tables_prefetch(*, scope: StatsScope | None, filters: StatsFilter, slugs: list[str]) -> dict:
-    """A page's tables from the cache in one read (the database cache's one query), for table_cached."""
-    return caches["stats"].get_many([table_key(scope=scope, filters=filters, slug=slug) for slug in slugs])
+    """A page's tables, and which of them are being refreshed, from the cache in one read (the
+    database cache's one query), for table_cached."""
+    keys = [table_key(scope=scope, filters=filters, slug=slug) for slug in slugs]
+    return caches["stats"].get_many(keys + [key + ":refreshing" for key in keys])
 
 
 def table_compute_and_keep(*, key: str, compute: Callable[[], Table | None], fingerprint: str) -> Table | None:
@@ -135,7 +137,10 @@ def table_cached(
         if entry.fingerprint == fingerprint:
             return entry.table
         if allow_stale and timezone.now() - entry.computed_at < STALE_LIMIT:
-            if cache.add(key + ":refreshing", 1, REFRESH_CLAIM_SECONDS):
+            # While one refresh is queued or running, the page's prefetch already says so: the
+            # other visitors meanwhile neither try to claim it again nor read the table twice.
+            queued = prefetched is not None and key + ":refreshing" in prefetched
+            if not queued and cache.add(key + ":refreshing", 1, REFRESH_CLAIM_SECONDS):
                 from .tasks import stats_table_refresh  # the tasks module imports this one
 
                 stats_table_refresh.enqueue(
@@ -145,9 +150,9 @@ def table_cached(
                     slug=slug,
                     language=get_language(),
                 )
-            fresh = cache.get(key)  # the immediate backend has refreshed it already
-            if isinstance(fresh, CachedTable) and fresh.fingerprint == fingerprint:
-                return fresh.table
+                fresh = cache.get(key)  # the immediate backend has refreshed it already
+                if isinstance(fresh, CachedTable) and fresh.fingerprint == fingerprint:
+                    return fresh.table
             return replace(entry.table, as_of=entry.computed_at) if entry.table is not None else None
     # Nothing usable: compute now. After a change the first visitors all miss at once; one of
     # them computes (seconds over a million uses) and the others wait for it instead of running

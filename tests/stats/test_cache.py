@@ -259,3 +259,29 @@ def test_a_refresh_queued_twice_computes_once(client, card, venue, venue_user, q
 
     assert computed == [refresh.kwargs["slug"]]
     assert _total_uses(client) == 1
+
+
+def test_while_a_refresh_is_queued_other_visitors_do_not_claim_it_again(client, card, venue, venue_user, queued):
+    """The page's one cache read says a refresh is already queued (each claim attempt is queries
+    on the database cache, for every table of every page view while the worker recomputes)."""
+    from django.core.cache import caches
+
+    client.get("/stats/")
+    _record(card, venue, venue_user, "f")
+    cache, claims = caches["stats"], []
+    real_add = cache.add
+
+    def add(key, *args, **kwargs):
+        claims.append(key)
+        return real_add(key, *args, **kwargs)
+
+    cache.add = add
+    try:
+        first = client.get("/stats/")
+        claimed_by_first = len(claims)
+        second = client.get("/stats/")
+    finally:
+        del cache.add
+    assert claimed_by_first == 2  # one refresh per public table
+    assert len(claims) == claimed_by_first  # the second visitor tried none
+    assert second.text.count("data-stats-updating") == first.text.count("data-stats-updating") == 2
