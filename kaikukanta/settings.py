@@ -122,8 +122,9 @@ CACHES = {
     # Computed statistics tables live apart from the rate-limit counters: a public page must
     # never push those out of a full cache.
     "stats": env.cache("STATS_CACHE_URL", default="dbcache://kaikukanta_stats_cache"),
-    # Page fragments that depend on nothing but the release, the language and the person's roles
-    # (the staff navigation): kept in each process, as they change only with a release.
+    # Page fragments that depend on nothing but the release, the language and what their key
+    # names (the staff navigation per set of roles, the card list's filter bar per choice): kept
+    # in each process, as they change only with a release.
     "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
 if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):

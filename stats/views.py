@@ -211,44 +211,31 @@ def _cached(scope, filters, slug, compute, fingerprint=None, *, page=False, pref
     )
 
 
-def _public_tables(filters) -> list:
+def _page_tables(scope, filters, slugs: list[str], table_for) -> list:
+    """A page's tables through the cache, read in one go; ``table_for(slug=…)`` computes one."""
     fingerprint = stats_cache.register_fingerprint()
-    slugs = selectors.stats_public_slugs()
-    prefetched = stats_cache.tables_prefetch(scope=None, filters=filters, slugs=slugs)
-    with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
-        tables = [
-            _cached(
-                None,
-                filters,
-                slug,
-                partial(selectors.stats_public_table, filters=filters, slug=slug),
-                fingerprint,
-                page=True,
-                prefetched=prefetched,
-            )
-            for slug in slugs
-        ]
-    return [table for table in tables if table is not None]
-
-
-def _scope_tables(scope, filters) -> list:
-    fingerprint = stats_cache.register_fingerprint()
-    slugs = selectors.stats_table_slugs(scope=scope)
     prefetched = stats_cache.tables_prefetch(scope=scope, filters=filters, slugs=slugs)
     with summary_reading(fingerprint=fingerprint):  # what changed since the summaries: read once
         tables = [
-            _cached(
-                scope,
-                filters,
-                slug,
-                partial(selectors.stats_table_for, scope=scope, filters=filters, slug=slug),
-                fingerprint,
-                page=True,
-                prefetched=prefetched,
-            )
+            _cached(scope, filters, slug, partial(table_for, slug=slug), fingerprint, page=True, prefetched=prefetched)
             for slug in slugs
         ]
     return [table for table in tables if table is not None]
+
+
+def _public_tables(filters) -> list:
+    return _page_tables(
+        None, filters, selectors.stats_public_slugs(), partial(selectors.stats_public_table, filters=filters)
+    )
+
+
+def _scope_tables(scope, filters) -> list:
+    return _page_tables(
+        scope,
+        filters,
+        selectors.stats_table_slugs(scope=scope),
+        partial(selectors.stats_table_for, scope=scope, filters=filters),
+    )
 
 
 # --- public --------------------------------------------------------------------------------
