@@ -22,33 +22,43 @@ def venue_sites(user):
 
 # Marks a coordinated region's row in _staff_roles_load's union; no Site.Kind has this value.
 _REGION_ROW = "region"
-_SITE_FIELDS = [field.attname for field in Site._meta.concrete_fields if field.attname in ("id", "name", "kind")]
+# Loaded with the roles: what menus, switchers and the venue pages need (a venue's desk preselects
+# its usual category), so picking the site to work for needs no query of its own.
+_SITE_FIELDS = [
+    field.attname for field in Site._meta.concrete_fields if field.attname in ("id", "name", "kind", "default_category")
+]
 
 
 def _staff_roles_load(user) -> None:
     # Unordered (a union's parts may not be ordered): sorted below.
-    sites = Site.objects.filter(memberships__user=user, is_active=True).order_by().values_list("pk", "name", "kind")
+    sites = (
+        Site.objects.filter(memberships__user=user, is_active=True)
+        .order_by()
+        .values_list("pk", "name", "kind", "default_category")
+    )
+    blank = Value("", output_field=CharField())
     regions = (
         RegionalCoordinator.objects.filter(user=user)
-        .annotate(name=Value("", output_field=CharField()), kind=Value(_REGION_ROW, output_field=CharField()))
+        .annotate(name=blank, kind=Value(_REGION_ROW, output_field=CharField()), default_category=blank)
         .order_by()
-        .values_list("region_id", "name", "kind")
+        .values_list("region_id", "name", "kind", "default_category")
     )
     rows = sites.union(regions, all=True).order_by()
     loaded, region_ids = [], set()
-    for pk, name, kind in rows:
+    for pk, name, kind, default_category in rows:
         if kind == _REGION_ROW:
             region_ids.add(pk)
         else:
-            # As .only("id", "name", "kind") would load it: any other field is read when asked for.
-            values = {"id": pk, "name": name, "kind": kind}
+            # As .only() with these fields would load it: any other field is read when asked for.
+            values = {"id": pk, "name": name, "kind": kind, "default_category": default_category}
             loaded.append(Site.from_db(rows.db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
     user._active_sites = sorted(loaded, key=lambda site: (site.name, site.pk))
     user._coordinated_region_ids = frozenset(region_ids)
 
 
 def active_sites(user) -> list[Site]:
-    """The active sites (of either kind) the person works at, by name; only pk, name and kind loaded."""
+    """The active sites (of either kind) the person works at, by name; only pk, name, kind and
+    default category loaded."""
     if not (user and user.is_authenticated and user.kind == User.Kind.STAFF):
         return []
     if getattr(user, "_active_sites", None) is None:

@@ -2,22 +2,32 @@ import datetime
 import re
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Site, User
-from accounts.permissions import venue_sites
+from accounts.permissions import active_sites
 from cards.models import Card, CardUse, Offer
 
 
 def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None = None) -> Site:
     """The venue the person works at: the one asked for (404 if not theirs), else the one
-    they chose last time if still theirs, else their first."""
-    sites = venue_sites(user).select_related("organisation").order_by("name", "pk")
+    they chose last time if still theirs, else their first (by name).
+
+    Chosen among the roles already read for this request (``active_sites``), so the access
+    check and the choice agree and cost no query; only pk, name, kind and the usual category
+    are loaded. Callers are behind ``venue_required``: there is at least one venue."""
+    venues = {site.pk: site for site in active_sites(user) if site.kind == Site.Kind.VENUE}
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
     if pk and re.fullmatch(r"[0-9]{1,18}", str(pk)):
-        return get_object_or_404(sites, pk=int(pk))
-    return (remembered and sites.filter(pk=remembered).first()) or sites.first()
+        if int(pk) not in venues:
+            raise Http404
+        return venues[int(pk)]
+    if remembered in venues:
+        return venues[remembered]
+    if not venues:
+        raise Http404
+    return next(iter(venues.values()))
 
 
 def venue_uses(*, venue: Site) -> QuerySet[CardUse]:

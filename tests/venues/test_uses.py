@@ -195,9 +195,9 @@ def test_desk_and_lists_query_counts_are_constant(client, venue_user, venue, car
     client.force_login(venue_user)
     factories.CardUseFactory.create_batch(3, venue=venue, card=card)
     client.get(reverse("venues:desk"))  # the first visit remembers the venue in the session
-    with django_assert_num_queries(10) as desk_small:
+    with django_assert_num_queries(9) as desk_small:
         client.get(reverse("venues:desk"), {"number": card.number})
-    with django_assert_num_queries(8) as uses_small:
+    with django_assert_num_queries(7) as uses_small:
         client.get(reverse("venues:uses"))
     factories.CardUseFactory.create_batch(20, venue=venue, card=card)
     with django_assert_num_queries(len(desk_small.captured_queries)):
@@ -382,3 +382,29 @@ def test_the_desk_points_out_a_use_just_recorded_for_the_card(client, venue_user
     factories.CardUseFactory(venue=venue, card=card)
     page = client.get(reverse("venues:desk"), {"number": card.number}).text
     assert "A use of this card was recorded here at" in page
+
+
+def test_the_venue_worked_for_comes_from_the_persons_own_active_venues(client, venue_user, venue, municipality):
+    """Only an active venue of one's own can be chosen; the desk preselects its usual category."""
+    second = factories.VenueSiteFactory(name="Aaa swimming hall", municipality=municipality, default_category="sports")
+    factories.MembershipFactory(user=venue_user, site=second)
+    closed = factories.VenueSiteFactory(name="Aaa closed hall", municipality=municipality, is_active=False)
+    factories.MembershipFactory(user=venue_user, site=closed)
+    distributor = factories.SiteFactory(name="Aaa office", municipality=municipality)
+    factories.MembershipFactory(user=venue_user, site=distributor)
+    client.force_login(venue_user)
+
+    # No choice yet: the first active venue by name, never the closed one or the distributor site.
+    assert client.get(reverse("venues:desk")).context["venue"] == second
+    for not_a_venue_of_mine in (closed.pk, distributor.pk, 10**17):
+        assert client.get(reverse("venues:desk"), {"venue": not_a_venue_of_mine}).status_code == 404
+    client.get(reverse("venues:desk"), {"venue": venue.pk})
+    for not_a_number in ("²", "1\x00", "x" * 5000):
+        # Not a venue number at all: the venue chosen last time.
+        assert client.get(reverse("venues:desk"), {"venue": not_a_number}).context["venue"] == venue
+
+    card = factories.CardFactory()
+    page = client.get(reverse("venues:desk"), {"venue": second.pk, "number": card.number})
+    assert page.context["form"].initial["category"] == "sports"
+    page = client.get(reverse("venues:desk"), {"venue": venue.pk, "number": card.number})
+    assert page.context["form"].initial["category"] == venue.default_category
