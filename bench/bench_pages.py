@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--only", help="comma-separated page names")
     parser.add_argument("--profile", help="a page name: print its profile")
+    parser.add_argument("--sort", default="tottime", help="the profile's order: tottime (default) or cumulative")
     args = parser.parse_args()
 
     os.environ.update(PRODUCTION | {"DATABASE_URL": args.database_url})
@@ -125,7 +126,7 @@ def main() -> None:
             flush=True,
         )
         if profile:
-            pstats.Stats(profile).sort_stats("tottime").print_stats(40)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's widget templates, but each widget's attributes written by Python (kaikukanta/form_renderer.py).
+FORM_RENDERER = "kaikukanta.form_renderer.FormRenderer"
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Each request is one transaction: a view that fails half-way leaves nothing behind.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
