@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import machine_line, machine_speed  # noqa: E402  (bench/, beside this script)
+
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "benchmark-only-secret-key-not-for-any-real-use-0123456789",
@@ -92,6 +94,7 @@ def main() -> None:
     from django.db import connection
 
     wanted = set(args.only.split(",")) if args.only else None
+    print(machine_line(machine_speed()))
     print(f"{'page':<22} {'CPU median ms':>14} {'CPU min ms':>11} {'queries':>8} {'SQL ms':>7}")
     for name, (client, path) in _pages().items():
         if wanted and name not in wanted and name != args.profile:

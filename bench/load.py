@@ -38,6 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import machine_line, machine_speed  # noqa: E402  (bench/, beside this script)
+
 PYTHON = sys.executable
 
 SCENARIOS = [
@@ -276,6 +279,7 @@ def main() -> None:
     from cards.models import Card, CardUse
 
     size = f"{Card.objects.count():,} cards, {CardUse.objects.count():,} uses"
+    speed = machine_speed()  # before the server starts: the machine alone
     port = _free_port()
     started_at = timezone.now()
     server_log = results_dir / "load-server.log"
@@ -335,6 +339,7 @@ def main() -> None:
     health = next((row["rps"] for row in rows if row["scenario"] == "ready"), None)
     floor = next((row["rps"] for row in rows if row["scenario"] == "signed-in"), None)
     print()
+    print(machine_line(speed))
     print(f"{size}; gunicorn {args.workers} sync workers; {args.users} users per page; {args.seconds:g} s each")
     print(
         f"{'page':<44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'of /readyz':>10} {'of floor':>9} {'warm-up max':>12}"
@@ -353,7 +358,7 @@ def main() -> None:
         print()
         print("Writes:", _check_writes(tokens, started_at, timezone.now()))
     out = results_dir / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"size": size, "args": vars(args), "rows": rows}, indent=1))
+    out.write_text(json.dumps({"size": size, "machine": speed, "args": vars(args), "rows": rows}, indent=1))
     errors = server_log.read_text().count("Traceback")
     print(
         f"\nWritten to {out.relative_to(ROOT)}; the server's log ({errors} tracebacks) to {server_log.relative_to(ROOT)}"
