@@ -4,9 +4,9 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Value
+from django.db import connections
 
-from .models import RegionalCoordinator, Site, User
+from .models import RegionalCoordinator, Site, SiteMembership, User
 
 
 def distributor_sites(user):
@@ -29,21 +29,40 @@ _SITE_FIELDS = [
 ]
 
 
+_ROLES_SQL: dict[str, str] = {}
+
+
+def _roles_sql(connection) -> str:
+    """The roles query, written once per database kind.
+
+    It runs on every staff request. Built by the ORM (two querysets, annotations, a union), the
+    query took longer to put together than the database took to answer it, so it is written
+    here from the models' own table and column names, and tests/accounts/test_staff.py checks
+    what it returns. Unordered: sorted by the caller."""
+    if connection.vendor not in _ROLES_SQL:
+        quote = connection.ops.quote_name
+
+        def column(model, name: str) -> str:
+            return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
+
+        site, membership, coordinator = (quote(m._meta.db_table) for m in (Site, SiteMembership, RegionalCoordinator))
+        site_columns = ", ".join(column(Site, name) for name in ("id", "name", "kind", "default_category"))
+        # Only the models' own names and constants go into the text; the person is a parameter.
+        _ROLES_SQL[connection.vendor] = (
+            f"SELECT {site_columns} FROM {site} INNER JOIN {membership} "  # noqa: S608
+            f"ON {column(SiteMembership, 'site')} = {column(Site, 'id')} "
+            f"WHERE {column(SiteMembership, 'user')} = %s AND {column(Site, 'is_active')} = %s "
+            f"UNION ALL SELECT {column(RegionalCoordinator, 'region')}, '', '{_REGION_ROW}', '' "
+            f"FROM {coordinator} WHERE {column(RegionalCoordinator, 'user')} = %s"
+        )
+    return _ROLES_SQL[connection.vendor]
+
+
 def _staff_roles_load(user) -> None:
-    # Unordered (a union's parts may not be ordered): sorted below.
-    sites = (
-        Site.objects.filter(memberships__user=user, is_active=True)
-        .order_by()
-        .values_list("pk", "name", "kind", "default_category")
-    )
-    blank = Value("", output_field=CharField())
-    regions = (
-        RegionalCoordinator.objects.filter(user=user)
-        .annotate(name=blank, kind=Value(_REGION_ROW, output_field=CharField()), default_category=blank)
-        .order_by()
-        .values_list("region_id", "name", "kind", "default_category")
-    )
-    rows = sites.union(regions, all=True).order_by()
+    db = Site.objects.db  # the primary: what a person may do is never read from a replica
+    with connections[db].cursor() as cursor:
+        cursor.execute(_roles_sql(connections[db]), [user.pk, True, user.pk])
+        rows = cursor.fetchall()
     loaded, region_ids = [], set()
     for pk, name, kind, default_category in rows:
         if kind == _REGION_ROW:
@@ -51,7 +70,7 @@ def _staff_roles_load(user) -> None:
         else:
             # As .only() with these fields would load it: any other field is read when asked for.
             values = {"id": pk, "name": name, "kind": kind, "default_category": default_category}
-            loaded.append(Site.from_db(rows.db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
+            loaded.append(Site.from_db(db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
     user._active_sites = sorted(loaded, key=lambda site: (site.name, site.pk))
     user._coordinated_region_ids = frozenset(region_ids)
 
