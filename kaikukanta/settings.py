@@ -235,6 +235,8 @@ MFA_TOTP_ISSUER = "Kaikukanta"
 # Sessions end after 30 minutes without activity and when the browser closes
 # (accounts.sessions refreshes a session in use; saving it on every request would be a write
 # on every page view).
+# Django's database sessions, read more cheaply; junk cookies are no session (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -86,6 +87,34 @@ def test_pages_read_within_a_minute_do_not_write_the_session(client, distributor
 
     writes = [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
     assert writes == []
+
+
+@pytest.mark.parametrize("key", ["abcd\x00efghijklmnop", "²" * 32, "x" * 5000, "ABCDEFGH12345678", "short"])
+def test_a_session_cookie_django_never_made_is_no_session_and_no_error(client, distributor, key):
+    """A NUL byte in the cookie (reachable as a quoted "\\000") made PostgreSQL fail with a 500."""
+    _logged_in(client, distributor)
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+
+    for path in (reverse("cards:list"), reverse("omakaiku:home"), reverse("stats:public"), reverse("account_login")):
+        response = client.get(path)
+        assert response.status_code in (200, 302), path
+    staff_page = client.get(reverse("cards:list"))
+    assert staff_page.status_code == 302
+    assert reverse("account_login") in staff_page["Location"]
+
+
+def test_a_real_session_is_read_back_whole(client, distributor):
+    _logged_in(client, distributor)
+    client.get(reverse("cards:list"))
+    session = client.session
+    session["note"] = "ä²\u2028"
+    session.save()
+
+    response = client.get(reverse("cards:list"))
+
+    assert response.status_code == 200
+    assert response.wsgi_request.user == distributor
+    assert response.wsgi_request.session["note"] == "ä²\u2028"
 
 
 def test_passwords_are_hashed_with_argon2():
