@@ -59,7 +59,7 @@ def _roles_sql(connection) -> str:
 
 
 def _staff_roles_load(user) -> None:
-    db = Site.objects.db  # the primary: what a person may do is never read from a replica
+    db = Site.objects.db  # where the router sends a read of sites, as for an ORM query
     with connections[db].cursor() as cursor:
         cursor.execute(_roles_sql(connections[db]), [user.pk, True, user.pk])
         rows = cursor.fetchall()
