@@ -361,6 +361,36 @@ def test_every_query_parameter_with_each_known_bad_value(client, world, role):
                 _get_and_check(client, path, {name: value})
 
 
+# What a browser (or anyone) sends besides the query: every cookie the service reads and the
+# headers it looks at. Header values arrive as ISO-8859-1 bytes, so only such characters; a
+# NUL byte reaches a cookie as a quoted octal escape, which Django's cookie parser decodes.
+COOKIES = ["sessionid", "csrftoken", "django_language", "messages", "mfa_trusted"]
+HEADERS = ["HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT", "HTTP_ACCEPT_LANGUAGE", "HTTP_REFERER", "HTTP_HX_REQUEST"]
+HEADER_BAD = [
+    value for value in KNOWN_BAD if value.isascii() or value.encode("latin-1", "ignore").decode("latin-1") == value
+]
+HEADER_BAD += ["abc\x00defghijklmnop"]  # long enough to pass for a session key
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_cookie_and_header_with_each_known_bad_value(client, world, role, settings):
+    settings.TRUSTED_PROXY_COUNT = settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    pages = [path for path, _names in _get_pages(role, world)]
+    turn = 0
+    for kind, names in (("cookie", COOKIES), ("header", HEADERS)):
+        for name in names:
+            for value in HEADER_BAD:
+                _log_in(client, role, world)
+                path, turn = pages[turn % len(pages)], turn + 1
+                if kind == "cookie":
+                    client.cookies[name] = value
+                    response = client.get(path)
+                    del client.cookies[name]
+                else:
+                    response = client.get(path, **{name: value})
+                assert response.status_code < 500, (kind, name, value[:20], path)
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_form_field_with_each_known_bad_value(client, world, role):
     for path, valid in _forms(role, world):
