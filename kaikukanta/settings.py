@@ -232,11 +232,11 @@ MFA_TOTP_TOLERANCE = 1
 # The name the authenticator app shows next to the code.
 MFA_TOTP_ISSUER = "Kaikukanta"
 
+# Django's database sessions, read more cheaply; junk cookies are no session (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 # Sessions end after 30 minutes without activity and when the browser closes
 # (accounts.sessions refreshes a session in use; saving it on every request would be a write
 # on every page view).
-# Django's database sessions, read more cheaply; junk cookies are no session (accounts/sessions.py).
-SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
