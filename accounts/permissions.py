@@ -23,10 +23,11 @@ def venue_sites(user):
 # Marks a coordinated region's row in _staff_roles_load's union; no Site.Kind has this value.
 _REGION_ROW = "region"
 # Loaded with the roles: what menus, switchers and the venue pages need (a venue's desk preselects
-# its usual category), so picking the site to work for needs no query of its own.
-_SITE_FIELDS = [
-    field.attname for field in Site._meta.concrete_fields if field.attname in ("id", "name", "kind", "default_category")
-]
+# its usual category), so picking the site to work for needs no query of its own. The query's
+# columns, in this order; a region's row fills them with its id, "", _REGION_ROW and "".
+_ROLE_COLUMNS = ("id", "name", "kind", "default_category")
+# The same fields in the model's order, as Model.from_db takes them.
+_SITE_FIELDS = [field.attname for field in Site._meta.concrete_fields if field.attname in _ROLE_COLUMNS]
 
 
 _ROLES_SQL: dict[str, str] = {}
@@ -46,7 +47,7 @@ def _roles_sql(connection) -> str:
             return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
 
         site, membership, coordinator = (quote(m._meta.db_table) for m in (Site, SiteMembership, RegionalCoordinator))
-        site_columns = ", ".join(column(Site, name) for name in ("id", "name", "kind", "default_category"))
+        site_columns = ", ".join(column(Site, name) for name in _ROLE_COLUMNS)
         # Only the models' own names and constants go into the text; the person is a parameter.
         _ROLES_SQL[connection.vendor] = (
             f"SELECT {site_columns} FROM {site} INNER JOIN {membership} "  # noqa: S608
@@ -64,12 +65,12 @@ def _staff_roles_load(user) -> None:
         cursor.execute(_roles_sql(connections[db]), [user.pk, True, user.pk])
         rows = cursor.fetchall()
     loaded, region_ids = [], set()
-    for pk, name, kind, default_category in rows:
-        if kind == _REGION_ROW:
-            region_ids.add(pk)
+    for row in rows:
+        values = dict(zip(_ROLE_COLUMNS, row, strict=True))
+        if values["kind"] == _REGION_ROW:
+            region_ids.add(values["id"])
         else:
             # As .only() with these fields would load it: any other field is read when asked for.
-            values = {"id": pk, "name": name, "kind": kind, "default_category": default_category}
             loaded.append(Site.from_db(db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
     user._active_sites = sorted(loaded, key=lambda site: (site.name, site.pk))
     user._coordinated_region_ids = frozenset(region_ids)

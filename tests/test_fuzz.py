@@ -366,9 +366,7 @@ def test_every_query_parameter_with_each_known_bad_value(client, world, role):
 # NUL byte reaches a cookie as a quoted octal escape, which Django's cookie parser decodes.
 COOKIES = ["sessionid", "csrftoken", "django_language", "messages", "mfa_trusted"]
 HEADERS = ["HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT", "HTTP_ACCEPT_LANGUAGE", "HTTP_REFERER", "HTTP_HX_REQUEST"]
-HEADER_BAD = [
-    value for value in KNOWN_BAD if value.isascii() or value.encode("latin-1", "ignore").decode("latin-1") == value
-]
+HEADER_BAD = [value for value in KNOWN_BAD if all(ord(char) < 256 for char in value)]
 HEADER_BAD += ["abc\x00defghijklmnop"]  # long enough to pass for a session key
 
 
