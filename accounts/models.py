@@ -5,7 +5,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
+
+from kaikukanta.history import HistoricalRecords
 
 
 class UserManager(BaseUserManager):

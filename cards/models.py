@@ -5,9 +5,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from accounts.models import Municipality, Site, UseCategory
+from kaikukanta.history import HistoricalRecords
 
 # Assigned mobile-only numbers are the letter followed by digits; a printed number may
 # never look like one, so the two ranges cannot collide (docs/rules.md, "Card numbers").

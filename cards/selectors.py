@@ -61,14 +61,27 @@ def card_find_by_number(*, number: str) -> Card | None:
     return Card.objects.select_related("site").filter(number=number).first()
 
 
-def holder_active_card_as_seen(*, card: Card, user: User) -> Card | bool | None:
-    """The holder's active card other than ``card``: the card itself when the user's site may
-    open it, ``False`` when it is another site's (nothing more is said about it), ``None`` when
-    the holder has no other active card."""
-    active = card.holder.cards.filter(status=Card.Status.ACTIVE).exclude(pk=card.pk).first()
-    if active is None:
-        return None
-    return active if access.card_permits(user, active, access.CardAction.VIEW) else False
+@dataclass(frozen=True)
+class HolderCardsSeen:
+    """The holder's cards other than the one at hand, as the user's site may see them."""
+
+    # The ones the user may open, newest first.
+    visible: list[Card]
+    # The holder's active card: the card itself when the user may open it, ``False`` when it is
+    # another site's (nothing more is said about it), ``None`` when the holder has no other one.
+    active: Card | bool | None
+
+
+def holder_other_cards_as_seen(*, card: Card, user: User) -> HolderCardsSeen:
+    # One query for both answers: a holder has a few cards, and every one of them is needed to
+    # find the active one, whichever site it belongs to; another site's card leaves this function
+    # only as ``False``.
+    others = list(card.holder.cards.exclude(pk=card.pk).order_by("-created_at", "-pk"))
+    visible = [other for other in others if access.card_permits(user, other, access.CardAction.VIEW)]
+    active = next((other for other in others if other.status == Card.Status.ACTIVE), None)
+    if active is not None and active not in visible:
+        active = False
+    return HolderCardsSeen(visible=visible, active=active)
 
 
 def holder_as_seen(*, card: Card) -> Holder:
@@ -112,7 +125,7 @@ class _Display:
         if value in (None, ""):
             return "–"
         try:
-            model_field = record.instance._meta.get_field(field)
+            model_field = record.instance_type._meta.get_field(field)
         except FieldDoesNotExist:
             return str(value)
         if model_field.choices:
@@ -156,7 +169,7 @@ def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEn
             for change in delta.changes:
                 if change.field in _HIDDEN_FIELDS:
                     continue
-                label = str(record.instance._meta.get_field(change.field).verbose_name)
+                label = str(record.instance_type._meta.get_field(change.field).verbose_name)
                 changes.append(
                     (
                         capfirst(label),

@@ -74,18 +74,18 @@ def card_check(request: HttpRequest) -> HttpResponse:
 def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     user = request.user
-    active = selectors.holder_active_card_as_seen(card=card, user=user)
+    others = selectors.holder_other_cards_as_seen(card=card, user=user)
     return render(
         request,
         "cards/card_detail.html",
         {
             "card": card,
             # The holder's active card when it is another card: ours (a link) or another site's (None).
-            "holder_has_other_active": active is not None,
-            "own_active_card": active or None,
+            "holder_has_other_active": others.active is not None,
+            "own_active_card": others.active or None,
             "holder": selectors.holder_as_seen(card=card),
             "history": selectors.card_history(card=card, viewer=user),
-            "other_cards": access.cards_visible(user).filter(holder=card.holder).exclude(pk=card.pk),
+            "other_cards": others.visible,
             "can_change": access.card_permits(user, card, access.CardAction.CHANGE),
             "manages_holder": access.card_permits(user, card, access.CardAction.HOLDER),
             "can_replace": _replace_offered(user, card),

@@ -692,6 +692,34 @@ def test_an_inactive_cards_page_points_to_the_holders_active_card(
     assert "New card for this holder" not in page
 
 
+def test_the_holders_other_cards_as_a_site_sees_them(distributor, other_distributor, moved_holder):
+    from cards import selectors
+
+    old, new = moved_holder
+    # The first site: its own old card is the only one; the other site's active card is only "there".
+    seen = selectors.holder_other_cards_as_seen(card=old, user=distributor)
+    assert seen.visible == []
+    assert seen.active is False
+    # The second site opens the active card: the first site's old card is not theirs to see.
+    seen = selectors.holder_other_cards_as_seen(card=new, user=other_distributor)
+    assert seen.visible == []
+    assert seen.active is None
+
+
+def test_the_holders_other_cards_of_the_own_site_are_listed_with_the_active_one(
+    distributor, site, customer_data, committed
+):
+    from cards import selectors
+
+    with committed():
+        first = register(distributor, site, customer_data)
+        services.card_inactivate(card=first, actor=distributor, reason="lost")
+        second = register(distributor, site, customer_data, number="C1234567", holder=first.holder)
+    seen = selectors.holder_other_cards_as_seen(card=first, user=distributor)
+    assert seen.visible == [second]
+    assert seen.active == second
+
+
 @pytest.mark.parametrize(
     "data", [{"to_site": "²"}, {"to_site": "1\x00"}, {"to_site": "9" * 5000}, {"reason": "x" * 5000}]
 )

@@ -202,7 +202,7 @@ def test_card_page_query_count_does_not_grow_with_history(
     from cards import services
 
     card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
-    with django_assert_num_queries(13) as small:
+    with django_assert_num_queries(12) as small:
         distributor_client.get(reverse("cards:detail", args=[card.pk]))
     for children in range(3, 9):
         services.card_update(
