@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Municipality, Site, UseCategory
@@ -184,8 +185,6 @@ class Card(models.Model):
         return self.kind in (self.Kind.X, self.Kind.Z)
 
     def is_expired(self, on: datetime.date | None = None) -> bool:
-        from django.utils import timezone
-
         return self.valid_until < (on or timezone.localdate())
 
     def is_valid(self, on: datetime.date | None = None) -> bool:
@@ -195,6 +194,8 @@ class Card(models.Model):
         """Whether ``day`` falls in one of the card's validity periods (prefetch ``periods`` for lists)."""
         return any(period.covers(day) for period in self.periods.all())
 
+    STATE_LABELS = {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}
+
     @property
     def state(self) -> str:
         """Active, expired or inactive, the way staff and holders speak of a card."""
@@ -203,7 +204,7 @@ class Card(models.Model):
         return "expired" if self.is_expired() else "active"
 
     def get_state_display(self) -> str:
-        return {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}[self.state]
+        return self.STATE_LABELS[self.state]
 
 
 class ValidityPeriod(models.Model):

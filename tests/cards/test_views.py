@@ -109,6 +109,28 @@ def test_search_is_case_insensitive_and_ignores_spaces(distributor_client, site)
     assert response.url == reverse("cards:detail", args=[card.pk])
 
 
+def test_card_list_shows_each_cards_state_in_the_users_language(distributor_client, site):
+    past = timezone.localdate() - datetime.timedelta(days=400)
+    factories.CardFactory(site=site, number="A0000001")
+    factories.CardFactory(site=site, number="A0000002", valid_from=past, valid_until=past + datetime.timedelta(days=30))
+    factories.CardFactory(
+        site=site,
+        number="A0000003",
+        status=Card.Status.INACTIVE,
+        inactivated_on=timezone.localdate(),
+        inactivation_reason="lost",
+    )
+
+    page = distributor_client.get(reverse("cards:list")).text
+    assert page.count('<span class="badge badge--active" data-state="active">Valid</span>') == 1
+    assert page.count('<span class="badge badge--expired" data-state="expired">Expired</span>') == 1
+    assert page.count('<span class="badge badge--inactive" data-state="inactive">Inactive</span>') == 1
+
+    distributor_client.cookies["django_language"] = "sv"
+    page = distributor_client.get(reverse("cards:list")).text
+    assert page.count('data-state="expired">Utgånget</span>') == 1
+
+
 def test_search_for_another_sites_card_shows_only_status_and_validity(distributor_client, other_site):
     card = factories.CardFactory(
         site=other_site, number="CD123456", holder__birth_year=1971, holder__postal_code="00990"
