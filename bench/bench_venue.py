@@ -102,8 +102,10 @@ def main() -> None:
     venue = venue_sites(actor).first()
     today = timezone.localdate()
     cards = list(
+        # Valid on every day of the file (the last 28 days): a card renewed after a gap was not,
+        # so it is chosen by the start of its current validity, not by when it was issued.
         Card.objects.filter(
-            status="active", valid_until__gte=today, issued_on__lte=today - datetime.timedelta(days=30)
+            status="active", valid_until__gte=today, valid_from__lte=today - datetime.timedelta(days=30)
         ).values_list("number", flat=True)[: options.cards]
     )
     if not cards:
