@@ -37,3 +37,8 @@ def holder_invariants_check(*, holder: Holder) -> None:
             raise ValidationError(
                 _("The card's validity must match its newest validity period."), code="validity_period_mismatch"
             )
+        # Only an inactivation ends a period early; Card.was_valid_on relies on this.
+        if card.status == Card.Status.ACTIVE and periods[-1].ended_on is not None:
+            raise ValidationError(
+                _("An active card's newest validity period cannot have ended."), code="active_period_ended"
+            )

@@ -192,6 +192,10 @@ class Card(models.Model):
 
     def was_valid_on(self, day: datetime.date) -> bool:
         """Whether ``day`` falls in one of the card's validity periods (prefetch ``periods`` for lists)."""
+        # An active card's own dates are its newest period, which has not ended (both are
+        # checked by cards/invariants.py): most days asked about, today above all, need no query.
+        if self.status == self.Status.ACTIVE and self.valid_from <= day <= self.valid_until:
+            return True
         return any(period.covers(day) for period in self.periods.all())
 
     STATE_LABELS = {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}

@@ -17,7 +17,6 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -99,13 +98,14 @@ def _card_problem(card: Card | None, on: datetime.date) -> tuple[str, str]:
     }, "card_not_valid_that_day"
 
 
-def _cards_by_number(numbers) -> QuerySet[Card]:
-    return Card.objects.select_related("holder").prefetch_related("periods").filter(number__in=list(numbers))
+def _card_by_number(number: str) -> Card | None:
+    # Its periods are read only for a day outside the card's current validity (Card.was_valid_on).
+    return Card.objects.select_related("holder").filter(number=number).first()
 
 
 def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:
     number = card_number_normalize(number)
-    card = _cards_by_number([number]).first()
+    card = _card_by_number(number)
     problem, _code = _card_problem(card, on or timezone.localdate())
     return CardCheck(number=number, card=card, valid=not problem, reason=problem)
 
@@ -189,7 +189,7 @@ def card_use_record(
     existing = CardUse.objects.filter(idempotency_key=idempotency_key).select_related("card").first()
     if existing is not None:
         return existing, False
-    card = _cards_by_number([card_number_normalize(data.number)]).first()
+    card = _card_by_number(card_number_normalize(data.number))
     errors = _use_errors(data=data, card=card, today=timezone.localdate())
     if errors:
         raise ValidationError(errors)

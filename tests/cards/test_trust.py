@@ -476,6 +476,14 @@ def test_the_invariant_check_refuses_validity_that_is_not_a_period(site):
     assert caught.value.code == "validity_period_mismatch"
 
 
+def test_the_invariant_check_refuses_an_active_card_whose_period_has_ended(site):
+    card = factories.CardFactory(site=site)
+    card.periods.update(ended_on=card.valid_from)
+    with pytest.raises(ValidationError) as caught:
+        invariants.holder_invariants_check(holder=card.holder)
+    assert caught.value.code == "active_period_ended"
+
+
 def test_every_service_and_admin_action_runs_the_invariant_check(
     client, distributor, admin_user, site, other_site, customer_data, committed
 ):
