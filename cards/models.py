@@ -198,6 +198,7 @@ class Card(models.Model):
             return True
         return any(period.covers(day) for period in self.periods.all())
 
+    # What people read for each state (the badge: cards/templatetags/card_tags.py).
     STATE_LABELS = {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}
 
     @property
@@ -206,9 +207,6 @@ class Card(models.Model):
         if self.status == self.Status.INACTIVE:
             return "inactive"
         return "expired" if self.is_expired() else "active"
-
-    def get_state_display(self) -> str:
-        return self.STATE_LABELS[self.state]
 
 
 class ValidityPeriod(models.Model):
