@@ -65,6 +65,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/load.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python bench/bench_pages.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python bench/bench_prepared.py --database-url $(BENCH_DATABASE_URL)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_queries.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py --cold --runs 3

@@ -9,8 +9,11 @@ venue and holder, with DEBUG off (the cached template loader, the manifest stati
 what it measures is what a gunicorn worker does for the page. Each page is requested once to
 warm up, then ``--runs`` times; it prints the median and fastest CPU time of this process
 (time.process_time: a busy machine slows it less than wall time), the number of queries and
-their wall time. The database's own CPU is not in it. ``--profile PAGE`` adds cProfile's 40
-costliest functions for that page.
+their wall time, and the CPU time the database server's process spent on the page (read from
+/proc, so only where PostgreSQL runs on this machine; "app + DB mean ms" adds the two). The
+database's figure is a sum over all runs and moves with its neighbours: for the database's share
+alone, bench/bench_prepared.py replays a page's statements without Python in the way.
+``--profile PAGE`` adds cProfile's 40 costliest functions for that page.
 
 The database must hold the demo (``seed_demo``; bench/load.py seeds it). Nothing here is a
 pass/fail check.
@@ -40,6 +43,18 @@ PRODUCTION = {
     "LOG_LEVEL": "WARNING",
     "DJANGO_SETTINGS_MODULE": "kaikukanta.settings",
 }
+
+
+def _backend_cpu_ms(connection) -> float | None:
+    """CPU time (user + system) so far of the PostgreSQL process serving ``connection``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # PostgreSQL on another machine, or another user's process
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _pages() -> dict:
@@ -95,7 +110,10 @@ def main() -> None:
 
     wanted = set(args.only.split(",")) if args.only else None
     print(machine_line(machine_speed()))
-    print(f"{'page':<22} {'CPU median ms':>14} {'CPU min ms':>11} {'queries':>8} {'SQL ms':>7}")
+    print(
+        f"{'page':<22} {'CPU median ms':>14} {'CPU min ms':>11} {'queries':>8} {'SQL ms':>7} {'DB CPU ms':>10}"
+        f" {'app + DB mean ms':>17}"
+    )
     for name, (client, path) in _pages().items():
         if wanted and name not in wanted and name != args.profile:
             continue
@@ -115,6 +133,7 @@ def main() -> None:
             client.get(path)
         profile = cProfile.Profile() if name == args.profile else None
         times = []
+        backend_before = _backend_cpu_ms(connection)
         for _ in range(args.runs):
             started = time.process_time()
             if profile:
@@ -123,9 +142,13 @@ def main() -> None:
             if profile:
                 profile.disable()
             times.append((time.process_time() - started) * 1000)
+        backend_after = _backend_cpu_ms(connection)
+        # The connection outlives the requests (CONN_MAX_AGE); the reading itself costs a query.
+        db_ms = (backend_after - backend_before) / args.runs if None not in (backend_before, backend_after) else None
+        db_text = f"{db_ms:>10.2f} {statistics.mean(times) + db_ms:>17.2f}" if db_ms is not None else f"{'n/a':>10}"
         print(
             f"{name:<22} {statistics.median(times):>14.2f} {min(times):>11.2f} {len(queries):>8} "
-            f"{sum(queries) * 1000:>7.1f}",
+            f"{sum(queries) * 1000:>7.1f} {db_text}",
             flush=True,
         )
         if profile:

@@ -106,6 +106,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A statement a connection has run five times is prepared there: PostgreSQL then stops planning
+# it anew on every request (planning the card page's join took longer than running it). Off
+# (`false`) behind a pooler that cannot keep prepared statements; see docs/deploy.md, PgBouncer.
+DATABASE_PREPARED_STATEMENTS = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+)
+_prepared_statements = {"server_side_binding": True, "prepare_threshold": 5} if DATABASE_PREPARED_STATEMENTS else {}
+DATABASES["default"].setdefault("OPTIONS", {}).update(_prepared_statements)
 if env("DATABASE_REPLICA_URL", default=""):
     # Statistics read from a streaming replica (kaikukanta/db_router.py); under the test runner
     # the alias mirrors the test database, so tests need no second server.
@@ -114,6 +122,7 @@ if env("DATABASE_REPLICA_URL", default=""):
         "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
         "TEST": {"MIRROR": "default"},
     }
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(_prepared_statements)
     DATABASE_ROUTERS = ["kaikukanta.db_router.ReplicaRouter"]
 # After writing, a session reads from the primary this long (longer than the replica lags).
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
