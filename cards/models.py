@@ -202,6 +202,14 @@ class Card(models.Model):
     STATE_LABELS = {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}
 
     @property
+    def kind_label(self) -> str:
+        """``get_kind_display()`` for list rows: Django's builds a dict of all choices on every call.
+
+        Every stored kind is a choice (the ``card_number_matches_kind`` constraint).
+        """
+        return self.Kind(self.kind).label
+
+    @property
     def state(self) -> str:
         """Active, expired or inactive, the way staff and holders speak of a card."""
         if self.status == self.Status.INACTIVE:
@@ -362,6 +370,14 @@ class CardUse(models.Model):
 
     def __str__(self):
         return f"{self.card} {self.used_on}"
+
+    @property
+    def category_label(self) -> str:
+        """``get_category_display()`` for list rows, without building a dict of choices per call.
+
+        Every stored category is a choice (the ``carduse_category_valid`` constraint).
+        """
+        return self.Category(self.category).label
 
 
 class Offer(models.Model):

@@ -90,6 +90,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            # `short_date` in every template (kaikukanta/template_filters.py).
+            "builtins": ["kaikukanta.template_filters"],
         },
     },
 ]

@@ -3,8 +3,14 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+from cards.models import Card
 
 register = template.Library()
+
+# The badge's markup per (state, language): three states, three languages.
+_badges: dict[tuple[str, str | None], SafeString] = {}
 
 
 @register.simple_tag
@@ -12,7 +18,14 @@ def card_state(card) -> SafeString:
     """The card's state as a badge: valid, expired or inactive.
 
     A tag rather than an included template: the card list shows one on every row, and an
-    include cost about three times as much as this.
+    include cost about three times as much as this. The markup depends only on the state and
+    the language, so each is written once per process.
     """
     state = card.state
-    return format_html('<span class="badge badge--{0}" data-state="{0}">{1}</span>', state, card.STATE_LABELS[state])
+    key = (state, get_language())
+    badge = _badges.get(key)
+    if badge is None:
+        badge = _badges[key] = format_html(
+            '<span class="badge badge--{0}" data-state="{0}">{1}</span>', state, Card.STATE_LABELS[state]
+        )
+    return badge
