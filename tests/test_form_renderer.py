@@ -90,3 +90,47 @@ def test_project_templates_still_render_fields_through_the_renderer():
 
     assert 'value="&lt;x&gt;"' in written
     assert 'name="number"' in written
+
+
+SELECT_CHOICES = [
+    ("", "All"),
+    ("a", "<b>Plain & bold</b>"),
+    ("Group ²", [(1, "One"), (2, "Two")]),
+    (None, "None as a value"),
+]
+
+
+@pytest.mark.parametrize(
+    ("widget", "value"),
+    [
+        (forms.Select(choices=SELECT_CHOICES, attrs={"aria-describedby": "help"}), "a"),
+        (forms.Select(choices=SELECT_CHOICES), 2),
+        (forms.Select(choices=SELECT_CHOICES), None),
+        (forms.SelectMultiple(choices=SELECT_CHOICES), ["a", 1]),
+        (forms.NullBooleanSelect(), True),
+        (forms.RadioSelect(choices=SELECT_CHOICES), "a"),
+    ],
+)
+def test_selects_are_written_as_djangos_templates_write_them(widget, value):
+    assert widget.render("field", value, renderer=FormRenderer()) == widget.render(
+        "field", value, renderer=DjangoTemplates()
+    )
+
+
+def test_the_select_override_is_what_the_renderer_uses():
+    override = FormRenderer().engine.get_template("django/forms/widgets/select.html")
+    assert override.origin.name.endswith("kaikukanta/form_templates/django/forms/widgets/select.html")
+
+
+@pytest.mark.django_db
+def test_the_filter_bars_are_written_as_by_djangos_renderer():
+    from cards.filters import CardFilter
+    from omakaiku.forms import OfferFilter
+
+    factories.OfferFactory()
+    for filterset in (CardFilter({"state": "expired", "kind": "x"}), OfferFilter({"category": "culture"})):
+        for name, field in filterset.form.fields.items():
+            bound = filterset.form[name]
+            assert bound.as_widget() == field.widget.render(
+                bound.html_name, bound.value(), attrs={"id": bound.auto_id}, renderer=DjangoTemplates()
+            )
