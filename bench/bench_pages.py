@@ -45,16 +45,20 @@ PRODUCTION = {
 }
 
 
-def _backend_cpu_ms(connection) -> float | None:
-    """CPU time (user + system) so far of the PostgreSQL process serving ``connection``."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+def process_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) so far of process ``pid`` on this machine, from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:  # PostgreSQL on another machine, or another user's process
         return None
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu_ms(connection) -> float | None:
+    """CPU time so far of the PostgreSQL process serving ``connection``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return process_cpu_ms(cursor.fetchone()[0])
 
 
 def _pages() -> dict:

@@ -24,13 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_pages import PRODUCTION, _pages  # noqa: E402  (bench/, beside this script)
+from bench_pages import PRODUCTION, _pages, process_cpu_ms  # noqa: E402  (bench/, beside this script)
 from machine import machine_line, machine_speed  # noqa: E402
-
-
-def _backend_cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _replay(dsn: str, statements: list, *, prepared: bool, runs: int) -> tuple[float, float]:
@@ -43,7 +38,9 @@ def _replay(dsn: str, statements: list, *, prepared: bool, runs: int) -> tuple[f
         cpu_before, times = None, []
         for run in range(runs + 20):
             if run == 20:  # after PostgreSQL has settled on each statement's plan
-                cpu_before = _backend_cpu_ms(pid)
+                cpu_before = process_cpu_ms(pid)
+                if cpu_before is None:
+                    sys.exit("The database server's process is not on this machine: its CPU cannot be read.")
             started = time.perf_counter()
             with connection.transaction(), connection.cursor() as cursor:
                 for sql, params in statements:
@@ -52,7 +49,7 @@ def _replay(dsn: str, statements: list, *, prepared: bool, runs: int) -> tuple[f
                         cursor.fetchall()
             if run >= 20:
                 times.append((time.perf_counter() - started) * 1000)
-        return statistics.median(times), (_backend_cpu_ms(pid) - cpu_before) / runs
+        return statistics.median(times), (process_cpu_ms(pid) - cpu_before) / runs
 
 
 def main() -> None:

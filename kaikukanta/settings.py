@@ -90,7 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
-            # `short_date` in every template (kaikukanta/template_filters.py).
+            # `short_date` and `short_datetime` in every template (kaikukanta/template_filters.py).
             "builtins": ["kaikukanta.template_filters"],
         },
     },
