@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
 
 from .context_processors import Roles
@@ -103,6 +104,10 @@ class AccountRulesMiddleware:
         user = request.user
         if not user.is_authenticated:
             return None
+        if isinstance(user, SimpleLazyObject) and user._wrapped is not empty:
+            # Loaded now: every later read of request.user (the roles, the views, every template
+            # tag) would pass through the lazy wrapper, about a hundred times a page.
+            request.user = user = user._wrapped
         match = request.resolver_match
         view_name = match.view_name if match else ""
         module = getattr(view_func, "__module__", "") or ""

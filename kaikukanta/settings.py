@@ -90,8 +90,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
-            # `short_date` and `short_datetime` in every template (kaikukanta/template_filters.py).
-            "builtins": ["kaikukanta.template_filters"],
+            # `short_date` and `short_datetime` in every template (kaikukanta/template_filters.py);
+            # Django's `{% url %}` replaced by one that works each URL's shape out once
+            # (kaikukanta/template_url.py).
+            "builtins": ["kaikukanta.template_filters", "kaikukanta.template_url"],
         },
     },
 ]
