@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
+from accounts.compiled import CompiledQuery
 from accounts.models import Site, User
 
 from . import access
@@ -29,12 +30,19 @@ def card_list_for_user(*, user: User) -> QuerySet[Card]:
     return access.cards_visible(user).select_related("holder__municipality").order_by("-created_at", "-pk")
 
 
-def card_get_for_user(*, user: User, pk: int) -> Card:
-    card = (
+# The card page's card: compiled once (about 60 columns of six tables took 1.4 ms to write as SQL).
+_card_with_details = CompiledQuery(
+    lambda pk: (
         Card.objects.select_related("holder__municipality", "holder__account", "site__organisation")
         .filter(pk=pk)
-        .first()
-    )
+        .order_by()[:1]
+    ),
+    pk=int,
+)
+
+
+def card_get_for_user(*, user: User, pk: int) -> Card:
+    card = _card_with_details.first(pk=pk)
     # The same answer for a card that does not exist and one the user may not open.
     if card is None or not access.card_permits(user, card, access.CardAction.VIEW):
         raise Http404

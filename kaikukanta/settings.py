@@ -131,6 +131,8 @@ if env("DATABASE_REPLICA_URL", default=""):
 # After writing, a session reads from the primary this long (longer than the replica lags).
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Every use of a query compiled once (accounts/compiled.py) is checked against Django's own SQL.
+COMPILED_QUERIES_CHECK = env.bool("COMPILED_QUERIES_CHECK", default=DEBUG)
 
 # A shared cache, so allauth's rate limits hold across gunicorn workers.
 CACHES = {

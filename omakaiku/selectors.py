@@ -4,18 +4,29 @@ import datetime
 
 from django.db.models import Count, Model, QuerySet, Sum
 from django.db.models.functions import ExtractYear
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.compiled import CompiledQuery
 from accounts.models import User
 from cards.models import Card, CardUse, Holder, Offer
 
 from .models import ExpiryReminder, HolderPreferences
 
+# Every OmaKaiku page starts with it: compiled once. (The account is one holder's: no order needed.)
+_holder_of_account = CompiledQuery(
+    lambda account_id: Holder.objects.select_related("municipality", "account").filter(account_id=account_id)[:1],
+    account_id=int,
+)
+
 
 def holder_for_user(*, user: User) -> Holder:
-    return get_object_or_404(Holder.objects.select_related("municipality", "account"), account=user)
+    holder = _holder_of_account.first(account_id=user.pk)
+    if holder is None:
+        raise Http404
+    return holder
 
 
 def holder_cards(*, holder: Holder) -> QuerySet[Card]:

@@ -7,3 +7,5 @@ settings are checked separately by ``manage.py check --deploy`` in CI.
 import os
 
 os.environ.setdefault("DEBUG", "true")
+# pytest-django turns DEBUG off; the compiled queries' check stays on (accounts/compiled.py).
+os.environ.setdefault("COMPILED_QUERIES_CHECK", "true")

@@ -132,7 +132,7 @@ def test_a_view_that_cannot_reach_the_database_answers_a_friendly_503(venue_clie
     def unreachable(**kwargs):
         raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
 
-    monkeypatch.setattr("venues.selectors.venue_uses", unreachable)
+    monkeypatch.setattr("venues.selectors.venue_recent_uses", unreachable)
 
     response = venue_client.get(reverse("venues:desk"))
 
@@ -211,7 +211,7 @@ def test_other_errors_still_answer_the_500_page(venue_client, venue, monkeypatch
     def broken(**kwargs):
         raise ValueError("a bug, not an outage")
 
-    monkeypatch.setattr("venues.selectors.venue_uses", broken)
+    monkeypatch.setattr("venues.selectors.venue_recent_uses", broken)
 
     response = venue_client.get(reverse("venues:desk"))
 

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.compiled import CompiledQuery
 from accounts.models import Site, User
 from accounts.permissions import active_sites
 from cards.models import Card, CardUse, Offer
@@ -35,6 +36,22 @@ def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
     return CardUse.objects.filter(venue=venue).select_related("card").order_by("-created_at", "-pk")
 
 
+RECENT_USES = 8
+
+# The desk's "recently recorded here": on every look-up, so compiled once.
+_venue_recent_uses = CompiledQuery(
+    lambda venue_id: (
+        CardUse.objects.filter(venue_id=venue_id).select_related("card").order_by("-created_at", "-pk")[:RECENT_USES]
+    ),
+    venue_id=int,
+)
+
+
+def venue_recent_uses(*, venue: Site) -> list[CardUse]:
+    """The venue's newest ``RECENT_USES`` uses, as ``venue_uses`` lists them."""
+    return _venue_recent_uses.all(venue_id=venue.pk)
+
+
 def venue_offers(*, venue: Site) -> QuerySet[Offer]:
     return Offer.objects.filter(venue=venue).order_by("-ends_on", "pk")
 
@@ -47,8 +64,14 @@ def card_recent_use_here(*, venue: Site, card: Card | None, minutes: int = 30) -
     if card is None:
         return None
     since = timezone.now() - datetime.timedelta(minutes=minutes)
-    return (
-        CardUse.objects.filter(venue=venue, card=card, cancelled_at__isnull=True, created_at__gte=since)
-        .order_by("-created_at")
-        .first()
-    )
+    return _recent_use_here.first(venue_id=venue.pk, card_id=card.pk, since=since)
+
+
+_recent_use_here = CompiledQuery(
+    lambda venue_id, card_id, since: CardUse.objects.filter(
+        venue_id=venue_id, card_id=card_id, cancelled_at__isnull=True, created_at__gte=since
+    ).order_by("-created_at")[:1],
+    venue_id=int,
+    card_id=int,
+    since=datetime.datetime,
+)

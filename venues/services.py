@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from simple_history.utils import bulk_create_with_history
 
+from accounts.compiled import CompiledQuery
 from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
@@ -98,9 +99,15 @@ def _card_problem(card: Card | None, on: datetime.date) -> tuple[str, str]:
     }, "card_not_valid_that_day"
 
 
+# Its periods are read only for a day outside the card's current validity (Card.was_valid_on).
+# The number is unique: no order needed. Compiled once: every desk look-up runs it.
+_card_by_number_query = CompiledQuery(
+    lambda number: Card.objects.select_related("holder").filter(number=number).order_by()[:1], number=str
+)
+
+
 def _card_by_number(number: str) -> Card | None:
-    # Its periods are read only for a day outside the card's current validity (Card.was_valid_on).
-    return Card.objects.select_related("holder").filter(number=number).first()
+    return _card_by_number_query.first(number=number)
 
 
 def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:

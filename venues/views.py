@@ -20,7 +20,6 @@ from . import selectors, services
 from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, UseRecordForm
 
 PAGE_SIZE = 25
-RECENT = 8
 SESSION_VENUE_KEY = "_venue"
 
 
@@ -62,7 +61,7 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 def _render_desk(request, venue, lookup, check, record_form, status=200, recent_use=None):
-    recent = selectors.venue_uses(venue=venue)[:RECENT]
+    recent = selectors.venue_recent_uses(venue=venue)
     return render(
         request,
         "venues/desk.html",
