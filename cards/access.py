@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from accounts import permissions
+from accounts.compiled import CompiledQuery
 from accounts.models import Site, User
 
 from .models import Card, Holder
@@ -77,7 +78,18 @@ def holder_managing_site_id(holder: Holder) -> int | None:
     """The site of the holder's active card, or None when nobody manages the holder now."""
     if holder.pk is None:
         return None
-    return holder.cards.filter(status=Card.Status.ACTIVE).values_list("site_id", flat=True).first()
+    return _managing_site_id.first(holder_id=holder.pk)
+
+
+# Asked on every card page (and each change); one active card per holder, the newest were there more.
+_managing_site_id = CompiledQuery(
+    lambda holder_id: (
+        Card.objects.filter(holder_id=holder_id, status=Card.Status.ACTIVE)
+        .order_by("-created_at")
+        .values_list("site_id", flat=True)[:1]
+    ),
+    holder_id=int,
+)
 
 
 def holder_permits_new_card(user, holder: Holder) -> bool:

@@ -63,8 +63,14 @@ def transfer_targets(*, user: User) -> QuerySet[Site]:
     return sites.order_by("organisation__name", "name")
 
 
+# Card numbers are unique: no order needed.
+_card_by_number = CompiledQuery(
+    lambda number: Card.objects.select_related("site").filter(number=number).order_by()[:1], number=str
+)
+
+
 def card_find_by_number(*, number: str) -> Card | None:
-    return Card.objects.select_related("site").filter(number=number).first()
+    return _card_by_number.first(number=number)
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,20 @@ class HolderCardsSeen:
     active: Card | bool | None
 
 
+_other_cards = CompiledQuery(
+    lambda holder_id, pk: Card.objects.filter(holder_id=holder_id).exclude(pk=pk).order_by("-created_at", "-pk"),
+    holder_id=int,
+    pk=int,
+)
+
+
 def holder_other_cards_as_seen(*, card: Card, user: User) -> HolderCardsSeen:
     # One query for both answers: a holder has a few cards, and every one of them is needed to
     # find the active one, whichever site it belongs to; another site's card leaves this function
     # only as ``False``.
-    others = list(card.holder.cards.exclude(pk=card.pk).order_by("-created_at", "-pk"))
+    others = _other_cards.all(holder_id=card.holder_id, pk=card.pk)
+    for other in others:
+        other.holder = card.holder  # as the holder's own related manager would have set it
     visible = [other for other in others if access.card_permits(user, other, access.CardAction.VIEW)]
     active = next((other for other in others if other.status == Card.Status.ACTIVE), None)
     if active is not None and active not in visible:
@@ -198,6 +213,34 @@ def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEn
     return entries
 
 
+# The card page's history, newest first (compiled once: the page is among the busiest).
+_card_records = CompiledQuery(
+    lambda card_id: (
+        Card.history.filter(id=card_id).select_related("history_user").order_by("-history_date", "-history_id")
+    ),
+    card_id=int,
+)
+_holder_records_since = CompiledQuery(
+    lambda holder_id, start: (
+        Holder.history.filter(id=holder_id, history_date__gte=start)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+    ),
+    holder_id=int,
+    start=datetime.datetime,
+)
+_holder_records_between = CompiledQuery(
+    lambda holder_id, start, end: (
+        Holder.history.filter(id=holder_id, history_date__gte=start, history_date__lte=end)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+    ),
+    holder_id=int,
+    start=datetime.datetime,
+    end=datetime.datetime,
+)
+
+
 def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     """The card's and its holder's changes, newest first: who, when, what and why.
 
@@ -205,12 +248,11 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     holder, so a site sees nothing of what another site changed before or after.
     """
     start, end = access.card_view_window(card)
-    card_records = card.history.select_related("history_user").order_by("-history_date", "-history_id")
-    holder_records = card.holder.history.select_related("history_user").filter(history_date__gte=start)
-    if end is not None:
-        holder_records = holder_records.filter(history_date__lte=end)
-    holder_records = holder_records.order_by("-history_date", "-history_id")
-    card_records, holder_records = list(card_records), list(holder_records)
+    card_records = _card_records.all(card_id=card.pk)
+    if end is None:
+        holder_records = _holder_records_since.all(holder_id=card.holder_id, start=start)
+    else:
+        holder_records = _holder_records_between.all(holder_id=card.holder_id, start=start, end=end)
     user_ids = {r.history_user_id for r in card_records + holder_records if r.history_user_id}
     staff_site_ids: dict[int, set[int]] = {}
     for user_id, site_id in User.objects.filter(pk__in=user_ids).values_list("pk", "memberships__site_id"):

@@ -5,7 +5,6 @@ import datetime
 from django.db.models import Count, Model, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,8 +33,36 @@ def holder_cards(*, holder: Holder) -> QuerySet[Card]:
     return holder.cards.select_related("site__organisation").order_by("status", "-valid_until", "-pk")
 
 
+# OmaKaiku's home and mobile card: compiled once (the two pages a holder opens most).
+_cards_of_holder = CompiledQuery(
+    lambda holder_id: (
+        Card.objects.filter(holder_id=holder_id)
+        .select_related("site__organisation")
+        .order_by("status", "-valid_until", "-pk")
+    ),
+    holder_id=int,
+)
+_card_of_holder = CompiledQuery(
+    lambda holder_id, pk: Card.objects.filter(holder_id=holder_id, pk=pk).select_related("site__organisation")[:1],
+    holder_id=int,
+    pk=int,
+)
+
+
+def holder_card_list(*, holder: Holder) -> list[Card]:
+    """``holder_cards`` as a list."""
+    cards = _cards_of_holder.all(holder_id=holder.pk)
+    for card in cards:
+        card.holder = holder  # as the holder's own related manager would have set it
+    return cards
+
+
 def holder_card_get(*, holder: Holder, pk: int) -> Card:
-    return get_object_or_404(holder_cards(holder=holder), pk=pk)
+    card = _card_of_holder.first(holder_id=holder.pk, pk=pk)
+    if card is None:
+        raise Http404
+    card.holder = holder
+    return card
 
 
 def holder_uses(*, holder: Holder) -> QuerySet[CardUse]:

@@ -107,7 +107,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @holder_required
 def home(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
-    cards = [(card, selectors.card_kind_label(card)) for card in selectors.holder_cards(holder=holder)]
+    cards = [(card, selectors.card_kind_label(card)) for card in selectors.holder_card_list(holder=holder)]
     # A holder with only mobile cards (X, Z) has no printed card to compare with.
     has_printed = any(card.kind == Card.Kind.PHYSICAL for card, _label in cards)
     return render(request, "omakaiku/home.html", {"holder": holder, "cards": cards, "has_printed": has_printed})

@@ -17,9 +17,11 @@ _card = CompiledQuery(
     pk=int,
 )
 _uses = CompiledQuery(
-    lambda venue_id, since: CardUse.objects.filter(venue_id=venue_id, created_at__gte=since)
-    .select_related("card")
-    .order_by("-created_at", "-pk"),
+    lambda venue_id, since: (
+        CardUse.objects.filter(venue_id=venue_id, created_at__gte=since)
+        .select_related("card")
+        .order_by("-created_at", "-pk")
+    ),
     venue_id=int,
     since=datetime.datetime,
 )
