@@ -50,13 +50,14 @@ class CompiledQueryMismatch(AssertionError):
 class _Compiled:
     __slots__ = ("compiler", "sql", "params", "positions")
 
-    def __init__(self, compiler, sql: str, params: tuple, positions: dict[int, str]):
+    def __init__(self, compiler, sql: str, params: tuple, positions: dict[int, tuple[str, type | None]]):
         self.compiler, self.sql, self.params, self.positions = compiler, sql, params, positions
 
     def params_for(self, values: dict) -> tuple:
         params = list(self.params)
-        for position, name in self.positions.items():
-            params[position] = values[name]
+        for position, (name, kind) in self.positions.items():
+            # As the backend passed the probe: PostgreSQL's binds a big integer column's value as Int8.
+            params[position] = values[name] if kind is None else kind(values[name])
         return tuple(params)
 
 
@@ -112,10 +113,12 @@ class CompiledQuery:
             positions = {}
             for position, param in enumerate(params):
                 for name, probe in probes.items():
-                    if type(param) is type(probe) and param == probe:
-                        positions[position] = name
+                    if isinstance(param, type(probe)) and param == probe:
+                        positions[position] = (name, None if type(param) is type(probe) else type(param))
             # Every argument a parameter of its own, none written into the SQL text.
-            if set(positions.values()) != set(probes) or any(str(probe) in sql for probe in probes.values()):
+            if {name for name, _kind in positions.values()} != set(probes) or any(
+                str(probe) in sql for probe in probes.values()
+            ):
                 return None
             compiled.append(_Compiled(compiler, sql, tuple(params), positions))
         first, second = compiled

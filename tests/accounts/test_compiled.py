@@ -133,3 +133,15 @@ def test_another_thread_uses_its_own_connection():
     thread.join()
     assert failures == []
     assert found == [cards[1]]
+
+
+def test_big_integer_columns_and_times_are_kept_on_postgresql(cards):
+    """PostgreSQL's backend binds a big integer column's value in its own type (Int8)."""
+    records = CompiledQuery(lambda card_id: Card.history.filter(id=card_id).order_by("-history_id"), card_id=int)
+    assert [record.number for record in records.all(card_id=cards[1].pk)] == [cards[1].number]
+    assert [record.number for record in records.all(card_id=cards[2].pk)] == [cards[2].number]
+    assert records._compiled[connection.alias] is not None
+    since = timezone.now() - datetime.timedelta(hours=1)
+    _uses.all(venue_id=cards[0].site_id, since=since)
+    # SQLite is given times as text, so there the query is compiled each time, as any other.
+    assert (_uses._compiled[connection.alias] is not None) == (connection.vendor == "postgresql")
