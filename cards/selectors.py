@@ -18,7 +18,7 @@ from accounts.compiled import CompiledQuery
 from accounts.models import Site, User
 
 from . import access
-from .models import Card, Holder
+from .models import Card, Holder, ValidityPeriod
 
 
 def card_list_for_user(*, user: User) -> QuerySet[Card]:
@@ -71,6 +71,17 @@ _card_by_number = CompiledQuery(
 
 def card_find_by_number(*, number: str) -> Card | None:
     return _card_by_number.first(number=number)
+
+
+_periods = CompiledQuery(lambda card_id: ValidityPeriod.objects.filter(card_id=card_id), card_id=int)
+
+
+def card_periods(*, card: Card) -> list[ValidityPeriod]:
+    """The card's validity periods, oldest first (``card.periods.all()``, compiled once)."""
+    periods = _periods.all(card_id=card.pk)
+    for period in periods:
+        period.card = card
+    return periods
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "own_active_card": others.active or None,
             "holder": selectors.holder_as_seen(card=card),
             "history": selectors.card_history(card=card, viewer=user),
+            "periods": selectors.card_periods(card=card),
             "other_cards": others.visible,
             "can_change": access.card_permits(user, card, access.CardAction.CHANGE),
             "manages_holder": access.card_permits(user, card, access.CardAction.HOLDER),

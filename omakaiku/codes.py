@@ -4,6 +4,7 @@ Both are drawn with presentation attributes only: the Content-Security-Policy fo
 inline ``style`` attributes, which python-barcode's own SVG writer uses.
 """
 
+import functools
 import itertools
 
 import segno
@@ -12,6 +13,11 @@ from barcode import get_barcode_class
 QUIET_ZONE = 10  # modules of white on each side, so scanners find the edges
 
 
+# A holder opens their mobile card again and again (at each venue, after each reload; the page is
+# never stored by the browser), and a number's code never changes. Drawing a QR code took 2.6 ms,
+# most of it segno trying all eight masks for the most readable one: each process keeps the
+# codes it drew last (a few kB each).
+@functools.lru_cache(maxsize=512)
 def qr_svg(number: str) -> str:
     # make_qr, not make: for data this short segno.make picks a Micro QR, which zbar, most phone
     # cameras and many desk scanners do not read at all. A regular QR needs 4 modules of quiet zone.

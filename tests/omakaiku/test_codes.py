@@ -21,3 +21,12 @@ def test_qr_code_is_a_regular_qr_with_its_full_quiet_zone(number):
 
 def test_barcode_draws_no_inline_styles():
     assert 'style="' not in code39_svg("K2000001")
+
+
+def test_each_number_keeps_its_own_qr_code():
+    """Codes are kept per process once drawn: a number must get its own, drawn or kept."""
+    first, second = qr_svg("K2000001"), qr_svg("K2000002")
+    assert first != second
+    assert qr_svg("K2000001") == first
+    qr_svg.cache_clear()
+    assert qr_svg("K2000002") == second
