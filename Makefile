@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python bench/load.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python bench/bench_pages.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python bench/bench_prepared.py --database-url $(BENCH_DATABASE_URL)
+	if command -v valgrind >/dev/null; then $(BIN)/python bench/bench_instructions.py --database-url $(BENCH_DATABASE_URL); else echo "valgrind is not installed: bench/bench_instructions.py skipped"; fi
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_queries.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/bench_stats.py --cold --runs 3
