@@ -31,6 +31,7 @@ import datetime
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 
@@ -109,7 +110,10 @@ class CompiledQuery:
             if queryset.db != alias:
                 return None
             compiler = queryset.query.get_compiler(using=alias)
-            sql, params = compiler.as_sql()
+            try:
+                sql, params = compiler.as_sql()
+            except (EmptyResultSet, FullResultSet):  # e.g. .none(): Django answers those without SQL
+                return None
             positions = {}
             for position, param in enumerate(params):
                 for name, probe in probes.items():

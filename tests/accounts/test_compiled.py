@@ -109,6 +109,12 @@ def test_a_query_whose_arguments_do_not_reach_the_sql_as_they_are_is_never_kept(
     assert query.all(number=cards[1].number) == list(build(cards[1].number))
 
 
+def test_a_query_django_answers_without_sql_is_never_kept(cards):
+    query = CompiledQuery(lambda pk: Card.objects.filter(pk=pk).none(), pk=int)
+    assert query.all(pk=cards[0].pk) == []
+    assert query._compiled[connection.alias] is None
+
+
 def test_only_the_probed_types(cards):
     with pytest.raises(TypeError):
         CompiledQuery(lambda pk: Card.objects.filter(pk=pk), pk=float)
