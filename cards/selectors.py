@@ -224,27 +224,22 @@ def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEn
     return entries
 
 
-# The card page's history, newest first (compiled once: the page is among the busiest).
-_card_records = CompiledQuery(
-    lambda card_id: (
-        Card.history.filter(id=card_id).select_related("history_user").order_by("-history_date", "-history_id")
-    ),
-    card_id=int,
-)
+def _newest_first(records: QuerySet) -> QuerySet:
+    return records.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+# The card page's history, newest first (compiled once: the page is among the busiest). The
+# holder's records are read within a window that is open (the site still manages the holder) or
+# closed: two statements.
+_card_records = CompiledQuery(lambda card_id: _newest_first(Card.history.filter(id=card_id)), card_id=int)
 _holder_records_since = CompiledQuery(
-    lambda holder_id, start: (
-        Holder.history.filter(id=holder_id, history_date__gte=start)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")
-    ),
+    lambda holder_id, start: _newest_first(Holder.history.filter(id=holder_id, history_date__gte=start)),
     holder_id=int,
     start=datetime.datetime,
 )
 _holder_records_between = CompiledQuery(
-    lambda holder_id, start, end: (
+    lambda holder_id, start, end: _newest_first(
         Holder.history.filter(id=holder_id, history_date__gte=start, history_date__lte=end)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")
     ),
     holder_id=int,
     start=datetime.datetime,

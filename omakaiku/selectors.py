@@ -28,24 +28,19 @@ def holder_for_user(*, user: User) -> Holder:
     return holder
 
 
-def holder_cards(*, holder: Holder) -> QuerySet[Card]:
+def _as_shown(cards: QuerySet[Card]) -> QuerySet[Card]:
     # Active first, then the newest: the card in the holder's pocket leads the page.
-    return holder.cards.select_related("site__organisation").order_by("status", "-valid_until", "-pk")
+    return cards.select_related("site__organisation").order_by("status", "-valid_until", "-pk")
+
+
+def holder_cards(*, holder: Holder) -> QuerySet[Card]:
+    return _as_shown(holder.cards.all())
 
 
 # OmaKaiku's home and mobile card: compiled once (the two pages a holder opens most).
-_cards_of_holder = CompiledQuery(
-    lambda holder_id: (
-        Card.objects.filter(holder_id=holder_id)
-        .select_related("site__organisation")
-        .order_by("status", "-valid_until", "-pk")
-    ),
-    holder_id=int,
-)
+_cards_of_holder = CompiledQuery(lambda holder_id: _as_shown(Card.objects.filter(holder_id=holder_id)), holder_id=int)
 _card_of_holder = CompiledQuery(
-    lambda holder_id, pk: Card.objects.filter(holder_id=holder_id, pk=pk).select_related("site__organisation")[:1],
-    holder_id=int,
-    pk=int,
+    lambda holder_id, pk: _as_shown(Card.objects.filter(holder_id=holder_id, pk=pk))[:1], holder_id=int, pk=int
 )
 
 
@@ -65,19 +60,20 @@ def holder_card_get(*, holder: Holder, pk: int) -> Card:
     return card
 
 
+def _uses_of(holder_id: int) -> QuerySet[CardUse]:
+    # Cancelled (mistaken) uses are not uses.
+    return CardUse.objects.filter(card__holder_id=holder_id, cancelled_at__isnull=True)
+
+
 def holder_uses(*, holder: Holder) -> QuerySet[CardUse]:
-    """The holder's uses on all their cards, newest first; cancelled (mistaken) uses are not uses."""
-    return (
-        CardUse.objects.filter(card__holder=holder, cancelled_at__isnull=True)
-        .select_related("venue", "card")
-        .order_by("-used_on", "-pk")
-    )
+    """The holder's uses on all their cards, newest first."""
+    return _uses_of(holder.pk).select_related("venue", "card").order_by("-used_on", "-pk")
 
 
 # Per year, newest first: the uses as ``holder_uses`` lists them (compiled once).
 _use_totals = CompiledQuery(
     lambda holder_id: (
-        CardUse.objects.filter(card__holder_id=holder_id, cancelled_at__isnull=True)
+        _uses_of(holder_id)
         .annotate(year=ExtractYear("used_on"))
         .values("year")
         .annotate(uses=Count("pk"), child_tickets=Sum("child_tickets"))

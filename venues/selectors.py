@@ -31,20 +31,19 @@ def venue_for_user(*, user: User, pk: str | int | None, remembered: int | None =
     return next(iter(venues.values()))
 
 
-def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
+def _uses_at(venue_id: int) -> QuerySet[CardUse]:
     # Only the card is shown; who recorded a use is not (and staff rows carry password hashes).
-    return CardUse.objects.filter(venue=venue).select_related("card").order_by("-created_at", "-pk")
+    return CardUse.objects.filter(venue_id=venue_id).select_related("card").order_by("-created_at", "-pk")
+
+
+def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
+    return _uses_at(venue.pk)
 
 
 RECENT_USES = 8
 
 # The desk's "recently recorded here": on every look-up, so compiled once.
-_venue_recent_uses = CompiledQuery(
-    lambda venue_id: (
-        CardUse.objects.filter(venue_id=venue_id).select_related("card").order_by("-created_at", "-pk")[:RECENT_USES]
-    ),
-    venue_id=int,
-)
+_venue_recent_uses = CompiledQuery(lambda venue_id: _uses_at(venue_id)[:RECENT_USES], venue_id=int)
 
 
 def venue_recent_uses(*, venue: Site) -> list[CardUse]:
