@@ -19,7 +19,9 @@ columns) it took 1.4 ms, the database 0.4 ms to answer it. Across a page's queri
 - Later calls build the QuerySet (cheap), hand Django's own row reader the kept SQL with these
   arguments, and so get model instances exactly as the QuerySet itself would give them.
 - A value of another type (a subclass such as ``bool`` for ``int``, ``None``) runs the QuerySet
-  as it is.
+  as it is; so does an integer outside what its column holds (``/cards/10^20/``), which Django
+  answers with no rows and the database would refuse with an error. An integer argument must
+  therefore be compared with a column in the filter, where its range is read.
 - With ``COMPILED_QUERIES_CHECK`` on (by default where ``DEBUG`` is, and in the test suite)
   every call also compiles the QuerySet the usual way and fails loudly when the kept SQL or its
   parameters differ: a ``build`` that reads anything but its arguments shows up in the first
@@ -34,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.lookups import Lookup
 
 # Probe values per argument type: none of them is a stored id, card number, date or time.
 _PROBES = {
@@ -49,10 +52,19 @@ class CompiledQueryMismatch(AssertionError):
 
 
 class _Compiled:
-    __slots__ = ("compiler", "sql", "params", "positions")
+    __slots__ = ("compiler", "sql", "params", "positions", "ranges")
 
     def __init__(self, compiler, sql: str, params: tuple, positions: dict[int, tuple[str, type | None]]):
         self.compiler, self.sql, self.params, self.positions = compiler, sql, params, positions
+        # Per integer argument, the values its columns hold: Django answers a value outside
+        # them without asking the database (no rows), which would refuse it with an error.
+        self.ranges: dict[str, tuple[int | None, int | None]] = {}
+
+    def in_range(self, values: dict) -> bool:
+        for name, (low, high) in self.ranges.items():
+            if (low is not None and values[name] < low) or (high is not None and values[name] > high):
+                return False
+        return True
 
     def params_for(self, values: dict) -> tuple:
         params = list(self.params)
@@ -60,6 +72,15 @@ class _Compiled:
             # As the backend passed the probe: PostgreSQL's binds a big integer column's value as Int8.
             params[position] = values[name] if kind is None else kind(values[name])
         return tuple(params)
+
+
+def _lookups(node):
+    """Every lookup (``pk = %s``, ``created_at >= %s`` …) of a query's WHERE tree."""
+    for child in getattr(node, "children", ()):
+        if isinstance(child, Lookup):
+            yield child
+        else:
+            yield from _lookups(child)
 
 
 class CompiledQuery:
@@ -81,7 +102,7 @@ class CompiledQuery:
             compiled = self._compiled[alias]
         except KeyError:
             compiled = self._compiled[alias] = self._compile(alias)
-        if compiled is None:
+        if compiled is None or not compiled.in_range(values):
             return list(queryset)
         params = compiled.params_for(values)
         if settings.COMPILED_QUERIES_CHECK:
@@ -126,6 +147,22 @@ class CompiledQuery:
                 return None
             compiled.append(_Compiled(compiler, sql, tuple(params), positions))
         first, second = compiled
+        integers = {name for name, kind in self.types.items() if kind is int}
+        for lookup in _lookups(queryset.query.where):
+            name = next((n for n in integers if type(lookup.rhs) is int and lookup.rhs == probes[n]), None)
+            if name is None:
+                continue
+            try:
+                low, high = connections[alias].ops.integer_field_range(lookup.lhs.output_field.get_internal_type())
+            except KeyError:  # not an integer column
+                low, high = None, None
+            old_low, old_high = first.ranges.get(name, (None, None))
+            first.ranges[name] = (
+                max((v for v in (low, old_low) if v is not None), default=None),
+                min((v for v in (high, old_high) if v is not None), default=None),
+            )
+        if set(first.ranges) != integers:  # an integer used other than in a filter: its range is unknown
+            return None
         if (first.sql, first.positions) != (second.sql, second.positions):
             return None
         # Apart from the arguments, the parameters must not move with them.

@@ -69,6 +69,14 @@ def test_dates_and_times_as_arguments(venue):
     assert _uses.all(venue_id=venue.pk + 1000, since=since) == []
 
 
+@pytest.mark.parametrize("pk", [2**63, 10**20, -(2**63) - 1])
+def test_a_number_no_column_can_hold_finds_nothing_as_the_queryset_would(cards, pk):
+    """Django answers it without the database, which would refuse it (a 500 for /cards/10^20/)."""
+    _card.first(pk=cards[0].pk)
+    assert _card.first(pk=pk) is None
+    assert _card.first(pk=2**63 - 1) is None  # the largest a column holds goes to the database
+
+
 def test_a_value_of_another_type_runs_the_queryset_as_it_is(cards):
     assert _card.first(pk=str(cards[0].pk)) == cards[0]
     assert _by_number.first(number=None) is None  # IS NULL: another statement
