@@ -142,7 +142,8 @@ CACHES = {
     "stats": env.cache("STATS_CACHE_URL", default="dbcache://kaikukanta_stats_cache"),
     # Page fragments that depend on nothing but the release, the language and what their key
     # names (the staff navigation per set of roles, the card list's filter bar per choice): kept
-    # in each process, as they change only with a release.
+    # in each process, as they change only with a release. OmaKaiku's offer filter, whose list
+    # of municipalities follows the offers, is kept for a minute only.
     "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
 if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):

@@ -312,7 +312,8 @@ def test_offers_show_only_visible_current_ones_in_the_holders_language(holder_cl
     factories.OfferFactory(venue=venue, title_en="Old one", ends_on=today - datetime.timedelta(days=1))
     factories.OfferFactory(venue=venue, title_en="", title_fi="Vain suomeksi")
 
-    with django_assert_num_queries(8) as small:
+    holder_client.get(reverse("omakaiku:offers"))  # renders the filter bar, which is then kept
+    with django_assert_num_queries(7) as small:
         page = holder_client.get(reverse("omakaiku:offers")).text
 
     assert "Free theatre" in page
@@ -337,6 +338,24 @@ def test_offers_filter_by_category_and_municipality(holder_client, venue):
     assert "Concert" not in by_category
     assert "Museum" in by_place
     assert "Concert" not in by_place
+
+
+def test_offers_filter_lists_a_new_offers_municipality_within_a_minute(holder_client, venue):
+    factories.OfferFactory(venue=venue, title_en="Concert")
+    first = holder_client.get(reverse("omakaiku:offers")).text
+    elsewhere = factories.VenueSiteFactory(municipality=factories.MunicipalityFactory(name="Espoo"))
+    factories.OfferFactory(venue=elsewhere, title_en="Museum")
+
+    # The offers themselves are read anew on every request; the filter's list of municipalities
+    # is kept for a minute.
+    soon = holder_client.get(reverse("omakaiku:offers")).text
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=61)):
+        later = holder_client.get(reverse("omakaiku:offers")).text
+
+    option = f'<option value="{elsewhere.municipality_id}">Espoo</option>'
+    assert option not in first
+    assert "Museum" in soon
+    assert option in later
 
 
 def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
