@@ -242,23 +242,6 @@ def test_card_page_query_count_does_not_grow_with_history(
     assert "child 8" in response.text
 
 
-def test_card_page_reads_the_invitation_with_the_card(
-    distributor, distributor_client, site, customer_data, django_assert_num_queries
-):
-    from cards import services
-
-    plain = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
-    invited = services.card_register(
-        site=site, actor=distributor, number="A7654321", holder_data=customer_data, email="haltija@example.fi"
-    )
-    with django_assert_num_queries(12) as without_account:
-        distributor_client.get(reverse("cards:detail", args=[plain.pk]))
-    # The invitation's delivery state comes in the card's own query, not in one of its own.
-    with django_assert_num_queries(len(without_account.captured_queries)):
-        response = distributor_client.get(reverse("cards:detail", args=[invited.pk]))
-    assert "Invitation queued" in response.text
-
-
 def test_card_page_shows_history_and_actions(distributor, distributor_client, site, customer_data):
     from cards import services
 
