@@ -19,6 +19,10 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("account_login")
+    if user.is_holder:
+        # A holder reaches "/" from the brand link of a shared page (public statistics, help) or
+        # from "Back to the front page" on an error page: their front page is OmaKaiku's.
+        return redirect("omakaiku:home")
     return _staff_home(request)
 
 

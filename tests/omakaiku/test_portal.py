@@ -149,6 +149,12 @@ def _errors(response) -> str:
     return re.search(r'<div class="error-summary".*?</div>', response.text, re.S).group(0)
 
 
+def test_front_page_sends_a_holder_to_omakaiku(holder_client):
+    # The brand link of the public statistics and the error pages' "Back to the front page".
+    assert holder_client.get(reverse("home")).url == reverse("omakaiku:home")
+    assert holder_client.get(reverse("cards:list")).status_code == 403
+
+
 def test_staff_session_cannot_open_omakaiku(distributor_client):
     assert distributor_client.get(reverse("omakaiku:home")).status_code == 403
     assert distributor_client.get(reverse("omakaiku:uses")).status_code == 403
