@@ -1,7 +1,10 @@
 from functools import cached_property
 
+from django.conf import settings
+
 from .models import Site
 from .permissions import active_sites, coordinated_region_ids
+from .sessions import session_seconds_left
 
 
 class Roles:
@@ -53,3 +56,23 @@ def roles(request):
         return {}
     # The middleware (accounts.middleware) made one for this request already, usually.
     return {"roles": getattr(request, "roles", None) or Roles(user)}
+
+
+class _SecondsLeft:
+    """Written out only where a signed-in page shows it."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session):
+        self.session = session
+
+    def __str__(self) -> str:
+        return str(session_seconds_left(self.session))
+
+
+def session_timeout(request):
+    """For the warning before an idle session ends (templates/base.html)."""
+    session = getattr(request, "session", None)
+    if session is None:  # an error page rendered without the middleware
+        return {}
+    return {"session_seconds_left": _SecondsLeft(session), "session_warning_seconds": settings.SESSION_WARNING_SECONDS}

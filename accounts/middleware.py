@@ -62,9 +62,12 @@ class SecurityHeadersMiddleware:
 
 
 # Pages a person without two-step verification may still open: setting it up (allauth's
-# MFA pages and the password check before it), logging out, and switching the language.
+# MFA pages and the password check before it), logging out, staying signed in, and switching
+# the language.
 MFA_SETUP_VIEWS = {
     "account_logout",
+    # Staying signed in while setting it up.
+    "session_keepalive",
     "account_reauthenticate",
     "set_language",
     "admin:logout",

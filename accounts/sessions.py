@@ -1,6 +1,9 @@
 """Sessions: Django's database sessions, read more cheaply, and kept alive without a write per page.
 
-Idle sessions end after ``SESSION_COOKIE_AGE`` (30 minutes) without a request.
+Idle sessions end after ``SESSION_COOKIE_AGE`` (30 minutes) without a request. Every signed-in
+page warns ``SESSION_WARNING_SECONDS`` before that and offers to stay signed in, and typing or
+clicking on a page keeps the session alive (``session_keepalive``, static/js/app.js): a form
+half filled in while on the phone with a client is not lost to the time limit (WCAG 2.2.1).
 Django keeps a session alive only by saving it, and saving it on every request
 (``SESSION_SAVE_EVERY_REQUEST``) is a database write on every page view. The middleware below
 instead marks the session changed at most once every ``REFRESH_SECONDS``, so a session in use
@@ -20,6 +23,15 @@ _REFRESHED_KEY = "_refreshed"
 
 def session_mark_refreshed(session) -> None:
     session[_REFRESHED_KEY] = int(time.time())
+
+
+def session_seconds_left(session) -> int:
+    """How long the session lives without another request: from its last refresh, which every
+    signed-in request has made within ``REFRESH_SECONDS`` by the time a page is rendered."""
+    refreshed = session.get(_REFRESHED_KEY)
+    if not isinstance(refreshed, int):
+        return max(session.get_expiry_age() - REFRESH_SECONDS, 0)
+    return max(refreshed + session.get_expiry_age() - int(time.time()), 0)
 
 
 class SessionRefreshMiddleware:

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,6 +12,7 @@ from . import services
 from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
 from .models import Site, SiteMembership, User
 from .permissions import coordinated_region_ids, coordinator_required, staff_required
+from .sessions import session_mark_refreshed, session_seconds_left
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,6 +25,17 @@ def home(request: HttpRequest) -> HttpResponse:
         # from "Back to the front page" on an error page: their front page is OmaKaiku's.
         return redirect("omakaiku:home")
     return _staff_home(request)
+
+
+@require_POST
+def session_keepalive(request: HttpRequest) -> JsonResponse:
+    """The warning's "Stay logged in" before an idle session ends, and the page's own signal that
+    someone is typing or clicking (static/js/app.js). Answers how long the session now
+    lives; it prolongs only the caller's own session, for staff and holders alike."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"seconds_left": 0}, status=401)
+    session_mark_refreshed(request.session)
+    return JsonResponse({"seconds_left": session_seconds_left(request.session)})
 
 
 @staff_required

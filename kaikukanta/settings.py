@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "accounts.context_processors.session_timeout",
             ],
             # `short_date` and `short_datetime` in every template (kaikukanta/template_filters.py);
             # Django's `{% url %}` replaced by one that works each URL's shape out once
@@ -254,6 +255,8 @@ SESSION_ENGINE = "accounts.sessions"
 # (accounts.sessions refreshes a session in use; saving it on every request would be a write
 # on every page view).
 SESSION_COOKIE_AGE = 30 * 60
+# Signed-in pages warn this long before an idle session ends, and offer to stay signed in.
+SESSION_WARNING_SECONDS = 2 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

@@ -3,7 +3,7 @@ from allauth.account.views import LogoutView
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views import home
+from accounts.views import home, session_keepalive
 from kaikukanta import health, pages
 
 admin.site.site_header = "Kaikukanta"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
+    path("session/keepalive/", session_keepalive, name="session_keepalive"),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
     path("help/", pages.help_page, name="help"),

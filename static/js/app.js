@@ -56,3 +56,102 @@
     });
   });
 })();
+
+// Before an idle session ends (accounts/sessions.py), warn and offer to stay logged in
+// (WCAG 2.2.1); typing or clicking on the page keeps the session alive, so a form filled in
+// slowly is not lost. Tabs share the session, so they share its end through localStorage.
+(function () {
+  "use strict";
+  var dialog = document.getElementById("session-warning");
+  var times = document.getElementById("logout-form");
+  if (!dialog || !times || !times.dataset.secondsLeft || typeof dialog.showModal !== "function" || !window.fetch) { return; }
+  var KEY = "kaikukanta-session-ends";
+  var ACTIVITY_PING_MS = 5 * 60 * 1000;
+  var warningMs = Number(dialog.dataset.warningSeconds) * 1000;
+  var active = dialog.querySelector(".js-session-active");
+  var ended = dialog.querySelector(".js-session-ended");
+  var endsAt = 0;
+  var lastPing = Date.now();
+  var timer = null;
+  var over = false;
+
+  function shared() {
+    try { return Number(window.localStorage.getItem(KEY)) || 0; } catch (e) { return 0; }
+  }
+  function extend(secondsLeft) {
+    endsAt = Date.now() + secondsLeft * 1000;
+    try {
+      if (endsAt > shared()) { window.localStorage.setItem(KEY, String(endsAt)); }
+    } catch (e) { /* storage off: this tab still keeps its own time */ }
+  }
+  function schedule() {
+    window.clearTimeout(timer);
+    var end = Math.max(endsAt, shared());
+    var wait = dialog.open ? end - Date.now() : end - warningMs - Date.now();
+    timer = window.setTimeout(check, Math.max(wait, 0) + 250);
+  }
+  function showEnded() {
+    over = true;
+    window.clearTimeout(timer);
+    active.hidden = true;
+    ended.hidden = false;
+    dialog.setAttribute("aria-labelledby", "session-ended-title");
+    var login = ended.querySelector(".js-session-login");
+    // OmaKaiku's pages (its help and statements too) log holders in at OmaKaiku's own login.
+    var holder = document.body.classList.contains("omakaiku");
+    login.href = dialog.dataset[holder ? "holderLoginUrl" : "loginUrl"] + "?next=" + encodeURIComponent(window.location.pathname + window.location.search).replace(/%2F/g, "/");
+    if (!dialog.open) { dialog.showModal(); }
+    login.focus();
+  }
+  function check() {
+    var end = Math.max(endsAt, shared());
+    var left = end - Date.now();
+    if (left <= 0) { showEnded(); return; }
+    if (left > warningMs + 1000) {
+      if (dialog.open) { dialog.close(); }
+      schedule();
+      return;
+    }
+    if (!dialog.open) {
+      dialog.querySelector(".js-session-end").textContent = new Date(end).toLocaleTimeString(
+        document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+      dialog.showModal();
+    }
+    schedule();
+  }
+  function keepAlive() {
+    lastPing = Date.now();
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return window.fetch(dialog.dataset.keepaliveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "error",
+      headers: { "X-CSRFToken": token ? token.value : "", "Accept": "application/json" }
+    }).then(function (response) {
+      if (response.status === 401) { showEnded(); return; }
+      if (!response.ok) { return; }
+      return response.json().then(function (data) {
+        extend(Number(data.seconds_left) || 0);
+        check();
+      });
+    }).catch(function () { /* offline for a moment: the warning stays, the button can be tried again */ });
+  }
+
+  dialog.querySelector(".js-session-continue").addEventListener("click", keepAlive);
+  // Escape means the person is here: the same as "Stay logged in". Once logged out, it is no use.
+  dialog.addEventListener("cancel", function (event) {
+    if (over) { event.preventDefault(); return; }
+    keepAlive();
+  });
+  ["keydown", "pointerdown", "input"].forEach(function (type) {
+    document.addEventListener(type, function () {
+      if (!over && !dialog.open && Date.now() - lastPing > ACTIVITY_PING_MS) { keepAlive(); }
+    }, { capture: true, passive: true });
+  });
+  // Another tab kept the session alive: this one's warning is no longer true.
+  window.addEventListener("storage", function (event) {
+    if (event.key === KEY && !over) { check(); }
+  });
+  extend(Number(times.dataset.secondsLeft) || 0);
+  schedule();
+})();

@@ -1,6 +1,7 @@
 """Cross-cutting promises: languages, security headers, sessions, no 500s."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -9,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+
+from tests import factories
 
 
 def test_finnish_is_the_default_language(client, db, settings):
@@ -133,3 +136,76 @@ def test_login_is_rate_limited(client, db, distributor):
 def test_unknown_pages_answer_404_not_500(client, distributor_client):
     assert distributor_client.get("/cards/99999999/").status_code == 404
     assert distributor_client.get("/cards/abc/").status_code == 404
+
+
+def _warning(response) -> re.Match | None:
+    return re.search(r'<form [^>]*id="logout-form" data-seconds-left="(\d+)"', response.text)
+
+
+def test_signed_in_pages_say_when_the_idle_session_ends(client, distributor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(seconds=40))  # read within a minute: the session is not written
+        response = client.get(reverse("cards:list"))
+
+    # 29 min 20 s: from the session's last write, not from this page.
+    assert int(_warning(response).group(1)) == 30 * 60 - 40
+    assert "Are you still there?" in response.text
+
+
+def test_pages_of_a_visitor_not_signed_in_have_no_session_warning(client, db):
+    assert _warning(client.get(reverse("account_login"))) is None
+    assert 'id="session-warning"' not in client.get(reverse("stats:public")).text
+
+
+def test_stay_logged_in_prolongs_the_session(client, distributor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(minutes=28))
+        kept = client.post(reverse("session_keepalive"))
+        traveller.shift(datetime.timedelta(minutes=28))  # 56 minutes after the last page
+        response = client.get(reverse("cards:list"))
+
+    assert kept.status_code == 200
+    assert kept.json() == {"seconds_left": 30 * 60}
+    assert response.status_code == 200
+
+
+def test_stay_logged_in_cannot_revive_an_ended_session(client, distributor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(minutes=31))
+        kept = client.post(reverse("session_keepalive"))
+        response = client.get(reverse("cards:list"))
+
+    assert kept.status_code == 401
+    assert kept.json() == {"seconds_left": 0}
+    assert response.status_code == 302
+
+
+def test_stay_logged_in_needs_the_csrf_token_and_a_post(distributor):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    _logged_in(browser, distributor)
+
+    assert browser.post(reverse("session_keepalive")).status_code == 403
+    assert browser.get(reverse("session_keepalive")).status_code == 405
+
+
+def test_a_holder_and_an_admin_setting_up_two_step_verification_can_stay_logged_in(client, db):
+    holder = factories.HolderUserFactory()
+    client.force_login(holder)
+    assert client.post(reverse("session_keepalive")).json()["seconds_left"] > 29 * 60
+
+    # An admin without an authenticator is sent to set one up from every other page.
+    client.force_login(factories.UserFactory(is_staff=True, is_superuser=True))
+    kept = client.post(reverse("session_keepalive"))
+    assert kept.status_code == 200
+    assert not list(kept.wsgi_request._messages)

@@ -375,6 +375,15 @@ def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
     assert 'style="' not in response.text.split("<svg", 1)[1]  # CSP: no inline styles in the codes
 
 
+def test_only_the_mobile_card_has_no_session_warning_over_it(holder_client, invited):
+    # Shown at a venue's desk, perhaps offline: a "you will be logged out" must not cover it.
+    card = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
+    home = holder_client.get(reverse("omakaiku:home"))
+
+    assert 'id="session-warning"' not in card.text
+    assert 'id="session-warning"' in home.text
+
+
 def test_mobile_card_of_invalid_card_says_not_valid(holder_client, invited):
     _expire(invited)
 
