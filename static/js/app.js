@@ -63,7 +63,7 @@
 (function () {
   "use strict";
   var dialog = document.getElementById("session-warning");
-  var times = document.getElementById("logout-form");
+  var times = document.querySelector("[data-seconds-left]");
   if (!dialog || !times || !times.dataset.secondsLeft || typeof dialog.showModal !== "function" || !window.fetch) { return; }
   var KEY = "kaikukanta-session-ends";
   var ACTIVITY_PING_MS = 5 * 60 * 1000;

@@ -155,6 +155,14 @@ def test_signed_in_pages_say_when_the_idle_session_ends(client, distributor):
     assert "Are you still there?" in response.text
 
 
+def test_the_admins_pages_have_the_session_warning_too(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:index"))
+
+    assert 'id="session-warning"' in response.text
+    assert re.search(r'<span hidden data-seconds-left="\d+">', response.text)
+
+
 def test_pages_of_a_visitor_not_signed_in_have_no_session_warning(client, db):
     assert _warning(client.get(reverse("account_login"))) is None
     assert 'id="session-warning"' not in client.get(reverse("stats:public")).text

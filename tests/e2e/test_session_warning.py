@@ -79,3 +79,21 @@ def test_a_holder_is_sent_back_to_omakaiku_s_own_login(page, url, distributor, s
     expect(ended).to_be_visible(timeout=20_000)
     ended.get_by_role("link", name="Log in again").click()
     expect(page).to_have_url(url("/omakaiku/login/?next=/omakaiku/uses/"))
+
+
+def test_the_admin_warns_too(page, url, login, admin_user, settings, axe):
+    settings.SESSION_COOKIE_AGE = 40
+    settings.SESSION_WARNING_SECONDS = 37
+    login(admin_user)
+    page.goto(url("/admin/accounts/region/add/"))
+    expect(page.locator("#site-name")).to_be_visible()  # the admin's own page, not our 403
+
+    warning = page.get_by_role("dialog", name="Are you still there?")
+    expect(warning).to_be_visible(timeout=15_000)
+    assert_accessible(page, axe, "the admin's add-region form with the session warning open")
+    before = _expiry()
+    with page.expect_response(url("/session/keepalive/")) as kept:
+        warning.get_by_role("button", name="Stay logged in").click()
+    assert kept.value.status == 200
+    expect(warning).to_be_hidden()
+    assert _expiry() > before
