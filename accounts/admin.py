@@ -1,26 +1,45 @@
 from allauth.account.models import EmailAddress
 from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .forms import CleanTextMixin, ModelForm
 from .models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
+
+# Every admin form is one of the project's forms (``form = ModelForm``, the user forms below):
+# text typed or pasted here is cleaned as in Kaikukanta's own forms (no NUL byte, no invisible
+# or bidirectional control character, NFC), so the admin is no way around that rule.
+
+
+class UserChangeForm(CleanTextMixin, auth_forms.UserChangeForm):
+    pass
+
+
+class UserCreationForm(CleanTextMixin, auth_forms.AdminUserCreationForm):
+    pass
 
 
 class SiteMembershipInline(admin.TabularInline):
+    form = ModelForm
     model = SiteMembership
     extra = 0
     autocomplete_fields = ["site"]
 
 
 class RegionalCoordinatorInline(admin.TabularInline):
+    form = ModelForm
     model = RegionalCoordinator
     extra = 0
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+
     @admin.display(description=_("invitation email"))
     def invitation_state(self, obj):
         delivery = obj.invitation
@@ -71,12 +90,14 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
 
 
 class MunicipalityInline(admin.TabularInline):
+    form = ModelForm
     model = Municipality
     extra = 0
 
 
 @admin.register(Region)
 class RegionAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["name"]
     search_fields = ["name"]
     inlines = [MunicipalityInline]
@@ -84,6 +105,7 @@ class RegionAdmin(SimpleHistoryAdmin):
 
 @admin.register(Municipality)
 class MunicipalityAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["name", "region"]
     list_filter = ["region"]
     search_fields = ["name"]
@@ -92,12 +114,14 @@ class MunicipalityAdmin(SimpleHistoryAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["name"]
     search_fields = ["name"]
 
 
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["name", "organisation", "kind", "municipality", "is_active"]
     list_filter = ["kind", "is_active", "municipality__region"]
     search_fields = ["name", "organisation__name"]
@@ -108,6 +132,7 @@ class SiteAdmin(SimpleHistoryAdmin):
 
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["user", "site", "created_at"]
     list_filter = ["site__kind"]
     search_fields = ["user__email", "site__name"]
@@ -117,6 +142,7 @@ class SiteMembershipAdmin(SimpleHistoryAdmin):
 
 @admin.register(RegionalCoordinator)
 class RegionalCoordinatorAdmin(SimpleHistoryAdmin):
+    form = ModelForm
     list_display = ["user", "region"]
     list_filter = ["region"]
     search_fields = ["user__email"]

@@ -14,17 +14,20 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import Form as CleanForm
+from accounts.forms import ModelForm
 from accounts.history import ReadableHistoryAdmin
 from accounts.models import Site
 from accounts.security_log import security_event
 
 from . import services
 from .forms import CardInactivateForm
-from .models import Card, CardNumberCounter, CardUse, Holder, Offer, ValidityPeriod
+from .models import Card, CardNumberCounter, CardUse, Holder, ValidityPeriod
 
 
 class ReadOnlyAdminMixin:
     """Viewable, searchable, never edited, added or deleted here."""
+
+    form = ModelForm
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -192,13 +195,3 @@ class CardUseAdmin(ReadOnlyAdminMixin, ReadableHistoryAdmin):
 class CardNumberCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Lowering a counter would hand out a number again.
     list_display = ["prefix", "last_value"]
-
-
-@admin.register(Offer)
-class OfferAdmin(ReadableHistoryAdmin):
-    list_display = ["title_fi", "venue", "category", "starts_on", "ends_on", "visible"]
-    list_filter = ["visible", "category", "venue__municipality__region"]
-    search_fields = ["title_fi", "title_sv", "title_en", "venue__name"]
-    list_select_related = ["venue__organisation"]
-    raw_id_fields = ["venue"]
-    date_hierarchy = "starts_on"

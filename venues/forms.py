@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +9,7 @@ from accounts.models import UseCategory
 from cards.forms import CardNumberField
 from cards.models import Offer
 
-from .services import FIRST_DAY_OF_USE, UseData
+from .services import FIRST_DAY_OF_USE, UseData, offer_validate
 
 # Offers: not before the first day of use, and at most ten years ahead.
 OFFER_LATEST_YEARS = 10
@@ -82,19 +83,18 @@ class ImportUploadForm(Form):
         return upload
 
 
+def _offer_day(name: str) -> BoundedDateField:
+    return BoundedDateField(
+        label=capfirst(Offer._meta.get_field(name).verbose_name),
+        earliest=FIRST_DAY_OF_USE,
+        latest=years_from_today(OFFER_LATEST_YEARS),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
 class OfferForm(ModelForm):
-    starts_on = BoundedDateField(
-        label=capfirst(Offer._meta.get_field("starts_on").verbose_name),
-        earliest=FIRST_DAY_OF_USE,
-        latest=years_from_today(OFFER_LATEST_YEARS),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    ends_on = BoundedDateField(
-        label=capfirst(Offer._meta.get_field("ends_on").verbose_name),
-        earliest=FIRST_DAY_OF_USE,
-        latest=years_from_today(OFFER_LATEST_YEARS),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    starts_on = _offer_day("starts_on")
+    ends_on = _offer_day("ends_on")
 
     class Meta:
         model = Offer
@@ -113,3 +113,27 @@ class OfferForm(ModelForm):
     def _post_clean(self):
         # The service validates and saves; the model's own checks would only repeat it.
         pass
+
+
+class OfferAdminForm(ModelForm):
+    """The national admin's offer form: the venue's own fields, dates and rules
+    (``services.offer_validate``), and the venue itself."""
+
+    starts_on = _offer_day("starts_on")
+    ends_on = _offer_day("ends_on")
+
+    class Meta:
+        model = Offer
+        fields = ["venue", *OfferForm.Meta.fields]
+        widgets = OfferForm.Meta.widgets
+
+    def clean(self):
+        data = super().clean()
+        try:
+            offer_validate(venue=data.get("venue"), data=data)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                # A field its own checks refused already says what to fix.
+                if name not in self.errors:
+                    self.add_error(name, messages)
+        return data

@@ -835,11 +835,15 @@ OFFER_FIELDS = [
 ]  # fmt: skip
 
 
-def offer_save(*, venue: Site, actor: User, data: dict, offer: Offer | None = None) -> Offer:
-    _ensure_venue(actor, venue)
-    if offer is not None and offer.venue_id != venue.pk:
-        raise PermissionDenied
+def offer_validate(*, venue: Site | None, data: dict) -> None:
+    """The rules of an offer, wherever it is written (the venue's editor, the Django admin).
+
+    Raises ValidationError with the messages per field.
+    """
     errors: dict[str, list[str]] = {}
+    if venue is not None and venue.kind != Site.Kind.VENUE:
+        # Holders see the offer under the venue's name: a distributor has nothing to offer.
+        errors["venue"] = [_("An offer belongs to a venue site.")]
     if not (data.get("title_fi") or "").strip():
         errors["title_fi"] = [_("Enter the title in Finnish; the other languages are optional.")]
     if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
@@ -852,6 +856,13 @@ def offer_save(*, venue: Site, actor: User, data: dict, offer: Offer | None = No
         errors["web_link"] = [_("Enter a web address that starts with https:// (or http://).")]
     if errors:
         raise ValidationError(errors)
+
+
+def offer_save(*, venue: Site, actor: User, data: dict, offer: Offer | None = None) -> Offer:
+    _ensure_venue(actor, venue)
+    if offer is not None and offer.venue_id != venue.pk:
+        raise PermissionDenied
+    offer_validate(venue=venue, data=data)
     offer = offer or Offer(venue=venue)
     for name in OFFER_FIELDS:
         if name in data:

@@ -1,9 +1,13 @@
+import datetime
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import User
-from cards.models import Card
+from accounts.forms import CleanTextMixin
+from accounts.models import Region, User
+from cards.models import Card, Offer
 from tests import factories
 
 
@@ -114,3 +118,88 @@ def test_the_admin_creates_staff_logins_only(client, admin_user):
     assert page.status_code == 200
     assert 'value="staff"' in page.text
     assert 'value="holder"' not in page.text
+
+
+_PROJECT_APPS = {"accounts", "cards", "venues", "omakaiku", "stats"}
+
+
+def _admin_forms():
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in _PROJECT_APPS:
+            continue
+        yield f"{model.__name__} form", model_admin.form
+        if hasattr(model_admin, "add_form"):
+            yield f"{model.__name__} add form", model_admin.add_form
+        for inline in model_admin.inlines:
+            yield f"{model.__name__} inline {inline.__name__}", inline.form
+
+
+def test_every_admin_form_cleans_its_text():
+    found = dict(_admin_forms())
+
+    assert len(found) >= 15
+    assert [name for name, form in found.items() if not issubclass(form, CleanTextMixin)] == []
+
+
+def _management_forms(page) -> dict:
+    """Empty inline formsets, as the admin's add page posts them."""
+    prefixes = re.findall(r'name="([\w-]+)-TOTAL_FORMS"', page.text)
+    return {f"{p}-{key}": "0" for p in prefixes for key in ("TOTAL_FORMS", "INITIAL_FORMS")}
+
+
+def test_text_typed_in_the_admin_is_cleaned_as_in_kaikukanta(client, admin_user):
+    client.force_login(admin_user)
+    url = reverse("admin:accounts_region_add")
+
+    saved = client.post(url, {"name": "Pirkan\u200bmaa\u202e\x00", **_management_forms(client.get(url))})
+
+    assert saved.status_code == 302
+    assert list(Region.objects.values_list("name", flat=True)) == ["Pirkanmaa"]
+
+
+def _offer_form(venue, **changes) -> dict:
+    today = datetime.date.today()
+    return {
+        "venue": venue.pk,
+        "title_fi": "Konsertti",
+        "category": "culture",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + datetime.timedelta(days=30)).isoformat(),
+        "visible": "on",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("where", "changes", "field", "message"),
+    [
+        ("distributor", {}, "venue", "An offer belongs to a venue site."),
+        ("venue", {"web_link": "ftp://files.example.fi/offer"}, "web_link", "Enter a web address that starts with"),
+        ("venue", {"ends_on": "2026-01-01", "starts_on": "2026-02-01"}, "ends_on", "cannot end before it starts"),
+        ("venue", {"starts_on": "0001-01-01"}, "starts_on", "Enter a date on or after"),
+    ],
+)
+def test_the_admin_keeps_the_venues_offer_rules(client, admin_user, site, venue, where, changes, field, message):
+    client.force_login(admin_user)
+
+    page = client.post(
+        reverse("admin:cards_offer_add"),
+        _offer_form(site if where == "distributor" else venue, **changes),
+        headers={"accept-language": "en"},
+    )
+
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert list(errors) == [field]
+    assert message in " ".join(errors[field])
+    assert 'value="Konsertti"' in page.text  # what was typed is kept
+    assert not Offer.objects.exists()
+
+
+def test_the_admin_saves_a_valid_offer(client, admin_user, venue):
+    client.force_login(admin_user)
+
+    saved = client.post(reverse("admin:cards_offer_add"), _offer_form(venue, web_link="https://example.fi/"))
+
+    assert saved.status_code == 302
+    assert Offer.objects.get().venue == venue
