@@ -96,11 +96,24 @@ def _as_date(bound: datetime.date | Callable[[], datetime.date] | None) -> datet
     return bound() if callable(bound) else bound
 
 
+class DatePicker(forms.DateInput):
+    """The browser's date picker. Its value is always written 2026-03-31, the only form
+    ``<input type="date">`` reads, whatever the language: Finnish would write 31.3.2026,
+    which the browser shows as an empty field (and a form sent from it has no date)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class BoundedDateField(forms.DateField):
     """A date inside a sensible window: year 1 or 9999 is a typing slip, never a real date.
 
     ``earliest`` and ``latest`` are dates or callables (for bounds that follow today).
     """
+
+    widget = DatePicker
 
     default_error_messages = {
         "too_early": _("Enter a date on or after %(date)s."),

@@ -106,14 +106,12 @@ class StatsFilterForm(Form):
         required=False,
         earliest=EARLIEST,
         latest=years_from_today(1),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = BoundedDateField(
         label=_("To"),
         required=False,
         earliest=EARLIEST,
         latest=years_from_today(1),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     region = forms.TypedChoiceField(label=_("Region"), required=False, coerce=int, empty_value=None)
     category = forms.ChoiceField(label=_("Category"), required=False)

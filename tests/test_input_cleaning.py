@@ -3,14 +3,16 @@
 import datetime
 import importlib
 import inspect
+import re
 import uuid
 
 import pytest
 from django import forms
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.forms import CleanTextMixin, WholeNumberField
+from accounts.forms import CleanTextMixin, DatePicker, WholeNumberField
 from accounts.text import text_clean
 from cards.forms import CardNumberField, CardRegisterForm, CardSearchForm, CardUpdateForm
 from cards.models import Card, CardUse, Holder, Offer
@@ -220,6 +222,38 @@ def test_the_desk_prefills_today_and_requires_a_date(client, venue_user, venue, 
 
     assert emptied.context["form"].errors["used_on"] == ["This field is required."]
     assert not CardUse.objects.exists()
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_the_desks_date_reaches_the_browser_as_a_date_in_every_language(client, venue_user, card, language):
+    """``<input type="date">`` reads 2026-03-31 only: 29.11.2026 would show an empty field."""
+    client.force_login(venue_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = client.get(reverse("venues:desk"), {"number": card.number})
+
+    assert f'<html lang="{language}"' in page.text
+    (field,) = re.findall(r'<input[^>]*name="used_on"[^>]*>', page.text)
+    assert 'type="date"' in field
+    assert f'value="{timezone.localdate().isoformat()}"' in field
+
+
+def _date_fields():
+    for module_name in ("accounts.forms", "cards.forms", "venues.forms", "omakaiku.forms", "stats.filters"):
+        module = importlib.import_module(module_name)
+        for name, form in inspect.getmembers(module, inspect.isclass):
+            if issubclass(form, forms.BaseForm) and form.__module__ == module_name:
+                for field_name, field in form.base_fields.items():
+                    if isinstance(field, forms.DateField):
+                        yield f"{name}.{field_name}", field
+
+
+def test_every_date_field_is_the_date_picker_written_as_iso():
+    found = dict(_date_fields())
+
+    assert len(found) >= 5  # the desk, the offer editor (two, and the admin's two), the statistics (two)
+    assert [name for name, field in found.items() if not isinstance(field.widget, DatePicker)] == []
+    assert {field.widget.format for field in found.values()} == {"%Y-%m-%d"}
 
 
 def test_update_form_reason_is_at_most_100_characters():

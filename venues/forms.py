@@ -33,7 +33,6 @@ class UseRecordForm(Form):
     used_on = BoundedDateField(
         label=_("Date of use"),
         earliest=FIRST_DAY_OF_USE,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Change it when the use was on an earlier day."),
     )
     category = forms.ChoiceField(label=_("Category"), choices=UseCategory.choices)
@@ -88,7 +87,6 @@ def _offer_day(name: str) -> BoundedDateField:
         label=capfirst(Offer._meta.get_field(name).verbose_name),
         earliest=FIRST_DAY_OF_USE,
         latest=years_from_today(OFFER_LATEST_YEARS),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 

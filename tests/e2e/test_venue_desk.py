@@ -7,6 +7,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -101,6 +102,27 @@ def test_desk_with_a_scanner(desk, venue, venue_user, card):
     recent = page.get_by_role("region", name="Recently recorded here")
     expect(recent.locator("tbody tr")).to_have_count(1)
     expect(recent.locator("tbody tr td").nth(1)).to_have_text("K3000001")
+
+
+def test_desk_records_a_use_in_finnish(desk, url, card):
+    """The default language writes dates 29.11.2026; the date picker still holds today."""
+    page = desk
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "fi", "url": url("/")}])
+    page.goto(url("/venue/"))
+    expect(page.locator("html")).to_have_attribute("lang", "fi")
+
+    page.keyboard.type("K3000001")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    today = timezone.localdate()
+    expect(page.locator("input[name=used_on]")).to_have_value(today.isoformat())
+    page.keyboard.type("1")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    expect(messages(page)).to_contain_text(f"{today.day}.{today.month}.{today.year}")
+    use = CardUse.objects.get()
+    assert (use.card, use.used_on, use.child_tickets) == (card, today, 1)
 
 
 def test_a_number_typed_by_hand_is_normalised(desk, card):
