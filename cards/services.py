@@ -405,14 +405,16 @@ def _active_card(holder: Holder, exclude: Card | None = None) -> Card | None:
     return cards.first()
 
 
-def _active_card_refusal(*, actor: User, active: Card, kind: str) -> ValidationError:
+def _active_card_refusal(*, actor: User, active: Card, kind: str, field: str = "number") -> ValidationError:
     """Why a new card cannot be registered while the holder has ``active``.
 
     The actor's own card is named; another site's is not: its number, site and details are
-    that site's business. The message says what the distributor can do instead.
+    that site's business. The message says what the distributor can do instead. A refusal about
+    the person goes next to ``field``, the one that identified them (the email typed).
     """
     if card_permits(actor, active, CardAction.VIEW):
         if kind == Card.Kind.X and active.kind == Card.Kind.PHYSICAL:
+            # About the X typed in the number field: that is the field to change.
             return _refuse(
                 "number",
                 _(
@@ -423,7 +425,7 @@ def _active_card_refusal(*, actor: User, active: Card, kind: str) -> ValidationE
                 "physical_card_active",
             )
         return _refuse(
-            "number",
+            field,
             _(
                 "This holder already has an active card (%(number)s). Renew it, or inactivate it before registering a new one."
             )
@@ -432,7 +434,7 @@ def _active_card_refusal(*, actor: User, active: Card, kind: str) -> ValidationE
         )
     if not active.site.is_active:
         return _refuse(
-            "number",
+            field,
             _(
                 "This person has an active card from a distributor that has closed. Ask your regional coordinator "
                 "to move the card to your site; then you can renew or change it."
@@ -440,7 +442,7 @@ def _active_card_refusal(*, actor: User, active: Card, kind: str) -> ValidationE
             "active_card_at_closed_site",
         )
     return _refuse(
-        "number",
+        field,
         _(
             "This person has an active card from another distributor: it must be given up there first. "
             "Ask the person to contact the distributor that gave them the card."
@@ -529,7 +531,7 @@ def card_register(
                 holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
                 active = _active_card(holder)
                 if active is not None:
-                    raise _active_card_refusal(actor=actor, active=active, kind=kind)
+                    raise _active_card_refusal(actor=actor, active=active, kind=kind, field="email")
                 if holder.kind != holder_data.kind:
                     # Said without the holder type: the address is somebody else's business.
                     raise _refuse(

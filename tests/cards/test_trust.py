@@ -78,6 +78,8 @@ def test_an_email_typed_at_another_site_reveals_no_number_site_or_type(
             email="holder@example.com",
         )
     assert codes(caught.value) == {"active_card_elsewhere"}
+    # Next to the field that found the person: the email, not the new card's number.
+    assert list(caught.value.error_dict) == ["email"]
     text = " ".join(caught.value.messages)
     for secret in ["A1234567", site.name, site.organisation.name, "customer", "physical"]:
         assert secret not in text
@@ -115,6 +117,7 @@ def test_the_own_sites_refusal_names_the_own_card(distributor, site, customer_da
     with pytest.raises(ValidationError) as caught:
         register(distributor, site, customer_data, number="X", email="holder@example.com")
     assert codes(caught.value) == {"physical_card_active"}
+    assert list(caught.value.error_dict) == ["number"]  # the X typed there is what to change
     assert "A1234567" in " ".join(caught.value.messages)
 
 
