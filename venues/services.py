@@ -318,7 +318,11 @@ _FORMULA_CHARS = frozenset(_FORMULA_START)
 # whitespace) are checked in one search each: a blank row, and a cell that starts like a
 # formula as _is_formula() says (\s is what str.lstrip() strips; *+ takes all of it).
 _ROW_BLANK = re.compile(r"[\s\x00]*")
-_ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+[=+\-@])")
+# A signed number ("-1", "+2,5") starts as a formula does but is only a number: it runs
+# nothing in a spreadsheet, and the count's own check says what is wrong with it.
+_SIGNED_NUMBER = r"[+\-][0-9]+(?:[.,][0-9]+)?\s*"
+_SIGNED_NUMBER_CELL = re.compile(_SIGNED_NUMBER)
+_ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+(?:[=@]|(?!" + _SIGNED_NUMBER + r"(?:\x00|\Z))[+\-]))")
 
 
 def _parse_date(text: str) -> datetime.date | None:
@@ -355,6 +359,8 @@ def _count_cell(text: str, label: str) -> tuple[int, str]:
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a count
     # of thousands of digits is no count.
     if not _COUNT.fullmatch(text):
+        if text.startswith("-") and _COUNT.fullmatch(text[1:]):
+            return 0, _("%(column)s must be 0 or more.") % {"column": label}
         return 0, _("%(column)s must be a whole number.") % {"column": label}
     if len(text) > MAX_COUNT_DIGITS:
         return 0, _("%(column)s must be a whole number of at most %(digits)s digits.") % {
@@ -388,7 +394,23 @@ def _is_formula(cell: str) -> bool:
     # Spreadsheets ignore leading spaces and tabs before a formula, so the check does too.
     # (Stripping only when the cell starts with a space: most cells start with a letter or digit.)
     first = cell[:1]
-    return first in _FORMULA_CHARS or (first.isspace() and cell.lstrip().startswith(_FORMULA_START))
+    if first in ("\t", "\r"):
+        return True
+    if not (first in _FORMULA_CHARS or first.isspace()):
+        return False
+    stripped = cell.lstrip()
+    return stripped.startswith(_FORMULA_START) and not _SIGNED_NUMBER_CELL.fullmatch(stripped)
+
+
+def _control_character_error(line: int) -> ValidationError:
+    return ValidationError(
+        _(
+            "Row %(line)s contains an invisible control character (such as a NUL byte). "
+            "Save the file again as 'CSV UTF-8 (comma delimited)' and try again."
+        )
+        % {"line": line},
+        code="control_character",
+    )
 
 
 def _import_rows_read(content: bytes) -> list[ImportRow]:
@@ -406,6 +428,9 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
         raise ValidationError(_("The file is empty."), code="empty") from None
     except csv.Error:
         raise ValidationError(_("The file is not a CSV file."), code="not_csv") from None
+    if any(map(has_removed_characters, header)):
+        # Said as for any row: "wrong columns" would send the person looking for a typo.
+        raise _control_character_error(1)
     if header != IMPORT_COLUMNS:
         raise ValidationError(
             _("The columns must be, in this order: %(columns)s. Download the template and copy your rows into it.")
@@ -442,14 +467,7 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
             if not clean and any(map(has_removed_characters, cells)):
                 # A NUL byte or another invisible character: PostgreSQL refuses NUL in text,
                 # and the others would make a card number look right and match nothing.
-                raise ValidationError(
-                    _(
-                        "Row %(line)s contains an invisible control character (such as a NUL byte). "
-                        "Save the file again as 'CSV UTF-8 (comma delimited)' and try again."
-                    )
-                    % {"line": line},
-                    code="control_character",
-                )
+                raise _control_character_error(line)
             rows.append(ImportRow(line, dict(zip(IMPORT_COLUMNS, cells, strict=True))))
             if len(rows) > MAX_IMPORT_ROWS:
                 raise ValidationError(

@@ -52,8 +52,10 @@ def test_windows_line_endings_are_accepted(venue, venue_user, card):
 
 
 @pytest.mark.parametrize(
-    "cell", [" =1+1", "  @SUM(A1)", '"\t=1"', '"\t+1"', " -1", "\u00a0=1", "\u3000@SUM(A1)", '"\n+1"', '" \t-1"']
-)
+    "cell",
+    [" =1+1", "  @SUM(A1)", '"\t=1"', '"\t+1"', " -1+1", "-2+3+cmd|' /C calc'!A0", "\u00a0=1", "\u3000@SUM(A1)",
+     '"\n+A1"', '" \t-A1"', "+1.5x"],
+)  # fmt: skip
 def test_a_formula_after_leading_whitespace_is_refused(venue, venue_user, card, cell):
     error = _refusal(venue, venue_user, _csv(f"{card.number},{_day()},{cell},0,0,0"))
 
@@ -75,6 +77,10 @@ def test_control_and_format_characters_in_a_cell_are_refused(venue, venue_user, 
         ("K1234567,{day},culture,²,0,0", "child_tickets must be a whole number."),
         ("K1234567,{day},culture,0,٣,0", "assistant_tickets must be a whole number."),
         ("K1234567,{day},culture,0,0," + "9" * 5000, "clients_under_16 must be a whole number of at most 3 digits."),
+        # A negative count is a number, not a formula: the row says what to fix, the file stays.
+        ("K1234567,{day},culture,-1,0,0", "child_tickets must be 0 or more."),
+        ("K1234567,{day},culture,0, -2 ,0", "assistant_tickets must be 0 or more."),
+        ("K1234567,{day},culture,+1,0,0", "child_tickets must be a whole number."),
         ("Kß1234567,{day},culture,0,0,0", "A card number has only the letters A–Z"),
         ("K1234567,0001-01-01,culture,0,0,0", "The date cannot be before 1.1.2015."),
         ("K1234567,9999-12-31,culture,0,0,0", "The date of use cannot be in the future."),
@@ -87,6 +93,27 @@ def test_bad_cells_are_row_errors_not_crashes(venue, card, cells, words):
     (row,) = preview.rows
     assert words in " ".join(row.errors)
     assert not row.ok
+
+
+@pytest.mark.parametrize(("cell", "code"), [(" -1+1", "formula"), ("@A1", "formula"), (" -1", "control_character")])
+def test_a_file_with_an_invisible_character_judges_formulas_the_same(venue, venue_user, card, cell, code):
+    # Such a file is read cell by cell, not row by row: the verdict on a cell must not change.
+    rows = (f"{card.number},{_day()},culture,{cell},0,0", f"{card.number}\u200b,{_day()},culture,0,0,0")
+
+    assert _refusal(venue, venue_user, _csv(*rows)).code == code
+
+
+def test_the_byte_order_mark_excel_writes_is_accepted(venue, venue_user, card):
+    content = b"\xef\xbb\xbf" + _csv(f"{card.number},{_day()},culture,0,0,0")
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (1, 0, 0)
+
+
+def test_a_control_character_in_the_header_row_says_so(venue, venue_user):
+    error = _refusal(venue, venue_user, b"\x00" + _csv(f"K1234567,{_day()},culture,0,0,0"))
+
+    assert error.code == "control_character"
+    assert "Row 1" in error.messages[0]
 
 
 def test_whole_file_errors_carry_codes(venue, venue_user):
