@@ -6,6 +6,7 @@ Dates are written the Finnish way in every language (kaikukanta/formats): 1.3.20
 import datetime
 
 from django import template
+from django.urls import reverse
 
 register = template.Library()
 
@@ -28,3 +29,11 @@ def short_datetime(value) -> str:
     if not isinstance(value, datetime.datetime):
         return ""
     return f"{value.day}.{value.month}.{value.year} {value.hour:02}:{value.minute:02}"
+
+
+@register.filter
+def in_omakaiku(request) -> bool:
+    """Whether an error page (404, 429) answers a request for one of OmaKaiku's pages: there it
+    keeps OmaKaiku's look, navigation and links, not the staff register's."""
+    path = getattr(request, "path_info", "")
+    return isinstance(path, str) and path.startswith(reverse("omakaiku:home"))

@@ -508,3 +508,18 @@ def test_an_x_card_holders_pages_say_nothing_about_a_printed_card(client, distri
         assert card.number.lower() in page
         assert "printed" not in page
         assert "plastic" not in page
+
+
+def test_a_missing_omakaiku_page_keeps_omakaiku_and_a_staff_one_kaikukanta(holder_client, client, distributor, site):
+    other = factories.CardFactory(site=site, mobile_enabled=True)
+
+    missing = holder_client.get(reverse("omakaiku:mobile_card", args=[other.pk]))
+
+    assert missing.status_code == 404
+    assert '<body class="omakaiku">' in missing.text
+    assert '<a class="brand" href="/omakaiku/">OmaKaiku</a>' in missing.text
+    client.force_login(distributor)
+    staff_missing = client.get(reverse("cards:detail", args=[10**6]))
+    assert staff_missing.status_code == 404
+    assert '<body class="">' in staff_missing.text
+    assert ">Kaikukanta</a>" in staff_missing.text

@@ -101,6 +101,11 @@ def test_guessing_the_current_password_is_rate_limited(holder_client, holder):
     assert statuses == [200] * 5 + [429]
     holder.refresh_from_db()
     assert holder.check_password(factories.PASSWORD)
+    # The pause is said in OmaKaiku's own look, with its way back, not the staff register's.
+    paused = change_password(holder_client, current="guess-7")
+    assert '<body class="omakaiku">' in paused.text
+    assert 'href="/omakaiku/">' in paused.text
+    assert 'href="/help/"' not in paused.text
 
 
 def test_holder_chooses_the_language_of_emails(holder_client, holder):
