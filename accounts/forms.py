@@ -40,6 +40,9 @@ class CleanTextMixin:
                 continue
             multiline = isinstance(field.widget, forms.Textarea)
             field.to_python = _cleaning(field.to_python, multiline=multiline)
+            # A form shown again with an error shows the text as it will be stored: a NUL byte
+            # sent back to the browser would come back as "\ufffd", a visible character.
+            field.bound_data = _cleaning_shown(field.bound_data, multiline=multiline)
             if field.max_length is None:
                 field.max_length = DEFAULT_MAX_LENGTH_MULTILINE if multiline else DEFAULT_MAX_LENGTH
                 field.validators.append(MaxLengthValidator(field.max_length))
@@ -53,6 +56,15 @@ def _cleaning(to_python: Callable, *, multiline: bool) -> Callable:
         return to_python(value)
 
     return clean_then_parse
+
+
+def _cleaning_shown(bound_data: Callable, *, multiline: bool) -> Callable:
+    def clean_then_show(data, initial):
+        if isinstance(data, str):
+            data = text_clean(data, multiline=multiline)
+        return bound_data(data, initial)
+
+    return clean_then_show
 
 
 class Form(CleanTextMixin, forms.Form):

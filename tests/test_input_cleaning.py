@@ -186,6 +186,23 @@ def test_offer_text_is_cleaned_when_saved(client, venue_user, venue):
     assert (offer.title_fi, offer.description_fi) == ("Konsertti", "Rivi 1\nRivi 2")
 
 
+def test_a_form_shown_again_shows_the_text_as_it_will_be_stored(client, venue_user, venue):
+    """A NUL byte sent back to the browser comes back as "\ufffd", which would then be saved."""
+    client.force_login(venue_user)
+
+    page = client.post(
+        reverse("venues:offer_create"),
+        {"venue": venue.pk, "title_fi": "Konsertti\x00", "category": "culture", "description_fi": "rivi1\x00rivi2"},
+    )
+
+    assert page.status_code == 200
+    assert page.context["form"].errors["starts_on"]
+    assert '>\nrivi1rivi2</textarea>' in page.text
+    assert 'value="Konsertti"' in page.text
+    assert "\x00" not in page.text
+    assert not Offer.objects.exists()
+
+
 def test_children_count_has_no_default_and_an_empty_one_is_required(client, distributor, site, municipality):
     client.force_login(distributor)
 
