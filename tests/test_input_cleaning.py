@@ -197,7 +197,7 @@ def test_a_form_shown_again_shows_the_text_as_it_will_be_stored(client, venue_us
 
     assert page.status_code == 200
     assert page.context["form"].errors["starts_on"]
-    assert '>\nrivi1rivi2</textarea>' in page.text
+    assert ">\nrivi1rivi2</textarea>" in page.text
     assert 'value="Konsertti"' in page.text
     assert "\x00" not in page.text
     assert not Offer.objects.exists()
