@@ -22,6 +22,9 @@ DEFAULT_MAX_LENGTH_MULTILINE = 4000
 EMAIL_MAX_LENGTH = 254
 
 
+_INVALID_CHOICE = forms.ModelChoiceField.default_error_messages["invalid_choice"]
+
+
 class CleanTextMixin:
     """Cleans every text field of the form with :func:`accounts.text.text_clean` and caps its
     length, so a form gets clean text by inheriting this, whoever declares its fields (the
@@ -33,6 +36,10 @@ class CleanTextMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if isinstance(field, forms.ChoiceField) and "invalid_choice" in field.error_messages:
+                # Django's own words for a model choice, already in every language: without the
+                # value, which only an edited address can hold (5,000 letters would be echoed).
+                field.error_messages["invalid_choice"] = _INVALID_CHOICE
             if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
                 continue
             if not getattr(field, "text_cleaning", True):

@@ -276,3 +276,16 @@ def test_every_date_field_is_the_date_picker_written_as_iso():
 def test_update_form_reason_is_at_most_100_characters():
     assert CardUpdateForm.base_fields["reason"].max_length == 100
     assert CardSearchForm.base_fields["number"].max_length == 40
+
+
+@pytest.mark.parametrize("parameter", ["category", "preset", "region"])
+def test_a_choice_edited_into_the_address_is_refused_without_echoing_it(client, db, parameter):
+    typed = "A" * 5000
+
+    page = client.get(reverse("stats:public"), {parameter: typed})
+
+    assert page.status_code == 200
+    assert page.context["form"].errors[parameter] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert f"{typed} is not one" not in page.text
