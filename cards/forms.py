@@ -30,6 +30,7 @@ class CardNumberField(forms.CharField):
     text_cleaning = False
     default_error_messages = {
         "invalid_characters": _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."),
+        "no_number": _("Enter the card number: its letters and digits."),
     }
 
     def __init__(self, **kwargs):
@@ -40,6 +41,9 @@ class CardNumberField(forms.CharField):
         value = super().to_python(value)
         if value and not re.fullmatch(r"[A-Za-z0-9 -]+", value):
             raise ValidationError(self.error_messages["invalid_characters"], code="invalid_characters")
+        if value and not re.search(r"[A-Za-z0-9]", value):
+            # Only dashes and spaces: nothing is left to look up ("card  is not valid").
+            raise ValidationError(self.error_messages["no_number"], code="no_number")
         return value
 
 

@@ -89,6 +89,23 @@ def test_card_numbers_are_ascii_letters_digits_spaces_and_dashes(typed):
     assert excinfo.value.code == "invalid_characters"
 
 
+@pytest.mark.parametrize("typed", ["-", " - - ", "--"])
+def test_a_card_number_of_only_dashes_asks_for_the_number(typed):
+    with pytest.raises(forms.ValidationError) as excinfo:
+        CardNumberField().clean(typed)
+
+    assert excinfo.value.code == "no_number"
+
+
+def test_the_desk_says_what_to_type_for_a_number_of_only_dashes(client, venue_user, venue):
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk"), {"venue": venue.pk, "number": "-"})
+
+    assert page.context["lookup"].errors["number"] == ["Enter the card number: its letters and digits."]
+    assert "Card  " not in page.text
+
+
 def test_a_card_number_as_read_aloud_is_accepted():
     assert CardNumberField().clean(" k123-456 7 ") == "k123-456 7"
 
