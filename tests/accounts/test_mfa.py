@@ -165,3 +165,33 @@ def test_demo_code_command_refuses_without_debug(db, settings):
 
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo_totp_code", "admin@example.fi")
+
+
+def test_whoever_must_keep_two_step_verification_is_offered_no_way_to_switch_it_off(client, coordinator):
+    client.force_login(coordinator)
+
+    index = client.get(reverse("mfa_index"))
+    # allauth asks for the password again first, on a page in Kaikukanta's form style.
+    confirm = client.get(reverse("mfa_deactivate_totp"), follow=True)
+    assert confirm.redirect_chain[-1][0].startswith(reverse("account_reauthenticate"))
+    assert '<form method="post" action="/accounts/reauthenticate/" class="form" novalidate>' in confirm.text
+    assert '<label for="id_password">Password' in confirm.text
+    client.post(reverse("account_reauthenticate"), {"password": factories.PASSWORD})
+    deactivate = client.get(reverse("mfa_deactivate_totp"))
+
+    assert index.status_code == 200
+    assert reverse("mfa_deactivate_totp") not in index.text
+    assert "required for your role" in index.text
+    assert "required for your role" in deactivate.text
+    assert "<button" not in deactivate.text.split('id="main"')[-1].split("</main>")[0]
+    assert Authenticator.objects.filter(user=coordinator, type=Authenticator.Type.TOTP).exists()
+
+
+def test_a_distributor_who_chose_two_step_verification_may_switch_it_off(client, distributor):
+    factories.with_totp(distributor)
+    client.force_login(distributor)
+
+    index = client.get(reverse("mfa_index"))
+
+    assert f'<a class="button button--danger" href="{reverse("mfa_deactivate_totp")}">Switch off</a>' in index.text
+    assert "required for your role" not in index.text
