@@ -1,4 +1,5 @@
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -7,7 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import CleanTextMixin, ModelForm
-from .models import Municipality, Organisation, Region, RegionalCoordinator, Site, SiteMembership, User
+from .models import (
+    AuthenticatorRecord,
+    Municipality,
+    Organisation,
+    Region,
+    RegionalCoordinator,
+    Site,
+    SiteMembership,
+    User,
+)
 
 # Every admin form is one of the project's forms (``form = ModelForm``, the user forms below):
 # text typed or pasted here is cleaned as in Kaikukanta's own forms (no NUL byte, no invisible
@@ -150,7 +160,43 @@ class RegionalCoordinatorAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["user"]
 
 
+@admin.register(AuthenticatorRecord)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """A lost phone's authenticator is removed here; the person sets up a new one at their next
+    login. Nothing is added or edited by hand, and the secret (``data``) is never shown."""
+
+    form = ModelForm
+    list_display = ["user_email", "kind", "created", "last_used"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    fields = ["user_email", "kind", "created", "last_used"]
+    readonly_fields = fields
+
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description=_("kind"), ordering="type")
+    def kind(self, obj):
+        return obj.get_type_display()
+
+    @admin.display(description=_("added"), ordering="created_at")
+    def created(self, obj):
+        return obj.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, obj):
+        return obj.last_used_at
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # Addresses change only through the services (the email is the login and the holder's personal
 # data); groups and per-user permissions are not used: roles come from sites and regions.
 admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
 admin.site.unregister(Group)

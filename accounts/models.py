@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -304,3 +305,14 @@ class RegionalCoordinator(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.region}"
+
+
+class AuthenticatorRecord(Authenticator):
+    """allauth's two-step verification authenticators as the Django admin shows them: with
+    names in the three languages (allauth's model has none), and only to be removed there,
+    when someone has lost their phone."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("two-step verification authenticator")
+        verbose_name_plural = _("two-step verification authenticators")

@@ -273,8 +273,8 @@ class ValidityPeriod(models.Model):
 class CardNumberCounter(models.Model):
     """Hands out X and Z numbers: incremented in the database, so never raced or reused."""
 
-    prefix = models.CharField(max_length=1, primary_key=True)
-    last_value = models.PositiveBigIntegerField(default=0)
+    prefix = models.CharField(_("prefix"), max_length=1, primary_key=True)
+    last_value = models.PositiveBigIntegerField(_("last number given"), default=0)
 
     class Meta:
         verbose_name = _("card number counter")
@@ -312,7 +312,12 @@ class CardUse(models.Model):
     # "", where there is no key: the constraint allows any number of NULLs.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)

@@ -2,11 +2,14 @@ import datetime
 import re
 
 import pytest
+from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 
 from accounts.forms import CleanTextMixin
-from accounts.models import Region, User
+from accounts.mfa import totp_secret
+from accounts.models import AuthenticatorRecord, Region, User
 from cards.models import Card, Offer
 from tests import factories
 
@@ -203,3 +206,33 @@ def test_the_admin_saves_a_valid_offer(client, admin_user, venue):
 
     assert saved.status_code == 302
     assert Offer.objects.get().venue == venue
+
+
+def test_a_lost_phones_authenticator_is_removed_in_the_admin_and_its_secret_never_shown(
+    client, admin_user, coordinator
+):
+    record = AuthenticatorRecord.objects.get(user=coordinator, type=Authenticator.Type.TOTP)
+    client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fi"
+
+    listed = client.get(reverse("admin:accounts_authenticatorrecord_changelist"))
+    shown = client.get(reverse("admin:accounts_authenticatorrecord_change", args=[record.pk]))
+
+    assert ">Viimeksi käytetty<" in listed.text.replace("\n", "")
+    assert coordinator.email in shown.text
+    assert record.data["secret"] not in shown.text
+    assert totp_secret(coordinator) not in shown.text
+    assert client.get(reverse("admin:accounts_authenticatorrecord_add")).status_code == 403
+    client.post(reverse("admin:accounts_authenticatorrecord_delete", args=[record.pk]), {"post": "yes"})
+    assert not Authenticator.objects.filter(pk=record.pk).exists()
+
+
+def test_the_admin_names_its_own_fields_in_finnish(client, admin_user):
+    use = factories.CardUseFactory()
+    client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fi"
+
+    page = client.get(reverse("admin:cards_carduse_change", args=[use.pk]))
+
+    assert "Kirjaaja:" in page.text
+    assert "Recorded by" not in page.text
