@@ -14,7 +14,8 @@ from .models import User
 from .security_log import throttle_log
 
 # Browser features no Kaikukanta or OmaKaiku page uses are switched off; the camera stays
-# available to our own pages because venues will scan cards with it.
+# available to our own pages because venues will scan cards with it. Only features browsers
+# know: an unknown one (such as "bluetooth") puts a warning in the console of every page.
 PERMISSIONS_POLICY = ", ".join(
     [
         "camera=(self)",
@@ -23,7 +24,6 @@ PERMISSIONS_POLICY = ", ".join(
         "payment=()",
         "usb=()",
         "serial=()",
-        "bluetooth=()",
         "hid=()",
         "midi=()",
         "magnetometer=()",

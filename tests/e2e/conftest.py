@@ -75,10 +75,19 @@ def console_errors():
 def page(page, console_errors):
     """The plugin's page, with every console error collected; none may be a CSP violation."""
     page.set_default_timeout(10_000)
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.on(
+        "console",
+        lambda message: (message.type == "error" or "Permissions-Policy" in message.text)
+        and console_errors.append(message.text),
+    )
     page.on("pageerror", lambda error: console_errors.append(f"page error: {error}"))
     yield page
-    csp = [text for text in console_errors if "Content Security Policy" in text or "page error" in text]
+    # A CSP violation, a script error, or a header feature the browser does not know (a warning on every page).
+    csp = [
+        text
+        for text in console_errors
+        if "Content Security Policy" in text or "page error" in text or "Permissions-Policy" in text
+    ]
     assert not csp, "The browser console reported:\n" + "\n".join(csp)
 
 
