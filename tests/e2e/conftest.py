@@ -77,8 +77,9 @@ def page(page, console_errors):
     page.set_default_timeout(10_000)
     page.on(
         "console",
-        lambda message: (message.type == "error" or "Permissions-Policy" in message.text)
-        and console_errors.append(message.text),
+        lambda message: (
+            (message.type == "error" or "Permissions-Policy" in message.text) and console_errors.append(message.text)
+        ),
     )
     page.on("pageerror", lambda error: console_errors.append(f"page error: {error}"))
     yield page
