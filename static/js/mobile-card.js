@@ -9,10 +9,19 @@
   var loadedAt = Date.parse(card.getAttribute("data-loaded-at"));
   var STALE_AFTER_MS = 2 * 60 * 1000;
 
-  function two(n) { return (n < 10 ? "0" : "") + n; }
+  // In the card's own time zone (the server's, like "Page loaded"), not the phone's: a phone
+  // set to another zone would show two times that disagree, and a venue could doubt the card.
+  var timeZone = card.getAttribute("data-time-zone") || undefined;
+  var format;
+  try {
+    format = new Intl.DateTimeFormat("en-GB", {
+      timeZone: timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
+    });
+  } catch (error) {
+    format = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  }
   function tick() {
-    var now = new Date();
-    clock.textContent = two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+    clock.textContent = format.format(new Date());
   }
 
   function checkStale() {

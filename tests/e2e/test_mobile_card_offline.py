@@ -1,5 +1,6 @@
 """The mobile card holds up: one phone screen, a running clock, and a stored copy when offline."""
 
+import datetime
 import re
 import time
 
@@ -26,6 +27,12 @@ def _wait_for_the_service_worker(page) -> None:
         time.sleep(0.1)
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # A phone far from Finland: the card's clock must still show Finnish time.
+    return {**browser_context_args, "timezone_id": "America/New_York"}
+
+
 @pytest.fixture
 def phone(page):
     page.set_viewport_size({"width": 360, "height": 640})
@@ -45,6 +52,14 @@ def test_the_mobile_card_fits_a_phone_screen_and_is_live(phone, url, distributor
     first = clock.inner_text()
     assert re.fullmatch(r"\d\d:\d\d:\d\d", first)
     expect(clock).not_to_have_text(first, timeout=3000)  # it runs: a screenshot would not
+    # In the card's time zone, as "Page loaded" is, on a phone set to another one (browser_context_args).
+    loaded = phone.locator(".mobile-card__loaded time").inner_text()
+    shown = datetime.datetime.strptime(clock.inner_text(), "%H:%M:%S").time()
+    page_loaded = datetime.datetime.strptime(loaded.split()[-1], "%H:%M:%S").time()
+    seconds_apart = abs(
+        datetime.datetime.combine(datetime.date.min, shown) - datetime.datetime.combine(datetime.date.min, page_loaded)
+    ).total_seconds()
+    assert min(seconds_apart, 86400 - seconds_apart) < 60, (shown, page_loaded)
     expect(phone.locator("[data-stored-copy]")).to_be_hidden()
     assert_accessible(phone, axe, "the mobile card at 360 × 640")
 
