@@ -153,3 +153,11 @@ def test_javascript_catalogue_keeps_placeholders(language):
         if message.id:
             assert message.string, message.id
             assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(message.id))
+
+
+def test_the_swedish_login_error_spells_e_post_as_every_other_page(client, distributor):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+
+    page = client.post(reverse("account_login"), {"login": distributor.email, "password": "wrong"})
+
+    assert "E-postadressen och/eller lösenordet är felaktigt." in page.text
