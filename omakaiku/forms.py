@@ -8,7 +8,16 @@ from accounts.models import Municipality, UseCategory, User
 from cards.models import Offer
 
 
-class HolderSetPasswordForm(CleanTextMixin, SetPasswordForm):
+class _RulesBesideTheNewPassword:
+    """The password rules' messages ("too short", "too similar to the email address") stand
+    beside the new password, where it is typed, not beside its repetition, where Django's forms
+    put them (a screen reader user fixing the first field would not hear them there)."""
+
+    def validate_password_for_user(self, user, *args, **kwargs):
+        super().validate_password_for_user(user, "new_password1")
+
+
+class HolderSetPasswordForm(_RulesBesideTheNewPassword, CleanTextMixin, SetPasswordForm):
     """Django's form (with the password validators), plus the privacy notice on first activation."""
 
     accept_privacy = forms.BooleanField(label=_("I have read the privacy notice."), required=True)
@@ -20,7 +29,7 @@ class HolderSetPasswordForm(CleanTextMixin, SetPasswordForm):
             del self.fields["accept_privacy"]
 
 
-class HolderPasswordChangeForm(CleanTextMixin, PasswordChangeForm):
+class HolderPasswordChangeForm(_RulesBesideTheNewPassword, CleanTextMixin, PasswordChangeForm):
     """Django's form: the current password, then the new one twice (with the password validators)."""
 
     error_messages = {

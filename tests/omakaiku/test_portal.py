@@ -85,7 +85,10 @@ def test_privacy_notice_must_be_accepted(client, invited):
 def test_weak_password_is_refused_with_a_reason(client, invited):
     _page, response = _activate(client, _link(mail.outbox[0]), new_password1="12345678", new_password2="12345678")
 
-    assert "too short" in response.text or "too common" in response.text
+    errors = response.context["form"].errors
+    assert list(errors) == ["new_password1"]  # beside the field where the password is typed
+    assert "This password is too short. It must contain at least 10 characters." in errors["new_password1"]
+    assert "This password is entirely numeric." in errors["new_password1"]
 
 
 def test_invitation_link_is_single_use(client, invited):

@@ -79,18 +79,20 @@ def test_a_wrong_current_password_is_a_form_error_and_changes_nothing(holder_cli
 
 
 @pytest.mark.parametrize(
-    ("new", "again", "error"),
+    ("new", "again", "error", "beside"),
     [
-        ("short", None, "This password is too short."),
-        (NEW_PASSWORD, NEW_PASSWORD + "x", "The two password fields"),
-        ("maija@example.com", None, "too similar to the email address"),
+        ("short", None, "This password is too short.", "new_password1"),
+        (NEW_PASSWORD, NEW_PASSWORD + "x", "The two password fields", "new_password2"),
+        ("maija@example.com", None, "too similar to the email address", "new_password1"),
     ],
 )
-def test_a_weak_or_mistyped_new_password_is_refused(holder_client, holder, new, again, error):
+def test_a_weak_or_mistyped_new_password_is_refused(holder_client, holder, new, again, error, beside):
     response = change_password(holder_client, new=new, again=again)
 
     assert response.status_code == 200
     assert error in response.text
+    # Beside the field to fix: a rule of passwords beside the new one, a typo beside the repetition.
+    assert list(response.context["password_form"].errors) == [beside]
     holder.refresh_from_db()
     assert holder.check_password(factories.PASSWORD)
 
