@@ -35,6 +35,12 @@ def test_login_page_speaks_each_language(client, db, code, word):
     assert word in response.text
 
 
+def test_the_staff_login_leads_a_cardholder_to_omakaikus_own(client, db):
+    page = client.get(reverse("account_login"))
+
+    assert f'<a href="{reverse("omakaiku:login")}">Log in to OmaKaiku</a>' in page.text
+
+
 def test_language_switcher_remembers_the_choice(client, db):
     client.post(reverse("set_language"), {"language": "sv", "next": "/"})
 
