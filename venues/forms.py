@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BoundedDateField, Form, ModelForm, WholeNumberField, years_from_today
+from accounts.forms import BoundedDateField, Form, ModelForm, WholeNumberField, add_service_errors, years_from_today
 from accounts.models import UseCategory
 from cards.forms import CardNumberField
 from cards.models import Offer
@@ -127,11 +127,10 @@ class OfferAdminForm(ModelForm):
 
     def clean(self):
         data = super().clean()
-        try:
-            offer_validate(venue=data.get("venue"), data=data)
-        except ValidationError as error:
-            for name, messages in error.message_dict.items():
-                # A field its own checks refused already says what to fix.
-                if name not in self.errors:
-                    self.add_error(name, messages)
+        # Once every field parses (a field refused already says what to fix), as the editor's view does.
+        if not self.errors:
+            try:
+                offer_validate(venue=data.get("venue"), data=data)
+            except ValidationError as error:
+                add_service_errors(self, error)
         return data

@@ -11,14 +11,12 @@
 
   // In the card's own time zone (the server's, like "Page loaded"), not the phone's: a phone
   // set to another zone would show two times that disagree, and a venue could doubt the card.
-  var timeZone = card.getAttribute("data-time-zone") || undefined;
+  var options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
   var format;
   try {
-    format = new Intl.DateTimeFormat("en-GB", {
-      timeZone: timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
-    });
-  } catch (error) {
-    format = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+    format = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: card.getAttribute("data-time-zone") }, options));
+  } catch (error) {  // a zone this browser does not know: the phone's own, rather than no clock
+    format = new Intl.DateTimeFormat("en-GB", options);
   }
   function tick() {
     clock.textContent = format.format(new Date());
