@@ -243,6 +243,11 @@ if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {
+    "authenticate": "accounts.mfa_forms.CodeAuthenticateForm",
+    "reauthenticate": "accounts.mfa_forms.CodeReauthenticateForm",
+    "activate_totp": "accounts.mfa_forms.CodeActivateTOTPForm",
+}
 # One 30-second step either way, as RFC 6238 advises for clocks that drift and for a code typed
 # just as it changes; a code still works only once.
 MFA_TOTP_TOLERANCE = 1

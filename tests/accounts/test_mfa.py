@@ -1,5 +1,6 @@
 """Two-step verification: the admin has no login of its own, admins and coordinators must use TOTP."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -195,3 +196,20 @@ def test_a_distributor_who_chose_two_step_verification_may_switch_it_off(client,
 
     assert f'<a class="button button--danger" href="{reverse("mfa_deactivate_totp")}">Switch off</a>' in index.text
     assert "required for your role" not in index.text
+
+
+def _code_input(page) -> str:
+    return re.search(r'<input[^>]*name="code"[^>]*>', page.text).group(0)
+
+
+def test_every_code_field_opens_the_phones_number_keypad(client, admin_user, coordinator):
+    # The app's codes and the recovery codes are digits only.
+    client.post(reverse("account_login"), {"login": admin_user.email, "password": factories.PASSWORD})
+    assert 'inputmode="numeric"' in _code_input(client.get(reverse("mfa_authenticate")))
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(factories.TOTP_SECRET)})
+    client.post(reverse("account_logout"))
+
+    Authenticator.objects.filter(user=coordinator).delete()
+    client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
+    client.post(reverse("account_reauthenticate"), {"password": factories.PASSWORD})
+    assert 'inputmode="numeric"' in _code_input(client.get(reverse("mfa_activate_totp")))
