@@ -107,6 +107,13 @@ class OfferForm(ModelForm):
             "description_sv": forms.Textarea(attrs={"rows": 3}),
             "description_en": forms.Textarea(attrs={"rows": 3}),
         }
+        error_messages = {
+            # Django counts the https:// it adds to an address typed without one: "(it has 308)"
+            # for the 300 characters typed would send the user looking for 8 that are not there.
+            "web_link": {
+                "max_length": _("Shorten the web address to at most %(limit_value)d characters, https:// included.")
+            },
+        }
 
     def _post_clean(self):
         # The service validates and saves; the model's own checks would only repeat it.
@@ -124,6 +131,7 @@ class OfferAdminForm(ModelForm):
         model = Offer
         fields = ["venue", *OfferForm.Meta.fields]
         widgets = OfferForm.Meta.widgets
+        error_messages = OfferForm.Meta.error_messages
 
     def clean(self):
         data = super().clean()

@@ -122,3 +122,27 @@ def test_an_offer_keeps_its_address_link_accessibility_and_booking(venue, venue_
     assert (offer.address, offer.web_link) == ("Hämeenkatu 1", "https://example.fi/liput")
     assert offer.accessibility_in("sv") == "Esteetön sisäänkäynti"  # Finnish is the fallback
     assert offer.booking_in("en") == "Book by phone"
+
+
+def test_a_too_long_web_address_is_refused_with_the_limit_the_user_can_act_on(client, venue_user, venue):
+    # Typed without https://, which the form adds before it counts.
+    link = "example.fi/" + "a" * 289
+    client.force_login(venue_user)
+    today = timezone.localdate()
+    response = client.post(
+        reverse("venues:offer_create") + f"?venue={venue.pk}",
+        {
+            "category": "sports",
+            "title_fi": "Uimahalli",
+            "web_link": link,
+            "starts_on": today.isoformat(),
+            "ends_on": (today + datetime.timedelta(days=5)).isoformat(),
+        },
+    )
+
+    assert response.status_code == 200
+    assert not Offer.objects.exists()
+    assert response.context["form"].errors["web_link"] == [
+        "Shorten the web address to at most 300 characters, https:// included."
+    ]
+    assert f'value="{link}"' in response.text  # as typed
