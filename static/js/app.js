@@ -155,3 +155,52 @@
   extend(Number(times.dataset.secondsLeft) || 0);
   schedule();
 })();
+
+// Statistics on a phone: every table stacked row by row made a region's dashboard some thirty
+// screens long. There each table starts folded under its heading, whose text becomes a button
+// that opens it (the WAI-ARIA disclosure pattern); a link to a table, such as the list of
+// tables above them, opens it too. Without this file, or on a wider screen, all are open.
+(function () {
+  var sections = document.querySelectorAll("section.stats-table");
+  var narrow = window.matchMedia("(max-width: 40rem)");
+  if (!sections.length || !narrow.matches) { return; }
+  var openers = {};
+  // The folded headings list the tables themselves: the list above them would only repeat it.
+  var contents = document.querySelector(".stats-contents");
+  if (contents) { contents.hidden = true; }
+  sections.forEach(function (section) {
+    var heading = section.querySelector("h2");
+    var panel = document.createElement("div");
+    panel.id = heading.id + "-panel";
+    Array.prototype.slice.call(section.children).forEach(function (child) {
+      if (child !== heading) { panel.appendChild(child); }
+    });
+    section.appendChild(panel);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "stats-toggle";
+    button.setAttribute("aria-controls", panel.id);
+    while (heading.firstChild) { button.appendChild(heading.firstChild); }
+    heading.appendChild(button);
+    function show(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      panel.hidden = !open;
+    }
+    button.addEventListener("click", function () { show(button.getAttribute("aria-expanded") !== "true"); });
+    show(window.location.hash === "#" + heading.id);
+    openers["#" + heading.id] = show;
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    if (link && openers[link.getAttribute("href")]) { openers[link.getAttribute("href")](true); }
+  });
+  window.addEventListener("hashchange", function () {
+    if (openers[window.location.hash]) { openers[window.location.hash](true); }
+  });
+  // Turned to landscape or a wider window: nothing stays folded where there is room.
+  narrow.addEventListener("change", function (event) {
+    if (event.matches) { return; }
+    Object.keys(openers).forEach(function (id) { openers[id](true); });
+    if (contents) { contents.hidden = false; }
+  });
+})();

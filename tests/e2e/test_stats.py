@@ -59,3 +59,32 @@ def test_dashboards(page, url, login, axe, figures, distributor, coordinator):  
     page.goto(url("/stats/dashboard/"))
     expect(h1(page)).to_have_text("Statistics: Pirkanmaa (region)")
     check(page, axe, "a coordinator's dashboard")
+
+
+def test_on_a_phone_each_table_opens_from_its_heading(page, url, login, axe, figures, coordinator):  # noqa: F811
+    # Eleven tables stacked row by row were some thirty screens on a phone.
+    page.set_viewport_size(PHONE)
+    login(coordinator)
+    page.goto(url("/stats/dashboard/"))
+    by_month = page.get_by_role("button", name="By month")
+    expect(by_month).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("table", name="By month")).to_be_hidden()
+    folded = page.evaluate("document.documentElement.scrollHeight")
+    assert folded < 4 * PHONE["height"], f"the folded dashboard is {folded} px tall"
+    assert_accessible(page, axe, "a coordinator's dashboard, folded, on a phone")
+
+    by_month.focus()
+    page.keyboard.press("Enter")
+    expect(by_month).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("table", name="By month")).to_be_visible()
+    expect(page.get_by_role("table", name="Annual figures")).to_be_hidden()
+    assert_accessible(page, axe, "a coordinator's dashboard with a table open on a phone")
+
+    # A link to one table opens it, and a wide screen shows every table as before.
+    page.goto(url("/stats/dashboard/#stats-by-municipality-heading"))
+    expect(page.get_by_role("table", name="By municipality")).to_be_visible()
+    page.set_viewport_size(WIDE)
+    expect(page.get_by_role("table", name="Annual figures")).to_be_visible()
+    page.goto(url("/stats/dashboard/"))
+    expect(page.get_by_role("button", name="By month")).to_have_count(0)
+    expect(page.get_by_role("table", name="By month")).to_be_visible()
