@@ -40,6 +40,9 @@ class CleanTextMixin:
                 # Django's own words for a model choice, already in every language: without the
                 # value, which only an edited address can hold (5,000 letters would be echoed).
                 field.error_messages["invalid_choice"] = _INVALID_CHOICE
+            if "invalid_pk_value" in field.error_messages:
+                # A list of model choices (the admin's groups) echoes a value that is not a key.
+                field.error_messages["invalid_pk_value"] = _INVALID_CHOICE
             if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
                 continue
             if not getattr(field, "text_cleaning", True):

@@ -236,3 +236,19 @@ def test_the_admin_names_its_own_fields_in_finnish(client, admin_user):
 
     assert "Kirjaaja:" in page.text
     assert "Recorded by" not in page.text
+
+
+def test_a_group_edited_into_the_admins_form_is_refused_without_echoing_it(client, admin_user, distributor):
+    typed = "A" * 5000
+    client.force_login(admin_user)
+
+    page = client.post(
+        reverse("admin:accounts_user_change", args=[distributor.pk]),
+        _user_form(distributor.email) | {"groups": [typed]},
+    )
+
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["groups"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert typed not in page.text
