@@ -96,6 +96,13 @@ class Holder(models.Model):
                 condition=Q(birth_year__isnull=True) | Q(birth_year__gte=1900), name="holder_birth_year_range"
             ),
         ]
+        indexes = [
+            # The admin's search by organisation name reads only the organisations' entries (about
+            # one holder in twenty), not every customer's row.
+            models.Index(
+                fields=["organisation_name"], condition=Q(kind="organisation"), name="holder_organisation_name"
+            ),
+        ]
 
     def __str__(self):
         if self.kind == self.Kind.ORGANISATION:
