@@ -349,3 +349,19 @@ def test_the_navigation_is_each_persons_own_in_their_language(client, distributo
     both = _navigation(client, "fi")
     assert 'href="/venue/"' in both
     assert 'href="/cards/"' in both
+
+
+def test_region_page_counts_a_sites_cards_up_to_a_cap_and_says_over(client, coordinator, site, monkeypatch):
+    # A cap, so that the page reads a bounded number of rows however large a site grows.
+    from accounts import views
+
+    factories.CardFactory.create_batch(5, site=site)
+    client.force_login(coordinator)
+    monkeypatch.setattr(views, "CARD_COUNT_CAP", 2)
+    over = client.get(reverse("accounts:region"))
+    monkeypatch.setattr(views, "CARD_COUNT_CAP", 10)
+    exact = client.get(reverse("accounts:region"))
+
+    assert [row.card_count for row in over.context["sites"] if row.pk == site.pk] == [3]  # the cap and one
+    assert '<td data-label="Active cards">over 2</td>' in over.text
+    assert '<td data-label="Active cards">5</td>' in exact.text
