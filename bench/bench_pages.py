@@ -66,7 +66,7 @@ def _pages() -> dict:
 
     from accounts.models import Site, User
     from cards.models import Card
-    from venues.management.commands.seed_demo import ADMIN_EMAIL, DISTRIBUTORS, HOLDER_EMAIL, VENUES
+    from venues.management.commands.seed_demo import ADMIN_EMAIL, COORDINATOR_EMAIL, DISTRIBUTORS, HOLDER_EMAIL, VENUES
 
     def client(email: str) -> Client:
         signed_in = Client(HTTP_HOST="127.0.0.1")
@@ -74,7 +74,7 @@ def _pages() -> dict:
         return signed_in
 
     distributor, venue, holder = client(DISTRIBUTORS[0][3]), client(VENUES[0][3]), client(HOLDER_EMAIL)
-    admin = client(ADMIN_EMAIL)
+    admin, coordinator = client(ADMIN_EMAIL), client(COORDINATOR_EMAIL)
     site = Site.objects.get(memberships__user__email=DISTRIBUTORS[0][3])
     own = Card.objects.filter(site=site).order_by("-created_at", "-pk").first()
     valid = Card.objects.filter(status=Card.Status.ACTIVE).order_by("-valid_until", "-pk").first()
@@ -93,6 +93,8 @@ def _pages() -> dict:
         "stats-public": (distributor, "/stats/"),
         "stats-distributor": (distributor, "/stats/dashboard/"),
         "stats-venue": (venue, "/stats/dashboard/"),
+        "region": (coordinator, "/region/"),
+        "region-site": (coordinator, f"/region/sites/{site.pk}/"),
         # The national admin's lists of the three big tables, and a search of each.
         "admin-cards": (admin, "/admin/cards/card/"),
         "admin-cards-active": (admin, "/admin/cards/card/?status__exact=active"),
