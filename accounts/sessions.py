@@ -10,6 +10,7 @@ instead marks the session changed at most once every ``REFRESH_SECONDS``, so a s
 is written about once a minute and still ends 29–30 minutes after its last request.
 """
 
+import datetime
 import re
 import time
 
@@ -67,6 +68,16 @@ class SessionStore(db.SessionStore):
     """
 
     _sql: dict[str, str] = {}
+
+    def get_expiry_date(self, **kwargs):
+        # The session ends SESSION_COOKIE_AGE after its refresh mark, the moment from which the
+        # page's warning counts (session_seconds_left), not after the save that follows later in
+        # the request: counted from the save, the server still let the visitor in for up to a
+        # second after the page had said "You have been logged out".
+        refreshed = self.get(_REFRESHED_KEY)
+        if "modification" not in kwargs and isinstance(refreshed, int):
+            kwargs["modification"] = datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)
+        return super().get_expiry_date(**kwargs)
 
     def _validate_session_key(self, key):
         return isinstance(key, str) and _SESSION_KEY.fullmatch(key) is not None

@@ -85,6 +85,25 @@ def test_a_session_ends_after_thirty_idle_minutes(client, distributor):
     assert reverse("account_login") in response["Location"]
 
 
+def test_a_page_never_says_the_session_ended_before_the_server_ends_it(client, distributor):
+    from django.contrib.sessions.models import Session
+
+    # The session is refreshed late in one second, the next page is read early in the next one.
+    second = timezone.now().replace(microsecond=0)
+    with time_machine.travel(second + datetime.timedelta(seconds=0.7), tick=False) as traveller:
+        _logged_in(client, distributor)
+        client.get(reverse("cards:list"))
+        traveller.shift(datetime.timedelta(seconds=0.5))
+        page = client.get(reverse("cards:register"))
+        shown_at = timezone.now()
+
+    seconds_left = int(re.search(r'data-seconds-left="(\d+)"', page.text).group(1))
+    ends_on_the_page = shown_at + datetime.timedelta(seconds=seconds_left)
+    ends_on_the_server = Session.objects.get(session_key=client.session.session_key).expire_date
+    assert ends_on_the_page >= ends_on_the_server
+    assert ends_on_the_page - ends_on_the_server < datetime.timedelta(seconds=1)
+
+
 def test_pages_read_within_a_minute_do_not_write_the_session(client, distributor):
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
