@@ -172,6 +172,16 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     fields = ["user_email", "kind", "created", "last_used"]
     readonly_fields = fields
 
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # A few hundred people have an authenticator: their addresses are read, not every user's
+        # (PostgreSQL's estimate for LIKE chose to scan all users, 150 ms at 200,000 accounts).
+        owners = queryset.values_list("user_id", flat=True)
+        matching = User.objects.filter(pk__in=list(owners), email__icontains=term).values_list("pk", flat=True)
+        return queryset.filter(user_id__in=list(matching)), False
+
     @admin.display(description=_("user"), ordering="user__email")
     def user_email(self, obj):
         return obj.user.email

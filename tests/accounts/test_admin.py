@@ -227,6 +227,18 @@ def test_a_lost_phones_authenticator_is_removed_in_the_admin_and_its_secret_neve
     assert not Authenticator.objects.filter(pk=record.pk).exists()
 
 
+def test_the_admin_finds_an_authenticator_by_part_of_its_owners_email(client, admin_user, coordinator):
+    # admin_user has one too; a user without one, whose address also matches, is not listed.
+    factories.UserFactory(email="koordinaattori.varalla@example.fi")
+    client.force_login(admin_user)
+    changelist = reverse("admin:accounts_authenticatorrecord_changelist")
+
+    found = client.get(changelist, {"q": coordinator.email.split("@")[0][:6].upper()})
+
+    assert [record.user for record in found.context["cl"].result_list] == [coordinator]
+    assert list(client.get(changelist, {"q": "nobody"}).context["cl"].result_list) == []
+
+
 def test_the_admin_names_its_own_fields_in_finnish(client, admin_user):
     use = factories.CardUseFactory()
     client.force_login(admin_user)
