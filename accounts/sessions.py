@@ -47,7 +47,10 @@ class SessionRefreshMiddleware:
         if session is not None and session.session_key:
             now = int(time.time())
             refreshed = session.get(_REFRESHED_KEY, 0)
-            if not isinstance(refreshed, int) or not 0 <= now - refreshed < REFRESH_SECONDS:
+            # Reading it dropped the key of a cookie that names no session (ended, or made up):
+            # marked, it would be saved as a new session, a database write per such request.
+            stale = session.session_key is None
+            if not stale and (not isinstance(refreshed, int) or not 0 <= now - refreshed < REFRESH_SECONDS):
                 session_mark_refreshed(session)
         return self.get_response(request)
 
@@ -78,6 +81,12 @@ class SessionStore(db.SessionStore):
         if "modification" not in kwargs and isinstance(refreshed, int):
             kwargs["modification"] = datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)
         return super().get_expiry_date(**kwargs)
+
+    async def aget_expiry_date(self, **kwargs):
+        refreshed = await self.aget(_REFRESHED_KEY)
+        if "modification" not in kwargs and isinstance(refreshed, int):
+            kwargs["modification"] = datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)
+        return await super().aget_expiry_date(**kwargs)
 
     def _validate_session_key(self, key):
         return isinstance(key, str) and _SESSION_KEY.fullmatch(key) is not None

@@ -104,6 +104,20 @@ def test_a_page_never_says_the_session_ended_before_the_server_ends_it(client, d
     assert ends_on_the_page - ends_on_the_server < datetime.timedelta(seconds=1)
 
 
+def test_a_cookie_that_names_no_session_writes_no_session(client, db):
+    from django.contrib.sessions.models import Session
+
+    # An ended session's cookie, or one a bot made up in Django's own shape.
+    for key in ["0" * 32, "b" * 32, "ended0session0key0of0thirty0two"]:
+        client.cookies[settings.SESSION_COOKIE_NAME] = key
+        response = client.get(reverse("account_login"))
+        assert response.status_code == 200
+        # The stale cookie is cleared, no new session given.
+        assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+
+    assert Session.objects.count() == 0
+
+
 def test_pages_read_within_a_minute_do_not_write_the_session(client, distributor):
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
