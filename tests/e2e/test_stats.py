@@ -85,6 +85,12 @@ def test_on_a_phone_each_table_opens_from_its_heading(page, url, login, axe, fig
     expect(page.get_by_role("table", name="By municipality")).to_be_visible()
     page.set_viewport_size(WIDE)
     expect(page.get_by_role("table", name="Annual figures")).to_be_visible()
+    # Turned to landscape, the headings still look like headings, not like small grey buttons.
+    heading_size = page.locator("h2", has=page.get_by_role("button", name="By month")).evaluate(
+        "h => getComputedStyle(h).fontSize"
+    )
+    assert by_month.evaluate("b => getComputedStyle(b).fontSize") == heading_size
+    assert by_month.evaluate("b => getComputedStyle(b).backgroundColor") == "rgba(0, 0, 0, 0)"
     page.goto(url("/stats/dashboard/"))
     expect(page.get_by_role("button", name="By month")).to_have_count(0)
     expect(page.get_by_role("table", name="By month")).to_be_visible()
