@@ -264,3 +264,16 @@ def test_a_group_edited_into_the_admins_form_is_refused_without_echoing_it(clien
         "Select a valid choice. That choice is not one of the available choices."
     ]
     assert typed not in page.text
+
+
+def test_a_sites_page_offers_its_staff_by_search_not_every_account(client, admin_user, site, distributor):
+    # A select of every account wrote each address into the page: 38 s at 200,000 accounts.
+    stranger = factories.HolderUserFactory(email="someone.else@example.com")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:accounts_site_change", args=[site.pk]))
+
+    assert page.status_code == 200
+    assert distributor.email in page.text  # the member, as its chosen option
+    assert stranger.email not in page.text
+    assert 'data-field-name="user"' in page.text  # searched as typed (the admin's autocomplete)
