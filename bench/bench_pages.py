@@ -103,6 +103,7 @@ def _pages() -> dict:
         "admin-holder-search": (admin, f"/admin/cards/holder/?q={own.number}"),
         "admin-uses": (admin, "/admin/cards/carduse/"),
         "admin-use-search": (admin, f"/admin/cards/carduse/?q={own.number}"),
+        "admin-site": (admin, f"/admin/accounts/site/{site.pk}/change/"),  # its staff inline
     }
 
 
