@@ -55,6 +55,13 @@ class SessionRefreshMiddleware:
         return self.get_response(request)
 
 
+def _from_refresh_mark(refreshed, kwargs: dict) -> dict:
+    """``get_expiry_date``'s arguments, counting from the refresh mark where there is one."""
+    if "modification" not in kwargs and isinstance(refreshed, int):
+        return kwargs | {"modification": datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)}
+    return kwargs
+
+
 # Django makes 32 lower-case letters and digits (django.contrib.sessions.backends.base).
 _SESSION_KEY = re.compile(r"[a-z0-9]{8,40}")
 
@@ -72,21 +79,15 @@ class SessionStore(db.SessionStore):
 
     _sql: dict[str, str] = {}
 
+    # The session ends SESSION_COOKIE_AGE after its refresh mark, the moment from which the page's
+    # warning counts (session_seconds_left), not after the save that follows later in the request:
+    # counted from the save, the server still let the visitor in for up to a second after the
+    # page had said "You have been logged out".
     def get_expiry_date(self, **kwargs):
-        # The session ends SESSION_COOKIE_AGE after its refresh mark, the moment from which the
-        # page's warning counts (session_seconds_left), not after the save that follows later in
-        # the request: counted from the save, the server still let the visitor in for up to a
-        # second after the page had said "You have been logged out".
-        refreshed = self.get(_REFRESHED_KEY)
-        if "modification" not in kwargs and isinstance(refreshed, int):
-            kwargs["modification"] = datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)
-        return super().get_expiry_date(**kwargs)
+        return super().get_expiry_date(**_from_refresh_mark(self.get(_REFRESHED_KEY), kwargs))
 
     async def aget_expiry_date(self, **kwargs):
-        refreshed = await self.aget(_REFRESHED_KEY)
-        if "modification" not in kwargs and isinstance(refreshed, int):
-            kwargs["modification"] = datetime.datetime.fromtimestamp(refreshed, tz=datetime.UTC)
-        return await super().aget_expiry_date(**kwargs)
+        return await super().aget_expiry_date(**_from_refresh_mark(await self.aget(_REFRESHED_KEY), kwargs))
 
     def _validate_session_key(self, key):
         return isinstance(key, str) and _SESSION_KEY.fullmatch(key) is not None

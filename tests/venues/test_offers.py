@@ -56,19 +56,20 @@ def test_another_venue_cannot_touch_the_offer(venue, venue_user, municipality):
         services.offer_delete(offer=offer, actor=other)
 
 
+def _offer_post(**overrides) -> dict:
+    """The offer editor's form as a venue posts it."""
+    today = timezone.localdate()
+    return {
+        "category": "sports",
+        "title_fi": "Uimahalli",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + datetime.timedelta(days=5)).isoformat(),
+    } | overrides
+
+
 def test_offer_pages(client, venue_user, venue, django_assert_num_queries):
     client.force_login(venue_user)
-    today = timezone.localdate()
-    response = client.post(
-        reverse("venues:offer_create") + f"?venue={venue.pk}",
-        {
-            "category": "sports",
-            "title_fi": "Uimahalli",
-            "starts_on": today.isoformat(),
-            "ends_on": (today + datetime.timedelta(days=5)).isoformat(),
-            "visible": "on",
-        },
-    )
+    response = client.post(reverse("venues:offer_create") + f"?venue={venue.pk}", _offer_post(visible="on"))
     assert response.status_code == 302
     offer = Offer.objects.get()
     assert offer.venue == venue
@@ -128,17 +129,7 @@ def test_a_too_long_web_address_is_refused_with_the_limit_the_user_can_act_on(cl
     # Typed without https://, which the form adds before it counts.
     link = "example.fi/" + "a" * 289
     client.force_login(venue_user)
-    today = timezone.localdate()
-    response = client.post(
-        reverse("venues:offer_create") + f"?venue={venue.pk}",
-        {
-            "category": "sports",
-            "title_fi": "Uimahalli",
-            "web_link": link,
-            "starts_on": today.isoformat(),
-            "ends_on": (today + datetime.timedelta(days=5)).isoformat(),
-        },
-    )
+    response = client.post(reverse("venues:offer_create") + f"?venue={venue.pk}", _offer_post(web_link=link))
 
     assert response.status_code == 200
     assert not Offer.objects.exists()
