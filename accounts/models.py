@@ -127,6 +127,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.kind == self.Kind.STAFF
 
     @property
+    def awaits_password(self) -> bool:
+        """Invited but not yet in: no password set through the invitation link (or otherwise)."""
+        return self.activated_at is None and not self.has_usable_password()
+
+    @property
     def invitation(self) -> "InvitationDelivery | None":
         """The delivery state of the newest invitation email, if one was ever sent."""
         try:

@@ -96,7 +96,9 @@ def _organisation_get_or_create(*, actor: User, name: str) -> Organisation:
 
 
 def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -> User:
-    """Invite a staff person to a site: a new account gets a set-your-password email."""
+    """Add a staff person to a site. A new login, or one that has never set a password, gets a
+    set-your-password email (``user.awaits_password`` tells the caller which happened); a person
+    who already logs in simply works for one more site."""
     _ensure_coordinates(actor, site.municipality.region)
     email = (email or "").strip().lower()
     try:
@@ -108,11 +110,27 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
     with transaction.atomic():
         user = User.objects.select_for_update().filter(email=email).first()
         if user is not None and user.kind != User.Kind.STAFF:
-            # One side only: an OmaKaiku address can never become a Kaikukanta login.
+            # One side only: an OmaKaiku address can never become a Kaikukanta login. Said
+            # without naming OmaKaiku: that someone holds a Kaikukortti is not a coordinator's
+            # business (it tells of a client of social services).
             raise ValidationError(
                 {
                     "email": ValidationError(
-                        _("This address is used for OmaKaiku and cannot be a Kaikukanta login."), code="email_holder"
+                        _(
+                            "This address cannot be used for a Kaikukanta login. Ask for the person's work email address."
+                        ),
+                        code="email_holder",
+                    )
+                }
+            )
+        if user is not None and user.is_staff:
+            # A Kaikukeskus administrator works in the admin; as a site's staff their login would
+            # land on that site's pages instead, and the site would list them as its own.
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _("This is a Kaikukeskus administrator's login; it cannot be added to a site's staff."),
+                        code="email_admin",
                     )
                 }
             )
@@ -127,7 +145,7 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
         membership = SiteMembership(user=user, site=site)
         membership._history_user = actor
         membership.save()
-        if created or user.activated_at is None and not user.has_usable_password():
+        if user.awaits_password:
             user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": site.name})
             security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=site.pk)
     return user
@@ -151,7 +169,7 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
         raise PermissionDenied
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        if user.activated_at is not None or user.has_usable_password():
+        if not user.awaits_password:
             raise ValidationError(
                 _("This person has already set a password. They can use 'Forgotten password' on the login page."),
                 code="already_activated",

@@ -130,11 +130,20 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.staff_invite(actor=request.user, site=site, **form.cleaned_data)
+            user = services.staff_invite(actor=request.user, site=site, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("The invitation is on its way. Its delivery is shown in the staff list."))
+            if user.awaits_password:
+                messages.success(request, _("The invitation is on its way. Its delivery is shown in the staff list."))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(email)s already has a Kaikukanta login and now works for this site too. No invitation was needed."
+                    )
+                    % {"email": user.email},
+                )
             return redirect("accounts:site", pk=site.pk)
     memberships = site.memberships.select_related("user__invitation_delivery").order_by("user__email")
     return render(request, "accounts/site_detail.html", {"site": site, "form": form, "memberships": memberships})

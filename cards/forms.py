@@ -167,6 +167,10 @@ class CardRegisterForm(HolderFieldsMixin, Form):
         if not data.get("activate_omakaiku"):
             # An unticked box wins: the typed address is ignored rather than silently used.
             data["email"] = ""
+        elif not data.get("email") and "email" not in self.errors and not (self.holder and self.holder.account_id):
+            # A ticked box with no address would register the card without OmaKaiku, silently.
+            # (An earlier card's holder who has OmaKaiku keeps their address.)
+            self.add_error("email", _("Enter the holder's personal email address for OmaKaiku."))
         return data
 
 

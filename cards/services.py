@@ -299,7 +299,7 @@ def _user_create_holder(*, email: str, language: str) -> User:
             EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     except IntegrityError:
         raise _refuse(
-            "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+            "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
         ) from None
     return user
 
@@ -318,10 +318,17 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
                 _("This holder already has OmaKaiku with another email address. Use that address."),
                 "omakaiku_other_email",
             )
+        if holder.account.awaits_password:
+            # Invited before but never logged in: the earlier link may have expired, and a new
+            # card is when the holder needs OmaKaiku. (Every earlier link stops working.)
+            omakaiku_invite(holder=holder, actor=actor)
+            return True
         return False
     owner = _holder_by_email(email)
     if owner is not None and owner.pk != holder.pk:
-        raise _refuse("email", _("This email address is already used by another Kaikukortti holder."), "email_in_use")
+        raise _refuse(
+            "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
+        )
     if User.objects.filter(email=email).exists():
         raise _refuse("email", _("This email address is already in use."), "email_in_use")
     holder.account = _user_create_holder(email=email, language=language)
@@ -510,7 +517,7 @@ def card_register(
     number = card_number_normalize(number)
     kind = _kind_for_number(number)
     holder_data_validate(data=holder_data)
-    email = _email_normalize(email) if email else ""
+    email = typed_email = _email_normalize(email) if email else ""
     if kind != Card.Kind.PHYSICAL:
         mobile = True
 
@@ -524,7 +531,9 @@ def card_register(
                     "kind", _("The holder type of an existing holder cannot be changed."), "holder_kind_fixed"
                 )
             if not email and holder.account_id:
+                # Kept for the rules below (a mobile card needs OmaKaiku); no new invitation.
                 email = holder.account.email
+                typed_email = ""
         elif email:
             holder = _holder_by_email(email)
             if holder is not None:
@@ -582,7 +591,7 @@ def card_register(
                 "active_card_exists",
             ) from None
         _period_add(card, cause=ValidityPeriod.Cause.REGISTERED, start=valid_from, end=valid_until, actor=actor)
-        if email:
+        if typed_email:
             holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
         _check(holder)
     return card
@@ -857,7 +866,7 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
         if User.objects.filter(email=email).exists():
             _holder_by_email(email)  # explains a staff address
             raise _refuse(
-                "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+                "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
             )
         user.email = email
         user.language = language or user.language
@@ -870,7 +879,7 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
                 user.save()
         except IntegrityError:
             raise _refuse(
-                "email", _("This email address is already used by another Kaikukortti holder."), "email_in_use"
+                "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
             ) from None
         _user_history_scrub(user)
         EmailAddress.objects.filter(user=user).delete()

@@ -138,13 +138,15 @@ def card_register(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Card %(number)s registered.") % {"number": card.number})
-            if data["email"]:
-                messages.info(
-                    request,
-                    _(
+            account = card.holder.account
+            if data["email"] and account is not None:
+                if account.awaits_password:
+                    message = _(
                         "An OmaKaiku invitation is on its way to the holder's email. Its delivery is shown on the card page."
-                    ),
-                )
+                    )
+                else:
+                    message = _("The holder already uses OmaKaiku; the new card is shown there.")
+                messages.info(request, message)
             return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_form.html", {"form": form, "from_card": from_card})
 

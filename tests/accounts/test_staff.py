@@ -175,6 +175,58 @@ def test_existing_staff_member_can_join_another_site(coordinator, distributor, m
     }
 
 
+def test_adding_a_person_who_already_logs_in_says_so_and_sends_no_invitation(
+    client, coordinator, distributor, municipality, committed
+):
+    second = factories.SiteFactory(municipality=municipality)
+    client.force_login(coordinator)
+
+    with committed():
+        response = client.post(
+            reverse("accounts:site", args=[second.pk]), {"email": distributor.email, "language": "en"}, follow=True
+        )
+
+    assert SiteMembership.objects.filter(user=distributor, site=second).exists()
+    assert mail.outbox == []
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [
+        f"{distributor.email} already has a Kaikukanta login and now works for this site too. No invitation was needed."
+    ]
+
+
+def test_adding_a_new_person_says_the_invitation_is_on_its_way(client, coordinator, site, committed):
+    client.force_login(coordinator)
+
+    with committed():
+        response = client.post(
+            reverse("accounts:site", args=[site.pk]), {"email": "uusi@example.fi", "language": "en"}, follow=True
+        )
+
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == ["The invitation is on its way. Its delivery is shown in the staff list."]
+    assert [message.to for message in mail.outbox] == [["uusi@example.fi"]]
+
+
+def test_a_kaikukeskus_administrator_cannot_be_made_a_sites_staff(client, coordinator, site, admin_user):
+    client.force_login(coordinator)
+
+    response = client.post(reverse("accounts:site", args=[site.pk]), {"email": admin_user.email, "language": "en"})
+
+    assert response.status_code == 200
+    assert "cannot be added to a site&#x27;s staff" in response.text
+    assert not SiteMembership.objects.filter(user=admin_user).exists()
+
+
+def test_the_refusal_of_a_holders_address_does_not_say_it_is_a_holders(client, coordinator, site):
+    factories.HolderUserFactory(email="maija@example.com")
+    client.force_login(coordinator)
+
+    response = client.post(reverse("accounts:site", args=[site.pk]), {"email": "maija@example.com", "language": "en"})
+
+    assert "cannot be used for a Kaikukanta login" in response.text
+    assert "OmaKaiku" not in response.text.split("<main", 1)[1]
+
+
 def test_holder_cannot_log_in_to_kaikukanta(client, db):
     holder_user = factories.HolderUserFactory(email="maija@example.com")
 

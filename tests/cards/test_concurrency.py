@@ -94,6 +94,6 @@ def test_simultaneous_registrations_with_the_same_new_email_give_one_account_and
         if response.status_code == 200:
             # Lost the race on the account, or came just after it and found the holder's new card.
             assert (
-                "This email address is already used by another Kaikukortti holder." in response.text
+                "This email address is already in use. Ask the holder for another address." in response.text
                 or "This holder already has an active card" in response.text
             )

@@ -339,6 +339,25 @@ def test_distributor_changes_the_holders_email_from_the_card_page(
     assert mail.outbox[-1].to == ["new@example.com"]
 
 
+def test_an_address_taken_by_another_holder_is_refused_without_saying_whose(
+    distributor_client, distributor, site, customer_data
+):
+    from cards import services
+
+    card = services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="old@example.com"
+    )
+    factories.HolderUserFactory(email="someone@example.com")
+
+    response = distributor_client.post(
+        reverse("cards:omakaiku_email", args=[card.pk]), {"email": "someone@example.com", "language": "fi"}
+    )
+
+    assert "This email address is already in use. Ask the holder for another address." in response.text
+    assert "another Kaikukortti holder" not in response.text
+    assert 'value="someone@example.com"' in response.text
+
+
 def test_closing_omakaiku_needs_confirmation(distributor_client, distributor, site, customer_data):
     from cards import services
 
@@ -373,3 +392,61 @@ def test_missing_holder_details_are_all_reported_at_once(distributor_client, sit
 
     for message in ["Enter the year of birth.", "Enter the number of children", "This field is required."]:
         assert message in response.text
+
+
+def test_ticked_omakaiku_without_an_email_is_refused_and_keeps_the_form(distributor_client, site, municipality):
+    response = distributor_client.post(
+        reverse("cards:register"), _form(municipality, site=site.pk, birth_year="1977", activate_omakaiku="on")
+    )
+
+    assert response.status_code == 200
+    assert "Enter the holder&#x27;s personal email address for OmaKaiku." in response.text
+    assert 'value="1977"' in response.text
+    assert not Card.objects.exists()
+
+
+def _returning_holder(other_site, *, logged_in: bool):
+    """A holder whose card at another site ended, with an OmaKaiku login they did or did not start using."""
+    account = factories.HolderUserFactory(email="maija@example.com")
+    if not logged_in:
+        account.activated_at = None
+        account.set_unusable_password()
+        account.save()
+    holder = factories.HolderFactory(account=account)
+    factories.CardFactory(site=other_site, holder=holder, inactive=True)
+    return holder
+
+
+def test_a_returning_holder_who_never_logged_in_gets_a_new_invitation(
+    distributor_client, site, other_site, municipality, committed
+):
+    holder = _returning_holder(other_site, logged_in=False)
+
+    with committed():
+        response = distributor_client.post(
+            reverse("cards:register"),
+            _form(municipality, site=site.pk, activate_omakaiku="on", email="maija@example.com"),
+            follow=True,
+        )
+
+    assert Card.objects.get(site=site).holder == holder
+    assert [message.to for message in mail.outbox] == [["maija@example.com"]]
+    assert "An OmaKaiku invitation is on its way to the holder&#x27;s email." in response.text
+
+
+def test_a_returning_holder_who_uses_omakaiku_is_told_so_not_invited(
+    distributor_client, site, other_site, municipality, committed
+):
+    holder = _returning_holder(other_site, logged_in=True)
+
+    with committed():
+        response = distributor_client.post(
+            reverse("cards:register"),
+            _form(municipality, site=site.pk, activate_omakaiku="on", email="maija@example.com"),
+            follow=True,
+        )
+
+    assert Card.objects.get(site=site).holder == holder
+    assert mail.outbox == []
+    assert "The holder already uses OmaKaiku; the new card is shown there." in response.text
+    assert "invitation is on its way" not in response.text
