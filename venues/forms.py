@@ -26,7 +26,7 @@ class CardLookupForm(Form):
 
 
 class UseRecordForm(Form):
-    number = CardNumberField(widget=forms.HiddenInput)
+    number = CardNumberField(label=_("Card number"), widget=forms.HiddenInput)
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # Prefilled with today at the desk, where uses are recorded at once; required, so an
     # emptied field is an error rather than a silent today.
@@ -53,6 +53,12 @@ class UseRecordForm(Form):
             else:
                 del self.fields["clients_under_16"]
                 self.fields["child_tickets"].widget.attrs["max"] = check.children
+
+    def add_error(self, field, error):
+        # The number is a hidden copy of the card looked up above the form: a refusal of it
+        # (unknown, inactive or expired card) is about the card as a whole, and no field here
+        # can fix it, so it is shown at the top of the form rather than linked to a hidden input.
+        super().add_error(None if field == "number" else field, error)
 
     def use_data(self) -> UseData:
         data = self.cleaned_data

@@ -118,6 +118,9 @@ def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:
 
 
 _CATEGORIES = frozenset(UseCategory.values)
+# Card problems that another date of use would cure: they concern the date, not the card.
+# The others (unknown, inactive, expired) concern the card as a whole, under its number.
+_DATE_PROBLEMS = frozenset({"card_not_yet_issued", "card_not_valid_that_day"})
 
 
 def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> dict[str, list[ValidationError]]:
@@ -146,7 +149,7 @@ def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> di
         return errors
     problem, code = _card_problem(card, data.used_on)
     if problem:
-        add("number", problem, code)
+        add("used_on" if code in _DATE_PROBLEMS else "number", problem, code)
         return errors
     holder = card.holder
     if holder.kind == Holder.Kind.ORGANISATION:

@@ -1,6 +1,7 @@
 """Recording uses at the venue: the rules of docs/rules.md, idempotency, offline imports."""
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -59,7 +60,7 @@ def test_number_is_matched_case_insensitively(venue, venue_user, card):
     [
         (lambda c: {"number": "NOPE0000"}, "number", "Unknown card"),
         (lambda c: {"used_on": _today() + datetime.timedelta(days=1)}, "used_on", "future"),
-        (lambda c: {"used_on": c.issued_on - datetime.timedelta(days=1)}, "number", "issued on"),
+        (lambda c: {"used_on": c.issued_on - datetime.timedelta(days=1)}, "used_on", "issued on"),
         (lambda c: {"child_tickets": 3}, "child_tickets", "2 children registered"),
         (lambda c: {"category": "education", "child_tickets": 1}, "child_tickets", "education category"),
         (lambda c: {"clients_under_16": 4}, "clients_under_16", "organisation cards"),
@@ -81,6 +82,19 @@ def test_expired_card_is_refused(venue, venue_user, site):
         _record(venue, venue_user, _data(expired))
 
     assert "expired" in " ".join(excinfo.value.message_dict["number"])
+
+
+def test_a_day_between_validity_periods_is_an_error_of_the_date(venue, venue_user, site):
+    # Issued 100 days ago, but its only period (a reactivation, say) started 10 days ago.
+    card = factories.CardFactory(
+        site=site, issued_on=_today() - datetime.timedelta(days=100), valid_from=_today() - datetime.timedelta(days=10)
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(card, used_on=_today() - datetime.timedelta(days=50)))
+
+    assert list(excinfo.value.message_dict) == ["used_on"]
+    assert "was not valid on" in excinfo.value.message_dict["used_on"][0]
 
 
 def test_use_before_expiry_is_accepted_afterwards(venue, venue_user, site):
@@ -191,9 +205,76 @@ def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
     assert 'value="2"' in response.text
 
 
+def _desk_post(client, venue, card, language="fi", **overrides):
+    data = {
+        "venue": venue.pk,
+        "number": card.number,
+        "token": uuid.uuid4().hex,
+        "used_on": _today().isoformat(),
+        "category": "culture",
+        "child_tickets": "0",
+        "assistant_tickets": "0",
+    } | overrides
+    return client.post(reverse("venues:record"), data, headers={"accept-language": language})
+
+
+def _error_summary(page: str) -> str:
+    return re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "message"),
+    [("fi", "Käyttöpäivä", "Kortti on myönnetty vasta"), ("sv", "Användningsdatum", "Kortet utfärdades först")],
+)
+def test_desk_date_before_issue_points_to_the_date_of_use(client, venue_user, venue, card, language, label, message):
+    client.force_login(venue_user)
+
+    page = _desk_post(client, venue, card, language, used_on=(card.issued_on - datetime.timedelta(days=1)).isoformat())
+
+    issued = f"{card.issued_on.day}.{card.issued_on.month}.{card.issued_on.year}"
+    summary = _error_summary(page.text)
+    assert f'<a href="#id_used_on">{label}</a>: {message} {issued}' in summary
+    assert "Number" not in summary
+    assert "#id_number" not in summary
+    date_input = re.search(r'<input[^>]*name="used_on"[^>]*>', page.text).group(0)
+    assert 'aria-invalid="true"' in date_input
+    assert re.search(r'aria-describedby="[^"]*\bid_used_on_error\b', date_input)
+    assert f'<p class="error" id="id_used_on_error">{message} {issued}' in page.text
+
+
+def test_desk_refusal_of_the_card_itself_is_shown_without_a_field_label(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    # Inactivated after the desk looked it up, before "Record use" was pressed.
+    Card.objects.filter(pk=card.pk).update(status="inactive", inactivation_reason="lost", inactivated_on=_today())
+
+    page = _desk_post(client, venue, card, "fi")
+
+    summary = _error_summary(page.text)
+    assert "<li>Kortti on passiivinen eikä sitä voi käyttää.</li>" in summary
+    assert "Number" not in summary
+    assert "<a href" not in summary
+    assert not CardUse.objects.exists()
+
+
+def test_desk_recent_list_says_which_uses_are_cancelled(client, venue_user, venue, card):
+    factories.CardUseFactory(venue=venue, card=card)
+    factories.CardUseFactory(venue=venue, card=card, cancelled_at=timezone.now(), cancel_reason="recorded twice")
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk")).text
+
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    rows = re.findall(r"<tr(.*?)</tr>", body, re.S)
+    # Newest first: the cancelled use, then the one that stands.
+    cancelled_badge = '<span class="badge badge--inactive">Cancelled</span>'
+    assert [("is-cancelled" in row, cancelled_badge in row) for row in rows] == [(True, True), (False, False)]
+
+
 def test_desk_and_lists_query_counts_are_constant(client, venue_user, venue, card, django_assert_num_queries):
     client.force_login(venue_user)
     factories.CardUseFactory.create_batch(3, venue=venue, card=card)
+    # A cancelled use is labelled from what the list already reads: no query more.
+    factories.CardUseFactory(venue=venue, card=card, cancelled_at=timezone.now(), cancel_reason="recorded twice")
     client.get(reverse("venues:desk"))  # the first visit remembers the venue in the session
     with django_assert_num_queries(8) as desk_small:
         client.get(reverse("venues:desk"), {"number": card.number})
