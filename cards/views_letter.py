@@ -47,7 +47,9 @@ def card_letter(request: HttpRequest, pk: int) -> HttpResponse:
             "letter_lang_attr": _HTML_LANG[chosen],
             "letter_template": f"cards/letter/{chosen}.html",
             "languages": LETTER_LANGUAGES,
-            "omakaiku": account is not None and account.activated_at is not None,
+            # "invited": an invitation went to the holder (always so for an X or Z card), who
+            # has not yet set a password; the letter then says where to look, not whom to ask.
+            "omakaiku": "" if account is None else "invited" if account.activated_at is None else "active",
             "omakaiku_url": settings.SITE_URL + reverse("omakaiku:home"),
         },
     )

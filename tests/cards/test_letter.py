@@ -76,6 +76,23 @@ def test_omakaiku_login_is_explained_only_when_activated(distributor_client, car
     assert "/omakaiku/" in after
 
 
+def test_a_holder_invited_to_omakaiku_is_told_where_the_invitation_went(distributor_client, card):
+    card.holder.account = factories.UserFactory(kind="holder", activated_at=None)
+    card.holder.save()
+
+    _got, letter = _letter(distributor_client, card, lang="en")
+
+    assert "An invitation to OmaKaiku has been sent to your email." in letter
+    assert "You can start using it through the people who gave you the card." not in letter
+    assert "Log in to OmaKaiku at" not in letter
+    for lang, words in [
+        ("fi", "Sähköpostiisi on lähetetty kutsu"),
+        ("fi_plain", "Sait sähköpostiisi kutsun"),
+        ("sv", "En inbjudan till OmaKaiku har skickats"),
+    ]:
+        assert words in _letter(distributor_client, card, lang=lang)[1], lang
+
+
 def test_opening_the_letter_changes_nothing(distributor_client, card, django_assert_max_num_queries):
     history = card.history.count()
     holder_history = card.holder.history.count()
