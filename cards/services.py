@@ -651,11 +651,17 @@ def card_renewal_period(*, card: Card, on: datetime.date) -> tuple[datetime.date
     return validity_period(on)
 
 
+def card_renew_check(*, card: Card) -> None:
+    """Raise the refusal a renewal of ``card`` would meet, so that a confirmation page can say
+    it before anyone confirms (``card_renew`` checks again under its lock)."""
+    _ensure_editable(card)
+
+
 def card_renew(*, card: Card, actor: User) -> Card:
     """Renew for 12 months from today, never from the old expiry date: a new validity period."""
     with transaction.atomic():
         card = _lock_for(actor, card, CardAction.VIEW)
-        _ensure_editable(card)
+        card_renew_check(card=card)
         period = card_renewal_period(card=card, on=timezone.localdate())
         if period is None:
             # Registered or renewed today already: it runs 12 months from today, as asked.
@@ -904,6 +910,21 @@ def _omakaiku_close(*, holder: Holder, actor: User | None, reason: str) -> None:
     user_erase(user=user)
 
 
+def holder_omakaiku_close_check(*, holder: Holder) -> None:
+    """Raise the refusal that closing the holder's OmaKaiku would meet, so that the page can say
+    it before anyone confirms (the holder's active card is theirs to see: the caller manages them)."""
+    if holder.account_id is None:
+        raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
+    mobile_only = holder.cards.filter(status=Card.Status.ACTIVE, kind__in=[Card.Kind.X, Card.Kind.Z]).first()
+    if mobile_only is not None:
+        raise _refuse(
+            None,
+            _("Card %(number)s is mobile-only and needs OmaKaiku. Inactivate it first.")
+            % {"number": mobile_only.number},
+            "mobile_only_needs_omakaiku",
+        )
+
+
 def card_omakaiku_close(*, card: Card, actor: User) -> Card:
     """Close the holder's OmaKaiku account and erase their email. A physical card's mobile
     card goes with it; a mobile-only card cannot exist without OmaKaiku.
@@ -916,16 +937,7 @@ def card_omakaiku_close(*, card: Card, actor: User) -> Card:
         _ensure_editable(card)
         card_require(actor, card, CardAction.HOLDER)
         holder = card.holder
-        if holder.account_id is None:
-            raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
-        mobile_only = holder.cards.filter(status=Card.Status.ACTIVE, kind__in=[Card.Kind.X, Card.Kind.Z]).first()
-        if mobile_only is not None:
-            raise _refuse(
-                None,
-                _("Card %(number)s is mobile-only and needs OmaKaiku. Inactivate it first.")
-                % {"number": mobile_only.number},
-                "mobile_only_needs_omakaiku",
-            )
+        holder_omakaiku_close_check(holder=holder)
         _omakaiku_close(holder=holder, actor=actor, reason=REASON_OMAKAIKU_CLOSED)
         _check(holder)
     return Card.objects.get(pk=card.pk)

@@ -75,6 +75,8 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     user = request.user
     others = selectors.holder_other_cards_as_seen(card=card, user=user)
+    manages_holder = access.card_permits(user, card, access.CardAction.HOLDER)
+    active = card if card.status == Card.Status.ACTIVE else others.active or None
     return render(
         request,
         "cards/card_detail.html",
@@ -88,7 +90,10 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "periods": selectors.card_periods(card=card),
             "other_cards": others.visible,
             "can_change": access.card_permits(user, card, access.CardAction.CHANGE),
-            "manages_holder": access.card_permits(user, card, access.CardAction.HOLDER),
+            "manages_holder": manages_holder,
+            # Not offered where it would be refused: a mobile-only card needs OmaKaiku
+            # (services.holder_omakaiku_close_check; its page says so if opened anyway).
+            "offers_omakaiku_close": manages_holder and not (active and active.is_mobile_only),
             "can_replace": _replace_offered(user, card),
         },
     )
@@ -309,6 +314,13 @@ def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
 def card_omakaiku_close(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     form = OmaKaikuCloseForm(request.POST or None)
+    if request.method == "GET" and access.card_permits(request.user, card, access.CardAction.HOLDER):
+        try:
+            # Said before the confirmation, not after it: e.g. a mobile-only card needs OmaKaiku.
+            services.holder_omakaiku_close_check(holder=card.holder)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("cards:detail", pk=card.pk)
     if request.method == "POST" and form.is_valid():
         try:
             services.card_omakaiku_close(card=card, actor=request.user)

@@ -160,6 +160,18 @@ def expiring_renew_selected(request: HttpRequest) -> HttpResponse:
     form = RenewSelectionForm(data, user=request.user)
     back_url = _list_url(_selected_ids(data.getlist("card")))
     cards = list(form.cleaned_data["card"]) if form.is_valid() else []
+    if request.method == "GET":
+        # A card that cannot be renewed (inactivated since the list was shown, or an edited
+        # address) is named now, and nothing is offered for confirmation.
+        for card in cards:
+            try:
+                services.card_renew_check(card=card)
+            except ValidationError as error:
+                form.add_error(
+                    None, _("Card %(number)s: %(reason)s") % {"number": card.number, "reason": " ".join(error.messages)}
+                )
+        if form.errors:
+            cards = []
     if request.method == "POST" and cards:
         try:
             services.cards_renew(cards=cards, actor=request.user)

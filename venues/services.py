@@ -236,6 +236,18 @@ def use_cancellable(*, use: CardUse, today: datetime.date | None = None) -> bool
     return use.cancelled_at is None and (today or timezone.localdate()) <= use_cancel_deadline(use=use)
 
 
+def card_use_cancel_check(*, use: CardUse) -> None:
+    """Raise the refusal a cancellation of ``use`` would meet, so that the page can say it before
+    a reason is typed (``card_use_cancel`` checks again under its lock)."""
+    if use.cancelled_at is not None:
+        raise ValidationError(_("This use is already cancelled."), code="use_cancelled")
+    if not use_cancellable(use=use):
+        raise ValidationError(
+            _("A use can be cancelled within %(days)s days of recording it.") % {"days": CANCEL_DAYS},
+            code="cancel_window_over",
+        )
+
+
 def card_use_cancel(*, use: CardUse, actor: User, reason: str) -> CardUse:
     """Cancel a use recorded by mistake. It stays in the history and leaves the statistics."""
     _ensure_venue(actor, use.venue)
@@ -245,13 +257,7 @@ def card_use_cancel(*, use: CardUse, actor: User, reason: str) -> CardUse:
         )
     with transaction.atomic():
         use = CardUse.objects.select_for_update(of=("self",)).select_related("venue").get(pk=use.pk)
-        if use.cancelled_at is not None:
-            raise ValidationError(_("This use is already cancelled."), code="use_cancelled")
-        if not use_cancellable(use=use):
-            raise ValidationError(
-                _("A use can be cancelled within %(days)s days of recording it.") % {"days": CANCEL_DAYS},
-                code="cancel_window_over",
-            )
+        card_use_cancel_check(use=use)
         use.cancelled_at = timezone.now()
         use.cancel_reason = reason.strip()[:300]
         use._history_user = actor

@@ -136,6 +136,12 @@ def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         CardUse.objects.select_related("card", "venue").filter(venue__memberships__user=request.user), pk=pk
     )
     form = UseCancelForm(request.POST or None)
+    if request.method == "GET":
+        try:
+            services.card_use_cancel_check(use=use)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(f"{reverse('venues:uses')}?venue={use.venue_id}")
     if request.method == "POST" and form.is_valid():
         try:
             services.card_use_cancel(use=use, actor=request.user, reason=form.cleaned_data["reason"])

@@ -450,3 +450,33 @@ def test_a_returning_holder_who_uses_omakaiku_is_told_so_not_invited(
     assert mail.outbox == []
     assert "The holder already uses OmaKaiku; the new card is shown there." in response.text
     assert "invitation is on its way" not in response.text
+
+
+def test_closing_omakaiku_is_not_offered_for_a_mobile_only_card_and_its_page_says_why(
+    distributor_client, distributor, site, customer_data
+):
+    from cards import services
+
+    mobile_only = services.card_register(
+        site=site, actor=distributor, number="X", holder_data=customer_data, email="maija@example.com"
+    )
+    close_url = reverse("cards:omakaiku_close", args=[mobile_only.pk])
+
+    page = distributor_client.get(reverse("cards:detail", args=[mobile_only.pk])).text
+    opened = distributor_client.get(close_url, follow=True)
+
+    assert close_url not in page
+    assert opened.redirect_chain[-1][0] == reverse("cards:detail", args=[mobile_only.pk])
+    assert f"Card {mobile_only.number} is mobile-only and needs OmaKaiku. Inactivate it first." in opened.text
+
+
+def test_closing_omakaiku_is_offered_for_a_physical_card(distributor_client, distributor, site, customer_data):
+    from cards import services
+
+    card = services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="maija@example.com"
+    )
+    close_url = reverse("cards:omakaiku_close", args=[card.pk])
+
+    assert close_url in distributor_client.get(reverse("cards:detail", args=[card.pk])).text
+    assert distributor_client.get(close_url).status_code == 200

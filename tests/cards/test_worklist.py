@@ -172,6 +172,18 @@ def test_renew_selected_confirms_the_cards_then_renews_them_all(on_today, distri
     assert "2 cards were renewed until 9.3.2027: PAST0020, SOON0002." in response.text
 
 
+def test_the_confirmation_names_a_card_that_cannot_be_renewed_and_offers_nothing(on_today, distributor_client, site):
+    active = card_until(site, days(2), "SOON0002")
+    inactive = card_until(site, days(8), "GONE0008", inactive=True)
+
+    page = distributor_client.get(CONFIRM, {"card": [active.pk, inactive.pk]})
+
+    assert page.status_code == 200
+    assert "Card GONE0008: This card is inactive" in page.text
+    assert "Confirm renewal of" not in page.text
+    assert "Valid until after renewal" not in page.text
+
+
 def test_renew_selected_is_all_or_nothing(on_today, distributor_client, site):
     active = card_until(site, days(2), "SOON0002")
     # Renewed after the active one: the refusal comes when the first card is already renewed.

@@ -44,3 +44,23 @@ def test_on_the_15th_day_neither_the_link_nor_the_cancellation(client, venue_use
         with pytest.raises(ValidationError) as caught:
             services.card_use_cancel(use=use, actor=venue_user, reason="too late")
         assert caught.value.code == "cancel_window_over"
+
+
+def test_the_cancel_page_of_a_use_past_its_window_says_so_instead_of_asking_a_reason(client, venue_user, use):
+    client.force_login(venue_user)
+    with time_machine.travel(datetime.datetime(2026, 3, 21, 9, 0, tzinfo=HELSINKI), tick=False):
+        response = client.get(reverse("venues:use_cancel", args=[use.pk]), follow=True)
+
+    assert response.redirect_chain[-1][0].startswith(reverse("venues:uses"))
+    assert "A use can be cancelled within 14 days of recording it." in response.text
+    assert 'name="reason"' not in response.text
+
+
+def test_the_cancel_page_of_a_cancelled_use_says_so(client, venue_user, use):
+    client.force_login(venue_user)
+    with time_machine.travel(datetime.datetime(2026, 3, 7, 9, 0, tzinfo=HELSINKI), tick=False):
+        services.card_use_cancel(use=use, actor=venue_user, reason="recorded twice")
+        response = client.get(reverse("venues:use_cancel", args=[use.pk]), follow=True)
+
+    assert "This use is already cancelled." in response.text
+    assert 'name="reason"' not in response.text
