@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 from django.urls import reverse
 
 
@@ -15,7 +15,8 @@ def holder_required(view):
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse(settings.HOLDER_LOGIN_URL))
         if not user.is_holder:
-            raise PermissionDenied
+            # Not the generic 403 page: that one speaks to a holder who strayed into Kaikukanta.
+            return render(request, "omakaiku/staff_no_access.html", status=403)
         return view(request, *args, **kwargs)
 
     return wrapped

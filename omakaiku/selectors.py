@@ -60,20 +60,23 @@ def holder_card_get(*, holder: Holder, pk: int) -> Card:
     return card
 
 
-def _uses_of(holder_id: int) -> QuerySet[CardUse]:
+def _uses_counted(holder_id: int) -> QuerySet[CardUse]:
     # Cancelled (mistaken) uses are not uses.
     return CardUse.objects.filter(card__holder_id=holder_id, cancelled_at__isnull=True)
 
 
 def holder_uses(*, holder: Holder) -> QuerySet[CardUse]:
-    """The holder's uses on all their cards, newest first."""
-    return _uses_of(holder.pk).select_related("venue", "card").order_by("-used_on", "-pk")
+    """The holder's uses on all their cards, newest first, cancelled ones too (``cancelled_at``).
+
+    A cancelled use is still stored about the holder ("My data"), and a use that vanished from
+    the list without a word would puzzle them; it is shown as cancelled and never counted."""
+    return CardUse.objects.filter(card__holder_id=holder.pk).select_related("venue", "card").order_by("-used_on", "-pk")
 
 
-# Per year, newest first: the uses as ``holder_uses`` lists them (compiled once).
+# Per year, newest first: the uses ``holder_uses`` lists that count (compiled once).
 _use_totals = CompiledQuery(
     lambda holder_id: (
-        _uses_of(holder_id)
+        _uses_counted(holder_id)
         .annotate(year=ExtractYear("used_on"))
         .values("year")
         .annotate(uses=Count("pk"), child_tickets=Sum("child_tickets"))
@@ -145,8 +148,8 @@ _CARD_HISTORY_FIELDS = [
 def holder_data_export(*, holder: Holder) -> dict:
     """Everything the register stores about the holder (GDPR right of access), as plain data:
     the holder record, the OmaKaiku login, every card with its validity periods and its
-    history, the holder record's history and the uses. Who made a change is not included:
-    staff are not the holder's data."""
+    history, the holder record's history and the uses (cancelled ones marked, with when and
+    why). Who made a change is not included: staff are not the holder's data."""
     cards = list(holder_cards(holder=holder).prefetch_related("periods"))
     reminders: dict[int, list] = {}
     for reminder in (
@@ -222,6 +225,9 @@ def holder_data_export(*, holder: Holder) -> dict:
                 "child_tickets": use.child_tickets,
                 "assistant_tickets": use.assistant_tickets,
                 "clients_under_16": use.clients_under_16,
+                # Cancelled by the venue as recorded by mistake: when and why, not who.
+                "cancelled": use.cancelled_at.isoformat() if use.cancelled_at else None,
+                "cancellation_reason": use.cancel_reason or None,
             }
             for use in holder_uses(holder=holder)
         ],
@@ -233,6 +239,12 @@ def _reminders_wanted(account) -> bool | None:
         return None
     preferences = HolderPreferences.objects.filter(user=account).first()
     return preferences.expiry_reminders if preferences else True
+
+
+def card_mobile_shown(*, card: Card) -> bool:
+    """Whether OmaKaiku shows the card as a mobile card: only while it is active. An inactive
+    card keeps its mobile flag (a replaced card's stays on, as it was), but is no longer in use."""
+    return card.mobile_enabled and card.status == Card.Status.ACTIVE
 
 
 def card_kind_label(card: Card) -> str:

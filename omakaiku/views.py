@@ -154,7 +154,8 @@ def offers(request: HttpRequest) -> HttpResponse:
 def mobile_card(request: HttpRequest, pk: int) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     card = selectors.holder_card_get(holder=holder, pk=pk)
-    if not card.mobile_enabled:
+    if not selectors.card_mobile_shown(card=card):
+        # Not 200, so that the service worker forgets a stored copy of the card (omakaiku/sw.js).
         return render(request, "omakaiku/no_mobile.html", {"card": card}, status=404)
     context = {
         "card": card,
@@ -172,9 +173,10 @@ def mobile_card(request: HttpRequest, pk: int) -> HttpResponse:
 @holder_required
 def my_data(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
-    return render(
-        request, "omakaiku/my_data.html", {"holder": holder, "data": selectors.holder_data_export(holder=holder)}
-    )
+    data = selectors.holder_data_export(holder=holder)
+    cancelled = sum(1 for use in data["uses"] if use["cancelled"])
+    context = {"holder": holder, "data": data, "uses": len(data["uses"]) - cancelled, "cancelled_uses": cancelled}
+    return render(request, "omakaiku/my_data.html", context)
 
 
 @holder_required

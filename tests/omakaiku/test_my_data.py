@@ -73,3 +73,33 @@ def test_my_data_has_the_reminder_choice_and_the_reminders_sent(distributor, sit
     assert data["omakaiku"]["expiry_reminders"] is False
     [exported] = data["cards"]
     assert [(r["kind"], r["state"]) for r in exported["expiry_reminders"]] == [("expiring", "sent")]
+
+
+def test_my_data_has_cancelled_uses_marked_with_when_and_why(
+    distributor, site, venue, venue_user, customer_data, committed
+):
+    from tests import factories
+    from venues.services import card_use_cancel
+
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="maija@example.com"
+        )
+    kept = factories.CardUseFactory(card=card, venue=venue, used_on=timezone.localdate(), recorded_by=venue_user)
+    mistaken = factories.CardUseFactory(
+        card=card, venue=venue, used_on=timezone.localdate() - datetime.timedelta(days=1), recorded_by=venue_user
+    )
+    mistaken = card_use_cancel(use=mistaken, actor=venue_user, reason="Typed the wrong card number")
+    client = Client()
+    client.force_login(card.holder.account)
+
+    data = json.loads(client.get(reverse("omakaiku:my_data_download")).content)
+    page = client.get(reverse("omakaiku:my_data")).text
+
+    assert [(use["date"], use["cancelled"], use["cancellation_reason"]) for use in data["uses"]] == [
+        (kept.used_on.isoformat(), None, None),
+        (mistaken.used_on.isoformat(), mistaken.cancelled_at.isoformat(), "Typed the wrong card number"),
+    ]
+    # Staff are not the holder's data: who recorded or cancelled the use is not in the file.
+    assert venue_user.email not in json.dumps(data)
+    assert "1 card, 1 use, 1 cancelled use." in page

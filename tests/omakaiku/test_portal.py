@@ -163,6 +163,22 @@ def test_staff_session_cannot_open_omakaiku(distributor_client):
     assert distributor_client.get(reverse("omakaiku:uses")).status_code == 403
 
 
+def test_staff_sent_to_omakaiku_after_login_are_told_it_is_not_theirs(client, venue_user):
+    response = client.post(
+        f"{reverse('account_login')}?next={reverse('omakaiku:home')}",
+        {"login": venue_user.email, "password": factories.PASSWORD},
+        follow=True,
+    )
+
+    assert response.status_code == 403
+    assert response.redirect_chain[-1][0] == reverse("omakaiku:home")
+    page = response.text
+    assert "OmaKaiku is the online service for cardholders. Your Kaikukanta login cannot be used there." in page
+    assert f'<a href="{reverse("home")}">Go to your start page in Kaikukanta</a>' in page
+    assert "cardholders use OmaKaiku" not in page  # the holders' message on Kaikukanta's 403 page
+    assert reverse("venues:desk") in page  # the staff member's own navigation
+
+
 def test_anonymous_is_sent_to_omakaiku_login(client, db):
     response = client.get(reverse("omakaiku:uses"))
 
@@ -311,18 +327,41 @@ def test_usage_history_is_newest_first_with_yearly_totals(holder_client, invited
     with django_assert_num_queries(8) as small:
         page = holder_client.get(reverse("omakaiku:uses")).text
 
-    assert page.index("1.5.2026") < page.index("1.3.2025")
-    assert "1.6.2026" not in page  # cancelled uses are not uses
+    assert page.index("1.6.2026") < page.index("1.5.2026") < page.index("1.3.2025")
     totals = re.findall(
         r'<tr><td data-label="Year">(\d{4})</td><td data-label="Uses">(\d+)</td>'
         r'<td data-label="Child tickets">(\d+)</td></tr>',
         page,
     )
-    assert totals == [("2026", "1", "1"), ("2025", "1", "2")]
+    assert totals == [("2026", "1", "1"), ("2025", "1", "2")]  # a cancelled use is not counted
 
     factories.CardUseFactory.create_batch(15, card=invited, venue=venue)
+    factories.CardUseFactory.create_batch(
+        3, card=invited, venue=venue, cancelled_at=timezone.now(), cancel_reason="wrong card"
+    )
     with django_assert_num_queries(len(small.captured_queries)):
         holder_client.get(reverse("omakaiku:uses"))
+
+
+def test_a_cancelled_use_shows_as_cancelled_with_when_and_why(holder_client, invited, venue):
+    with time_machine.travel(datetime.datetime(2026, 6, 3, 12, tzinfo=datetime.UTC)):
+        factories.CardUseFactory(
+            card=invited,
+            venue=venue,
+            used_on=datetime.date(2026, 6, 1),
+            cancelled_at=timezone.now(),
+            cancel_reason="Typed the wrong card number",
+        )
+
+    page = holder_client.get(reverse("omakaiku:uses")).text
+
+    [entry] = re.findall(r"<li>.*?</li>", page[page.index('<ul class="use-list">') :], re.S)
+    assert '<span class="use-list__date">1.6.2026</span>' in entry
+    assert '<span class="badge badge--inactive">Cancelled</span>' in entry
+    assert "The venue cancelled this use on 3.6.2026. It does not count as a use." in entry
+    assert "Reason: Typed the wrong card number" in entry
+    assert 'id="totals-heading"' not in page  # nothing to count
+    assert "No uses recorded yet" not in page
 
 
 def test_another_holders_uses_never_show(holder_client, venue):
@@ -410,6 +449,47 @@ def test_mobile_card_of_invalid_card_says_not_valid(holder_client, invited):
     response = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
 
     assert '<p class="mobile-card__state" role="status" data-state="invalid">Not valid</p>' in response.text
+
+
+def _short(day: datetime.date) -> str:
+    return f"{day.day}.{day.month}.{day.year}"
+
+
+def _card_section(page: str, card: Card) -> str:
+    return re.search(rf'<section [^>]*aria-labelledby="card-{card.pk}">.*?</section>', page, re.S).group(0)
+
+
+def test_an_inactive_card_says_since_when_it_is_out_of_use_not_a_validity(client, distributor, invited):
+    new = services.card_replace(card=invited, actor=distributor, number="B7654321", reason="lost")
+    client.force_login(new.holder.account)
+
+    page = client.get(reverse("omakaiku:home")).text
+
+    old_card, new_card = _card_section(page, invited), _card_section(page, new)
+    assert f"<dt>Not in use since</dt><dd>{_short(timezone.localdate())}</dd>" in old_card
+    assert "Valid until" not in old_card
+    assert "Show mobile card" not in old_card
+    assert f"<dt>Valid until</dt><dd>{_short(new.valid_until)}</dd>" in new_card
+    assert "Not in use since" not in new_card
+
+
+@pytest.mark.parametrize("mobile", [True, False])
+def test_an_inactive_cards_mobile_page_says_it_is_out_of_use(client, distributor, invited, mobile):
+    Card.objects.filter(pk=invited.pk).update(mobile_enabled=mobile)
+    # The replaced card keeps its mobile flag as it was.
+    new = services.card_replace(card=invited, actor=distributor, number="B7654321", reason="lost")
+    client.force_login(new.holder.account)
+
+    response = client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
+
+    assert response.status_code == 404  # so that the service worker drops a stored copy of the card
+    assert "<svg" not in response.text
+    assert "<h1>Card no longer in use</h1>" in response.text
+    assert (
+        f"Card A1234567 was taken out of use on {_short(timezone.localdate())}, "
+        "so it cannot be used as a mobile card." in response.text
+    )
+    assert "Your card distributor can enable it" not in response.text
 
 
 def test_mobile_card_needs_mobile_enabled_and_own_card(holder_client, invited, site):
