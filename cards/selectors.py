@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from accounts.compiled import CompiledQuery
-from accounts.models import Site, User
+from accounts.models import RegionalCoordinator, Site, User
 
 from . import access
 from .models import Card, Holder, ValidityPeriod
@@ -178,7 +178,9 @@ class _Display:
         return self._objects[key]
 
 
-def _who(record, *, viewer_site_ids: frozenset[int], staff_site_ids: dict[int, set[int]]) -> str:
+def _who(
+    record, *, viewer_site_ids: frozenset[int], staff_site_ids: dict[int, set[int]], coordinator_ids: set[int]
+) -> str:
     """The staff member's email when they work for the viewer's site; otherwise only their role."""
     user = record.history_user
     if user is None:
@@ -187,6 +189,10 @@ def _who(record, *, viewer_site_ids: frozenset[int], staff_site_ids: dict[int, s
         return user.email
     if user.is_staff:
         return gettext("Kaikukeskus administrator")
+    if user.pk in coordinator_ids:
+        # E.g. the move of a closed site's cards: a site's own history would otherwise call the
+        # coordinator who moved them "another site's staff".
+        return gettext("Regional coordinator")
     return gettext("Another site's staff")
 
 
@@ -261,13 +267,23 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
         holder_records = _holder_records_between.all(holder_id=card.holder_id, start=start, end=end)
     user_ids = {r.history_user_id for r in card_records + holder_records if r.history_user_id}
     staff_site_ids: dict[int, set[int]] = {}
-    for user_id, site_id in User.objects.filter(pk__in=user_ids).values_list("pk", "memberships__site_id"):
+    coordinator_ids: set[int] = set()
+    coordinates = models.Exists(RegionalCoordinator.objects.filter(user=models.OuterRef("pk")))
+    for user_id, site_id, coordinator in (
+        User.objects.filter(pk__in=user_ids)
+        .annotate(coordinates=coordinates)
+        .values_list("pk", "memberships__site_id", "coordinates")
+    ):
         if site_id is not None:
             staff_site_ids.setdefault(user_id, set()).add(site_id)
+        if coordinator:
+            coordinator_ids.add(user_id)
     viewer_site_ids = access.distributor_site_ids(viewer)
 
     def who(record):
-        return _who(record, viewer_site_ids=viewer_site_ids, staff_site_ids=staff_site_ids)
+        return _who(
+            record, viewer_site_ids=viewer_site_ids, staff_site_ids=staff_site_ids, coordinator_ids=coordinator_ids
+        )
 
     display = _Display()
     entries = _entries(card_records, subject=gettext("Card"), display=display, who=who) + _entries(

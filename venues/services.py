@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from simple_history.utils import bulk_create_with_history
@@ -483,7 +483,14 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
                     _("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_IMPORT_ROWS},
                     code="too_many_rows",
                 )
-    except csv.Error:
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            # Python's csv module stops at a cell of over 128 KB: name the row, as for other problems.
+            raise ValidationError(
+                _("Row %(line)s has a cell of over %(limit)s characters. Check that row, save the file and try again.")
+                % {"line": reader.line_num, "limit": number_format(csv.field_size_limit(), force_grouping=True)},
+                code="cell_too_long",
+            ) from None
         raise ValidationError(_("The file is not a valid CSV file."), code="not_csv") from None
     if not rows:
         raise ValidationError(_("The file has no rows of uses."), code="no_rows")

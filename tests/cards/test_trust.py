@@ -420,6 +420,9 @@ def test_the_receiving_site_opens_a_moved_cards_page(
 
     assert page.status_code == 200
     assert "site closed" in page.text
+    # Who moved it is named by role: the coordinator is no other site's staff.
+    assert "Regional coordinator" in page.text
+    assert coordinator.email not in page.text
 
 
 def test_a_card_without_history_rows_opens(client, distributor, site, customer_data):

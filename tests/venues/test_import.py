@@ -128,6 +128,16 @@ def test_whole_file_errors_carry_codes(venue, venue_user):
         assert _refusal(venue, venue_user, content).code == code
 
 
+def test_a_cell_too_long_for_csv_names_its_row(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    content = _csv(f"{card.number},{_day()},culture,0,0,0", f"{card.number},{_day()},{'a' * 200_000},0,0,0")
+
+    response = _upload(client, venue, content)
+
+    assert "Row 3 has a cell of over 131,072 characters." in response.text
+    assert not CardUse.objects.exists()
+
+
 def _upload(client, venue, content):
     return client.post(
         reverse("venues:import"), {"venue": venue.pk, "file": SimpleUploadedFile("uses.csv", content, "text/csv")}
