@@ -129,12 +129,15 @@ def test_invitation_to_mobile_card(page, url, distributor, site, venue, customer
     card.holder.account.refresh_from_db()
     assert card.holder.account.activated_at is not None
 
-    # My uses: newest first, the cancelled one left out, totals per year.
+    # My uses: newest first, the cancelled one marked as such and left out of the totals per year.
     page.get_by_role("link", name="My uses").click()
     expect(h1(page)).to_have_text("My uses")
-    expect(page.locator(".use-list li .use-list__venue")).to_have_text(["Theatre", "City museum", "Swimming hall"])
-    expect(page.locator(".use-list li").first).to_contain_text("2 child tickets")
-    expect(page.get_by_role("main")).not_to_contain_text("Concert hall")
+    uses = page.locator(".use-list li")
+    expect(uses.locator(".use-list__venue")).to_have_text(["Concert hall", "Theatre", "City museum", "Swimming hall"])
+    expect(uses.nth(0)).to_contain_text("Cancelled")
+    expect(uses.nth(0)).to_contain_text("It does not count as a use. Reason: wrong card")
+    expect(uses.nth(1)).to_contain_text("2 child tickets")
+    expect(uses.nth(1)).not_to_contain_text("Cancelled")
     totals = page.get_by_role("region", name="Per year").locator("tbody tr")
     expect(totals).to_have_count(2)
     expect(totals.nth(0).locator("td")).to_have_text([str(today.year), "1", "2"])
