@@ -47,6 +47,9 @@ REFRESH_CLAIM_SECONDS = 5 * 60
 COMPUTE_CLAIM_SECONDS = 60
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.2
+# In every key: raised when a computed table's shape changes (2: hidden figures got two marks,
+# "<5" and "×"), so that no table kept in the old shape is shown after an upgrade.
+TABLE_FORMAT = "2"
 
 # Every row the figures read is in one of these; the history tables catch changes to existing
 # rows (every audited save writes one), the tables themselves catch bulk-loaded rows.
@@ -91,7 +94,14 @@ class CachedTable:
 
 
 def table_key(*, scope: StatsScope | None, filters: StatsFilter, slug: str, language: str | None = None) -> str:
-    parts = (timezone.localdate().isoformat(), language or get_language(), repr(scope), repr(filters), slug)
+    parts = (
+        TABLE_FORMAT,
+        timezone.localdate().isoformat(),
+        language or get_language(),
+        repr(scope),
+        repr(filters),
+        slug,
+    )
     return "stats:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

@@ -3,7 +3,8 @@
 The chart draws the figures of the table above it and nothing else: the table is the source
 of truth (and what a screen reader reads); the chart is one image with a text alternative.
 Colours and sizes are presentation attributes, never ``style``: the Content-Security-Policy
-forbids inline styles. A suppressed count is not drawn; "<5" stands where its bar would be.
+forbids inline styles. A hidden figure is not drawn; its mark ("<5", "×") stands where its bar would
+be, and the largest bar is the largest shown figure, so no length gives a hidden one away.
 """
 
 from django.utils.html import escape
@@ -95,7 +96,11 @@ def table_chart_svg(table: Table, *, element_id: str) -> SafeString:
     axis = f'<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{height}" stroke="{LINE}" stroke-width="1"/>'
 
     title = escape(_("Bar chart: %(title)s") % {"title": table.title})
-    description = escape(_("The same figures are in the table above the chart. Counts shown as <5 are not drawn."))
+    description = escape(
+        _(
+            "The same figures are in the table above the chart. Hidden figures are not drawn; their mark stands instead of a bar."
+        )
+    )
     # Every text in the markup went through escape() above; the rest is numbers and constants.
     return mark_safe(  # noqa: S308
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '

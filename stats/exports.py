@@ -2,7 +2,8 @@
 
 Every download starts with header rows that say what the figures are: the table, the period,
 whose figures (the scope), the filters, and the small-cell rule. Then the column names, the
-rows and the totals row, exactly as the page shows them ("<5" where a count is suppressed).
+rows and the totals row, exactly as the page shows them: a hidden figure as its mark ("<5", "×"),
+each mark the table holds explained in a header row of its own.
 
 CSV: UTF-8 with a byte order mark, ``;`` between cells and a decimal comma: the file is made
 for Finnish and Swedish Excel, which read ``,`` as the decimal separator and would open a
@@ -10,7 +11,7 @@ comma-separated file as one column; with the BOM Excel reads "ä" and "å" right
 file is the one that opens the same everywhere.) Cells that a spreadsheet would run as a formula (starting
 with ``= + - @``, a tab or a carriage return) get a leading apostrophe.
 
-XLSX: numbers are numbers, "<5" and every other text is text (never a formula or a link).
+XLSX: numbers are numbers, a mark and every other text is text (never a formula or a link).
 """
 
 import csv
@@ -21,13 +22,13 @@ import xlsxwriter
 from django.utils.translation import gettext as _
 
 from .filters import StatsFilter
-from .tables import Suppressed, Table
+from .tables import Suppressed, Table, table_marks
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def suppression_rule() -> str:
-    return _("Counts of people under 5 are shown as <5, and so are cells from which such a count could be computed.")
+    return _("Counts of 1 to 4 people are hidden, and so is any figure from which such a count could be worked out.")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def header_rows(table: Table, download: Download) -> list[list[str]]:
     if download.category_label:
         rows.append([_("Category"), download.category_label])
     rows.append([suppression_rule()])
+    rows += [[str(mark), mark.meaning] for mark in table_marks(table)]
     if table.note:
         rows.append([str(table.note)])
     return rows

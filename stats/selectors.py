@@ -40,7 +40,7 @@ from .filters import StatsFilter
 from .models import CardActivity, CardValidity, RegistrationDay, UseDay, UseMonth
 from .summary import PHYSICAL_MOBILE, month_end, summary_coverage, summary_memo, summary_reading
 from .suppression import table_suppress
-from .tables import SUPPRESSED, ChartSpec, Column, Suppressed, Table
+from .tables import COMPLEMENTARY, ChartSpec, Column, Suppressed, Table
 
 CATEGORIES = [choice.value for choice in UseCategory]
 
@@ -982,9 +982,10 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
         row_totals={"total": tuple(kinds)},
     )
     for row in [*table.rows, *([table.total] if table.total else [])]:
-        # The share and the total together give the count: hide it when either is hidden.
+        # The share and the total together give the count: hide it when either is hidden. It is
+        # no count of people itself, so it is marked as hidden to protect one ("×"), never "<5".
         if isinstance(row["omakaiku"], Suppressed) or isinstance(row["total"], Suppressed):
-            row["omakaiku_share"] = SUPPRESSED
+            row["omakaiku_share"] = COMPLEMENTARY
         else:
             row["omakaiku_share"] = round(100 * row["omakaiku"] / row["total"], 1) if row["total"] else 0
     return table

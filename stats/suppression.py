@@ -1,12 +1,13 @@
 """The small-cell rule: no figure may be traced back to a person.
 
 Primary suppression: a count of people (a ``personal`` column: cards, holders, demographics)
-from 1 to 4 is shown as ``SUPPRESSED`` ("<5"); 0 is shown, since "nobody" names no one.
+from 1 to 4 is hidden and marked ``SUPPRESSED`` ("<5"); 0 is shown, since "nobody" names no one.
 
 Complementary (secondary) suppression: a hidden cell must not be computable back from a total
 that is shown. When a column with a shown total, or a row with a shown row total, holds exactly
-one hidden cell, the smallest non-zero shown cell of that column or row is hidden too. One
-hiding can make another line reveal a cell, so this repeats until nothing changes.
+one hidden cell, the smallest non-zero shown cell of that column or row is hidden too and marked
+``COMPLEMENTARY`` ("×"). One hiding can make another line reveal a cell, so this repeats until
+nothing changes.
 
 Totals (the totals row) are never hidden by the complementary rule, only when they are
 themselves under 5: they are the headline figures the programme publishes. So a column total
@@ -20,12 +21,27 @@ visited) has a total that is not the sum of its rows: the total minus the other 
 lower bound for a hidden cell. Its complementary cell is hidden only when that bound says
 something (is above 0); "2 of 52 cards were used in 2025, 52 in 2026" needs no second hiding.
 
+Two marks say more than one: "<5" is 1 to 4, and a "×" then is 5 or more (a 1 to 4 would be
+"<5", a 0 is shown). With the totals that can narrow a small count down: a column of 1 and 5
+with a total of 6 gives the 1 away once the 5 is known to be the "×", and two "<5" with a total
+of 8 are both 4. So the marks are checked before they are shown (``_marks_that_would_tell``):
+for every small count, the values from 1 to 4 it could take, given the totals, the shown cells
+and what each mark says, must be all those it could take with one mark for every hidden cell
+(as every hidden cell was marked before "×" came). Where they would not be, every hidden cell of
+that group (the cells the totals tie together) is marked "×", which says nothing of a cell's
+size; a reader then knows what one mark told. (A cell of the totals row keeps its "<5": it is
+never hidden to protect another, so one mark told that it was 1 to 4 as well.) The check reads
+"×" as 5 or more even though it may not be, as if the reader knew which hidden cell is which.
+Which cells are hidden never depends on the marks: only how they are marked.
+
 Use counts (not personal) are shown as they are.
 """
 
 import dataclasses
+from collections import deque
+from dataclasses import dataclass
 
-from .tables import SUPPRESSED, Suppressed, Table
+from .tables import COMPLEMENTARY, SUPPRESSED, Suppressed, Table
 
 THRESHOLD = 5
 
@@ -38,6 +54,17 @@ def _is_shown_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+@dataclass
+class _Line:
+    """Cells that sum to a total: a column (its cells and the totals row's cell) or a row (its
+    parts and its row total). A distinct count's column sums to at least its total."""
+
+    parts: list[tuple[dict, str]]
+    total: tuple[dict, str]
+    may_hide: bool  # whether its cells may be hidden to protect it (the totals row's may not)
+    additive: bool = True
+
+
 def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | None = None) -> Table:
     """A copy of ``table`` with small personal counts, and the cells that would reveal them, hidden.
 
@@ -48,45 +75,261 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
     distinct = {column.key for column in table.columns if not column.additive}
     rows = [dict(row) for row in table.rows]
     total = dict(table.total) if table.total is not None else None
+    # Each copied row's own figures, for checking the marks once cells are hidden.
+    originals = {id(row): source for row, source in zip(rows, table.rows, strict=True)}
+    if total is not None:
+        originals[id(total)] = table.total
 
     for row in [*rows, *([total] if total is not None else [])]:
         for key in personal:
             if _is_small(row.get(key)):
                 row[key] = SUPPRESSED
 
-    # Each line: the cells it sums, the cell holding its total, and whether its cells may be
-    # hidden to protect it (cells of the totals row may not).
-    lines: list[tuple[list[tuple[dict, str]], tuple[dict, str], bool]] = []
+    lines: list[_Line] = []
     if total is not None:
         for key in sorted(personal, key=[column.key for column in table.columns].index):
-            lines.append(([(row, key) for row in rows], (total, key), True))
+            lines.append(_Line([(row, key) for row in rows], (total, key), True, additive=key not in distinct))
     for total_key, part_keys in (row_totals or {}).items():
         if total_key not in personal:
             continue
         parts = [key for key in part_keys if key in personal]
         for row in rows:
-            lines.append(([(row, key) for key in parts], (row, total_key), True))
+            lines.append(_Line([(row, key) for key in parts], (row, total_key), True))
         if total is not None:
-            lines.append(([(total, key) for key in parts], (total, total_key), False))
+            lines.append(_Line([(total, key) for key in parts], (total, total_key), False))
 
     changed = True
     while changed:
         changed = False
-        for cells, (total_row, total_key), may_hide in lines:
+        for line in lines:
+            total_row, total_key = line.total
             if not _is_shown_count(total_row.get(total_key)):
                 continue  # no total shown (hidden, or none): nothing to compute back from
+            cells = line.parts
             hidden = [cell for cell in cells if isinstance(cell[0].get(cell[1]), Suppressed)]
-            if len(hidden) != 1 or not may_hide:
+            if len(hidden) != 1 or not line.may_hide:
                 continue
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
             if not candidates:
                 continue
-            if total_key in distinct and total_row is total:
+            if not line.additive:
                 shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
                 if total_row[total_key] - shown <= 0:
                     continue  # the total bounds the hidden cell by nothing: it stays the only one hidden
             row, key = min(candidates, key=lambda cell: cell[0][cell[1]])
-            row[key] = SUPPRESSED
+            row[key] = COMPLEMENTARY
             changed = True
 
+    for row, key in _marks_that_would_tell(lines, originals):
+        row[key] = COMPLEMENTARY
+
     return dataclasses.replace(table, rows=rows, total=total)
+
+
+# --- checking the marks ---------------------------------------------------------------------
+#
+# The hidden cells are the unknowns of the equations the lines make (parts = total; for a
+# distinct count, parts = total + the cards counted in more than one row, 0 or more). Each cell
+# is in at most two lines (its column, and its row when rows have totals), as a part in one and a
+# part or the total in the other, so the equations are a flow network: a line is a node, a hidden
+# cell an arc carrying its figure out of one line and into the other (or to and from a "ground"
+# node when it is in one line only). Lines tied together by hidden cells make a group; groups
+# share no unknowns, so each is checked, and marked, on its own. The true figures are one flow
+# that fits. A small count can be raised (lowered) by k with every equation holding exactly when
+# k more units can go round a cycle through its arc within the other arcs' bounds: k augmenting
+# paths, k <= 3 (from 1 to 4).
+#
+# The bounds are what a reader knows. With one mark (as before "×" came): a hidden cell is 1 or
+# more, and a cell of the totals row, never hidden to protect another, 1 to 4. With two marks:
+# "<5" is 1 to 4 and "×" 5 or more; as if the reader knew which hidden cell is which, for they
+# may well work it out. A distinct count's cell is at most its shown total, with either.
+
+UNBOUNDED = None
+SMALL = (1, THRESHOLD - 1)
+
+
+@dataclass
+class _Arc:
+    tail: object  # the node its figure leaves
+    head: object  # the node its figure enters
+    value: int
+    # "small": a count of 1 to 4 ("<5"); "known": one too, and one mark told as much (a cell of
+    # the totals row); "hidden": hidden to protect one ("×"); "overlap": a distinct count's cards
+    # counted in more than one row.
+    kind: str
+    high: int | None = UNBOUNDED
+    cell: tuple[dict, str] | None = None
+
+
+@dataclass
+class _Group:
+    """The hidden cells that the lines tie together, and the lines' equations as a network."""
+
+    arcs: list[_Arc]
+    checkable: bool = True
+    _touching: dict | None = None  # node -> the arcs at it
+
+    def bounds(self, index: int, marks: int) -> tuple[int, int | None]:
+        """What a reader knows of arc ``index`` with one mark for every hidden cell, or two."""
+        arc = self.arcs[index]
+        if arc.kind == "overlap":
+            return (0, UNBOUNDED)
+        if arc.kind == "known":
+            return SMALL
+        if marks == 1:
+            return (1, arc.high)
+        return SMALL if arc.kind == "small" else (THRESHOLD, arc.high)
+
+    def marks_tell_more(self) -> bool:
+        """Whether, with two marks, some small count here could take fewer of the values 1 to 4
+        than with one."""
+        if not self.checkable:
+            return True  # never trusted unchecked
+        for index, arc in enumerate(self.arcs):
+            if arc.kind not in ("small", "known"):
+                continue
+            up, down = THRESHOLD - 1 - arc.value, arc.value - 1
+            for start, end, limit in ((arc.head, arc.tail, up), (arc.tail, arc.head, down)):
+                room = self._room(index, 2, start, end, limit)
+                if room < limit and room < self._room(index, 1, start, end, limit):
+                    return True
+        return False
+
+    def _room(self, skip: int, marks: int, start, end, limit: int) -> int:
+        """How many units (up to ``limit``) can go from ``start`` to ``end`` through the arcs but
+        ``skip``, each within its bounds: how far that arc can move with every line holding."""
+        flow = [arc.value for arc in self.arcs]
+        for sent in range(limit):
+            path = self._path(skip, marks, flow, start, end)
+            if path is None:
+                return sent
+            for index, step in path:
+                flow[index] += step
+        return limit
+
+    def _path(self, skip: int, marks: int, flow: list[int], start, end) -> list[tuple[int, int]] | None:
+        """A shortest path with room for one more unit: [(arc index, +1 along it or -1 against)]."""
+        if self._touching is None:
+            self._touching = {}
+            for index, arc in enumerate(self.arcs):
+                self._touching.setdefault(arc.tail, []).append(index)
+                self._touching.setdefault(arc.head, []).append(index)
+        previous = {start: None}
+        queue = deque([start])
+        while queue and end not in previous:
+            node = queue.popleft()
+            for index in self._touching.get(node, ()):
+                if index == skip:
+                    continue
+                arc = self.arcs[index]
+                low, high = self.bounds(index, marks)
+                if arc.tail == node and arc.head not in previous and (high is UNBOUNDED or flow[index] < high):
+                    previous[arc.head] = (node, index, 1)
+                    queue.append(arc.head)
+                elif arc.head == node and arc.tail not in previous and flow[index] > low:
+                    previous[arc.tail] = (node, index, -1)
+                    queue.append(arc.tail)
+                if end in previous:
+                    break
+        if end not in previous:
+            return None
+        path, node = [], end
+        while previous[node] is not None:
+            node, index, step = previous[node]
+            path.append((index, step))
+        return path
+
+
+def _marks_that_would_tell(lines: list[_Line], originals: dict[int, dict]) -> list[tuple[dict, str]]:
+    """The cells marked "<5" in the groups where the two marks would narrow a small count down:
+    there every hidden cell is to be marked "×" (a cell of the totals row may stay "<5": one
+    mark told that it was 1 to 4 as well)."""
+    line_of = []  # per line with an equation: its cells with their sign, +1 a part, -1 the total
+    for line in lines:
+        total_row, total_key = line.total
+        if originals[id(total_row)].get(total_key) is None:
+            continue  # no total at all (e.g. a stock over months): no equation
+        line_of.append((line, [(cell, 1) for cell in line.parts] + [(line.total, -1)]))
+
+    # Each hidden cell's lines, and its sign in each.
+    member: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    cell_of: dict[tuple[int, str], tuple[dict, str]] = {}
+    for index, (_line, signed) in enumerate(line_of):
+        for (row, key), sign in signed:
+            if isinstance(row.get(key), Suppressed) and _is_shown_count(originals[id(row)].get(key)):
+                member.setdefault((id(row), key), []).append((index, sign))
+                cell_of[(id(row), key)] = (row, key)
+
+    # Turn lines around (multiply an equation by -1) so that every cell in two lines leaves one
+    # and enters the other; lines tied by a hidden cell make one group. A table's lines always
+    # allow it; a group that did not would be marked "×" throughout, as with one mark.
+    parent = list(range(len(line_of)))
+
+    def find(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    neighbours: dict[int, list[tuple[int, int]]] = {}
+    for memberships in member.values():
+        if len(memberships) == 2:
+            (a, sign_a), (b, sign_b) = memberships
+            relation = -sign_a * sign_b  # orientation[b] must be relation * orientation[a]
+            neighbours.setdefault(a, []).append((b, relation))
+            neighbours.setdefault(b, []).append((a, relation))
+            parent[find(a)] = find(b)
+    orientation: dict[int, int] = {}
+    unorientable = {find(memberships[0][0]) for memberships in member.values() if len(memberships) > 2}
+    for first in range(len(line_of)):
+        if first in orientation:
+            continue
+        orientation[first] = 1
+        queue = deque([first])
+        while queue:
+            a = queue.popleft()
+            for b, relation in neighbours.get(a, []):
+                if b not in orientation:
+                    orientation[b] = relation * orientation[a]
+                    queue.append(b)
+                elif orientation[b] != relation * orientation[a]:
+                    unorientable.add(find(a))
+
+    groups: dict[int, _Group] = {}
+    for cell_id, memberships in member.items():
+        row, key = cell_of[cell_id]
+        root = find(memberships[0][0])
+        ends = {"in": ("ground", root), "out": ("ground", root)}
+        for index, sign in memberships[:2]:
+            ends["in" if orientation[index] * sign > 0 else "out"] = index
+        high = UNBOUNDED  # a distinct count's cell is at most its column's total, when shown
+        for index, sign in memberships:
+            line, _signed = line_of[index]
+            line_total = line.total[0].get(line.total[1])
+            if not line.additive and sign > 0 and _is_shown_count(line_total):
+                high = line_total
+        if row[key] != SUPPRESSED:
+            kind = "hidden"
+        elif any(sign > 0 and line_of[index][0].may_hide for index, sign in memberships):
+            kind = "small"
+        else:
+            kind = "known"  # no line may hide it to protect another: one mark said 1 to 4 too
+        arc = _Arc(ends["out"], ends["in"], originals[id(row)][key], kind, high, (row, key))
+        groups.setdefault(root, _Group(arcs=[])).arcs.append(arc)
+    for index, (line, signed) in enumerate(line_of):
+        root = find(index)
+        if line.additive or root not in groups:
+            continue
+        overlap = sum(originals[id(row)].get(key) or 0 for (row, key), sign in signed if sign > 0)
+        overlap -= originals[id(line.total[0])].get(line.total[1]) or 0
+        ground = ("ground", root)
+        # It enters the equation as the total does (-1): out of the line, if not turned around.
+        ends = (index, ground) if orientation[index] > 0 else (ground, index)
+        groups[root].arcs.append(_Arc(*ends, max(overlap, 0), "overlap"))
+
+    cells = []
+    for root, group in groups.items():
+        group.checkable = root not in unorientable
+        if group.marks_tell_more():
+            cells += [arc.cell for arc in group.arcs if arc.kind == "small"]
+    return cells

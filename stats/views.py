@@ -30,7 +30,7 @@ from . import exports, selectors
 from .charts import table_chart_svg
 from .filters import Preset, StatsFilter, StatsFilterForm
 from .summary import summary_reading
-from .tables import Suppressed, Table
+from .tables import Suppressed, Table, table_marks
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -108,7 +108,8 @@ def _cells(table: Table, row: dict) -> list[dict]:
             "label": column.label,
             "text": cell_text(row.get(column.key)),
             "numeric": column.numeric,
-            "suppressed": isinstance(row.get(column.key), Suppressed),
+            # A hidden figure: its mark is shown, and said in words to a screen reader.
+            "hidden": row.get(column.key) if isinstance(row.get(column.key), Suppressed) else None,
         }
         for column in table.columns
     ]
@@ -137,6 +138,7 @@ def _table_html(table: Table, *, element_id: str, links: dict[str, str]) -> str:
         "chart": table_chart_svg(table, element_id=f"{element_id}-chart"),
         "rows": [_cells(table, row) for row in table.rows],
         "total": _cells(table, table.total) if table.total else None,
+        "marks": table_marks(table),
         "links": links,
     }
     html = render_to_string("stats/_table.html", {"t": context})

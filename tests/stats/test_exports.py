@@ -10,7 +10,7 @@ import pytest
 from stats import exports
 from stats.charts import table_chart_svg
 from stats.filters import StatsFilter
-from stats.tables import SUPPRESSED, ChartSpec, Column, Table
+from stats.tables import COMPLEMENTARY, SUPPRESSED, ChartSpec, Column, Table
 
 FILTERS = StatsFilter(start=datetime.date(2025, 1, 1), end=datetime.date(2025, 12, 31))
 
@@ -46,6 +46,7 @@ def download(**kwargs) -> exports.Download:
         ("\rReturn", "'\rReturn"),
         ("Theatre = fun", "Theatre = fun"),
         ("<5", "<5"),
+        ("×", "×"),
     ],
 )
 def test_csv_escapes_cells_a_spreadsheet_would_run(name, escaped):
@@ -58,8 +59,11 @@ def test_csv_file(settings):
     settings.LANGUAGE_CODE = "en"
     data = exports.table_csv(
         table(
-            [{"site": "=cmd|' /C calc'!A0", "adults": 1200, "children": 0, "cards": SUPPRESSED}],
-            total={"site": "Total", "adults": 1200, "children": 0, "cards": None},
+            [
+                {"site": "=cmd|' /C calc'!A0", "adults": 1200, "children": 0, "cards": SUPPRESSED},
+                {"site": "Museum", "adults": 10, "children": 0, "cards": COMPLEMENTARY},
+            ],
+            total={"site": "Total", "adults": 1210, "children": 0, "cards": 20},
         ),
         download(scope_slug="site-4", category_label="Culture"),
     )
@@ -70,12 +74,30 @@ def test_csv_file(settings):
         "Period;1.1.2025–31.12.2025",
         "Figures for;Whole country",
         "Category;Culture",
-        "Counts of people under 5 are shown as <5, and so are cells from which such a count could be computed.",
+        "Counts of 1 to 4 people are hidden, and so is any figure from which such a count could be worked out.",
+        # Each mark in the table, with its meaning: "×" says nothing of a figure's size.
+        "<5;a count of 1 to 4 people",
+        "×;hidden so that no count of 1 to 4 people can be worked out from the figures shown",
         "",
         "Site;Adult uses;Child uses;Cards",
         "'=cmd|' /C calc'!A0;1200;0;<5",
-        "Total;1200;0;",
+        "Museum;10;0;×",
+        "Total;1210;0;20",
         "",
+    ]
+
+
+def test_a_download_explains_only_the_marks_its_table_holds(settings):
+    settings.LANGUAGE_CODE = "en"
+
+    def header(cards) -> list[str]:
+        data = exports.table_csv(table([{"site": "A", "adults": 1, "children": 0, "cards": cards}]), download())
+        lines = data.decode("utf-8-sig").split("\r\n")
+        return lines[: lines.index("")]
+
+    assert [line for line in header(7) if line.startswith(("<5", "×"))] == []
+    assert [line for line in header(COMPLEMENTARY) if line.startswith(("<5", "×"))] == [
+        "×;hidden so that no count of 1 to 4 people can be worked out from the figures shown"
     ]
 
 
@@ -97,7 +119,12 @@ def test_file_names():
 
 def test_xlsx_numbers_are_numbers_and_text_is_never_a_formula():
     data = exports.table_xlsx(
-        table([{"site": '=HYPERLINK("http://x")', "adults": 1234, "children": 5, "cards": SUPPRESSED}]),
+        table(
+            [
+                {"site": '=HYPERLINK("http://x")', "adults": 1234, "children": 5, "cards": SUPPRESSED},
+                {"site": "Museum", "adults": 9, "children": 0, "cards": COMPLEMENTARY},
+            ]
+        ),
         download(),
     )
     with zipfile.ZipFile(io.BytesIO(data)) as workbook:
@@ -106,10 +133,12 @@ def test_xlsx_numbers_are_numbers_and_text_is_never_a_formula():
         strings = workbook.read("xl/sharedStrings.xml").decode()
         assert 'name="by-site"' in workbook.read("xl/workbook.xml").decode()
     assert "<f>" not in sheet  # no formulas at all
-    assert re.search(r'<c r="B7"[^>]*><v>1234</v></c>', sheet)
+    assert re.search(r'<c r="B9"[^>]*><v>1234</v></c>', sheet)  # after two rows of marks
     assert "<t>=HYPERLINK(&quot;http://x&quot;)</t>" in strings or '<t>=HYPERLINK("http://x")</t>' in strings
     assert "<t>&lt;5</t>" in strings
-    assert "<t>Counts of people under 5 are shown as &lt;5" in strings
+    assert "<t>×</t>" in strings
+    assert "<t>Counts of 1 to 4 people are hidden" in strings
+    assert "<t>a count of 1 to 4 people</t>" in strings
 
 
 def test_chart_draws_what_the_table_shows():
@@ -119,6 +148,7 @@ def test_chart_draws_what_the_table_shows():
                 [
                     {"site": "Theatre <Tampere>", "adults": 100, "children": 50, "cards": 9},
                     {"site": "Museum", "adults": SUPPRESSED, "children": 0, "cards": 9},
+                    {"site": "Library", "adults": COMPLEMENTARY, "children": 2, "cards": 9},
                 ]
             ),
             element_id="c1",
@@ -129,9 +159,12 @@ def test_chart_draws_what_the_table_shows():
     assert '<title id="c1-title">Bar chart: Uses by site</title>' in svg
     assert "style=" not in svg  # the CSP allows no inline style
     assert "Theatre &lt;Tampere&gt;" in svg
-    # Bars: two legend swatches, then 100 (full width), 50 (half) and nothing for <5 and 0.
+    # Bars: two legend swatches, then 100 (full width), 50 (half), nothing for <5, × and 0, and
+    # 2 (a sliver): a hidden figure has its mark instead of a bar, and no length to measure.
     widths = re.findall(r'<rect x="150" y="[\d.]+" width="([\d.]+)" height="14"', svg)
-    assert widths == ["354", "177"]
+    assert widths == ["354", "177", "7.1"]
     assert ">&lt;5</text>" in svg
+    assert ">×</text>" in svg
+    assert "Hidden figures are not drawn" in svg
     assert str(table_chart_svg(table([], chart=True), element_id="c2")) == ""
     assert str(table_chart_svg(table([{"site": "A", "adults": 1}], chart=False), element_id="c3")) == ""

@@ -40,10 +40,11 @@ from stats.selectors import (
     stats_validity,
 )
 from stats.summary import summary_build, summary_coverage
-from stats.tables import SUPPRESSED
+from stats.tables import COMPLEMENTARY, SUPPRESSED
 from tests import factories
 
-S = SUPPRESSED
+S = SUPPRESSED  # "<5": a count of 1 to 4
+X = COMPLEMENTARY  # "×": hidden so that such a count cannot be worked out
 D = datetime.date
 PERIOD = StatsFilter(start=D(2026, 1, 1), end=D(2026, 6, 30))
 USE_KEYS = [f"{kind}_{c}" for kind in ("adult", "child") for c in ("culture", "education", "science", "sports")]
@@ -225,13 +226,13 @@ def test_national_annual_table(world):
     ]
     # 2025: one card (cR), one use. 2026: 14 registered, 8 used; cancelled uses left out.
     # Both card counts of 2025 are under 5. Cards registered add up: 15 - 14 would give 2025's
-    # back, so 2026's is hidden too. Cards used are distinct: 8 over both years and 8 in 2026
-    # bound 2025's by nothing (8 - 8 = 0), so 2026's 8 is shown.
+    # back, so 2026's is hidden too, marked "×" (it is 14, not under 5). Cards used are distinct:
+    # 8 over both years and 8 in 2026 bound 2025's by nothing (8 - 8 = 0), so 2026's 8 is shown.
     assert table.rows == [
         {"label": "2025", "cards_registered": S, "cards_used": S, **_uses(culture=1), "municipalities": 2},
         {
             "label": "2026",
-            "cards_registered": S,
+            "cards_registered": X,
             "cards_used": 8,
             **_uses(culture=6, education=1, science=1, sports=3, c_culture=6, c_sports=1),
             "municipalities": 3,
@@ -253,8 +254,8 @@ def test_per_region_table_is_the_period_by_the_card_sites_region(world):
         {
             "label": "North",
             # 12 and 7, hidden: the totals (14, 8) minus them would give South's 2 and 1.
-            "cards_registered": S,
-            "cards_used": S,
+            "cards_registered": X,
+            "cards_used": X,
             **_uses(culture=5, education=1, science=1, sports=2, c_culture=5, c_sports=1),
             "municipalities": 2,
         },
@@ -362,13 +363,13 @@ def test_card_kinds_and_omakaiku(world):
     keys = ["label", "physical", "physical_mobile", "x", "z", "total", "omakaiku", "omakaiku_share"]
     # North: 9 physical, 1 physical + mobile, 1 X, 1 Z = 12, one holder with OmaKaiku (h3's
     # account is not activated). South: 2 physical. South's 2 would follow from the totals
-    # (11 - 9, 14 - 12), so North's 9 and 12 are hidden too.
+    # (11 - 9, 14 - 12), so North's 9 and 12 are hidden too. A share of a hidden count is hidden.
     assert [[row[key] for key in keys] for row in table.rows] == [
         ["East", 0, 0, 0, 0, 0, 0, 0],
-        ["North", S, S, S, S, S, S, S],
-        ["South", S, 0, 0, 0, S, 0, S],
+        ["North", X, S, S, S, X, S, X],
+        ["South", S, 0, 0, 0, S, 0, X],
     ]
-    assert [table.total[key] for key in keys] == ["Total", 11, S, S, S, 14, S, S]
+    assert [table.total[key] for key in keys] == ["Total", 11, S, S, S, 14, S, X]
 
 
 def test_card_kinds_of_a_site_sum_to_its_total(world):
@@ -377,6 +378,7 @@ def test_card_kinds_of_a_site_sum_to_its_total(world):
     row = table.rows[0]
     # 9 + 1 + 1 + 1 = 12: with three small kinds hidden, the row needs nothing more.
     assert [row[key] for key in ("physical", "physical_mobile", "x", "z", "total", "omakaiku")] == [9, S, S, S, 12, S]
+    assert row["omakaiku_share"] == X
 
 
 # --- 5. cross-region ----------------------------------------------------------------------------
@@ -432,11 +434,11 @@ def test_age_and_gender(world):
     table = stats_age_gender(scope=None, filters=PERIOD)
     keys = ["label", "female", "male", "other", "not_given", "total"]
     # 13 customers (h2 once, for two cards; the organisation not at all). Ages in 2026.
-    # 45–64: 5 women and 1 man: the row total 6 would give the man back, so the 5 is hidden.
+    # 45–64: 5 women and 1 man: the row total 6 would give the man back, so the 5 is hidden ("×").
     assert [[row[key] for key in keys] for row in table.rows] == [
         ["16–29", S, 0, 0, 0, S],
         ["30–44", S, S, 0, S, S],
-        ["45–64", S, S, 0, 0, 6],
+        ["45–64", X, S, 0, 0, 6],
         ["65 or older", S, S, 0, 0, S],
     ]
     assert [table.total[key] for key in keys] == ["Total", 9, S, 0, S, 13]

@@ -18,7 +18,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from cards.access import StatsLevel, StatsScope
-from stats.tables import SUPPRESSED, ChartSpec, Column, Table
+from stats.tables import COMPLEMENTARY, SUPPRESSED, ChartSpec, Column, Table
 from tests import factories
 from tests.test_fuzz import NASTY
 
@@ -32,7 +32,12 @@ def national_table() -> Table:
             Column("cards", "Cards registered", personal=True),
             Column("uses", "Total uses"),
         ],
-        rows=[{"year": "2024", "cards": 1520, "uses": 34000}, {"year": "2025", "cards": SUPPRESSED, "uses": 12}],
+        # As the small-cell rule leaves it: 2025's 3 is under 5, and 2024's 1520 is hidden so that
+        # the total does not give the 3 back.
+        rows=[
+            {"year": "2024", "cards": COMPLEMENTARY, "uses": 34000},
+            {"year": "2025", "cards": SUPPRESSED, "uses": 12},
+        ],
         total={"year": "Total", "cards": 1523, "uses": 34012},
         chart=ChartSpec("year", ("uses",)),
     )
@@ -94,9 +99,31 @@ def test_public_page_works_logged_out_with_this_year_by_default(client, figures,
         None,
         None,
     )
-    # The table: each cell with its column's name for the stacked phone layout, "<5" as such.
-    assert '<td data-label="Cards registered" class="num">1,520</td>' in page
-    assert '<td data-label="Cards registered" class="num">&lt;5</td>' in page
+    # The table: each cell with its column's name for the stacked phone layout; a hidden figure
+    # as its mark, said in words to a screen reader ("×" would be read as "times").
+    assert '<td data-label="Total uses" class="num">34,000</td>' in page
+    assert '<td data-label="Cards registered" class="num">1,523</td>' in page
+    assert (
+        '<td data-label="Cards registered" class="num"><span aria-hidden="true">&lt;5</span>'
+        '<span class="visually-hidden">fewer than 5</span></td>'
+    ) in page
+    assert (
+        '<td data-label="Cards registered" class="num"><span aria-hidden="true">×</span>'
+        '<span class="visually-hidden">hidden</span></td>'
+    ) in page
+    # Under the table, a line for each mark it holds (the table's description): a "×" is not
+    # said to be under 5.
+    assert 'id="stats-national-annual" aria-describedby="stats-national-annual-marks"' in page
+    national = page[page.index('id="stats-national-annual-heading"') : page.index('id="stats-regions-heading"')]
+    assert 'visually-hidden">fewer than 5</span>: a count of 1 to 4 people</p>' in national
+    assert (
+        'visually-hidden">hidden</span>: hidden so that no count of 1 to 4 people can be worked out from the figures shown'
+        in national
+    )
+    regions = page[page.index('id="stats-regions-heading"') :]
+    assert "a count of 1 to 4 people" in regions
+    assert "can be worked out from the figures shown" not in regions  # no "×" there, so no line for it
+    assert "Counts of 1 to 4 people are hidden, and so is any figure from which such a count could be" in page
     assert '<td data-label="Region">=HYPERLINK(&quot;http://evil&quot;)</td>' in page
     # A chart with a text alternative, and the downloads with the period in the address.
     assert 'role="img" aria-labelledby="stats-national-annual-chart-title stats-national-annual-chart-desc"' in page
@@ -294,12 +321,12 @@ def test_public_csv_download(client, figures, region):
         "Period;1.1.2025–31.12.2025",
         "Figures for;Whole country",
         "Region;Pirkanmaa",
-        "Counts of people under 5 are shown as <5, and so are cells from which such a count could be computed.",
+        "Counts of 1 to 4 people are hidden, and so is any figure from which such a count could be worked out.",
+        "<5;a count of 1 to 4 people",
+        "×;hidden so that no count of 1 to 4 people can be worked out from the figures shown",
         "",
-        "Year;Cards registered;Total uses",
-        "2024;1520;34000",
     ]
-    assert lines[8:11] == ["2025;<5;12", "Total;1523;34012", ""]
+    assert lines[8:13] == ["Year;Cards registered;Total uses", "2024;×;34000", "2025;<5;12", "Total;1523;34012", ""]
 
 
 def test_csv_download_escapes_formulas(client, figures, db):

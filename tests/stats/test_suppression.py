@@ -1,9 +1,15 @@
 """The small-cell rule on hand-made tables with known answers (no database)."""
 
-from stats.suppression import table_suppress
-from stats.tables import SUPPRESSED, Column, Table
+import itertools
 
-S = SUPPRESSED
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stats.suppression import table_suppress
+from stats.tables import COMPLEMENTARY, SUPPRESSED, Column, Suppressed, Table
+
+S = SUPPRESSED  # "<5": a count of 1 to 4
+X = COMPLEMENTARY  # "×": hidden so that such a count cannot be worked out
 
 
 def _table(rows, total=None, *, personal=("a", "b", "c")):
@@ -34,15 +40,16 @@ def test_use_counts_are_shown_as_they_are():
 
 
 def test_a_column_total_that_would_reveal_a_cell_hides_the_next_smallest():
-    # 30 - 10 - 17 = 3: the total would give the hidden cell back, so 10 is hidden too.
+    # 30 - 10 - 17 = 3: the total would give the hidden cell back, so 10 is hidden too, and
+    # marked "×": it is no count under 5.
     table = table_suppress(_table([[3, 0, 0], [10, 0, 0], [17, 0, 0]], [30, 0, 0]))
-    assert [row["a"] for row in table.rows] == [S, S, 17]
+    assert [row["a"] for row in table.rows] == [S, X, 17]
     assert table.total["a"] == 30  # a total of 5 or more is never hidden
 
 
 def test_zero_is_never_hidden_to_protect_a_cell():
     table = table_suppress(_table([[3, 0, 0], [0, 0, 0], [8, 0, 0]], [11, 0, 0]))
-    assert [row["a"] for row in table.rows] == [S, 0, S]
+    assert [row["a"] for row in table.rows] == [S, 0, X]
 
 
 def test_two_hidden_cells_in_a_column_need_nothing_more():
@@ -72,7 +79,7 @@ def test_a_row_total_that_would_reveal_a_cell_hides_the_next_smallest_in_the_row
         rows=[{"label": "16-29", "f": 2, "m": 9, "o": 0, "total": 11}],
     )
     result = table_suppress(table, row_totals={"total": ("f", "m", "o")})
-    assert result.rows[0] == {"label": "16-29", "f": S, "m": S, "o": 0, "total": 11}
+    assert result.rows[0] == {"label": "16-29", "f": S, "m": X, "o": 0, "total": 11}
     # Without the row total declared, nothing but the small cell is hidden.
     assert table_suppress(table).rows[0] == {"label": "16-29", "f": S, "m": 9, "o": 0, "total": 11}
 
@@ -96,16 +103,16 @@ def test_hiding_iterates_across_rows_and_columns_until_stable():
     )
     result = table_suppress(table, row_totals={"total": ("a", "b")})
     assert [[row[k] for k in ("a", "b", "total")] for row in result.rows] == [
-        [S, S, 27],
-        [S, S, 30],
+        [S, X, 27],
+        [X, X, 30],
         [20, 0, 20],
     ]
     assert result.total == {"label": "Total", "a": 32, "b": 45, "total": 77}
     # Every line with a shown total now hides none or at least two cells.
     for key in ("a", "b"):
-        assert [row[key] for row in result.rows].count(S) != 1
+        assert sum(isinstance(row[key], Suppressed) for row in result.rows) != 1
     for row in result.rows:
-        assert [row["a"], row["b"]].count(S) != 1
+        assert sum(isinstance(row[key], Suppressed) for key in ("a", "b")) != 1
 
 
 def test_a_hidden_row_total_is_protected_by_its_column_total():
@@ -125,8 +132,8 @@ def test_a_hidden_row_total_is_protected_by_its_column_total():
         total={"label": "Total", "a": 28, "b": 25, "total": 53},
     )
     result = table_suppress(table, row_totals={"total": ("a", "b")})
-    assert [row["total"] for row in result.rows] == [S, 30, S]
-    assert [row["a"] for row in result.rows].count(S) >= 2
+    assert [row["total"] for row in result.rows] == [S, 30, X]
+    assert sum(isinstance(row["a"], Suppressed) for row in result.rows) >= 2
     assert result.total["total"] == 53
 
 
@@ -138,9 +145,6 @@ def test_the_input_table_is_not_changed():
 
 
 def test_a_distinct_count_hides_a_second_cell_only_when_the_total_bounds_the_first():
-    from stats.suppression import table_suppress
-    from stats.tables import SUPPRESSED, Column, Table
-
     columns = [Column("label", "Year", numeric=False), Column("cards", "Cards used", personal=True, additive=False)]
     # 52 distinct cards over both years, 52 in 2026: 2025's 2 is bounded by nothing (52 - 52).
     overlapping = Table("t", "T", columns, rows=[{"label": "2025", "cards": 2}, {"label": "2026", "cards": 52}])
@@ -149,4 +153,164 @@ def test_a_distinct_count_hides_a_second_cell_only_when_the_total_bounds_the_fir
     # 55 in all, 52 in 2026: 2025 had at least 3, which says something: 2026 is hidden too.
     disjoint = Table("t", "T", columns, rows=[{"label": "2025", "cards": 3}, {"label": "2026", "cards": 52}])
     disjoint.total = {"label": "Total", "cards": 55}
-    assert [row["cards"] for row in table_suppress(disjoint).rows] == [SUPPRESSED, SUPPRESSED]
+    assert [row["cards"] for row in table_suppress(disjoint).rows] == [SUPPRESSED, COMPLEMENTARY]
+
+
+# --- two marks: "<5" and "×" ------------------------------------------------------------------
+
+
+def test_a_figure_hidden_to_protect_a_small_count_is_marked_apart_from_it():
+    # The tester's annual figures: 3 cards in 2025, 15 in 2026, 18 in all. 2026's 15 is hidden
+    # only so that 18 - 15 does not give the 3 back: it is "×", never "<5".
+    table = table_suppress(_table([[3, 0, 0], [15, 0, 0]], [18, 0, 0]))
+    assert [row["a"] for row in table.rows] == [S, X]
+    assert [str(row["a"]) for row in table.rows] == ["<5", "×"]
+    assert table.total["a"] == 18
+
+
+def _column(values):
+    table = table_suppress(_table([[value, 0, 0] for value in values], [sum(values), 0, 0]))
+    return [row["a"] for row in table.rows]
+
+
+def test_the_marks_never_narrow_a_small_count_down():
+    # "<5" is 1 to 4, so a "×" is 5 or more. With 1 and 5 and a total of 6, telling them apart
+    # gives both away (1 + 5): both are "×", as with one mark. 2 and 6 of 8 would pin the 2 to
+    # 1–3. Two "<5" of 4 and 4 beside a shown 30 and a total of 38 would both be 4.
+    assert _column([1, 5]) == [X, X]
+    assert _column([2, 6]) == [X, X]
+    assert _column([1, 5, 6]) == [X, X, 6]
+    assert _column([4, 4, 30]) == [X, X, 30]
+    assert _column([3, 3, 30]) == [X, X, 30]
+    # Where the marks say nothing the totals do not, they stay apart.
+    assert _column([4, 5]) == [S, X]  # 9: the 4 could be 1 to 4, the 5 then 8 to 5
+    assert _column([1, 8]) == [S, X]
+    assert _column([2, 3, 30]) == [S, S, 30]  # 5: 1 + 4, 2 + 3, 3 + 2 or 4 + 1
+    assert _column([1, 1, 30]) == [S, S, 30]  # 2: both 1, but one mark told that already
+
+
+def test_the_marks_are_checked_across_rows_and_columns():
+    # r0.a = 4 is hidden; its column hides r1.a, its row r0.b, and column b then r1.b. Each line
+    # alone says nothing more with two marks, but together they do: r1.b = 5 - 4 + r0.a, and a
+    # "×" is at least 5, so r0.a would be 4. All four are "×".
+    columns = [Column("label", "Label", numeric=False)]
+    columns += [Column(key, key, personal=True) for key in ("a", "b", "total")]
+
+    def suppressed(b1):
+        rows = [{"label": "r0", "a": 4, "b": 10}, {"label": "r1", "a": 10, "b": b1}]
+        for row in rows:
+            row["total"] = row["a"] + row["b"]
+        total = {"label": "Total"} | {key: sum(row[key] for row in rows) for key in ("a", "b", "total")}
+        table = Table(slug="t", title="T", columns=columns, rows=rows, total=total)
+        result = table_suppress(table, row_totals={"total": ("a", "b")})
+        return [[row[key] for key in ("a", "b", "total")] for row in result.rows]
+
+    assert suppressed(5) == [[X, X, 14], [X, X, 15]]
+    # With r1.b = 9 the 4 could be anything from 1 to 4 (r1.b 6 to 9): the marks stay apart.
+    assert suppressed(9) == [[S, X, 14], [X, X, 19]]
+
+
+def test_a_small_total_keeps_its_mark_where_the_cells_turn_to_x():
+    # r2: 1 + 5 = 6, and the 5 (hidden to protect the 1) read as 5 or more would give the 1
+    # away: every hidden cell these totals tie together is "×". Column a's total of 3 stays
+    # "<5": the totals row is never hidden to protect another, so one mark said 1 to 4 as well.
+    columns = [Column("label", "Label", numeric=False)]
+    columns += [Column(key, key, personal=True) for key in ("a", "b", "t")]
+    rows = [{"label": "r0", "a": 2, "b": 3}, {"label": "r1", "a": 0, "b": 20}, {"label": "r2", "a": 1, "b": 5}]
+    for row in rows:
+        row["t"] = row["a"] + row["b"]
+    total = {"label": "Total", "a": 3, "b": 28, "t": 31}
+    result = table_suppress(Table("t", "T", columns, rows=rows, total=total), row_totals={"t": ("a", "b")})
+    assert [[row[key] for key in ("a", "b", "t")] for row in result.rows] == [[X, X, 5], [0, 20, 20], [X, X, 6]]
+    assert [result.total[key] for key in ("a", "b", "t")] == [S, 28, 31]
+
+
+def test_marks_survive_the_cache_and_compare_by_kind():
+    import pickle
+
+    assert pickle.loads(pickle.dumps(X)) is X
+    assert pickle.loads(pickle.dumps(S)) is S
+    assert S != X
+    assert isinstance(X, Suppressed)
+
+
+# The property behind the marks: whatever a reader can work out from a table with "<5" and "×"
+# (a "×" being 5 or more, the strongest reading), a small count could still take every value
+# from 1 to 4 that it could with one mark for every hidden cell. Checked by trying every table
+# near the true one (each hidden cell moved by up to 4) against what is shown.
+
+
+def _derived(parts, with_row_totals):
+    """Every cell of the table from its body's parts: rows (with their totals) and the totals row."""
+    rows = [dict(row) for row in parts]
+    if with_row_totals:
+        for row in rows:
+            row["t"] = row["a"] + row["b"]
+    keys = list(rows[0])
+    return rows + [{key: sum(row[key] for row in rows) for key in keys}]
+
+
+def _consistent(cells, shown, knowledge):
+    for (index, key), mark in shown.items():
+        value = cells[index][key]
+        if isinstance(mark, int):
+            if value != mark:
+                return False
+        else:
+            low, high = knowledge[(index, key)]
+            if value < low or (high is not None and value > high):
+                return False
+    return True
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_two_marks_tell_no_more_than_one_about_a_small_count(body, with_row_totals):
+    keys = ("a", "b", "t") if with_row_totals else ("a", "b")
+    columns = [Column("label", "Label", numeric=False)] + [Column(key, key, personal=True) for key in keys]
+    parts = [{"a": a, "b": b} for a, b in body]
+    true = _derived(parts, with_row_totals)
+    table = Table(
+        slug="t",
+        title="T",
+        columns=columns,
+        rows=[{"label": f"r{i}"} | row for i, row in enumerate(true[:-1])],
+        total={"label": "Total"} | true[-1],
+    )
+    result = table_suppress(table, row_totals={"t": ("a", "b")} if with_row_totals else None)
+    out = [*result.rows, result.total]
+    shown = {(i, key): out[i][key] for i in range(len(out)) for key in keys}
+    last = len(out) - 1
+    any_small = any(mark == S for mark in shown.values())
+    # What a reader knows of each hidden cell. One mark: 1 or more; a cell of the totals row is
+    # never hidden to protect another, so it is 1 to 4. Two marks: "<5" is 1 to 4; a "×" that is
+    # truly 5 or more may be taken to be (when the table shows any "<5" at all).
+    old, new = {}, {}
+    for (i, key), mark in shown.items():
+        if isinstance(mark, Suppressed):
+            old[(i, key)] = (1, 4) if i == last else (1, None)
+            if mark == S or i == last:
+                new[(i, key)] = (1, 4)
+            else:
+                new[(i, key)] = (5, None) if any_small and true[i][key] >= 5 else (1, None)
+    hidden = [(i, key) for i in range(len(parts)) for key in ("a", "b") if isinstance(shown[(i, key)], Suppressed)]
+    if len(hidden) > 4:
+        return  # too many to try every nearby table
+    could_be = {"old": {cell: set() for cell in shown}, "new": {cell: set() for cell in shown}}
+    for moves in itertools.product(range(-4, 5), repeat=len(hidden)):
+        moved = [dict(row) for row in parts]
+        for (i, key), move in zip(hidden, moves, strict=True):
+            moved[i][key] += move
+        if any(moved[i][key] < 0 for i, key in hidden):
+            continue
+        cells = _derived(moved, with_row_totals)
+        for name, knowledge in (("old", old), ("new", new)):
+            if _consistent(cells, shown, knowledge):
+                for cell in could_be[name]:
+                    could_be[name][cell].add(cells[cell[0]][cell[1]])
+    for cell, mark in shown.items():
+        if mark == S:
+            assert could_be["new"][cell] >= could_be["old"][cell] & {1, 2, 3, 4}, (cell, body, shown)
