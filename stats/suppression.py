@@ -9,6 +9,10 @@ one hidden cell, the smallest non-zero shown cell of that column or row is hidde
 ``COMPLEMENTARY`` ("×"). One hiding can make another line reveal a cell, so this repeats until
 nothing changes.
 
+Hidden cells are each at least 1 (a 0 is shown), so two or more hidden cells of a line whose
+total leaves them exactly their own number (two cells beside 10 with a total of 12) are each 1:
+the smallest non-zero shown cell of that line is hidden too.
+
 Totals (the totals row) are never hidden by the complementary rule, only when they are
 themselves under 5: they are the headline figures the programme publishes. So a column total
 under 5 can be worked out from a shown grand total when it is the only hidden one in the totals
@@ -107,15 +111,19 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
                 continue  # no total shown (hidden, or none): nothing to compute back from
             cells = line.parts
             hidden = [cell for cell in cells if isinstance(cell[0].get(cell[1]), Suppressed)]
-            if len(hidden) != 1 or not line.may_hide:
+            if not hidden or not line.may_hide:
                 continue
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
             if not candidates:
                 continue
-            if not line.additive:
-                shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
-                if total_row[total_key] - shown <= 0:
-                    continue  # the total bounds the hidden cell by nothing: it stays the only one hidden
+            shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
+            if len(hidden) > 1:
+                # Every hidden cell is at least 1 (a 0 is shown): hidden cells that add up to
+                # their own number are each 1, e.g. two "<5" beside 10 with a total of 12.
+                if not line.additive or total_row[total_key] - shown != len(hidden):
+                    continue
+            elif not line.additive and total_row[total_key] - shown <= 0:
+                continue  # the total bounds the hidden cell by nothing: it stays the only one hidden
             row, key = min(candidates, key=lambda cell: cell[0][cell[1]])
             row[key] = COMPLEMENTARY
             changed = True

@@ -186,7 +186,8 @@ def test_the_marks_never_narrow_a_small_count_down():
     assert _column([4, 5]) == [S, X]  # 9: the 4 could be 1 to 4, the 5 then 8 to 5
     assert _column([1, 8]) == [S, X]
     assert _column([2, 3, 30]) == [S, S, 30]  # 5: 1 + 4, 2 + 3, 3 + 2 or 4 + 1
-    assert _column([1, 1, 30]) == [S, S, 30]  # 2: both 1, but one mark told that already
+    # 2 left for two hidden cells of at least 1 would make both 1: the 30 is hidden as well.
+    assert _column([1, 1, 30]) == [S, S, X]
 
 
 def test_the_marks_are_checked_across_rows_and_columns():
@@ -314,3 +315,16 @@ def test_two_marks_tell_no_more_than_one_about_a_small_count(body, with_row_tota
     for cell, mark in shown.items():
         if mark == S:
             assert could_be["new"][cell] >= could_be["old"][cell] & {1, 2, 3, 4}, (cell, body, shown)
+
+
+def test_hidden_cells_that_add_up_to_their_own_number_get_another_hidden_beside_them():
+    # 12 - 10 = 2 for two hidden cells of at least 1 each: both would be 1.
+    table = table_suppress(_table([[1, 0, 0], [1, 0, 0], [10, 0, 0], [20, 0, 0]], [32, 0, 0]))
+    assert [row["a"] for row in table.rows][:2] == [S, S]
+    assert isinstance(table.rows[2]["a"], Suppressed)
+    assert table.rows[3]["a"] == 20
+
+
+def test_hidden_cells_with_room_to_vary_need_nothing_more():
+    table = table_suppress(_table([[1, 0, 0], [2, 0, 0], [10, 0, 0]], [13, 0, 0]))
+    assert [row["a"] for row in table.rows] == [S, S, 10]
