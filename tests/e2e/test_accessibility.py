@@ -319,3 +319,12 @@ def test_admin_autocomplete_boxes_have_a_name(page, url, axe, admin_user):
     expect(page.locator(".inline-group .tabular .wrapper").first).to_have_attribute("tabindex", "0")
     violations = [v["id"] for v in axe.run(page).response["violations"]]
     assert "scrollable-region-focusable" not in violations
+
+
+def test_omakaiku_opened_by_staff(page, url, login, axe, venue_user):
+    login(venue_user)
+    response = page.goto(url("/omakaiku/"))
+    assert response.status == 403
+    expect(h1(page)).to_have_text("No access")
+    expect(page.get_by_role("main")).to_contain_text("Your Kaikukanta login cannot be used there.")
+    assert_accessible(page, axe, "OmaKaiku opened with a staff login")

@@ -383,11 +383,13 @@ def test_accessibility_before_logging_in(page, url, axe, distributor, site, cust
 def test_accessibility_of_the_holders_pages(page, url, axe, distributor, site, venue, customer_data):
     card = activated_holder(distributor, site, customer_data)
     factories.CardUseFactory(card=card, venue=venue, child_tickets=1)
+    factories.CardUseFactory(card=card, venue=venue, cancelled_at=timezone.now(), cancel_reason="recorded twice")
     factories.OfferFactory(venue=venue, description_en="Free entry on Tuesdays.", conditions_en="Book ahead.")
-    factories.CardFactory(holder=card.holder, site=site, expired=True, inactive=True)  # an old card too
+    old = factories.CardFactory(holder=card.holder, site=site, expired=True, inactive=True, mobile_enabled=True)
     holder_log_in(page, url, card.holder.account.email)
     report = ""
-    for path in [*OMAKAIKU_PAGES, f"/omakaiku/cards/{card.pk}/mobile/", "/omakaiku/privacy/"]:
+    mobile_pages = [f"/omakaiku/cards/{card.pk}/mobile/", f"/omakaiku/cards/{old.pk}/mobile/"]
+    for path in [*OMAKAIKU_PAGES, *mobile_pages, "/omakaiku/privacy/"]:
         page.goto(url(path))
         expect(h1(page)).to_be_visible()
         report += blocking_violations(page, axe, path)
