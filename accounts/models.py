@@ -1,6 +1,7 @@
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -296,6 +297,17 @@ class SiteMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.site}"
+
+    def clean(self):
+        super().clean()
+        # As ``accounts.services.staff_invite`` refuses it: the admin is no way around it.
+        if self.user_id is not None and self.user.is_staff:
+            raise ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")
+
+
+# A Kaikukeskus administrator works in the admin; as a site's staff their login would land on
+# that site's pages instead, and the site would list them as its own.
+ADMIN_NOT_SITE_STAFF = _("This is a Kaikukeskus administrator's login; it cannot be added to a site's staff.")
 
 
 class RegionalCoordinator(models.Model):

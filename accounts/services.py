@@ -7,7 +7,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import InvitationDelivery, Municipality, Organisation, Region, Site, SiteMembership, User
+from .models import (
+    ADMIN_NOT_SITE_STAFF,
+    InvitationDelivery,
+    Municipality,
+    Organisation,
+    Region,
+    Site,
+    SiteMembership,
+    User,
+)
 from .permissions import coordinated_region_ids
 from .security_log import security_event
 from .tasks import send_invitation_email
@@ -124,16 +133,7 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
                 }
             )
         if user is not None and user.is_staff:
-            # A Kaikukeskus administrator works in the admin; as a site's staff their login would
-            # land on that site's pages instead, and the site would list them as its own.
-            raise ValidationError(
-                {
-                    "email": ValidationError(
-                        _("This is a Kaikukeskus administrator's login; it cannot be added to a site's staff."),
-                        code="email_admin",
-                    )
-                }
-            )
+            raise ValidationError({"email": ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")})
         if user is not None and SiteMembership.objects.filter(user=user, site=site).exists():
             raise ValidationError(
                 {"email": ValidationError(_("This person already works for this site."), code="already_member")}

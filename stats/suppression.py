@@ -11,7 +11,9 @@ nothing changes.
 
 Hidden cells are each at least 1 (a 0 is shown), so two or more hidden cells of a line whose
 total leaves them exactly their own number (two cells beside 10 with a total of 12) are each 1:
-the smallest non-zero shown cell of that line is hidden too.
+the smallest non-zero shown cell of that line is hidden too. Where the line has none (five 1s
+and 0s beside a total of 5), nothing is left to hide but the total, which the totals row never
+hides (below): those cells stay each 1, a known limit (README, "Known gaps").
 
 Totals (the totals row) are never hidden by the complementary rule, only when they are
 themselves under 5: they are the headline figures the programme publishes. So a column total

@@ -451,6 +451,7 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
     clean = not has_removed_characters(text)
     columns = len(IMPORT_COLUMNS)
     rows: list[ImportRow] = []
+    line = 1  # the header's; each record's number as the other messages count them
     try:
         for line, cells in enumerate(reader, start=2):
             if clean:
@@ -485,10 +486,11 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
                 )
     except csv.Error as error:
         if "field larger than field limit" in str(error):
-            # Python's csv module stops at a cell of over 128 KB: name the row, as for other problems.
+            # Python's csv module stops at a cell of over 128 KB, in the record after the last one
+            # read: name it as the other messages do (records, not lines: a cell may hold a line break).
             raise ValidationError(
                 _("Row %(line)s has a cell of over %(limit)s characters. Check that row, save the file and try again.")
-                % {"line": reader.line_num, "limit": number_format(csv.field_size_limit(), force_grouping=True)},
+                % {"line": line + 1, "limit": number_format(csv.field_size_limit(), force_grouping=True)},
                 code="cell_too_long",
             ) from None
         raise ValidationError(_("The file is not a valid CSV file."), code="not_csv") from None

@@ -277,3 +277,13 @@ def test_a_sites_page_offers_its_staff_by_search_not_every_account(client, admin
     assert distributor.email in page.text  # the member, as its chosen option
     assert stranger.email not in page.text
     assert 'data-field-name="user"' in page.text  # searched as typed (the admin's autocomplete)
+
+
+def test_the_admin_cannot_make_a_kaikukeskus_administrator_a_sites_staff(client, admin_user, site):
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:accounts_sitemembership_add"), {"user": admin_user.pk, "site": site.pk})
+
+    assert response.status_code == 200
+    assert "it cannot be added to a site&#x27;s staff" in response.text
+    assert not site.memberships.filter(user=admin_user).exists()

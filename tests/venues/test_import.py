@@ -138,6 +138,16 @@ def test_a_cell_too_long_for_csv_names_its_row(client, venue_user, venue, card):
     assert not CardUse.objects.exists()
 
 
+def test_a_cell_too_long_is_named_by_its_row_not_its_line(client, venue_user, venue, card):
+    # A quoted cell with a line break: two lines, one row, as every other message counts them.
+    client.force_login(venue_user)
+    content = _csv(f'{card.number},{_day()},"cul\nture",0,0,0', f"{card.number},{_day()},{'a' * 200_000},0,0,0")
+
+    response = _upload(client, venue, content)
+
+    assert "Row 3 has a cell of over 131,072 characters." in response.text
+
+
 def _upload(client, venue, content):
     return client.post(
         reverse("venues:import"), {"venue": venue.pk, "file": SimpleUploadedFile("uses.csv", content, "text/csv")}
