@@ -287,3 +287,22 @@ def test_the_admin_cannot_make_a_kaikukeskus_administrator_a_sites_staff(client,
     assert response.status_code == 200
     assert "it cannot be added to a site&#x27;s staff" in response.text
     assert not site.memberships.filter(user=admin_user).exists()
+
+
+def test_the_admin_cannot_give_staff_status_to_a_person_who_works_for_a_site(client, admin_user, distributor):
+    client.force_login(admin_user)
+    membership = distributor.memberships.get()
+    data = _user_form(distributor.email, is_staff="on") | {
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": str(membership.pk),
+        "memberships-0-user": str(distributor.pk),
+        "memberships-0-site": str(membership.site_id),
+    }
+
+    response = client.post(reverse("admin:accounts_user_change", args=[distributor.pk]), data)
+
+    assert response.status_code == 200
+    assert "it cannot be added to a site&#x27;s staff" in response.text
+    distributor.refresh_from_db()
+    assert not distributor.is_staff
