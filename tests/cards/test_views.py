@@ -417,17 +417,21 @@ def _returning_holder(other_site, *, logged_in: bool):
     return holder
 
 
+def _register_with_email(client, site, municipality, email):
+    return client.post(
+        reverse("cards:register"),
+        _form(municipality, site=site.pk, activate_omakaiku="on", email=email),
+        follow=True,
+    )
+
+
 def test_a_returning_holder_who_never_logged_in_gets_a_new_invitation(
     distributor_client, site, other_site, municipality, committed
 ):
     holder = _returning_holder(other_site, logged_in=False)
 
     with committed():
-        response = distributor_client.post(
-            reverse("cards:register"),
-            _form(municipality, site=site.pk, activate_omakaiku="on", email="maija@example.com"),
-            follow=True,
-        )
+        response = _register_with_email(distributor_client, site, municipality, "maija@example.com")
 
     assert Card.objects.get(site=site).holder == holder
     assert [message.to for message in mail.outbox] == [["maija@example.com"]]
@@ -440,11 +444,7 @@ def test_a_returning_holder_who_uses_omakaiku_is_told_so_not_invited(
     holder = _returning_holder(other_site, logged_in=True)
 
     with committed():
-        response = distributor_client.post(
-            reverse("cards:register"),
-            _form(municipality, site=site.pk, activate_omakaiku="on", email="maija@example.com"),
-            follow=True,
-        )
+        response = _register_with_email(distributor_client, site, municipality, "maija@example.com")
 
     assert Card.objects.get(site=site).holder == holder
     assert mail.outbox == []

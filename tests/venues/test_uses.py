@@ -187,17 +187,8 @@ def test_desk_shows_why_a_card_is_not_valid(client, venue_user, site):
 
 def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
     client.force_login(venue_user)
-    data = {
-        "venue": venue.pk,
-        "number": card.number,
-        "token": uuid.uuid4().hex,
-        "used_on": _today().isoformat(),
-        "category": "culture",
-        "child_tickets": "5",
-        "assistant_tickets": "2",
-    }
 
-    response = client.post(reverse("venues:record"), data)
+    response = _desk_post(client, venue, card, language="en", child_tickets="5", assistant_tickets="2")
 
     assert response.status_code == 200
     assert "At most 2 child tickets" in response.text
