@@ -158,13 +158,20 @@ def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime |
     start = card.created_at - datetime.timedelta(seconds=1)
     if card.status == Card.Status.ACTIVE:
         return start, None
-    # The moment of the newest inactivation: the oldest record of the newest run of inactive ones.
+    records = card.history.order_by("-history_date", "-history_id").values_list("status", "history_date")
+    return start, card_window_end(card, records)
+
+
+def card_window_end(card: Card, records) -> datetime.datetime:
+    """When an inactive card's site stopped managing the holder through it: the moment of the
+    newest inactivation. ``records``: the card's (status, history_date) history, newest first."""
     end = None
-    for status, when in card.history.order_by("-history_date", "-history_id").values_list("status", "history_date"):
+    # The oldest record of the newest run of inactive ones.
+    for status, when in records:
         if status != Card.Status.INACTIVE:
             break
         end = when
-    return start, end or card.updated_at
+    return end or card.updated_at
 
 
 # --- statistics ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
     cards = selectors.card_list_for_user(user=request.user)
     card_filter = CardFilter(request.GET, queryset=cards)
     page = keyset_page(card_filter.qs, after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE)
+    selectors.card_list_holders_as_seen(cards=page.object_list)
     return render(
         request,
         "cards/card_list.html",

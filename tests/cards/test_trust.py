@@ -3,6 +3,7 @@ history, privacy between sites, and the admin as no second write path."""
 
 import ast
 import datetime
+import re
 from dataclasses import replace
 from pathlib import Path
 from unittest import mock
@@ -130,6 +131,38 @@ def test_the_old_sites_card_page_shows_the_holder_as_it_was(client, distributor,
     for later in ["99999", "moved house", "new-address@example.com", "holder@example.com", other_distributor.email]:
         assert later not in page, later
     assert new.number not in page
+
+
+def test_the_old_sites_card_list_shows_the_holder_as_it_was(client, distributor, other_distributor, moved_holder, site):
+    old, new = moved_holder
+    before = new.holder.municipality.name
+    elsewhere = factories.MunicipalityFactory(name="Nokiankylä")
+    services.card_update(
+        card=new,
+        actor=other_distributor,
+        holder_data=replace(services.HolderData.from_holder(new.holder), municipality=elsewhere, birth_year=1986),
+        reason="moved to another town",
+    )
+    client.force_login(distributor)
+    # The site's own active card beside it: its holder is shown as they are now.
+    own = register(
+        distributor,
+        site,
+        replace(services.HolderData.from_holder(new.holder), municipality=elsewhere, birth_year=1970),
+        number="A7777777",
+    )
+
+    body = client.get(reverse("cards:list")).text.split("<tbody", 1)[1].split("</tbody>", 1)[0]
+    texts = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in body.split("<tr>")[1:]]
+    rows = {text.split(" ", 1)[0]: text for text in texts}
+
+    assert rows.keys() == {old.number, own.number}
+    assert before in rows[old.number]
+    assert "1985" in rows[old.number]
+    assert "Nokiankylä" not in rows[old.number]
+    assert "1986" not in rows[old.number]
+    assert "Nokiankylä" in rows[own.number]
+    assert "1970" in rows[own.number]
 
 
 def test_the_new_site_sees_its_own_changes_and_no_email_of_the_old_sites_staff(

@@ -216,6 +216,24 @@ def test_card_list_query_count_does_not_grow_with_rows(distributor_client, site,
     assert response.text.count("/cards/") > 20
 
 
+def test_card_list_query_count_with_inactive_cards_does_not_grow_with_rows(
+    distributor_client, site, django_assert_num_queries
+):
+    # An inactive card's holder is shown as they were when it ended: two queries for the page.
+    inactive = {
+        "status": Card.Status.INACTIVE,
+        "inactivated_on": datetime.date(2026, 1, 5),
+        "inactivation_reason": "lost",
+    }
+    factories.CardFactory.create_batch(2, site=site, **inactive)
+    with django_assert_num_queries(9) as small:
+        distributor_client.get(reverse("cards:list"))
+    factories.CardFactory.create_batch(20, site=site, **inactive)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = distributor_client.get(reverse("cards:list"))
+    assert response.text.count('data-state="inactive"') == 22
+
+
 def test_card_page_query_count_does_not_grow_with_history(
     distributor, distributor_client, site, customer_data, django_assert_num_queries
 ):
