@@ -19,6 +19,7 @@ import io
 from dataclasses import dataclass
 
 import xlsxwriter
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .filters import StatsFilter
@@ -47,7 +48,7 @@ def file_name(table: Table, download: Download, extension: str) -> str:
     parts = [f"kaikukortti-{table.slug}"]
     if download.scope_slug:
         parts.append(download.scope_slug)
-    parts.append(download.filters.file_part())
+    parts.append(download.filters.file_part(period=not table.every_year))
     return "_".join(parts) + "." + extension
 
 
@@ -59,7 +60,12 @@ def header_rows(table: Table, download: Download) -> list[list[str]]:
     filters = download.filters
     rows = [
         [str(table.title)],
-        [_("Period"), f"{_day(filters.start)}–{_day(filters.end)}"],
+        [
+            _("Period"),
+            _("every year until %(day)s") % {"day": _day(timezone.localdate())}
+            if table.every_year
+            else f"{_day(filters.start)}–{_day(filters.end)}",
+        ],
         [_("Figures for"), download.scope_label],
     ]
     if download.region_label:

@@ -49,9 +49,10 @@ class StatsFilter:
         """The filter as a query string (without "?"), for links and shareable addresses."""
         return urlencode(self.params())
 
-    def file_part(self) -> str:
-        """The filter in a file name: ``2025-01-01_2025-12-31_region-3_culture`` (ASCII only)."""
-        parts = [self.start.isoformat(), self.end.isoformat()]
+    def file_part(self, *, period: bool = True) -> str:
+        """The filter in a file name: ``2025-01-01_2025-12-31_region-3_culture`` (ASCII only);
+        ``all-years_region-3_culture`` for a table the period does not apply to."""
+        parts = [self.start.isoformat(), self.end.isoformat()] if period else ["all-years"]
         if self.region_id is not None:
             parts.append(f"region-{self.region_id}")
         if self.category:

@@ -670,8 +670,11 @@ def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels
         total=total,
         chart=ChartSpec("label", ("total_uses",)) if chart else None,
         note=note,
+        every_year=group == "year",
     )
-    return table_suppress(table)
+    # A year's figures are the other tables' totals for a period of that year (this year's are
+    # on the same page by default): hiding another year would not protect a small one.
+    return table_suppress(table, rows_shown_elsewhere=group == "year")
 
 
 # --- 1. the annual table and the per-region table ------------------------------------------

@@ -22,6 +22,11 @@ row; it is a count over the whole table (the scope and period), never a row's. A
 total (a ``row_totals`` column in the body) is an ordinary cell of its column and may be
 hidden to protect another row's total.
 
+A table whose rows are each shown elsewhere (``rows_shown_elsewhere``: the annual table's years
+are the other tables' totals for a period of that year, on the same page by default) cannot
+protect a hidden cell by hiding another row: its column's total is hidden instead ("×"), the
+one place where the totals row is hidden to protect another cell.
+
 A distinct count (a column that is not ``additive``: cards taken into use, distinct cards
 visited) has a total that is not the sum of its rows: the total minus the other rows is only a
 lower bound for a hidden cell. Its complementary cell is hidden only when that bound says
@@ -69,13 +74,18 @@ class _Line:
     total: tuple[dict, str]
     may_hide: bool  # whether its cells may be hidden to protect it (the totals row's may not)
     additive: bool = True
+    hide_total: bool = False  # its parts are each shown elsewhere: protect them with the total
 
 
-def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | None = None) -> Table:
+def table_suppress(
+    table: Table, *, row_totals: dict[str, tuple[str, ...]] | None = None, rows_shown_elsewhere: bool = False
+) -> Table:
     """A copy of ``table`` with small personal counts, and the cells that would reveal them, hidden.
 
     ``row_totals`` maps a column holding a row's total to the columns it sums, e.g.
     ``{"total": ("female", "male", "other")}``: such rows are protected like columns are.
+    ``rows_shown_elsewhere``: each row's figures are published by other tables too, so a hidden
+    cell is protected by hiding its column's total (see the module's text).
     """
     personal = {column.key for column in table.columns if column.personal and column.numeric}
     distinct = {column.key for column in table.columns if not column.additive}
@@ -94,7 +104,15 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
     lines: list[_Line] = []
     if total is not None:
         for key in sorted(personal, key=[column.key for column in table.columns].index):
-            lines.append(_Line([(row, key) for row in rows], (total, key), True, additive=key not in distinct))
+            lines.append(
+                _Line(
+                    [(row, key) for row in rows],
+                    (total, key),
+                    True,
+                    additive=key not in distinct,
+                    hide_total=rows_shown_elsewhere,
+                )
+            )
     for total_key, part_keys in (row_totals or {}).items():
         if total_key not in personal:
             continue
@@ -113,7 +131,15 @@ def table_suppress(table: Table, *, row_totals: dict[str, tuple[str, ...]] | Non
                 continue  # no total shown (hidden, or none): nothing to compute back from
             cells = line.parts
             hidden = [cell for cell in cells if isinstance(cell[0].get(cell[1]), Suppressed)]
-            if not hidden or not line.may_hide:
+            if not hidden:
+                continue
+            if line.hide_total:
+                shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
+                if line.additive or total_row[total_key] - shown > 0:
+                    total_row[total_key] = COMPLEMENTARY
+                    changed = True
+                continue
+            if not line.may_hide:
                 continue
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
             if not candidates:

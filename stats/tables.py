@@ -109,6 +109,8 @@ class Table:
     total: dict | None = None  # a totals row, same keys, or None
     chart: ChartSpec | None = None
     note: str = ""  # shown under the table and in the download's header
+    # Every year since the first record until today, whatever period the filter chose.
+    every_year: bool = False
     # Set on a page's copy when the table predates the latest change and is being recomputed.
     as_of: datetime.datetime | None = None
     # Set when the table is computed for the cache: names that one computation, so a page can

@@ -6,6 +6,7 @@ import re
 import zipfile
 
 import pytest
+from django.utils import timezone
 
 from stats import exports
 from stats.charts import table_chart_svg
@@ -115,6 +116,18 @@ def test_file_names():
         == "kaikukortti-by-site_venue-7_2025-01-01_2025-12-31.xlsx"
     )
     assert filters.querystring() == "start=2025-01-01&end=2025-12-31&region=3&category=culture"
+
+
+def test_a_table_of_every_year_says_so_in_its_download(settings):
+    # The annual table ignores the period chosen: its file must not claim that period.
+    settings.LANGUAGE_CODE = "en"
+    every_year = table([{"site": "2025", "adults": 1, "children": 0, "cards": 7}])
+    every_year.every_year = True
+    lines = exports.table_csv(every_year, download()).decode("utf-8-sig").split("\r\n")
+    today = timezone.localdate()
+    assert lines[1] == f"Period;every year until {today.day}.{today.month}.{today.year}"
+    assert "1.1.2025" not in "".join(lines)
+    assert exports.file_name(every_year, download(), "csv") == "kaikukortti-by-site_all-years.csv"
 
 
 def test_xlsx_numbers_are_numbers_and_text_is_never_a_formula():

@@ -156,6 +156,28 @@ def test_a_distinct_count_hides_a_second_cell_only_when_the_total_bounds_the_fir
     assert [row["cards"] for row in table_suppress(disjoint).rows] == [SUPPRESSED, COMPLEMENTARY]
 
 
+def test_rows_shown_elsewhere_are_protected_by_their_total():
+    # The annual table: each year's figures are also another table's total for that year, so
+    # hiding 2026 would protect nothing; the total over the years is hidden instead.
+    table = table_suppress(_table([[4, 3, 0], [16, 12, 0]], [20, 15, 0]), rows_shown_elsewhere=True)
+    assert _values(table) == [[S, S, 0], [16, 12, 0]]
+    assert table.total == {"label": "Total", "a": X, "b": X, "c": 0}
+    # Nothing hidden: the total stays.
+    assert table_suppress(_table([[5, 0, 0], [16, 0, 0]], [21, 0, 0]), rows_shown_elsewhere=True).total["a"] == 21
+
+
+def test_a_distinct_count_shown_elsewhere_hides_its_total_only_when_it_bounds_a_cell():
+    columns = [Column("label", "Year", numeric=False), Column("cards", "Cards used", personal=True, additive=False)]
+
+    def total(rows, all_years):
+        table = Table("t", "T", columns, rows=[{"label": str(year), "cards": n} for year, n in rows])
+        table.total = {"label": "Total", "cards": all_years}
+        return table_suppress(table, rows_shown_elsewhere=True).total["cards"]
+
+    assert total([(2025, 2), (2026, 52)], 52) == 52  # 52 - 52 bounds 2025's by nothing
+    assert total([(2025, 3), (2026, 52)], 55) == COMPLEMENTARY  # at least 3: it says something
+
+
 # --- two marks: "<5" and "×" ------------------------------------------------------------------
 
 
