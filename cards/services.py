@@ -21,7 +21,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -597,8 +597,10 @@ def card_register(
     return card
 
 
-def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str | None = None, reason: str) -> Card:
-    """Correct the details of an active card (a typo, a new postal code, a child born)."""
+def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str | None = None, reason: str) -> bool:
+    """Correct the details of an active card (a typo, a new postal code, a child born).
+
+    Returns whether anything changed: the same details saved again write no history line."""
     holder_data_validate(data=holder_data)
     reason = _reason_check(reason)
     if not reason:
@@ -612,9 +614,12 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
             raise _refuse(
                 "kind", _("The holder type cannot be changed. Register a new card instead."), "holder_kind_fixed"
             )
+        before = _field_values(holder)
         _holder_apply(holder, holder_data)
-        _audit(holder, actor=actor, reason=reason)
-        holder.save()
+        changed = _field_values(holder) != before
+        if changed:
+            _audit(holder, actor=actor, reason=reason)
+            holder.save()
         if number is not None and card.kind == Card.Kind.PHYSICAL:
             number = card_number_normalize(number)
             if number != card.number:
@@ -629,6 +634,7 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
                         "number_taken",
                     )
                 card.number = number
+                changed = True
                 _audit(card, actor=actor, reason=reason)
                 try:
                     with transaction.atomic():
@@ -640,7 +646,11 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
                         "number_taken",
                     ) from None
         _check(holder)
-    return card
+    return changed
+
+
+def _field_values(instance: models.Model) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
 
 
 def card_renewal_period(*, card: Card, on: datetime.date) -> tuple[datetime.date, datetime.date] | None:

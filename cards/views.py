@@ -157,18 +157,26 @@ def card_register(request: HttpRequest) -> HttpResponse:
     return render(request, "cards/card_form.html", {"form": form, "from_card": from_card})
 
 
+def _inactive_refused(request: HttpRequest, card: Card, message: str = "") -> HttpResponse | None:
+    """An inactive card's action page says at once that it cannot be done, not after the person
+    has filled it in or confirmed (the service refuses it again under its lock)."""
+    if card.status != Card.Status.INACTIVE:
+        return None
+    messages.error(request, message or _("This card is inactive and can no longer be changed."))
+    return redirect("cards:detail", pk=card.pk)
+
+
 @distributor_required
 @require_http_methods(["GET", "POST"])
 def card_update(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if card.status == Card.Status.INACTIVE:
-        messages.error(request, _("This card is inactive and can no longer be changed."))
-        return redirect("cards:detail", pk=card.pk)
+    if refused := _inactive_refused(request, card):
+        return refused
     initial = HolderFieldsMixin.initial_from_holder(card.holder) | {"number": card.number}
     form = CardUpdateForm(request.POST or None, card=card, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.card_update(
+            changed = services.card_update(
                 card=card,
                 actor=request.user,
                 holder_data=form.holder_data(),
@@ -178,7 +186,10 @@ def card_update(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("The details were saved."))
+            if changed:
+                messages.success(request, _("The details were saved."))
+            else:
+                messages.info(request, _("Nothing was changed: the details were already as typed."))
             return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_update.html", {"form": form, "card": card})
 
@@ -187,6 +198,8 @@ def card_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _inactive_refused(request, card):
+        return refused
     new_until = services.validity_period(timezone.localdate())[1]
     if request.method == "POST":
         try:
@@ -205,6 +218,8 @@ def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _inactive_refused(request, card, _("This card is already inactive.")):
+        return refused
     form = CardInactivateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -223,6 +238,8 @@ def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _inactive_refused(request, card):
+        return refused
     form = OmaKaikuActivateForm(
         request.POST or None, initial={"mobile": card.mobile_enabled or request.GET.get("mobile") == "1"}
     )
@@ -251,6 +268,8 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _inactive_refused(request, card):
+        return refused
     form = SwitchToMobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -291,6 +310,8 @@ def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _inactive_refused(request, card):
+        return refused
     form = OmaKaikuEmailChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

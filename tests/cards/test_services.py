@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import TestCase
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -459,6 +460,35 @@ def test_correcting_a_typo_is_recorded_with_the_reason(distributor, site, custom
     assert card.holder.postal_code == "33200"
     assert card.holder.children_count == 3
     assert card.holder.history.first().history_change_reason == "typo in postal code"
+
+
+def test_saving_the_same_details_writes_no_history(distributor, distributor_client, site, customer_data):
+    from dataclasses import replace
+
+    card = register(distributor, site, customer_data, number="A1234567")
+    records = card.holder.history.count(), card.history.count()
+
+    assert services.card_update(card=card, actor=distributor, holder_data=customer_data, reason="no change") is False
+    assert (card.holder.history.count(), card.history.count()) == records
+    # A new number alone is the card's change: no empty line for the holder.
+    assert services.card_update(
+        card=card, actor=distributor, holder_data=customer_data, number="A7654321", reason="typo in number"
+    )
+    assert (card.holder.history.count(), card.history.count()) == (records[0], records[1] + 1)
+    assert services.card_update(
+        card=card, actor=distributor, holder_data=replace(customer_data, children_count=3), reason="child born"
+    )
+    assert card.holder.history.count() == records[0] + 1
+
+    # The person is told that nothing changed, not that it was saved.
+    data = {
+        "kind": "customer", "birth_year": 1985, "children_count": 3, "postal_code": "33100",
+        "municipality": customer_data.municipality.pk, "number": "A7654321", "reason": "checked",
+    }  # fmt: skip
+    response = distributor_client.post(reverse("cards:update", args=[card.pk]), data, follow=True)
+    assert "Nothing was changed" in response.text
+    assert "The details were saved." not in response.text
+    assert card.holder.history.count() == records[0] + 1
 
 
 def test_correction_needs_a_reason(distributor, site, customer_data):

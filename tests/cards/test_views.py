@@ -498,3 +498,26 @@ def test_closing_omakaiku_is_offered_for_a_physical_card(distributor_client, dis
 
     assert close_url in distributor_client.get(reverse("cards:detail", args=[card.pk])).text
     assert distributor_client.get(close_url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("cards:renew", "This card is inactive and can no longer be changed."),
+        ("cards:omakaiku", "This card is inactive and can no longer be changed."),
+        ("cards:switch", "This card is inactive and can no longer be changed."),
+        ("cards:omakaiku_email", "This card is inactive and can no longer be changed."),
+        ("cards:inactivate", "This card is already inactive."),
+    ],
+)
+def test_an_inactive_cards_action_page_says_at_once_that_it_cannot_be_done(
+    distributor, distributor_client, site, customer_data, name, said
+):
+    from cards import services
+
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    services.card_inactivate(card=card, actor=distributor, reason="lost")
+
+    response = distributor_client.get(reverse(name, args=[card.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("cards:detail", args=[card.pk]), 302)]
+    assert said in response.text

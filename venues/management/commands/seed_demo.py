@@ -732,7 +732,7 @@ class _DemoCards:
         codes = [code for code in towns[data.municipality.name] if code != data.postal_code]
         fixed = dataclasses.replace(HolderData.from_holder(card.holder), postal_code=codes[0])
         with self.on(issued + datetime.timedelta(days=self.rng.randint(1, 20))):
-            card = services.card_update(
+            services.card_update(
                 card=card, actor=actor, holder_data=fixed, reason="Postinumero korjattu (kirjoitusvirhe)"
             )
         self.uses(card)
