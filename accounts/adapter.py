@@ -13,6 +13,11 @@ from .tasks import send_password_reset_email
 STAFF_PASSWORD_RESET_TEMPLATE = "account/email/staff_password_reset"
 
 
+def login_portal(request) -> str:
+    """The side a login or password-reset page serves: OmaKaiku's pages say so, all others are Kaikukanta's."""
+    return getattr(request, "login_portal", User.Kind.STAFF)
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         # Staff are invited by a coordinator and holders by their distributor.
@@ -21,12 +26,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def authenticate(self, request, **credentials):
         """Each login page admits one side only: Kaikukanta staff or OmaKaiku holders.
 
-        A login page for holders sets ``request.login_portal = User.Kind.HOLDER``; every
-        other login page is Kaikukanta's. A right password on the wrong side fails
-        exactly like a wrong password, so the page reveals nothing about the address.
+        A login or password-reset page for holders sets ``request.login_portal =
+        User.Kind.HOLDER``; every other one is Kaikukanta's. A right password on the wrong
+        side fails exactly like a wrong password, so the page reveals nothing about the address.
         """
         user = super().authenticate(request, **credentials)
-        portal = getattr(request, "login_portal", User.Kind.STAFF)
+        portal = login_portal(request)
         if user is not None and user.kind != portal:
             self.authentication_failed(request, **credentials)
             # Django's login-failed signal does not fire here: the password was right.
@@ -40,12 +45,20 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().get_login_redirect_url(request)
 
     def send_password_reset_mail(self, user, email, context):
-        """Queue the mail instead of sending it in the request.
+        """Queue the mail instead of sending it in the request, and only to the page's own side.
 
         Sending here would make a known address answer differently from an unknown one
         (slower, or an error) whenever the mail server is slow or down. The task makes the
         link itself; holders choose their new password in OmaKaiku, staff in Kaikukanta.
+
+        Each reset page serves one side, as each login page does: an address of the other
+        side gets no mail, and allauth then answers exactly as for an unknown address (it
+        never says whether one was found). Otherwise OmaKaiku's public page would mail a
+        working Kaikukanta reset link for any staff address typed in it.
         """
+        if user.kind != login_portal(self.request):
+            security_event("password.reset_refused", request=self.request, user=user, reason="wrong_portal")
+            return
         if user.is_holder:
             template, url_name = settings.HOLDER_PASSWORD_RESET_TEMPLATE, settings.HOLDER_SET_PASSWORD_URL
         else:

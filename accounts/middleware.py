@@ -82,7 +82,6 @@ HOLDER_EQUIVALENTS = {
     "account_reset_password": "omakaiku:password_reset",
     "account_change_password": "omakaiku:settings",
     "account_set_password": "omakaiku:password_reset",
-    "account_email": "omakaiku:my_data",
 }
 
 
@@ -91,8 +90,9 @@ class AccountRulesMiddleware:
 
     - Admins and regional coordinators without an authenticator app are sent to set one up
       before anything else (a password alone must not open the whole register).
-    - Holders never see allauth's staff pages (email, two-step verification, password
-      change): they are sent to the same thing in OmaKaiku, or to OmaKaiku's home.
+    - Holders never see allauth's staff pages (two-step verification, password change):
+      they are sent to the same thing in OmaKaiku, or to OmaKaiku's home. (allauth's e-mail
+      management is no page at all: kaikukanta/urls.py leaves it out, a 404 for everyone.)
     """
 
     def __init__(self, get_response):

@@ -1,3 +1,4 @@
+from allauth.account import urls as allauth_account_urls
 from allauth.account.decorators import secure_admin_login
 from allauth.account.views import LogoutView
 from django.contrib import admin
@@ -14,12 +15,25 @@ admin.site.site_title = "Kaikukanta"
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.logout = LogoutView.as_view()
 
+# allauth's e-mail management (add, make primary, re-send verification, remove, and the
+# confirmation links it mails) is left out: a login's address is the login itself, managed by
+# whoever manages the person (the national admin for staff, the managing site for a holder),
+# and no flow of ours verifies addresses (ACCOUNT_EMAIL_VERIFICATION = "none"). Without the
+# names no template can link to those pages, and every address under them answers 404.
+ALLAUTH_EMAIL_MANAGEMENT = {"account_email", "account_email_verification_sent", "account_confirm_email"}
+allauth_urlpatterns = [
+    pattern for pattern in allauth_account_urls.urlpatterns if pattern.name not in ALLAUTH_EMAIL_MANAGEMENT
+]
+
 urlpatterns = [
     path("", home, name="home"),
     # Answered by kaikukanta.health.HealthProbeMiddleware; listed here so that they resolve and reverse.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("accounts/", include("allauth.urls")),
+    # What include("allauth.urls") gives with our settings (no social logins, no user sessions),
+    # less the e-mail management above.
+    path("accounts/", include(allauth_urlpatterns)),
+    path("accounts/2fa/", include("allauth.mfa.urls")),
     path("session/keepalive/", session_keepalive, name="session_keepalive"),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),

@@ -47,6 +47,12 @@ class HolderPasswordResetView(PasswordResetView):
     template_name = "omakaiku/password_reset.html"
     success_url = reverse_lazy("omakaiku:password_reset_done")
 
+    def dispatch(self, request, *args, **kwargs):
+        # Tells the account adapter to mail holder accounts only: a staff address typed here
+        # gets nothing, as an unknown one.
+        request.login_portal = User.Kind.HOLDER
+        return super().dispatch(request, *args, **kwargs)
+
 
 def password_reset_done(request: HttpRequest) -> HttpResponse:
     return render(request, "omakaiku/password_reset_done.html")

@@ -5,7 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings as django_settings
+from django.core import mail
 from django.urls import reverse
 
 from tests import factories
@@ -112,7 +114,6 @@ def test_without_a_proxy_a_forged_forwarded_proto_is_ignored(client, db, setting
 @pytest.mark.parametrize(
     ("path", "target"),
     [
-        ("/accounts/email/", "omakaiku:my_data"),
         ("/accounts/password/change/", "omakaiku:settings"),
         ("/accounts/password/set/", "omakaiku:password_reset"),
         ("/accounts/password/reset/", "omakaiku:password_reset"),
@@ -127,6 +128,59 @@ def test_holders_are_sent_from_allauths_staff_pages_to_omakaiku(holder_client, p
 
     assert response.status_code == 302
     assert response.url == reverse(target)
+
+
+# allauth's e-mail management: a login's address is managed by whoever manages the person
+# (the national admin for staff, the managing site for a holder), never by the person.
+EMAIL_MANAGEMENT_PATHS = ["/accounts/email/", "/accounts/confirm-email/", "/accounts/confirm-email/MTQ:abc123/"]
+
+
+@pytest.mark.parametrize("path", EMAIL_MANAGEMENT_PATHS)
+@pytest.mark.parametrize("who", [None, "distributor", "holder"])
+def test_allauths_email_management_is_no_page_for_anyone(client, db, site, path, who):
+    if who == "distributor":
+        client.force_login(factories.MembershipFactory(site=site).user)
+    elif who == "holder":
+        client.force_login(factories.HolderUserFactory())
+
+    assert client.get(path).status_code == 404
+
+
+def test_staff_cannot_resend_an_email_verification(client, distributor, committed):
+    EmailAddress.objects.filter(user=distributor).update(verified=False)
+    client.force_login(distributor)
+
+    with committed():
+        response = client.post("/accounts/email/", {"action_send": "", "email": distributor.email})
+
+    assert response.status_code == 404
+    assert mail.outbox == []
+
+
+def test_no_page_links_to_allauths_email_management():
+    from django.urls import NoReverseMatch
+
+    for name in ("account_email", "account_email_verification_sent"):
+        with pytest.raises(NoReverseMatch):
+            reverse(name)
+    with pytest.raises(NoReverseMatch):
+        reverse("account_confirm_email", args=["MTQ:abc123"])
+
+
+def test_every_other_allauth_page_is_still_there():
+    # kaikukanta/urls.py lists allauth's URLs itself; a page allauth adds (a new setting, a new
+    # version) must not go missing unnoticed.
+    import allauth.urls
+    from django.urls import URLResolver, get_resolver
+
+    def names(patterns):
+        for pattern in patterns:
+            yield from names(pattern.url_patterns) if isinstance(pattern, URLResolver) else [pattern.name]
+
+    ours = set(names(get_resolver().url_patterns))
+    allauths = set(names(allauth.urls.urlpatterns))
+
+    assert allauths - ours == {"account_email", "account_email_verification_sent", "account_confirm_email"}
 
 
 def test_holder_posting_to_a_staff_page_changes_nothing(holder_client):
