@@ -5,6 +5,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db.models import DBTaskResult
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import CleanTextMixin, ModelForm
@@ -212,3 +213,9 @@ class AuthenticatorAdmin(admin.ModelAdmin):
 admin.site.unregister(EmailAddress)
 admin.site.unregister(Authenticator)
 admin.site.unregister(Group)
+# The mail queue's task results (django-tasks-db) are the operators' concern, not the national
+# admin's: whether an invitation reached its person is shown in words on the user's page (and
+# a site's staff list). The results' own pages were English (app name, columns, statuses,
+# Python paths, tracebacks) and showed each task's arguments; the operators watch the queue
+# with the queries in docs/deploy.md.
+admin.site.unregister(DBTaskResult)

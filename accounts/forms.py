@@ -2,6 +2,7 @@ import datetime
 import re
 from collections.abc import Callable
 
+from allauth.account.forms import UserTokenForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .models import Municipality, Site
+from .models import Municipality, Site, User
 from .text import text_clean
 
 # A cap for a text field that has none: the longest thing anyone types in one field here is
@@ -224,3 +225,14 @@ def add_service_errors(form: forms.Form, error) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+class StaffUserTokenForm(CleanTextMixin, UserTokenForm):
+    """allauth's check of a password-reset link on Kaikukanta's page: staff logins only.
+
+    Both sides' links are made by the same token generator; a holder's link (OmaKaiku's own
+    page checks holders only) must not set a password on Kaikukanta's page either."""
+
+    def _get_user(self, uidb36):
+        user = super()._get_user(uidb36)
+        return user if user is not None and user.kind == User.Kind.STAFF else None

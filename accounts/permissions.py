@@ -5,6 +5,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connections
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from .models import RegionalCoordinator, Site, SiteMembership, User
 
@@ -108,16 +110,24 @@ def coordinated_region_ids(user) -> frozenset[int]:
     return user._coordinated_region_ids
 
 
-def _role_required(test):
+def _role_required(test, refusal=None):
+    """A view for staff who pass ``test``; ``refusal`` says whom the page is for, to the staff
+    person who does not (the 403 page then links to their own start page)."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            # Holders live in OmaKaiku; Kaikukanta is closed to them whatever else holds.
-            if user.kind != User.Kind.STAFF or not test(user):
+            # Holders live in OmaKaiku; Kaikukanta is closed to them whatever else holds
+            # (the generic 403 page speaks to them).
+            if user.kind != User.Kind.STAFF:
                 raise PermissionDenied
+            if not test(user):
+                # A venue's staff opening the card list is no holder gone astray: the page
+                # says which role it is for, not that cardholders use OmaKaiku.
+                return render(request, "403.html", {"refusal": refusal}, status=403)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -126,7 +136,14 @@ def _role_required(test):
 
 
 staff_required = _role_required(lambda user: True)
-distributor_required = _role_required(lambda user: bool(distributor_site_ids(user)))
-venue_required = _role_required(lambda user: bool(venue_site_ids(user)))
-coordinator_required = _role_required(lambda user: bool(coordinated_region_ids(user)))
-coordinator_or_admin_required = _role_required(lambda user: user.is_staff or bool(coordinated_region_ids(user)))
+distributor_required = _role_required(
+    lambda user: bool(distributor_site_ids(user)), _("This page is for the staff of card distributors.")
+)
+venue_required = _role_required(lambda user: bool(venue_site_ids(user)), _("This page is for the staff of venues."))
+coordinator_required = _role_required(
+    lambda user: bool(coordinated_region_ids(user)), _("This page is for regional coordinators.")
+)
+coordinator_or_admin_required = _role_required(
+    lambda user: user.is_staff or bool(coordinated_region_ids(user)),
+    _("This page is for regional coordinators and Kaikukeskus administrators."),
+)

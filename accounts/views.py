@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
@@ -91,7 +91,10 @@ def _region_sites_counted(user: User):
             staff_count=_count_per_site(SiteMembership.objects.all()),
             card_count=_count_per_site(card_model.objects.filter(status="active"), cap=CARD_COUNT_CAP),
         )
-        .order_by("municipality__region__name", "organisation__name", "name")
+        # As a reader looks the list up: by the name shown first ("Aikuissosiaalityö (Tampereen
+        # kaupunki)"), whatever its case. The database's own order put "Tampereen Teatteri Oy"
+        # before "Tampereen kaupunki" (capitals first) and sorted by the organisation in brackets.
+        .order_by(Lower("municipality__region__name"), Lower("name"), Lower("organisation__name"), "pk")
     )
 
 
@@ -135,7 +138,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             if user.awaits_password:
-                messages.success(request, _("The invitation is on its way. Its delivery is shown in the staff list."))
+                messages.success(request, _("The invitation was created. Its delivery is shown in the staff list."))
             else:
                 messages.success(
                     request,

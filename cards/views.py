@@ -147,8 +147,9 @@ def card_register(request: HttpRequest) -> HttpResponse:
             account = card.holder.account
             if data["email"] and account is not None:
                 if account.awaits_password:
+                    # Said without "sent": the mail may already have failed (the card page says so).
                     message = _(
-                        "An OmaKaiku invitation is on its way to the holder's email. Its delivery is shown on the card page."
+                        "An OmaKaiku invitation to the holder's email was created. Its delivery is shown on the card page."
                     )
                 else:
                     message = _("The holder already uses OmaKaiku; the new card is shown there.")
@@ -257,7 +258,9 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             if not had_account:
-                messages.success(request, _("OmaKaiku was activated and an invitation sent to the holder's email."))
+                messages.success(
+                    request, _("OmaKaiku was activated. The invitation email's delivery is shown on the card page.")
+                )
             if form.cleaned_data["mobile"]:
                 messages.success(request, _("The mobile card is enabled."))
             return redirect("cards:detail", pk=card.pk)
@@ -301,7 +304,11 @@ def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(
-            request, _("A new OmaKaiku invitation is on its way. Earlier invitation links no longer work.")
+            request,
+            _(
+                "A new OmaKaiku invitation was created; earlier invitation links no longer work. "
+                "Its delivery is shown on the card page."
+            ),
         )
     return redirect(reverse("cards:detail", kwargs={"pk": card.pk}))
 
@@ -325,7 +332,11 @@ def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(
-                request, _("The email was changed and a new invitation sent. The old address no longer works.")
+                request,
+                _(
+                    "The email was changed and a new invitation created; the old address no longer works. "
+                    "The invitation's delivery is shown on the card page."
+                ),
             )
             return redirect("cards:detail", pk=card.pk)
     return render(request, "cards/card_omakaiku_email.html", {"form": form, "card": card})

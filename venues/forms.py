@@ -25,9 +25,21 @@ class CardLookupForm(Form):
     )
 
 
+# As services.card_use_record says it of a token it cannot use.
+FORM_EXPIRED = _("The form has expired. Look the card up again.")
+
+
 class UseRecordForm(Form):
     number = CardNumberField(label=_("Card number"), widget=forms.HiddenInput)
-    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The use's idempotency key: the desk writes a fresh one into each form, so that the same
+    # form sent twice records one use. A form that lost it (an edited or broken page) cannot
+    # be sent as it is, and no field here can fix that: it gets the service's own words for a
+    # token it cannot use, at the top of the form (see add_error), with what was typed kept.
+    token = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={"required": FORM_EXPIRED, "max_length": FORM_EXPIRED},
+    )
     # Prefilled with today at the desk, where uses are recorded at once; required, so an
     # emptied field is an error rather than a silent today.
     used_on = BoundedDateField(
@@ -58,7 +70,8 @@ class UseRecordForm(Form):
         # The number is a hidden copy of the card looked up above the form: a refusal of it
         # (unknown, inactive or expired card) is about the card as a whole, and no field here
         # can fix it, so it is shown at the top of the form rather than linked to a hidden input.
-        super().add_error(None if field == "number" else field, error)
+        # So is a missing token: "Token: This field is required." names nothing the user sees.
+        super().add_error(None if field in ("number", "token") else field, error)
 
     def use_data(self) -> UseData:
         data = self.cleaned_data
@@ -96,6 +109,21 @@ def _offer_day(name: str) -> BoundedDateField:
     )
 
 
+class WebLinkField(forms.URLField):
+    """An offer's web address: one that is too long is told only that.
+
+    Django runs every validator and lists each refusal: 301 letters typed without https://
+    (a host name over 63 letters) were also "not a valid address", which sends the user to
+    look for a typo when only shortening it helps."""
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except ValidationError as error:
+            too_long = [e for e in error.error_list if e.code == "max_length"]
+            raise ValidationError(too_long or error.error_list) from None
+
+
 class OfferForm(ModelForm):
     starts_on = _offer_day("starts_on")
     ends_on = _offer_day("ends_on")
@@ -108,6 +136,7 @@ class OfferForm(ModelForm):
             "accessibility_fi", "accessibility_sv", "accessibility_en", "booking_fi", "booking_sv", "booking_en",
             "starts_on", "ends_on", "visible",
         ]  # fmt: skip
+        field_classes = {"web_link": WebLinkField}
         widgets = {
             "description_fi": forms.Textarea(attrs={"rows": 3}),
             "description_sv": forms.Textarea(attrs={"rows": 3}),
@@ -136,6 +165,7 @@ class OfferAdminForm(ModelForm):
     class Meta:
         model = Offer
         fields = ["venue", *OfferForm.Meta.fields]
+        field_classes = OfferForm.Meta.field_classes
         widgets = OfferForm.Meta.widgets
         error_messages = OfferForm.Meta.error_messages
 

@@ -6,6 +6,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from accounts.forms import CleanTextMixin
 from accounts.mfa import totp_secret
@@ -199,6 +200,19 @@ def test_the_admin_keeps_the_venues_offer_rules(client, admin_user, site, venue,
     assert not Offer.objects.exists()
 
 
+def test_the_admin_tells_a_too_long_web_address_only_its_length(client, admin_user, venue):
+    client.force_login(admin_user)
+
+    page = client.post(
+        reverse("admin:cards_offer_add"), _offer_form(venue, web_link="a" * 301), headers={"accept-language": "en"}
+    )
+
+    assert page.context["adminform"].form.errors["web_link"] == [
+        "Shorten the web address to at most 300 characters, https:// included."
+    ]
+    assert not Offer.objects.exists()
+
+
 def test_the_admin_saves_a_valid_offer(client, admin_user, venue):
     client.force_login(admin_user)
 
@@ -306,3 +320,27 @@ def test_the_admin_cannot_give_staff_status_to_a_person_who_works_for_a_site(cli
     assert "it cannot be added to a site&#x27;s staff" in response.text
     distributor.refresh_from_db()
     assert not distributor.is_staff
+
+
+def test_the_admin_in_finnish_lists_no_english_task_queue_app(client, admin_user):
+    client.force_login(admin_user)
+
+    index = client.get(reverse("admin:index"), headers={"accept-language": "fi"})
+
+    assert index.status_code == 200
+    assert "Tasks Database Backend" not in index.text
+    assert "django_tasks_database" not in index.text
+    assert DBTaskResult not in admin.site._registry
+
+
+# Django 6.1's Finnish admin catalogue has no "Run" (the action bar's button); ours takes it
+# from templates/i18n/third_party_strings.html. Passes once locale/fi has its translation:
+# then drop the mark.
+def test_the_admin_action_button_is_in_finnish(client, admin_user):
+    factories.CardFactory()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:cards_card_changelist"), headers={"accept-language": "fi"})
+
+    button = re.search(r'<button type="submit" class="button" name="index"[^>]*>([^<]*)</button>', page.text)
+    assert button.group(1) not in ("", "Run")

@@ -203,7 +203,7 @@ def test_adding_a_new_person_says_the_invitation_is_on_its_way(client, coordinat
         )
 
     shown = [str(message) for message in response.context["messages"]]
-    assert shown == ["The invitation is on its way. Its delivery is shown in the staff list."]
+    assert shown == ["The invitation was created. Its delivery is shown in the staff list."]
     assert [message.to for message in mail.outbox] == [["uusi@example.fi"]]
 
 
@@ -432,3 +432,21 @@ def test_region_page_counts_a_sites_cards_up_to_a_cap_and_says_over(client, coor
     assert [row.card_count for row in over.context["sites"] if row.pk == site.pk] == [3]  # the cap and one
     assert '<td data-label="Active cards">over 2</td>' in over.text
     assert '<td data-label="Active cards">5</td>' in exact.text
+
+
+def test_a_holders_reset_link_does_not_open_kaikukantas_reset_page(client, db):
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    holder = factories.HolderUserFactory(email="maija@example.com")
+    staff = factories.UserFactory(email="staff@example.fi")
+
+    def opened(user) -> bool:
+        url = reverse(
+            "account_reset_password_from_key",
+            kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+        )
+        return client.get(url).status_code == 302  # a valid link moves on to the password form
+
+    assert opened(staff)
+    assert not opened(holder)

@@ -76,7 +76,7 @@ def test_coordinator_adds_a_site_and_invites_its_staff(page, url, login, coordin
     page.get_by_label("Work email").fill("Uusi.Jakaja@Tampere.fi")
     page.get_by_role("button", name="Send invitation").click()
 
-    expect(messages(page)).to_contain_text("The invitation is on its way.")
+    expect(messages(page)).to_contain_text("The invitation was created.")
     staff = page.get_by_role("region", name="Staff", exact=True)
     expect(staff).to_contain_text("uusi.jakaja@tampere.fi")
     expect(staff.locator(".badge")).to_have_text("Invited")

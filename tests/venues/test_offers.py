@@ -137,3 +137,33 @@ def test_a_too_long_web_address_is_refused_with_the_limit_the_user_can_act_on(cl
         "Shorten the web address to at most 300 characters, https:// included."
     ]
     assert f'value="{link}"' in response.text  # as typed
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "a" * 301,  # one host name of 301 letters: not a valid address either
+        "https://example.fi/" + "a" * 3000,  # over the URL validator's own cap too
+    ],
+)
+def test_a_too_long_web_address_gets_only_the_length_message(client, venue_user, venue, link):
+    # Shortening is what the user must do first; "Enter a valid URL" beside it sent them
+    # looking for a typo.
+    client.force_login(venue_user)
+    response = client.post(reverse("venues:offer_create") + f"?venue={venue.pk}", _offer_post(web_link=link))
+
+    assert response.context["form"].errors["web_link"] == [
+        "Shorten the web address to at most 300 characters, https:// included."
+    ]
+    assert not Offer.objects.exists()
+
+
+def test_only_a_too_long_web_address_loses_the_validity_message(client, venue_user, venue):
+    client.force_login(venue_user)
+    url = reverse("venues:offer_create") + f"?venue={venue.pk}"
+
+    short = client.post(url, _offer_post(web_link="a b")).context["form"].errors["web_link"]
+    long = client.post(url, _offer_post(web_link="a b" * 101)).context["form"].errors["web_link"]
+
+    assert short == ["Enter a valid URL."]
+    assert long == ["Shorten the web address to at most 300 characters, https:// included."]

@@ -247,6 +247,32 @@ def test_desk_refusal_of_the_card_itself_is_shown_without_a_field_label(client, 
     assert not CardUse.objects.exists()
 
 
+@pytest.mark.parametrize("token", [None, "", "f" * 65])
+def test_desk_form_without_its_token_says_what_to_do_and_keeps_the_input(client, venue_user, venue, card, token):
+    # The token makes a form sent twice record one use; a form that lost it records nothing,
+    # and says so in words, not as "Token: This field is required."
+    client.force_login(venue_user)
+    data = {
+        "venue": venue.pk,
+        "number": card.number,
+        "used_on": _today().isoformat(),
+        "category": "culture",
+        "child_tickets": "1",
+        "assistant_tickets": "2",
+    } | ({} if token is None else {"token": token})
+
+    page = client.post(reverse("venues:record"), data, headers={"accept-language": "fi"})
+
+    assert page.status_code == 200
+    summary = _error_summary(page.text)
+    assert "<li>Lomake on vanhentunut. Hae kortti uudelleen.</li>" in summary
+    assert "Token" not in summary
+    assert "<a href" not in summary
+    assert re.search(r'<input[^>]*name="assistant_tickets"[^>]*value="2"', page.text)
+    assert re.search(r'<input[^>]*name="child_tickets"[^>]*value="1"', page.text)
+    assert not CardUse.objects.exists()
+
+
 def test_desk_recent_list_says_which_uses_are_cancelled(client, venue_user, venue, card):
     factories.CardUseFactory(venue=venue, card=card)
     factories.CardUseFactory(venue=venue, card=card, cancelled_at=timezone.now(), cancel_reason="recorded twice")
