@@ -74,7 +74,8 @@ def _staff_roles_load(user) -> None:
         else:
             # As .only() with these fields would load it: any other field is read when asked for.
             loaded.append(Site.from_db(db, _SITE_FIELDS, [values[attname] for attname in _SITE_FIELDS]))
-    user._active_sites = sorted(loaded, key=lambda site: (site.name, site.pk))
+    # As a reader looks a name up, whatever its case (menus and the venue switcher show these).
+    user._active_sites = sorted(loaded, key=lambda site: (site.name.casefold(), site.pk))
     user._coordinated_region_ids = frozenset(region_ids)
 
 

@@ -450,3 +450,13 @@ def test_a_holders_reset_link_does_not_open_kaikukantas_reset_page(client, db):
 
     assert opened(staff)
     assert not opened(holder)
+
+
+def test_a_persons_sites_are_listed_whatever_their_case(db):
+    from accounts.permissions import active_sites
+
+    person = factories.UserFactory()
+    for name in ("Tampereen Teatteri Oy", "aikuissosiaalityö", "Tampereen kaupunki"):
+        factories.MembershipFactory(user=person, site__name=name)
+    names = [site.name for site in active_sites(User.objects.get(pk=person.pk))]
+    assert names == ["aikuissosiaalityö", "Tampereen kaupunki", "Tampereen Teatteri Oy"]
