@@ -20,6 +20,7 @@ from accounts.models import RegionalCoordinator, Site, User
 
 from . import access
 from .models import Card, Holder, ValidityPeriod
+from .services import REASON_REACTIVATED, REASON_TRANSFERRED
 
 
 def card_list_for_user(*, user: User) -> QuerySet[Card]:
@@ -229,15 +230,39 @@ def _who(
     return gettext("Another site's staff")
 
 
+def _action(change) -> str | None:
+    """The action a change of a card is, where a typed reason would otherwise stand alone: an
+    administrator's reactivation and a move to another site ask for a reason, which says why,
+    not what (the system's own reasons name every other action)."""
+    if change.field == "status" and (change.old, change.new) == (Card.Status.INACTIVE, Card.Status.ACTIVE):
+        return REASON_REACTIVATED
+    if change.field == "site":
+        return REASON_TRANSFERRED
+    return None
+
+
+def _reason_text(stored: str, action: str | None) -> str:
+    if not stored:
+        return gettext(action) if action else ""
+    # System reasons are stored as source strings and translated here; typed ones come back
+    # unchanged, after the action they explain.
+    translated = gettext(stored)
+    if action and stored != action and translated == stored:
+        return f"{gettext(action)}: {stored}"
+    return translated
+
+
 def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEntry]:
     records = list(records)
     entries = []
     # The oldest record has nothing older to compare with (and a window may hold no record at all).
     for record, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
+        action = None
         if older is not None:
             delta = record.diff_against(older, foreign_keys_are_objs=False)
             for change in delta.changes:
+                action = action or _action(change)
                 if change.field in _HIDDEN_FIELDS:
                     continue
                 label = str(record.instance_type._meta.get_field(change.field).verbose_name)
@@ -255,8 +280,7 @@ def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEn
                 when=record.history_date,
                 who=who(record),
                 what=subject,
-                # System reasons are stored as source strings; typed ones come back unchanged.
-                reason=gettext(record.history_change_reason) if record.history_change_reason else "",
+                reason=_reason_text(record.history_change_reason or "", action),
                 changes=changes,
             )
         )

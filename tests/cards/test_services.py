@@ -433,6 +433,28 @@ def test_only_an_admin_reactivates(distributor, admin_user, site, customer_data)
     assert card.inactivation_reason == ""
 
 
+def test_a_typed_reason_in_the_history_follows_the_action_it_explains(
+    distributor, admin_user, site, other_site, customer_data
+):
+    from cards.selectors import card_history
+
+    card = register(distributor, site, customer_data)
+    services.card_inactivate(card=card, actor=distributor, reason="lost")
+    services.card_reactivate(card=card, actor=admin_user, reason="inactivated by mistake")
+    services.card_transfer(card=card, to_site=other_site, actor=admin_user, reason="holder moved")
+
+    reasons = [entry.reason for entry in card_history(card=card, viewer=admin_user)]
+    assert reasons[:3] == [
+        "Moved to another site: holder moved",
+        "Reactivated by an administrator: inactivated by mistake",
+        "Inactivated",
+    ]
+    # Without a typed reason, the action alone, as before.
+    services.card_inactivate(card=card, actor=admin_user, reason="lost")
+    services.card_reactivate(card=card, actor=admin_user)
+    assert card_history(card=card, viewer=admin_user)[0].reason == "Reactivated by an administrator"
+
+
 def test_reactivation_refused_while_holder_has_another_active_card(distributor, admin_user, site, customer_data):
     card = register(distributor, site, customer_data)
     services.card_inactivate(card=card, actor=distributor, reason="lost")
