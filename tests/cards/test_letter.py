@@ -130,3 +130,40 @@ def test_the_letter_gives_the_sites_public_contact(distributor_client, card, sit
         _got, letter = _letter(distributor_client, card, lang=lang)
         assert f"<dt>{label}</dt><dd>03 565 6000</dd>" in letter
         assert "kaikukortti@sosiaalipalvelut.example.fi" in letter
+
+
+@pytest.mark.parametrize(
+    ("lang", "organisation", "customer"),
+    [
+        ("fi", "Kortti on organisaationne", "Kortti on henkilökohtainen."),
+        ("fi_plain", "Kortti on organisaation.", "Kortti on vain sinun."),
+        ("sv", "Kortet tillhör er organisation", "Kortet är personligt."),
+        ("en", "The card is your organisation", "The card is personal."),
+    ],
+)
+def test_an_organisations_letter_speaks_of_its_clients_not_of_a_person(
+    distributor, distributor_client, site, organisation_data, card, lang, organisation, customer
+):
+    # An organisation's card is used by its employees for groups of clients under 16.
+    org_card = services.card_register(site=site, actor=distributor, number="A7654321", holder_data=organisation_data)
+    org_letter = _letter(distributor_client, org_card, lang=lang)[1]
+    assert organisation in org_letter
+    assert customer not in org_letter
+    assert "16" in org_letter
+    customer_letter = _letter(distributor_client, card, lang=lang)[1]
+    assert customer in customer_letter
+    assert organisation not in customer_letter
+
+
+@pytest.mark.parametrize(
+    ("lang", "physical_only"),
+    [("fi", "katoaa tai rikkoutuu"), ("fi_plain", "katoaa"), ("sv", "försvinner"), ("en", "lost or broken")],
+)
+def test_a_mobile_only_cards_letter_does_not_speak_of_losing_a_plastic_card(
+    distributor, distributor_client, site, customer_data, card, lang, physical_only
+):
+    x_card = services.card_register(
+        site=site, actor=distributor, number="X", holder_data=customer_data, email="maija@example.com"
+    )
+    assert physical_only not in _letter(distributor_client, x_card, lang=lang)[1]
+    assert physical_only in _letter(distributor_client, card, lang=lang)[1]
