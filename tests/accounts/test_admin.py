@@ -344,3 +344,18 @@ def test_the_admin_action_button_is_in_finnish(client, admin_user):
 
     button = re.search(r'<button type="submit" class="button" name="index"[^>]*>([^<]*)</button>', page.text)
     assert button.group(1) not in ("", "Run")
+
+
+def test_the_admin_search_box_is_named_in_the_pages_language(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:cards_card_changelist"), HTTP_ACCEPT_LANGUAGE="fi").text
+    label = page.split('<label for="searchbar">', 1)[1].split("</label>", 1)[0]
+    assert 'alt="Search"' not in label
+    assert "Haku: kortit" in label
+
+
+def test_the_holder_list_has_no_raw_pk_column(client, admin_user):
+    factories.HolderFactory()
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:cards_holder_changelist")).text
+    assert ">PK<" not in page
