@@ -1,11 +1,15 @@
+import time
+
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from .mfa import mfa_required
+from .mfa import mfa_required, totp_enabled
 from .models import User
 from .security_log import security_event
 from .tasks import send_password_reset_email
@@ -43,6 +47,21 @@ class AccountAdapter(DefaultAccountAdapter):
         if request.user.is_holder:
             return reverse(settings.HOLDER_HOME_URL)
         return super().get_login_redirect_url(request)
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """allauth asks for the password again before an authenticator is added; it counts only
+        its own re-entry, not the login. An administrator or coordinator is sent to set up two-step
+        verification straight after logging in, and was asked for the password twice in a row:
+        for the first authenticator, a password login within the same few minutes counts too.
+        Changing or removing an authenticator still asks again."""
+        required = super().is_reauthentication_required(app=app, **kwargs)
+        user = getattr(self.request, "user", None)
+        if not required or app != "allauth.mfa" or user is None or not user.is_authenticated:
+            return required
+        if totp_enabled(user):
+            return True
+        logins = [record for record in get_authentication_records(self.request, user) if record["method"] == "password"]
+        return not logins or time.time() - logins[-1]["at"] >= account_settings.REAUTHENTICATION_TIMEOUT
 
     def send_password_reset_mail(self, user, email, context):
         """Queue the mail instead of sending it in the request, and only to the page's own side.

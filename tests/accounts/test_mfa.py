@@ -1,12 +1,15 @@
 """Two-step verification: the admin has no login of its own, admins and coordinators must use TOTP."""
 
+import datetime
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure, totp_code, totp_secret
 from tests import factories
@@ -97,11 +100,7 @@ def test_coordinator_sets_up_totp_and_then_reaches_the_region_page(client, coord
     client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
     assert client.get(reverse("accounts:region")).url == reverse("mfa_activate_totp")
 
-    # allauth asks for the password again before an authenticator is added.
-    reauthenticate = client.get(reverse("mfa_activate_totp"))
-    assert reauthenticate.url.startswith(reverse("account_reauthenticate"))
-    assert client.get(reauthenticate.url).status_code == 200
-    client.post(reauthenticate.url, {"password": factories.PASSWORD})
+    # The password typed a moment ago is not asked for again before the first authenticator.
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200
     secret = page.context["form"].secret
@@ -110,6 +109,17 @@ def test_coordinator_sets_up_totp_and_then_reaches_the_region_page(client, coord
 
     assert totp_secret(coordinator) == secret
     assert client.get(reverse("accounts:region")).status_code == 200
+
+
+def test_a_login_minutes_ago_asks_for_the_password_again_before_totp_is_set_up(client, coordinator):
+    Authenticator.objects.filter(user=coordinator).delete()
+    with time_machine.travel(timezone.now() - datetime.timedelta(minutes=6), tick=False):
+        client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
+
+    reauthenticate = client.get(reverse("mfa_activate_totp"))
+    assert reauthenticate.url.startswith(reverse("account_reauthenticate"))
+    client.post(reauthenticate.url, {"password": factories.PASSWORD})
+    assert client.get(reverse("mfa_activate_totp")).status_code == 200
 
 
 def test_plain_distributor_needs_no_totp(distributor_client):
