@@ -48,9 +48,11 @@ COMPUTE_CLAIM_SECONDS = 60
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.2
 # In every key: raised when a computed table's shape changes (2: hidden figures got two marks,
-# "<5" and "×"; 3: the annual table protects a small year with its total), so that no table
-# kept in the old shape is shown after an upgrade.
-TABLE_FORMAT = "3"
+# "<5" and "×"; 3: the annual table protects a small year with its total; 4: the annual table's
+# title names the region filter's region, a chosen category leaves the other categories' use
+# columns out, one region's cross-region table has its own venues' column only, and card kinds
+# write their day 30.11.2026), so that no table kept in the old shape is shown after an upgrade.
+TABLE_FORMAT = "4"
 
 # Every row the figures read is in one of these; the history tables catch changes to existing
 # rows (every audited save writes one), the tables themselves catch bulk-loaded rows.

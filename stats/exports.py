@@ -37,9 +37,9 @@ class Download:
     """What a download is of, besides the table: for its header rows and its file name."""
 
     filters: StatsFilter
-    scope_label: str  # "Whole country", "Pirkanmaa", "Theatre Tampere"
+    scope_label: str  # "Whole country", "Pirkanmaa (region)", "Theatre Tampere (venue)"
     scope_slug: str = ""  # "" on the public page, else e.g. "region-3"
-    region_label: str = ""
+    region_label: str = ""  # the region filter's region: then the figures are for it
     category_label: str = ""
 
 
@@ -66,10 +66,13 @@ def header_rows(table: Table, download: Download) -> list[list[str]]:
             if table.every_year
             else f"{_day(filters.start)}–{_day(filters.end)}",
         ],
-        [_("Figures for"), download.scope_label],
+        # The region filter narrows any scope to one region: the figures are that region's, and
+        # "Whole country" beside it would contradict them.
+        [
+            _("Figures for"),
+            _("%(name)s (region)") % {"name": download.region_label} if download.region_label else download.scope_label,
+        ],
     ]
-    if download.region_label:
-        rows.append([_("Region"), download.region_label])
     if download.category_label:
         rows.append([_("Category"), download.category_label])
     rows.append([suppression_rule()])

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BoundedDateField, Form, years_from_today
+from accounts.forms import BoundedDateField, Form
 from accounts.models import Region, UseCategory
 
 # Kaikukortti started in 2015; nothing in the register is older than this bound.
@@ -94,6 +94,9 @@ def default_filter() -> StatsFilter:
     return StatsFilter(start=start, end=end)
 
 
+FUTURE_REFUSED = _("There are no figures for days after today: enter a date on or before %(date)s.")
+
+
 class StatsFilterForm(Form):
     """The filter bar: a period (typed, or a preset), a region and a use category.
 
@@ -102,17 +105,22 @@ class StatsFilterForm(Form):
     """
 
     preset = forms.ChoiceField(label=_("Period"), required=False)
+    # No period reaches past today: future days have no uses yet, and their zeros (and the cards
+    # valid at a future month's end, which are only those not yet expired) would read as figures.
+    # Refused rather than cut at today, so the page never shows another period than was typed.
     start = BoundedDateField(
         label=_("From"),
         required=False,
         earliest=EARLIEST,
-        latest=years_from_today(1),
+        latest=timezone.localdate,
+        error_messages={"too_late": FUTURE_REFUSED},
     )
     end = BoundedDateField(
         label=_("To"),
         required=False,
         earliest=EARLIEST,
-        latest=years_from_today(1),
+        latest=timezone.localdate,
+        error_messages={"too_late": FUTURE_REFUSED},
     )
     region = forms.TypedChoiceField(label=_("Region"), required=False, coerce=int, empty_value=None)
     category = forms.ChoiceField(label=_("Category"), required=False)
@@ -138,7 +146,7 @@ class StatsFilterForm(Form):
         elif "start" not in self.errors and "end" not in self.errors:
             start, end = cleaned.get("start"), cleaned.get("end")
             # A period open at one end: up to today, or from the start of the end date's year.
-            end = end or max(timezone.localdate(), start or EARLIEST)
+            end = end or timezone.localdate()
             start = start or datetime.date(end.year, 1, 1)
             if start > end:
                 self.add_error(

@@ -30,6 +30,7 @@ from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Ou
 from django.db.models.functions import ExtractYear, TruncMonth
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Municipality, Region, Site, UseCategory
@@ -156,6 +157,17 @@ def _label_month(month: datetime.date) -> str:
 
 def _category_labels() -> dict[str, str]:
     return {choice.value: str(choice.label) for choice in UseCategory}
+
+
+def _categories(filters: StatsFilter) -> list[str]:
+    """The categories whose use columns a table has: with a category chosen only that one, since
+    the others' uses are not read at all (a column of zeros would read as measured)."""
+    return [filters.category] if filters.category else CATEGORIES
+
+
+def _day_text(day: datetime.date) -> str:
+    """A day as the statistics write it in every language and download: 30.11.2026."""
+    return date_format(day, "j.n.Y")
 
 
 def _once_per_page(function):
@@ -509,7 +521,9 @@ _USE_KEY_OF_GROUP = {"year": "year", "month": "month", "region": "site", "munici
 _ROLL_UP = {"region": "municipality__region_id", "municipality": "municipality_id"}
 
 
-def _figure_columns(level: StatsLevel, *, with_municipalities: bool, label: Column) -> list[Column]:
+def _figure_columns(
+    level: StatsLevel, *, categories: list[str], with_municipalities: bool, label: Column
+) -> list[Column]:
     names = _category_labels()
     columns = [label]
     if level == StatsLevel.VENUE:
@@ -519,8 +533,8 @@ def _figure_columns(level: StatsLevel, *, with_municipalities: bool, label: Colu
             Column("cards_registered", _("Cards registered"), personal=True),
             Column("cards_used", _("Cards taken into use"), personal=True, additive=False),
         ]
-    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
-    columns += [Column(f"child_{c}", _("Child uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
+    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in categories]
+    columns += [Column(f"child_{c}", _("Child uses: %(category)s") % {"category": names[c]}) for c in categories]
     columns.append(Column("total_uses", _("Total uses")))
     if with_municipalities:
         columns.append(Column("municipalities", _("Participating municipalities")))
@@ -655,7 +669,9 @@ def _figure_row(label, values: dict, columns: list[Column]) -> dict:
 
 def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels, label_column, chart=True, note=""):
     figures, totals, with_municipalities = _figures(scope=scope, filters=filters, group=group, start=start, end=end)
-    columns = _figure_columns(_level(scope), with_municipalities=with_municipalities, label=label_column)
+    columns = _figure_columns(
+        _level(scope), categories=_categories(filters), with_municipalities=with_municipalities, label=label_column
+    )
     keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
     rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]
     total = _figure_row(_("Total"), totals, columns)
@@ -689,9 +705,18 @@ def stats_annual(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
         first = min([key for key in figures if key is not None] + [today.year])
         return [(year, str(year)) for year in range(first, today.year + 1)]
 
+    if filters.region_id is not None:
+        # The region filter narrows even the public "national" table: its title says so (the
+        # slug stays, so that the table's address and file name do not depend on the filter).
+        name = Region.objects.filter(pk=filters.region_id).values_list("name", flat=True).first() or ""
+        title = _("Annual figures: %(region)s") % {"region": name}
+    elif scope is None:
+        title = _("National annual figures")
+    else:
+        title = _("Annual figures")
     return _figure_table(
         slug="annual" if scope is not None else "national-annual",
-        title=_("Annual figures") if scope is not None else _("National annual figures"),
+        title=title,
         scope=scope,
         filters=filters,
         group="year",
@@ -958,7 +983,7 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
             .order_by("name", "pk")
         ]
     else:
-        groups = [(None, _("Valid cards on %(day)s") % {"day": day.isoformat()})]
+        groups = [(None, _("Valid cards on %(day)s") % {"day": _day_text(day)})]
 
     def row_for(label, values):
         row = {"label": label} | {k: values.get(k, 0) for k in kinds}
@@ -980,7 +1005,7 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
             rows=table_rows,
             total=total,
             chart=ChartSpec("label", tuple(kinds)),
-            note=_("Cards valid on %(day)s.") % {"day": day.isoformat()},
+            note=_("Cards valid on %(day)s.") % {"day": _day_text(day)},
         ),
         row_totals={"total": tuple(kinds)},
     )
@@ -1000,7 +1025,12 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
 def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     """Uses by the card's home region (the holder's municipality's) × the venue's region.
 
-    A region sees the uses of its cards and the uses at its venues."""
+    A region (a region scope, or the region filter) reads the uses of its cards and the uses at
+    its venues. Only its venues' column is whole there: at another region's venues it has the
+    uses of its own cards and misses those of that region's cards, so a cell such as Uusimaa at
+    Uusimaa would show a part (often 0) of what was measured nationally. So those columns, and
+    the row totals made of them, are left out; the uses of its cards elsewhere are in the table
+    of uses by venue."""
     rows = _scope_use_rows(
         scope,
         filters,
@@ -1014,25 +1044,37 @@ def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Tab
     for (home, at), values in rows.items():
         counts[(home, at)] += values["uses"] + values["child"]
     regions = list(Region.objects.order_by("name").values_list("pk", "name"))
+    one_region = scope.pk if _level(scope) == StatsLevel.REGION else filters.region_id
+    venue_regions = regions if one_region is None else [(pk, name) for pk, name in regions if pk == one_region]
     columns = [Column("label", _("Home region of the card"), numeric=False)]
-    columns += [Column(f"region_{pk}", name) for pk, name in regions]
-    columns.append(Column("total", _("Total")))
+    columns += [Column(f"region_{pk}", name) for pk, name in venue_regions]
+    if one_region is None:
+        columns.append(Column("total", _("Total")))
     table_rows = []
     for home, name in regions:
-        row = {"label": name} | {f"region_{at}": counts[(home, at)] for at, _name in regions}
-        row["total"] = sum(counts[(home, at)] for at, _name in regions)
+        row = {"label": name} | {f"region_{at}": counts[(home, at)] for at, _name in venue_regions}
+        if one_region is None:
+            row["total"] = sum(counts[(home, at)] for at, _name in regions)
         table_rows.append(row)
     total = {"label": _("Total")} | {
-        f"region_{at}": sum(counts[(home, at)] for home, _n in regions) for at, _n in regions
+        f"region_{at}": sum(counts[(home, at)] for home, _n in regions) for at, _n in venue_regions
     }
-    total["total"] = sum(counts.values())
+    if one_region is None:
+        total["total"] = sum(counts.values())
+        note = _("Rows: the region of the holder's home municipality. Columns: the region of the venue. Total uses.")
+    else:
+        note = _(
+            "Rows: the region of the holder's home municipality. Column: the uses at the venues of %(region)s, "
+            "by holders from every region. Other regions' venues are left out: of their uses, these figures "
+            "hold only those of cards of %(region)s (they are in the table of uses by venue). Total uses."
+        ) % {"region": next((name for _pk, name in venue_regions), "")}
     return Table(
         slug="cross-region",
         title=_("Uses across regions"),
         columns=columns,
         rows=table_rows,
         total=total,
-        note=_("Rows: the region of the holder's home municipality. Columns: the region of the venue. Total uses."),
+        note=note,
     )
 
 
@@ -1064,7 +1106,8 @@ def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     totals["cards"] = _cards_used(group=None, **period)[None]
     names = _category_labels()
     columns = [Column("label", _("Venue"), numeric=False)]
-    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in CATEGORIES]
+    categories = _categories(filters)
+    columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in categories]
     columns += [
         Column("child_uses", _("Child uses")),
         Column("total_uses", _("Total uses")),
@@ -1079,7 +1122,7 @@ def stats_by_venue(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
 
     def row_for(label, values):
         row = {"label": label} | {column.key: (values or {}).get(column.key) or 0 for column in columns[1:]}
-        row["total_uses"] = sum(row[f"adult_{c}"] for c in CATEGORIES) + row["child_uses"]
+        row["total_uses"] = sum(row[f"adult_{c}"] for c in categories) + row["child_uses"]
         return row
 
     table = Table(

@@ -299,8 +299,14 @@ def stats_dashboard(request: HttpRequest) -> HttpResponse:
     form = StatsFilterForm(request.GET, with_region=scope.level == StatsLevel.NATIONAL)
     tables = []
     keep = []  # the period and category, kept when another scope is chosen
+    heading = labels[scope]
     if form.is_valid():
         filters = form.stats_filter()
+        if filters.region_id is not None:
+            # The region filter narrows the whole country to one region: the heading names the
+            # region the figures are for (its name from the filter's choices: no query).
+            name = dict(form.fields["region"].choices).get(str(filters.region_id), "")
+            heading = _("%(name)s (region)") % {"name": name}
         if form.cleaned_data.get("preset"):
             keep.append(("preset", form.cleaned_data["preset"]))
         else:
@@ -329,7 +335,7 @@ def stats_dashboard(request: HttpRequest) -> HttpResponse:
             "tables": tables,
             "presets": _preset_links(form, {"scope": scope_slug(scope)}),
             "scope": scope_slug(scope),
-            "scope_label": labels[scope],
+            "scope_label": heading,
             "scope_choices": [(scope_slug(s), labels[s]) for s in scopes],
             "keep": keep,
         },

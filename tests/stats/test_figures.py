@@ -15,7 +15,7 @@ import datetime
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cards.access import StatsLevel, StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
@@ -282,10 +282,39 @@ def test_category_filter_narrows_uses_not_registrations(world):
     north = table.rows[1]
     assert north["adult_sports"] == 2
     assert north["child_sports"] == 1
-    assert north["adult_culture"] == 0
     assert table.total["cards_registered"] == 14
     assert table.total["cards_used"] == S  # c2, c3, s1: a total under 5 is hidden itself
     assert table.total["total_uses"] == 4
+
+
+@pytest.mark.parametrize(
+    ("level", "selector"),
+    [
+        (None, stats_annual),
+        (None, stats_by_region),
+        (StatsLevel.NATIONAL, stats_by_month),
+        (StatsLevel.REGION, stats_by_site),
+        (StatsLevel.SITE, stats_by_venue),
+        (StatsLevel.VENUE, stats_by_month),
+        (StatsLevel.VENUE, stats_by_venue),
+    ],
+)
+def test_a_chosen_category_leaves_the_other_categories_columns_out(world, level, selector):
+    """The other categories' uses are not read at all: a column of zeros would read as measured."""
+    pk = {StatsLevel.REGION: world.north.pk, StatsLevel.SITE: world.dn.pk, StatsLevel.VENUE: world.vn.pk}.get(level)
+    scope = None if level is None else StatsScope(level, pk)
+    sports = StatsFilter(start=PERIOD.start, end=PERIOD.end, category="sports")
+    table = selector(scope=scope, filters=sports)
+    keys = [column.key for column in table.columns]
+    uses = [key for key in keys if key.startswith(("adult_", "child_"))]
+    by_venue = selector is stats_by_venue  # child uses in one column there
+    assert uses == (["adult_sports", "child_uses"] if by_venue else ["adult_sports", "child_sports"])
+    # Every row holds the columns shown and no other; total uses add up from them.
+    for row in [*table.rows, table.total]:
+        assert set(row) == set(keys)
+        assert row["total_uses"] == sum(row[key] for key in uses)
+    everything = selector(scope=scope, filters=PERIOD)
+    assert len(everything.columns) == len(table.columns) + (3 if by_venue else 6)
 
 
 def test_region_filter_is_the_region_scope(world):
@@ -295,6 +324,17 @@ def test_region_filter_is_the_region_scope(world):
     scoped = stats_annual(scope=_region(world.north.pk), filters=PERIOD)
     assert filtered.rows == scoped.rows
     assert filtered.total == scoped.total
+
+
+def test_the_annual_title_says_whose_figures_they_are(world):
+    """With the region filter even the public table's figures are one region's: not "national"."""
+    north = StatsFilter(start=PERIOD.start, end=PERIOD.end, region_id=world.north.pk)
+    assert stats_annual(scope=None, filters=PERIOD).title == "National annual figures"
+    assert stats_annual(scope=None, filters=north).title == "Annual figures: North"
+    assert stats_annual(scope=StatsScope(StatsLevel.NATIONAL), filters=north).title == "Annual figures: North"
+    assert stats_annual(scope=_region(world.north.pk), filters=PERIOD).title == "Annual figures"
+    # The slug stays: the table's address and file name do not depend on the filter.
+    assert stats_annual(scope=None, filters=north).slug == "national-annual"
 
 
 # --- 2. by month, municipality, site ---------------------------------------------------------
@@ -373,6 +413,17 @@ def test_card_kinds_and_omakaiku(world):
     assert [table.total[key] for key in keys] == ["Total", 11, S, S, S, 14, S, X]
 
 
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_card_kinds_write_their_day_as_finnish_statistics_do(world, language):
+    """30.6.2026 in every language, as the downloads write the period (never 2026-06-30)."""
+    with translation.override(language):
+        national = stats_card_kinds(scope=None, filters=PERIOD)
+        site = stats_card_kinds(scope=StatsScope(StatsLevel.SITE, world.dn.pk), filters=PERIOD)
+    for text in (national.note, site.note, site.rows[0]["label"]):
+        assert "30.6.2026" in text
+        assert "2026-06-30" not in text
+
+
 def test_card_kinds_of_a_site_sum_to_its_total(world):
     table = stats_card_kinds(scope=StatsScope(StatsLevel.SITE, world.dn.pk), filters=PERIOD)
     assert table.total is None
@@ -394,9 +445,25 @@ def test_cross_region_matrix(world):
     assert matrix == [["East", 0, 0, 0, 0], ["North", 0, 10, 1, 11], ["South", 0, 5, 2, 7]]
     assert [table.total[key] for key in ("label", east, north, south, "total")] == ["Total", 0, 15, 3, 18]
 
-    # The North sees its cards' uses and the uses at its venues, not South at South (s1 at VS).
-    table = stats_cross_region(scope=_region(world.north.pk), filters=PERIOD)
-    assert [[row[north], row[south]] for row in table.rows] == [[0, 0], [10, 1], [5, 0]]
+
+def test_cross_region_of_one_region_shows_only_its_venues(world):
+    """The North reads its cards' uses and the uses at its venues: every use at its venues (the
+    national column), but at the South's venues only its own cards' (c3 at VS, not s1 at VS).
+    Only the column it has whole is shown, never a part of another as if it were all."""
+    east, north, south = (f"region_{r.pk}" for r in (world.east, world.north, world.south))
+    national = stats_cross_region(scope=None, filters=PERIOD)
+    for table in (
+        stats_cross_region(scope=_region(world.north.pk), filters=PERIOD),
+        stats_cross_region(
+            scope=None, filters=StatsFilter(start=PERIOD.start, end=PERIOD.end, region_id=world.north.pk)
+        ),
+    ):
+        assert [column.key for column in table.columns] == ["label", north]
+        assert [[row["label"], row[north]] for row in table.rows] == [["East", 0], ["North", 10], ["South", 5]]
+        assert [row[north] for row in table.rows] == [row[north] for row in national.rows]
+        assert table.total == {"label": "Total", north: 15}
+        assert "venues of North" in table.note
+    assert {east, south} <= {column.key for column in national.columns}
 
 
 # --- 6. venues ------------------------------------------------------------------------------------
@@ -534,9 +601,11 @@ def test_a_region_sees_nothing_of_another_region(world):
     assert [row["label"] for row in tables["card-kinds"].rows] == [str(world.ds)]
     assert tables["validity"].total["registered"] == S
     assert tables["age-gender"].total["total"] == S
-    # Uses at VS by the North's c3 are the South's venue's: they show in the matrix only.
-    north, south = f"region_{world.north.pk}", f"region_{world.south.pk}"
-    assert [[row[north], row[south]] for row in tables["cross-region"].rows] == [[0, 0], [0, 1], [1, 2]]
+    # Uses at VS by the North's c3 are the South's venue's: they show in the matrix only. The
+    # South's cards at the North's venues (s1 at VN) are no column: the North's own are not there.
+    south = f"region_{world.south.pk}"
+    assert [column.key for column in tables["cross-region"].columns] == ["label", south]
+    assert [row[south] for row in tables["cross-region"].rows] == [0, 1, 2]
     assert tables["by-venue"].total["total_uses"] == 3
 
 

@@ -198,6 +198,39 @@ def test_bad_filters_give_a_form_error_not_a_500(client, figures, calls, db, que
     assert download.status_code == 400
 
 
+@time_machine.travel(datetime.date(2026, 11, 30))
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("start=2025-06-01&end=2027-11-30", "end"),
+        ("start=2026-06-01&end=2026-12-01", "end"),
+        ("start=2026-12-01", "start"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("page", "download"),
+    [("/stats/", "/stats/national-annual.csv"), ("/stats/dashboard/", "/stats/dashboard/national-annual.csv")],
+)
+def test_a_period_past_today_is_refused(client, figures, calls, distributor, query, field, page, download):
+    """Future days have no uses and their month-end counts would read as real: the form refuses
+    them, says the last day allowed and keeps what was typed, on the public page and dashboards."""
+    client.force_login(distributor)
+    response = client.get(f"{page}?{query}")
+    assert response.status_code == 200
+    assert calls == []
+    assert response.context["form"].errors == {
+        field: ["There are no figures for days after today: enter a date on or before 30.11.2026."]
+    }
+    html = response.content.decode()
+    assert 'class="error-summary" role="alert"' in html
+    for name, value in (pair.split("=") for pair in query.split("&")):
+        assert f'name="{name}" value="{value}"' in html
+    assert client.get(f"{download}?{query}").status_code == 400
+    # Today is the last day a period may reach.
+    assert client.get(f"{page}?start=2026-06-01&end=2026-11-30").status_code == 200
+    assert calls[-1][1].end == datetime.date(2026, 11, 30)
+
+
 # --- dashboards: each role sees its own scopes and nothing else ---------------------------------
 
 
@@ -282,6 +315,10 @@ def test_admin_chooses_among_every_scope(client, figures, calls, admin_user, reg
     assert '<input type="hidden" name="category" value="science">' in page
     page = client.get("/stats/dashboard/?preset=last-year").content.decode()
     assert '<input type="hidden" name="preset" value="last-year">' in page
+    # With the region filter the figures are the region's: the heading names it, not the country.
+    page = client.get(f"/stats/dashboard/?scope=national&region={region.pk}").content.decode()
+    assert "<h1>Statistics: Pirkanmaa (region)</h1>" in page
+    assert "Whole country</h1>" not in page
     assert client.get(f"/stats/dashboard/?scope=site-{site.pk}").status_code == 200
     assert calls[-1][0] == StatsScope(StatsLevel.SITE, site.pk)
 
@@ -316,17 +353,17 @@ def test_public_csv_download(client, figures, region):
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeffCards and uses by year\r\n")
     lines = text.lstrip("\ufeff").split("\r\n")
-    assert lines[:8] == [
+    # The region filter makes the figures the region's: "Whole country" would contradict them.
+    assert lines[:7] == [
         "Cards and uses by year",
         "Period;1.1.2025–31.12.2025",
-        "Figures for;Whole country",
-        "Region;Pirkanmaa",
+        "Figures for;Pirkanmaa (region)",
         "Counts of 1 to 4 people are hidden, and so is any figure from which such a count could be worked out.",
         "<5;a count of 1 to 4 people",
         "×;hidden so that no count of 1 to 4 people can be worked out from the figures shown",
         "",
     ]
-    assert lines[8:13] == ["Year;Cards registered;Total uses", "2024;×;34000", "2025;<5;12", "Total;1523;34012", ""]
+    assert lines[7:12] == ["Year;Cards registered;Total uses", "2024;×;34000", "2025;<5;12", "Total;1523;34012", ""]
 
 
 def test_csv_download_escapes_formulas(client, figures, db):
