@@ -303,11 +303,27 @@ class SiteMembership(models.Model):
         # As ``accounts.services.staff_invite`` refuses it: the admin is no way around it.
         if self.user_id is not None and self.user.is_staff:
             raise ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")
+        if self.site_id is not None and not self.site.is_active and self._site_is_new():
+            raise ValidationError(SITE_CLOSED_NO_NEW_STAFF, code="site_closed")
+
+    def _site_is_new(self) -> bool:
+        """Whether this person is new at this site: the membership is being added, or an existing
+        one is turned to another site or person. Only these are refused at a closed site: its
+        existing staff stay (they are removed one by one, and the admin's page of a person saves
+        all their memberships whenever it saves)."""
+        if self._state.adding:
+            return True
+        stored = SiteMembership.objects.filter(pk=self.pk).values_list("user_id", "site_id").first()
+        return stored != (self.user_id, self.site_id)
 
 
 # A Kaikukeskus administrator works in the admin; as a site's staff their login would land on
 # that site's pages instead, and the site would list them as its own.
 ADMIN_NOT_SITE_STAFF = _("This is a Kaikukeskus administrator's login; it cannot be added to a site's staff.")
+# A closed site hands out no cards and receives no holders: a new person there would get a login
+# with no page to open (permissions.active_sites leaves closed sites out), and an invitation that
+# names a site which no longer works with Kaikukortti.
+SITE_CLOSED_NO_NEW_STAFF = _("This site has closed; no staff can be added to it.")
 
 
 class RegionalCoordinator(models.Model):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .models import (
     ADMIN_NOT_SITE_STAFF,
+    SITE_CLOSED_NO_NEW_STAFF,
     InvitationDelivery,
     Municipality,
     Organisation,
@@ -107,8 +108,10 @@ def _organisation_get_or_create(*, actor: User, name: str) -> Organisation:
 def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -> User:
     """Add a staff person to a site. A new login, or one that has never set a password, gets a
     set-your-password email (``user.awaits_password`` tells the caller which happened); a person
-    who already logs in simply works for one more site."""
+    who already logs in simply works for one more site. Nobody is added to a closed site."""
     _ensure_coordinates(actor, site.municipality.region)
+    if not site.is_active:
+        raise ValidationError(SITE_CLOSED_NO_NEW_STAFF, code="site_closed")
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -117,6 +120,10 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
             {"email": ValidationError(_("Enter a valid email address, e.g. name@example.fi."), code="email_invalid")}
         ) from None
     with transaction.atomic():
+        # Again under the site's lock: an administrator closing the site at this moment either
+        # waits for this membership (and sees it among the staff) or makes this refusal.
+        if not Site.objects.select_for_update().values_list("is_active", flat=True).get(pk=site.pk):
+            raise ValidationError(SITE_CLOSED_NO_NEW_STAFF, code="site_closed")
         user = User.objects.select_for_update().filter(email=email).first()
         if user is not None and user.kind != User.Kind.STAFF:
             # One side only: an OmaKaiku address can never become a Kaikukanta login. Said
@@ -155,7 +162,8 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
     """A coordinator sends a staff member's invitation again (after a failed delivery, say).
 
     Only for a person working at a site of the coordinator's region who has not yet set a
-    password; once they have, "Forgotten password" on the login page is the way.
+    password; once they have, "Forgotten password" on the login page is the way. The invitation
+    names an open site: one for a closed site only would be a login with no page to open.
     """
     if not (actor.is_kaikukanta_user and user.is_kaikukanta_user):
         raise PermissionDenied
@@ -167,6 +175,9 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
     ]
     if not sites:
         raise PermissionDenied
+    sites = [site for site in sites if site.is_active]
+    if not sites:
+        raise ValidationError(_("This person's site has closed; no invitation can be sent for it."), code="site_closed")
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if not user.awaits_password:

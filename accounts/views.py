@@ -52,7 +52,14 @@ def _staff_home(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:region")
     if roles.admin:
         return redirect("admin:index")
-    return render(request, "accounts/no_role.html")
+    # No open site: a person whose sites have all closed is told so, by the site's name, rather
+    # than that they were never added to one (read only here: everyone else left above).
+    closed_sites = (
+        Site.objects.filter(memberships__user=request.user, is_active=False)
+        .select_related("organisation", "municipality__region")
+        .order_by(Lower("name"), "pk")
+    )
+    return render(request, "accounts/no_role.html", {"closed_sites": list(closed_sites)})
 
 
 # A site's active cards are counted up to this and shown as "over 10,000" beyond it: the region
@@ -153,16 +160,19 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @coordinator_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (one click next to an address removed the wrong person); POST removes."""
     membership = get_object_or_404(
-        SiteMembership.objects.select_related("site__municipality", "user"),
+        SiteMembership.objects.select_related("site__organisation", "site__municipality", "user"),
         pk=pk,
         site__municipality__region_id__in=coordinated_region_ids(request.user),
     )
-    services.membership_remove(actor=request.user, membership=membership)
-    messages.success(request, _("%(email)s no longer works for this site.") % {"email": membership.user.email})
-    return redirect("accounts:site", pk=membership.site_id)
+    if request.method == "POST":
+        services.membership_remove(actor=request.user, membership=membership)
+        messages.success(request, _("%(email)s no longer works for this site.") % {"email": membership.user.email})
+        return redirect("accounts:site", pk=membership.site_id)
+    return render(request, "accounts/membership_remove.html", {"membership": membership})
 
 
 @coordinator_required

@@ -93,12 +93,16 @@ class ScaledListMixin:
 
 @admin.register(Holder)
 class HolderAdmin(ScaledListMixin, ReadOnlyAdminMixin, ReadableHistoryAdmin):
-    list_display = ["pk", "kind", "birth_year", "municipality", "children_count", "created_at"]
+    list_display = ["holder_id", "kind", "birth_year", "municipality", "children_count", "created_at"]
     list_filter = ["kind", "municipality__region"]
     list_select_related = ["municipality"]
     search_fields = ["cards__number", "organisation_name", "=account__email"]  # see get_search_results
     search_help_text = _("A whole card number, a holder's whole email address, or a part of an organisation's name.")
     inlines = [CardInline]
+
+    @admin.display(description=_("holder ID"), ordering="pk")
+    def holder_id(self, holder):
+        return holder.pk
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -129,6 +133,12 @@ class TransferForm(CleanForm):
     reason = forms.CharField(
         label=_("Reason"), max_length=services.REASON_MAX_LENGTH, required=False, help_text=_("No names.")
     )
+
+    def __init__(self, *args, from_site_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The selected cards' own sites are no target: the service refuses a move to the site a
+        # card is at, so the list offered a choice that could only fail.
+        self.fields["to_site"].queryset = self.fields["to_site"].queryset.exclude(pk__in=from_site_ids)
 
 
 @admin.register(Card)
@@ -207,7 +217,7 @@ class CardAdmin(ScaledListMixin, ReadOnlyAdminMixin, ReadableHistoryAdmin):
         return self._run(
             request,
             queryset,
-            form_class=TransferForm,
+            form_class=lambda data: TransferForm(data, from_site_ids=queryset.values("site_id")),
             title=_("Move cards to another site"),
             apply=lambda card, data: services.card_transfer(
                 card=card, to_site=data["to_site"], actor=request.user, reason=data["reason"]

@@ -234,7 +234,14 @@ class OmaKaikuCloseForm(Form):
 class SiteTransferForm(Form):
     """Where the active cards of a closed site go (chosen by a coordinator or an admin)."""
 
-    to_site = forms.ModelChoiceField(label=_("Move the cards to"), queryset=None, empty_label=None)
+    # An empty choice first: with the first site preselected, one click moved every card of the
+    # closed site to whichever site sorted first.
+    to_site = forms.ModelChoiceField(
+        label=_("Move the cards to"),
+        queryset=None,
+        empty_label="–",
+        error_messages={"required": _("Choose the site that takes over the cards.")},
+    )
     reason = forms.CharField(label=_("Reason"), max_length=100, required=False, help_text=_("Optional. No names."))
 
     def __init__(self, *args, sites, **kwargs):

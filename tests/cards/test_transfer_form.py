@@ -1,0 +1,72 @@
+"""Choosing where a closed site's cards go: nothing is preselected on the coordinator's page, and
+the admin's "move" action offers no card's own site."""
+
+import re
+
+from django.urls import reverse
+
+from cards.models import Card
+from tests import factories
+
+
+def _options(html: str, name: str) -> list[tuple[str, str]]:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+
+def test_the_move_page_preselects_no_site(client, coordinator, site, other_site):
+    factories.CardFactory(site=site)
+    site.is_active = False
+    site.save()
+    client.force_login(coordinator)
+
+    page = client.get(reverse("cards:site_transfer", args=[site.pk]))
+
+    options = _options(page.text, "to_site")
+    assert options == [("", "–"), (str(other_site.pk), str(other_site))]
+    assert re.search(r'<option value=""[^>]*selected', page.text)
+
+
+def test_the_move_page_asks_for_a_site_and_moves_nothing_without_one(client, coordinator, site, other_site):
+    card = factories.CardFactory(site=site)
+    site.is_active = False
+    site.save()
+    client.force_login(coordinator)
+
+    response = client.post(reverse("cards:site_transfer", args=[site.pk]), {"to_site": "", "reason": "closed"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["to_site"] == ["Choose the site that takes over the cards."]
+    assert "Please check the form" in response.text
+    card.refresh_from_db()
+    assert card.site == site
+
+
+def test_the_admins_move_action_offers_no_selected_cards_own_site(client, admin_user, site, other_site):
+    first = factories.CardFactory(site=site)
+    second = factories.CardFactory(site=other_site)
+    third_site = factories.SiteFactory(name="Third distributor", municipality=site.municipality)
+    client.force_login(admin_user)
+    changelist = reverse("admin:cards_card_changelist")
+
+    one = client.post(changelist, {"action": "transfer", "_selected_action": [first.pk]})
+    both = client.post(changelist, {"action": "transfer", "_selected_action": [first.pk, second.pk]})
+
+    assert {pk for pk, _label in _options(one.text, "to_site") if pk} == {str(other_site.pk), str(third_site.pk)}
+    assert {pk for pk, _label in _options(both.text, "to_site") if pk} == {str(third_site.pk)}
+
+
+def test_the_admin_cannot_move_a_card_to_its_own_site(client, admin_user, site):
+    card = factories.CardFactory(site=site)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:cards_card_changelist"),
+        {"action": "transfer", "_selected_action": [card.pk], "apply": "1", "to_site": site.pk},
+    )
+
+    # The form refuses the choice before any card is tried: the page is shown again.
+    assert response.status_code == 200
+    assert response.context["form"].errors["to_site"]
+    card.refresh_from_db()
+    assert (card.site, card.status) == (site, Card.Status.ACTIVE)
