@@ -2,7 +2,7 @@ import datetime
 import re
 from collections.abc import Callable
 
-from allauth.account.forms import UserTokenForm
+from allauth.account.forms import ResetPasswordKeyForm, UserTokenForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -236,3 +236,14 @@ class StaffUserTokenForm(CleanTextMixin, UserTokenForm):
     def _get_user(self, uidb36):
         user = super()._get_user(uidb36)
         return user if user is not None and user.kind == User.Kind.STAFF else None
+
+
+class StaffSetPasswordForm(CleanTextMixin, ResetPasswordKeyForm):
+    """allauth's form for Kaikukanta's set-your-password link, with OmaKaiku's words for its fields
+    ("New Password (again)" was allauth's) and no placeholder repeating the label above it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in (("password1", _("New password")), ("password2", _("New password confirmation"))):
+            self.fields[name].label = label
+            self.fields[name].widget.attrs.pop("placeholder", None)

@@ -1,3 +1,4 @@
+from allauth.account.views import PasswordResetFromKeyView
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -5,9 +6,12 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+
+from omakaiku.languages import mail_link_language
 
 from . import services
 from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
@@ -194,3 +198,24 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
             % {"email": membership.user.email},
         )
     return redirect("accounts:site", pk=membership.site_id)
+
+
+class StaffSetPasswordView(PasswordResetFromKeyView):
+    """allauth's page for Kaikukanta's invitation and reset links, in the language of the mail the
+    link came in (``omakaiku.languages.mail_link_language`` says when and why), its form's
+    messages included."""
+
+    def get(self, request, *args, **kwargs):
+        return self._in_mail_language(super().get, request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self._in_mail_language(super().post, request, *args, **kwargs)
+
+    def _in_mail_language(self, handler, request, *args, **kwargs):
+        language = mail_link_language(request, self.reset_user) or translation.get_language()
+        with translation.override(language):
+            response = handler(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # in this language, not after the override ends
+            response.headers.setdefault("Content-Language", language)
+        return response

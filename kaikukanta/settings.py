@@ -229,7 +229,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.tokens.InvitationTokenGenerator"
 # A reset link on Kaikukanta's page opens for staff logins only (OmaKaiku has its own page).
-ACCOUNT_FORMS = {"user_token": "accounts.forms.StaffUserTokenForm"}
+ACCOUNT_FORMS = {
+    "user_token": "accounts.forms.StaffUserTokenForm",
+    "reset_password_from_key": "accounts.forms.StaffSetPasswordForm",
+}
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 # Never mail an address that has no account (it may be somebody else's).

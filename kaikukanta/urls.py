@@ -2,9 +2,9 @@ from allauth.account import urls as allauth_account_urls
 from allauth.account.decorators import secure_admin_login
 from allauth.account.views import LogoutView
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from accounts.views import home, session_keepalive
+from accounts.views import StaffSetPasswordView, home, session_keepalive
 from kaikukanta import health, pages
 
 admin.site.site_header = "Kaikukanta"
@@ -21,8 +21,13 @@ admin.site.logout = LogoutView.as_view()
 # and no flow of ours verifies addresses (ACCOUNT_EMAIL_VERIFICATION = "none"). Without the
 # names no template can link to those pages, and every address under them answers 404.
 ALLAUTH_EMAIL_MANAGEMENT = {"account_email", "account_email_verification_sent", "account_confirm_email"}
+# Its set-your-password page (from a staff invitation or reset link) is ours: the same page, in
+# the language of the mail the link came in (accounts.views.StaffSetPasswordView).
+ALLAUTH_REPLACED = {"account_reset_password_from_key"}
 allauth_urlpatterns = [
-    pattern for pattern in allauth_account_urls.urlpatterns if pattern.name not in ALLAUTH_EMAIL_MANAGEMENT
+    pattern
+    for pattern in allauth_account_urls.urlpatterns
+    if pattern.name not in ALLAUTH_EMAIL_MANAGEMENT | ALLAUTH_REPLACED
 ]
 
 urlpatterns = [
@@ -32,6 +37,11 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     # What include("allauth.urls") gives with our settings (no social logins, no user sessions),
     # less the e-mail management above.
+    re_path(
+        r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+        StaffSetPasswordView.as_view(),
+        name="account_reset_password_from_key",
+    ),
     path("accounts/", include(allauth_urlpatterns)),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("session/keepalive/", session_keepalive, name="session_keepalive"),

@@ -1,4 +1,5 @@
 import json
+from typing import NamedTuple
 
 from allauth.account.views import LoginView, PasswordResetView
 from allauth.core.internal import ratelimit
@@ -10,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import base36_to_int
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from cards.models import Card
 from . import selectors, services
 from .codes import code39_svg, qr_svg
 from .forms import HolderPasswordChangeForm, HolderPreferencesForm, HolderSetPasswordForm, OfferFilter
+from .languages import mail_link_language
 from .models import HolderPreferences
 from .permissions import holder_required
 
@@ -95,15 +97,22 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
         return render(request, "omakaiku/activate_invalid.html", status=400)
 
     first_time = user.activated_at is None
-    form = HolderSetPasswordForm(user, request.POST or None, first_time=first_time)
-    if request.method == "POST" and form.is_valid():
-        services.holder_password_set(user=user, password=form.cleaned_data["new_password1"])
-        del request.session[SESSION_TOKEN_KEY]
-        security_event("account.activated" if first_time else "password.reset_completed", request=request, user=user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
-        return redirect("omakaiku:home")
-    return render(request, "omakaiku/activate.html", {"form": form, "first_time": first_time})
+    # The form, its errors (the password validators translate as they check) and the page
+    # continue in the language of the mail the link came in (omakaiku/languages.py). Only
+    # this page: OmaKaiku's other pages follow the browser or the language menu.
+    with translation.override(mail_link_language(request, user) or get_language()):
+        form = HolderSetPasswordForm(user, request.POST or None, first_time=first_time)
+        if request.method != "POST" or not form.is_valid():
+            response = render(request, "omakaiku/activate.html", {"form": form, "first_time": first_time})
+            response["Content-Language"] = get_language()
+            return response
+    services.holder_password_set(user=user, password=form.cleaned_data["new_password1"])
+    del request.session[SESSION_TOKEN_KEY]
+    security_event("account.activated" if first_time else "password.reset_completed", request=request, user=user)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # In the request's language: the message shows on OmaKaiku's home, which is in it too.
+    messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
+    return redirect("omakaiku:home")
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
@@ -127,6 +136,28 @@ def uses(request: HttpRequest) -> HttpResponse:
     return render(request, "omakaiku/uses.html", {"page": page, "totals": totals})
 
 
+class OfferText(NamedTuple):
+    text: str
+    # "fi" for the Finnish text shown in place of a missing translation, so that its element
+    # says so (WCAG 3.1.2: screen readers read it with Finnish rules); else "" (the page's language).
+    lang: str
+
+
+def _offer_text(offer, field: str, language: str) -> OfferText:
+    text = getattr(offer, f"{field}_in")(language)  # the page's language, else Finnish (Offer._localised)
+    fallback = bool(text) and language != "fi" and not getattr(offer, f"{field}_{language}", "")
+    return OfferText(text, "fi" if fallback else "")
+
+
+def _offer_location(offer) -> str:
+    """Where in the venue, unless it only repeats the venue (venues often type their own name)."""
+    location = " ".join(offer.location.split())
+    venue = offer.venue
+    if location.casefold() in {venue.name.casefold(), f"{venue.name}, {venue.municipality}".casefold()}:
+        return ""
+    return location
+
+
 @holder_required
 def offers(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
@@ -137,11 +168,12 @@ def offers(request: HttpRequest) -> HttpResponse:
     items = [
         {
             "offer": offer,
-            "title": offer.title_in(language),
-            "description": offer.description_in(language),
-            "conditions": offer.conditions_in(language),
-            "accessibility": offer.accessibility_in(language),
-            "booking": offer.booking_in(language),
+            "title": _offer_text(offer, "title", language),
+            "description": _offer_text(offer, "description", language),
+            "conditions": _offer_text(offer, "conditions", language),
+            "accessibility": _offer_text(offer, "accessibility", language),
+            "booking": _offer_text(offer, "booking", language),
+            "location": _offer_location(offer),
             # Near: in the holder's home municipality, or elsewhere in its region.
             "near": "home"
             if home and offer.venue.municipality_id == home.pk

@@ -299,6 +299,71 @@ def test_phone_width(page, url, distributor, site, venue, customer_data):
     assert box["x"] + box["width"] <= PHONE["width"]
 
 
+NARROWEST = {"width": 320, "height": 640}
+
+
+def _sideways(page) -> str:
+    """What sticks out of a page sideways ("" when nothing does): the page's width and the innermost element."""
+    return page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width) return "";
+            // The innermost element that reaches past the edge, or whose own text does.
+            const wide = [...document.querySelectorAll("body *")].filter(
+                (e) => e.getBoundingClientRect().right > width || e.scrollWidth > e.clientWidth + 1
+            );
+            const last = wide.at(-1);
+            const what = last ? `${last.tagName} "${last.textContent.trim().slice(0, 40)}"` : "?";
+            return `${document.documentElement.scrollWidth}px wide; ${what}`;
+        }"""
+    )
+
+
+def test_the_narrowest_phone_in_finnish(page, url, distributor, site, venue, customer_data):
+    # 320 px (WCAG 1.4.10) in Finnish, whose long compound words ("Saavutettavuusseloste",
+    # "Käyttökerrat") are what sticks out first: nothing may scroll sideways, and a table's
+    # labels keep their words whole.
+    card = activated_holder(distributor, site, customer_data, email="a-rather-long.address-for-a-phone@example.com")
+    factories.CardUseFactory(card=card, venue=venue, child_tickets=2)
+    factories.OfferFactory(
+        venue=venue, title_fi="Maksuton sisäänpääsy tiistaisin", conditions_fi="Näytä Kaikukortti kassalla."
+    )
+    register_with_omakaiku(distributor, site, customer_data, "narrow@example.com", number="K7100002")
+    page.set_viewport_size(NARROWEST)
+    page.context.add_cookies([{"name": "django_language", "value": "fi", "url": url("/")}])
+
+    before_login = ["/omakaiku/login/", "/omakaiku/password/reset/", "/omakaiku/help/", "/omakaiku/accessibility/"]
+    report = []
+    for path in [*before_login, activation_path(mail.outbox[-1]), "/omakaiku/activate/zz/abc-123/"]:
+        page.goto(url(path))
+        expect(page.locator("html")).to_have_attribute("lang", "fi")
+        report += [f"{path}: {found}"] if (found := _sideways(page)) else []
+    page.goto(url("/omakaiku/login/"))
+    page.get_by_label("Sähköposti").fill(card.holder.account.email)
+    page.get_by_label("Salasana").fill(factories.PASSWORD)
+    with page.expect_navigation():
+        page.locator("form.form button[type=submit]").click()
+    for path in [*OMAKAIKU_PAGES, "/omakaiku/settings/", f"/omakaiku/cards/{card.pk}/mobile/", "/omakaiku/privacy/"]:
+        page.goto(url(path))
+        expect(h1(page)).to_be_visible()
+        report += [f"{path}: {found}"] if (found := _sideways(page)) else []
+    assert not report, "sideways scrolling at 320 px:\n" + "\n".join(report)
+
+    # The totals' labels keep their words whole: Finnish's are one word each, so each cell is one line high.
+    page.goto(url("/omakaiku/uses/"))
+    cells = page.locator(".table--stack td[data-label]")
+    expect(cells).to_have_count(3)
+    for cell in cells.all():
+        lines = cell.evaluate(
+            """(cell) => {
+                const style = getComputedStyle(cell);
+                const height = cell.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+                return Math.round(height / parseFloat(style.lineHeight));
+            }"""
+        )
+        assert lines == 1, f"{cell.get_attribute('data-label')!r} takes {lines} lines: a word is split"
+
+
 # --- with the keyboard only --------------------------------------------------------------------
 
 

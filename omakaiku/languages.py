@@ -1,0 +1,34 @@
+"""The language of a page opened from a set-your-password link (OmaKaiku's and Kaikukanta's)."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from accounts.models import User
+
+
+def chosen_on_site(request: HttpRequest) -> bool:
+    """Whether the visitor has picked a language with the site's language menu.
+
+    Django's ``set_language`` view keeps the choice in the language cookie only (no session
+    since Django 4.0). A cookie naming no language of ours is no choice: LocaleMiddleware
+    ignores it too and falls back to the browser's languages.
+    """
+    return request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in dict(settings.LANGUAGES)
+
+
+def mail_link_language(request: HttpRequest, user: User | None) -> str | None:
+    """The language to show a page opened from a link in a person's mail, or None to keep the request's.
+
+    The invitation and password-reset mails are written in ``User.language`` (the language the
+    distributor or coordinator chose when inviting, or the holder's own choice in OmaKaiku's
+    settings), so the page the link opens continues in that language rather than switching to
+    the browser's, which is often a shared or borrowed device's. A language picked with the
+    site's language menu wins: that is the person's own choice, made on this device, and the
+    page must follow the menu, or the menu would seem broken.
+
+    Only for a ``user`` whose link has been checked: from a made-up link, the page would tell
+    anyone a person's language for a guessed user id.
+    """
+    if user is None or chosen_on_site(request):
+        return None
+    return user.language if user.language in dict(settings.LANGUAGES) else None
