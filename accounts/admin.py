@@ -142,6 +142,14 @@ class SiteAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["organisation"]
     inlines = [SiteMembershipInline]
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == SiteMembership._meta.model_name:
+            # Choosing a site for a membership: a closed site takes no new staff
+            # (SiteMembership.clean refuses it), so it is not offered.
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
 
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(SimpleHistoryAdmin):

@@ -307,3 +307,17 @@ def test_another_regions_coordinator_cannot_open_the_question(client, distributo
     assert client.get(url).status_code == 404
     assert client.post(url).status_code == 404
     assert SiteMembership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_admins_site_search_for_a_membership_offers_no_closed_site(client, admin_user):
+    factories.SiteFactory(name="Avoin toimipiste")
+    factories.SiteFactory(name="Suljettu toimipiste", is_active=False)
+    client.force_login(admin_user)
+
+    def offered(model_name):
+        params = {"term": "toimipiste", "app_label": "accounts", "model_name": model_name, "field_name": "site"}
+        return {
+            result["text"].split(" (")[0] for result in client.get("/admin/autocomplete/", params).json()["results"]
+        }
+
+    assert offered("sitemembership") == {"Avoin toimipiste"}
