@@ -661,10 +661,22 @@ def card_renewal_period(*, card: Card, on: datetime.date) -> tuple[datetime.date
     return validity_period(on)
 
 
-def card_renew_check(*, card: Card) -> None:
-    """Raise the refusal a renewal of ``card`` would meet, so that a confirmation page can say
-    it before anyone confirms (``card_renew`` checks again under its lock)."""
+def card_change_check(*, card: Card) -> None:
+    """Raise the refusal any change of ``card`` (edit, renewal, OmaKaiku, switch) would meet, so
+    that its page can say it before anyone fills it in (each service checks again under its lock)."""
     _ensure_editable(card)
+
+
+def card_renew_check(*, card: Card) -> None:
+    """Raise the refusal a renewal of ``card`` would meet (``card_renew`` checks again under its lock)."""
+    card_change_check(card=card)
+
+
+def card_inactivate_check(*, card: Card) -> None:
+    """Raise the refusal an inactivation of ``card`` would meet (``card_inactivate`` checks again
+    under its lock)."""
+    if card.status == Card.Status.INACTIVE:
+        raise _refuse(None, _("This card is already inactive."), "card_inactive")
 
 
 def card_renew(*, card: Card, actor: User) -> Card:
@@ -739,8 +751,7 @@ def card_inactivate(
     history_reason = _reason_check(history_reason)
     with transaction.atomic():
         card = _lock_for(actor, card, CardAction.VIEW, CardAction.ADMIN)
-        if card.status == Card.Status.INACTIVE:
-            raise _refuse(None, _("This card is already inactive."), "card_inactive")
+        card_inactivate_check(card=card)
         _inactivate(card, actor=actor, reason=reason, note=note, history_reason=history_reason)
         _check(card.holder)
     return card

@@ -158,20 +158,22 @@ def card_register(request: HttpRequest) -> HttpResponse:
     return render(request, "cards/card_form.html", {"form": form, "from_card": from_card})
 
 
-def _inactive_refused(request: HttpRequest, card: Card, message: str = "") -> HttpResponse | None:
-    """An inactive card's action page says at once that it cannot be done, not after the person
-    has filled it in or confirmed (the service refuses it again under its lock)."""
-    if card.status != Card.Status.INACTIVE:
-        return None
-    messages.error(request, message or _("This card is inactive and can no longer be changed."))
-    return redirect("cards:detail", pk=card.pk)
+def _refused_at_once(request: HttpRequest, card: Card, check=services.card_change_check) -> HttpResponse | None:
+    """A card's action page says at once what its service would refuse (an inactive card), not
+    after the person has filled it in or confirmed (the service refuses it again under its lock)."""
+    try:
+        check(card=card)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("cards:detail", pk=card.pk)
+    return None
 
 
 @distributor_required
 @require_http_methods(["GET", "POST"])
 def card_update(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card):
+    if refused := _refused_at_once(request, card):
         return refused
     initial = HolderFieldsMixin.initial_from_holder(card.holder) | {"number": card.number}
     form = CardUpdateForm(request.POST or None, card=card, initial=initial)
@@ -199,7 +201,7 @@ def card_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card):
+    if refused := _refused_at_once(request, card):
         return refused
     new_until = services.validity_period(timezone.localdate())[1]
     if request.method == "POST":
@@ -219,7 +221,7 @@ def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card, _("This card is already inactive.")):
+    if refused := _refused_at_once(request, card, services.card_inactivate_check):
         return refused
     form = CardInactivateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -239,7 +241,7 @@ def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card):
+    if refused := _refused_at_once(request, card):
         return refused
     form = OmaKaikuActivateForm(
         request.POST or None, initial={"mobile": card.mobile_enabled or request.GET.get("mobile") == "1"}
@@ -271,7 +273,7 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card):
+    if refused := _refused_at_once(request, card):
         return refused
     form = SwitchToMobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -317,7 +319,7 @@ def card_resend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _inactive_refused(request, card):
+    if refused := _refused_at_once(request, card):
         return refused
     form = OmaKaikuEmailChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Site, SiteMembership, User
 from tests import factories
+from tests.answers import assert_answered_as_unknown
 
 
 def _invitation_link(message) -> str:
@@ -340,16 +341,7 @@ def test_forgotten_password_does_not_reveal_whether_an_address_exists(client, di
 def test_forgotten_password_mails_no_holder_login_and_answers_as_for_an_unknown_address(client, db, committed):
     # Holders choose a new password in OmaKaiku; Kaikukanta's page treats their address as unknown.
     holder = factories.HolderUserFactory(email="maija@example.com")
-    with committed():
-        holder_response = client.post(reverse("account_reset_password"), {"email": holder.email}, follow=True)
-        unknown_response = client.post(reverse("account_reset_password"), {"email": "nobody@example.com"}, follow=True)
-
-    assert holder_response.redirect_chain == unknown_response.redirect_chain
-    assert holder_response.status_code == unknown_response.status_code == 200
-    # The same page but for the form's CSRF token, which differs on every page.
-    csrf = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
-    assert csrf.sub("", holder_response.text) == csrf.sub("", unknown_response.text)
-    assert mail.outbox == []
+    assert_answered_as_unknown(client, reverse("account_reset_password"), holder.email, committed)
 
 
 def test_a_persons_sites_and_regions_are_read_in_one_query(db, django_assert_num_queries):

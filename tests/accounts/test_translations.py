@@ -3,6 +3,8 @@
 import datetime
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,14 @@ def test_the_swedish_login_error_spells_e_post_as_every_other_page(client, distr
     page = client.post(reverse("account_login"), {"login": distributor.email, "password": "wrong"})
 
     assert "E-postadressen och/eller lösenordet är felaktigt." in page.text
+
+
+@pytest.mark.parametrize("language", ["fi", "sv"])
+def test_the_catalogue_is_valid_for_gettexts_own_tools(language):
+    # `make messages` runs msgmerge, which refuses a file our own compiler would still read.
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("gettext's msgfmt is not installed")
+    path = Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.po"
+    checked = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

@@ -16,6 +16,7 @@ from accounts.models import User
 from cards import services
 from cards.models import Card
 from tests import factories
+from tests.answers import assert_answered_as_unknown
 
 PASSWORD = "Kulttuuria-kaikille-42"
 
@@ -205,16 +206,7 @@ def test_forgotten_password_mails_no_staff_login_and_answers_as_for_an_unknown_a
 ):
     # A staff address typed in OmaKaiku must not get a working Kaikukanta reset link.
     staff_email = request.getfixturevalue(staff).email
-    with committed():
-        staff_response = client.post(reverse("omakaiku:password_reset"), {"email": staff_email}, follow=True)
-        unknown_response = client.post(reverse("omakaiku:password_reset"), {"email": "nobody@example.com"}, follow=True)
-
-    assert staff_response.redirect_chain == unknown_response.redirect_chain
-    assert staff_response.status_code == unknown_response.status_code == 200
-    # The same page but for the form's CSRF token, which differs on every page.
-    csrf = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
-    assert csrf.sub("", staff_response.text) == csrf.sub("", unknown_response.text)
-    assert mail.outbox == []
+    assert_answered_as_unknown(client, reverse("omakaiku:password_reset"), staff_email, committed)
 
 
 def test_inactivating_the_card_ends_the_holders_sessions(distributor, invited):
