@@ -89,6 +89,12 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
                 fields.append("email")
         return fields
 
+    def get_inlines(self, request, obj):
+        # A cardholder's login has no sites or regions (SiteMembership.clean, RegionalCoordinator.clean).
+        if obj is not None and obj.is_holder:
+            return []
+        return super().get_inlines(request, obj)
+
     def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
         # No bulk delete: a holder's login is closed by their distributor (it erases every
         # copy of the address), a staff account one at a time.

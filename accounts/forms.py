@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .models import Municipality, Site, User
+from .models import Municipality, Site, User, phone_validate
 from .text import text_clean
 
 # A cap for a text field that has none: the longest thing anyone types in one field here is
@@ -198,6 +198,7 @@ class SiteCreateForm(Form):
         max_length=40,
         required=False,
         help_text=_("The site's own number for cardholders, shown in OmaKaiku and letters; not a person's."),
+        validators=[phone_validate],
     )
     contact_email = forms.EmailField(
         label=_("Public email"),

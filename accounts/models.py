@@ -239,6 +239,17 @@ class UseCategory(models.TextChoices):
     SPORTS = "sports", _("Sports")
 
 
+def phone_validate(value: str) -> None:
+    """A phone number as people write one (010 555 1234, +358 10 555 1234, (09) 123-456): it is
+    shown to cardholders and printed in their letters, where a typo of letters would be no use."""
+    digits = sum(char.isascii() and char.isdigit() for char in value)
+    rest = value[1:] if value.startswith("+") else value
+    if digits < 5 or any(not (char.isascii() and (char.isdigit() or char in " ()-/")) for char in rest):
+        raise ValidationError(
+            _("Type a phone number in digits, e.g. 010 555 1234 or +358 10 555 1234."), code="phone_invalid"
+        )
+
+
 class Site(models.Model):
     """A unit of an organisation: either hands out cards or receives card holders."""
 
@@ -263,7 +274,7 @@ class Site(models.Model):
     )
     # The site's public contact for cardholders (renewals, lost cards): an office number or a
     # shared mailbox, shown in OmaKaiku, letters and reminders; never a person's own.
-    contact_phone = models.CharField(_("public phone"), max_length=40, blank=True)
+    contact_phone = models.CharField(_("public phone"), max_length=40, blank=True, validators=[phone_validate])
     contact_email = models.EmailField(_("public email"), max_length=254, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -281,11 +292,46 @@ class Site(models.Model):
     def __str__(self):
         return f"{self.name} ({self.organisation.name})" if self.name != self.organisation.name else self.name
 
+    def clean(self):
+        super().clean()
+        if self._kind_changed() and self.has_register_data():
+            # A distributor turned venue would leave its cards with nobody able to renew or move
+            # them (a transfer moves a closed distributor's cards); a venue turned distributor
+            # would keep its uses and offers and hand out cards. A new site is made instead.
+            raise ValidationError(
+                {
+                    "kind": ValidationError(
+                        _(
+                            "The kind of a site with cards, card uses or offers cannot be changed. "
+                            "Add a new site of the other kind instead."
+                        ),
+                        code="site_kind_fixed",
+                    )
+                }
+            )
+
+    def _kind_changed(self) -> bool:
+        if self._state.adding:
+            return False
+        return Site.objects.filter(pk=self.pk).exclude(kind=self.kind).exists()
+
+    def has_register_data(self) -> bool:
+        """Whether cards were issued here, uses recorded here or offers published (the reverse
+        relations of the cards app, which this app does not import)."""
+        return self.issued_cards.exists() or self.card_uses.exists() or self.offers.exists()
+
 
 class SiteMembership(models.Model):
     """A staff person works for a site; the site's kind decides what they may do."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
+    # Staff logins only (``clean`` says why): also what the admin's search offers.
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+        limit_choices_to={"kind": "staff"},
+    )
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("site"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     history = HistoricalRecords()
@@ -301,6 +347,7 @@ class SiteMembership(models.Model):
     def clean(self):
         super().clean()
         # As ``accounts.services.staff_invite`` refuses it: the admin is no way around it.
+        _refuse_holder_login(self.user_id and self.user)
         if self.user_id is not None and self.user.is_staff:
             raise ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")
         if self.site_id is not None and not self.site.is_active and self._site_is_new():
@@ -320,6 +367,17 @@ class SiteMembership(models.Model):
 # A Kaikukeskus administrator works in the admin; as a site's staff their login would land on
 # that site's pages instead, and the site would list them as its own.
 ADMIN_NOT_SITE_STAFF = _("This is a Kaikukeskus administrator's login; it cannot be added to a site's staff.")
+# One side only: a cardholder's OmaKaiku login never becomes a Kaikukanta role. Said without
+# naming OmaKaiku: that someone holds a Kaikukortti is not a coordinator's business (it tells of
+# a client of social services), and the coordinator's pages would list the holder's address.
+HOLDER_NOT_STAFF = _("This address cannot be used for a Kaikukanta login. Ask for the person's work email address.")
+
+
+def _refuse_holder_login(user: User | None) -> None:
+    if user and user.kind != User.Kind.STAFF:
+        raise ValidationError(HOLDER_NOT_STAFF, code="email_holder")
+
+
 # A closed site hands out no cards and receives no holders: a new person there would get a login
 # with no page to open (permissions.active_sites leaves closed sites out), and an invitation that
 # names a site which no longer works with Kaikukortti.
@@ -327,7 +385,13 @@ SITE_CLOSED_NO_NEW_STAFF = _("This site has closed; no staff can be added to it.
 
 
 class RegionalCoordinator(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coordinated_regions", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="coordinated_regions",
+        verbose_name=_("user"),
+        limit_choices_to={"kind": "staff"},
+    )
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="coordinators", verbose_name=_("region"))
     history = HistoricalRecords()
 
@@ -338,6 +402,10 @@ class RegionalCoordinator(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.region}"
+
+    def clean(self):
+        super().clean()
+        _refuse_holder_login(self.user_id and self.user)
 
 
 class AuthenticatorRecord(Authenticator):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .models import (
     ADMIN_NOT_SITE_STAFF,
+    HOLDER_NOT_STAFF,
     SITE_CLOSED_NO_NEW_STAFF,
     InvitationDelivery,
     Municipality,
@@ -66,6 +67,7 @@ def site_create(
             contact_email=contact_email.strip().lower(),
         )
         site._history_user = actor
+        site.clean_fields(exclude=["organisation", "municipality"])  # e.g. the phone, as the admin checks it
         try:
             with transaction.atomic():
                 site.save()
@@ -126,19 +128,8 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
             raise ValidationError(SITE_CLOSED_NO_NEW_STAFF, code="site_closed")
         user = User.objects.select_for_update().filter(email=email).first()
         if user is not None and user.kind != User.Kind.STAFF:
-            # One side only: an OmaKaiku address can never become a Kaikukanta login. Said
-            # without naming OmaKaiku: that someone holds a Kaikukortti is not a coordinator's
-            # business (it tells of a client of social services).
-            raise ValidationError(
-                {
-                    "email": ValidationError(
-                        _(
-                            "This address cannot be used for a Kaikukanta login. Ask for the person's work email address."
-                        ),
-                        code="email_holder",
-                    )
-                }
-            )
+            # One side only (models.HOLDER_NOT_STAFF).
+            raise ValidationError({"email": ValidationError(HOLDER_NOT_STAFF, code="email_holder")})
         if user is not None and user.is_staff:
             raise ValidationError({"email": ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")})
         if user is not None and SiteMembership.objects.filter(user=user, site=site).exists():

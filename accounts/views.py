@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from omakaiku.languages import mail_link_language
+from omakaiku.languages import mail_link_language, remember_mail_language
 
 from . import services
 from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
@@ -218,4 +218,7 @@ class StaffSetPasswordView(PasswordResetFromKeyView):
             if hasattr(response, "render"):
                 response.render()  # in this language, not after the override ends
             response.headers.setdefault("Content-Language", language)
+        if request.method == "POST" and response.status_code == 302:
+            # The password is set: the "log in" page after it stays in the mail's language.
+            remember_mail_language(request, response, self.reset_user)
         return response

@@ -105,8 +105,12 @@ def card_permits(user, card: Card, action: CardAction) -> bool:
     own_site = card.site_id in distributor_site_ids(user)
     active = card.status == Card.Status.ACTIVE
     match action:
-        case CardAction.VIEW | CardAction.NEW_FOR_HOLDER:
+        case CardAction.VIEW:
             return own_site
+        case CardAction.NEW_FOR_HOLDER:
+            # Only while nobody manages the holder: a site that does (this one or a later one)
+            # acts through its active card, and a later site's changes are not this site's to see.
+            return own_site and not active and holder_managing_site_id(card.holder) is None
         case CardAction.CHANGE:
             return own_site and active
         case CardAction.HOLDER:

@@ -138,6 +138,18 @@ def holder_as_seen(*, card: Card) -> Holder:
     return holder
 
 
+def holder_for_new_card(*, card: Card) -> tuple[Holder, str]:
+    """The holder details and OmaKaiku address a new card from ``card`` (inactive, its holder
+    managed by nobody now) starts with: as the card's site saw them. The address only where no
+    later site has managed the holder, which might have changed it; without it the holder's
+    OmaKaiku stays as it is (``services.card_register``)."""
+    holder = holder_as_seen(card=card)
+    later = Card.objects.filter(holder_id=card.holder_id, created_at__gt=card.created_at).exclude(site_id=card.site_id)
+    if card.holder.account_id is None or later.exists():
+        return holder, ""
+    return holder, card.holder.account.email
+
+
 def card_list_holders_as_seen(*, cards: list[Card]) -> None:
     """Give each listed card the holder its site may see (as ``holder_as_seen`` does for the card
     page): an inactive card's holder as they were when it was inactivated. A list must not show

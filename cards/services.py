@@ -672,6 +672,22 @@ def card_renew_check(*, card: Card) -> None:
     card_change_check(card=card)
 
 
+def card_omakaiku_check(*, card: Card) -> None:
+    """Raise the refusal ``card_omakaiku_activate`` would meet before anything is typed: an
+    inactive card, or a holder with OmaKaiku whose card has the mobile card already."""
+    card_change_check(card=card)
+    if card.holder.account_id and card.mobile_enabled:
+        raise _omakaiku_nothing_to_do()
+
+
+def _omakaiku_nothing_to_do() -> ValidationError:
+    return _refuse(
+        None,
+        _("The holder has OmaKaiku and the card's mobile card is enabled: there is nothing to change."),
+        "omakaiku_nothing_to_do",
+    )
+
+
 def card_inactivate_check(*, card: Card) -> None:
     """Raise the refusal an inactivation of ``card`` would meet (``card_inactivate`` checks again
     under its lock)."""
@@ -823,6 +839,11 @@ def card_omakaiku_activate(*, card: Card, actor: User, email: str = "", mobile: 
             if not email:
                 raise _refuse("email", _("Enter the holder's personal email address for OmaKaiku."), "email_required")
             holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
+        elif card.mobile_enabled:
+            raise _omakaiku_nothing_to_do()
+        elif not mobile:
+            # Saved with the box unticked would change nothing and say nothing.
+            raise _refuse("mobile", _("Tick the box to enable the mobile card."), "mobile_not_chosen")
         if mobile and not card.mobile_enabled:
             card.mobile_enabled = True
             _audit(card, actor=actor, reason=REASON_MOBILE)

@@ -114,13 +114,15 @@ def card_register(request: HttpRequest) -> HttpResponse:
             raise Http404
         from_card = selectors.card_get_for_user(user=request.user, pk=int(holder_from))
         if not access.card_permits(request.user, from_card, access.CardAction.NEW_FOR_HOLDER):
-            raise Http404
+            # The card page says why (the holder's active card, here or elsewhere).
+            return redirect("cards:detail", pk=from_card.pk)
         holder = from_card.holder
     initial = {"site": sites.first()}
     if holder is not None:
-        initial |= HolderFieldsMixin.initial_from_holder(holder)
-        if holder.account_id:
-            initial |= {"activate_omakaiku": True, "email": holder.account.email}
+        seen, email = selectors.holder_for_new_card(card=from_card)
+        initial |= HolderFieldsMixin.initial_from_holder(seen)
+        if email:
+            initial |= {"activate_omakaiku": True, "email": email}
     form = CardRegisterForm(request.POST or None, sites=sites, holder=holder, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -241,7 +243,7 @@ def card_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _refused_at_once(request, card):
+    if refused := _refused_at_once(request, card, check=services.card_omakaiku_check):
         return refused
     form = OmaKaikuActivateForm(
         request.POST or None, initial={"mobile": card.mobile_enabled or request.GET.get("mobile") == "1"}

@@ -4,8 +4,13 @@ Every model with a history declares ``history = HistoricalRecords()`` from here,
 ``simple_history.models``.
 """
 
+from django.utils.translation import gettext_noop
 from simple_history import models as simple_history_models
 from simple_history.manager import HistoryManager
+
+# The admin's history page titles, from django-simple-history, which has no Finnish or Swedish
+# translation: listed here, they are in this project's catalogues, which Django reads first.
+ADMIN_HISTORY_TITLES = [gettext_noop("View history: %s"), gettext_noop("Change history: %s")]
 
 
 class _HistoryManager(HistoryManager):

@@ -1,11 +1,35 @@
+import functools
+
 from allauth.account import urls as allauth_account_urls
 from allauth.account.decorators import secure_admin_login
 from allauth.account.views import LogoutView
 from django.contrib import admin
+from django.http import QueryDict
 from django.urls import include, path, re_path
 
+from accounts.text import has_removed_characters, text_clean
 from accounts.views import StaffSetPasswordView, home, session_keepalive
 from kaikukanta import health, pages
+
+
+def admin_query_cleaned(admin_view):
+    """``AdminSite.admin_view`` whose views see their query cleaned as every form's text is."""
+
+    def wrap(view, cacheable=False):
+        @functools.wraps(view)
+        def cleaned(request, *args, **kwargs):
+            if any(has_removed_characters(text) for key, values in request.GET.lists() for text in (key, *values)):
+                query = QueryDict(mutable=True)
+                for key, values in request.GET.lists():
+                    query.setlist(text_clean(key), [text_clean(value) for value in values])
+                query._mutable = False
+                request.GET = query
+            return view(request, *args, **kwargs)
+
+        return admin_view(cleaned, cacheable)
+
+    return wrap
+
 
 admin.site.site_header = "Kaikukanta"
 admin.site.site_title = "Kaikukanta"
@@ -14,6 +38,9 @@ admin.site.site_title = "Kaikukanta"
 # admin is allauth's logout as well.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.logout = LogoutView.as_view()
+# The admin puts its address's query (list filters, the autocomplete's term) into SQL as it comes:
+# a NUL byte there was a 500 on PostgreSQL. It is cleaned first, as every form's text is.
+admin.site.admin_view = admin_query_cleaned(admin.site.admin_view)
 
 # allauth's e-mail management (add, make primary, re-send verification, remove, and the
 # confirmation links it mails) is left out: a login's address is the login itself, managed by

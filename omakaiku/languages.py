@@ -1,7 +1,7 @@
 """The language of a page opened from a set-your-password link (OmaKaiku's and Kaikukanta's)."""
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import User
 
@@ -32,3 +32,27 @@ def mail_link_language(request: HttpRequest, user: User | None) -> str | None:
     if user is None or chosen_on_site(request):
         return None
     return user.language if user.language in dict(settings.LANGUAGES) else None
+
+
+def remember_mail_language(request: HttpRequest, response: HttpResponse, user: User) -> HttpResponse:
+    """Keep the mail's language on this device once its link has set the person's password.
+
+    The pages that follow (OmaKaiku's welcome, Kaikukanta's "password set, log in") would
+    otherwise switch to the browser's language a moment after the set-password page spoke the
+    mail's. The language cookie is the one the language menu sets, so the menu still changes it;
+    nothing is set where the menu has already been used. Later logins on another device follow
+    that device's browser or menu: ``User.language`` is the language of the person's mails.
+    """
+    language = mail_link_language(request, user)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response

@@ -25,7 +25,7 @@ from cards.models import Card
 from . import selectors, services
 from .codes import code39_svg, qr_svg
 from .forms import HolderPasswordChangeForm, HolderPreferencesForm, HolderSetPasswordForm, OfferFilter
-from .languages import mail_link_language
+from .languages import mail_link_language, remember_mail_language
 from .models import HolderPreferences
 from .permissions import holder_required
 
@@ -98,8 +98,8 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
 
     first_time = user.activated_at is None
     # The form, its errors (the password validators translate as they check) and the page
-    # continue in the language of the mail the link came in (omakaiku/languages.py). Only
-    # this page: OmaKaiku's other pages follow the browser or the language menu.
+    # continue in the language of the mail the link came in (omakaiku/languages.py), and so do
+    # the pages after it on this device once the password is set.
     with translation.override(mail_link_language(request, user) or get_language()):
         form = HolderSetPasswordForm(user, request.POST or None, first_time=first_time)
         if request.method != "POST" or not form.is_valid():
@@ -110,9 +110,10 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
     del request.session[SESSION_TOKEN_KEY]
     security_event("account.activated" if first_time else "password.reset_completed", request=request, user=user)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    # In the request's language: the message shows on OmaKaiku's home, which is in it too.
-    messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
-    return redirect("omakaiku:home")
+    # OmaKaiku's home, and this device's pages after it, continue in the mail's language.
+    with translation.override(mail_link_language(request, user) or get_language()):
+        messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
+    return remember_mail_language(request, redirect("omakaiku:home"), user)
 
 
 def privacy(request: HttpRequest) -> HttpResponse:

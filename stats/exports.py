@@ -120,9 +120,11 @@ def table_csv(table: Table, download: Download) -> bytes:
 
 
 def _sheet_name(table: Table) -> str:
-    # Excel: at most 31 characters, none of []:*?/\
-    name = "".join(ch for ch in table.slug if ch not in "[]:*?/\\")
-    return name[:31] or "figures"
+    # The tab a reader sees: the table's title in their language. (The file's name stays the
+    # table's ASCII slug: the same name whatever the language, for whoever files or scripts them.)
+    # Excel: at most 31 characters, none of []:*?/\ and no apostrophe at either end.
+    name = "".join(ch for ch in str(table.title) if ch not in "[]:*?/\\").strip().strip("'")
+    return name[:31].rstrip() or table.slug[:31]
 
 
 def table_xlsx(table: Table, download: Download) -> bytes:

@@ -426,3 +426,39 @@ def test_no_form_answers_500_and_a_refusal_writes_nothing(client, world, role, d
     _log_in(client, role, world)
 
     _post_and_check(client, path, post)
+
+
+# --- the national admin ---------------------------------------------------------------------------
+
+
+def _admin_queries() -> list[tuple[str, str]]:
+    """(address, parameter name) for every list of the admin, its search, its filters and its
+    paging and sorting, and every field the admin's autocomplete searches for."""
+    from django.contrib import admin
+
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        found += [(changelist, name) for name in ("q", "o", "p", "e")]
+        for entry in model_admin.list_filter:
+            if isinstance(entry, str):
+                found += [(changelist, f"{entry}__exact"), (changelist, f"{entry}__id__exact")]
+        for holder in [model_admin, *(inline(model, admin.site) for inline in model_admin.inlines)]:
+            for field in holder.autocomplete_fields:
+                owner = holder.model._meta
+                query = f"app_label={owner.app_label}&model_name={owner.model_name}&field_name={field}&term"
+                found.append((f"{reverse('admin:autocomplete')}?{query}", "term"))
+    return found
+
+
+def test_every_admin_list_filter_and_search_with_each_known_bad_value(client, world, admin_user):
+    client.force_login(admin_user)
+    queries = _admin_queries()
+
+    assert len(queries) > 40
+    for address, name in queries:
+        path, _, fixed = address.partition("?")
+        params = dict(part.split("=", 1) if "=" in part else (part, "") for part in fixed.split("&") if part)
+        for value in KNOWN_BAD:
+            _get_and_check(client, path, params | {name: value})

@@ -5,12 +5,15 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
 from accounts.forms import CleanTextMixin
 from accounts.mfa import totp_secret
-from accounts.models import AuthenticatorRecord, Region, User
+from accounts.models import AuthenticatorRecord, Region, RegionalCoordinator, Site, SiteMembership, User
 from cards.models import Card, Offer
 from tests import factories
 
@@ -359,3 +362,110 @@ def test_the_holder_list_has_no_raw_pk_column(client, admin_user):
     client.force_login(admin_user)
     page = client.get(reverse("admin:cards_holder_changelist")).text
     assert ">PK<" not in page
+
+
+# --- a cardholder's login is no staff role; a site's kind is fixed once it has data ------------
+
+
+def test_the_admin_cannot_make_a_cardholders_login_a_sites_staff_or_a_coordinator(client, admin_user, site, region):
+    holder = factories.HolderUserFactory(email="asiakas@example.com")
+    client.force_login(admin_user)
+
+    membership = client.post(reverse("admin:accounts_sitemembership_add"), {"user": holder.pk, "site": site.pk})
+    coordinator = client.post(
+        reverse("admin:accounts_regionalcoordinator_add"), {"user": holder.pk, "region": region.pk}
+    )
+    offered = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "accounts", "model_name": "sitemembership", "field_name": "user", "term": "asiakas"},
+    )
+
+    assert (membership.status_code, coordinator.status_code) == (200, 200)
+    assert not holder.memberships.exists()
+    assert not holder.coordinated_regions.exists()
+    assert offered.json()["results"] == []
+
+
+@pytest.mark.parametrize("model", [SiteMembership, RegionalCoordinator])
+def test_a_cardholders_login_is_refused_as_staff_on_every_path(model, site, region):
+    holder = factories.HolderUserFactory()
+    row = model(user=holder, site=site) if model is SiteMembership else model(user=holder, region=region)
+
+    with pytest.raises(ValidationError) as refused:
+        row.full_clean()
+
+    assert "email_holder" in {error.code for errors in refused.value.error_dict.values() for error in errors}
+
+
+def test_a_cardholders_page_in_the_admin_offers_no_sites_or_regions(client, admin_user):
+    holder = factories.HolderUserFactory()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:accounts_user_change", args=[holder.pk]))
+
+    assert page.status_code == 200
+    assert "memberships-TOTAL_FORMS" not in page.text
+    assert "coordinated_regions-TOTAL_FORMS" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("make_data", "changed"),
+    [
+        (lambda site, venue: factories.CardFactory(site=site), "site"),
+        (lambda site, venue: factories.CardUseFactory(venue=venue), "venue"),
+        (lambda site, venue: factories.OfferFactory(venue=venue), "venue"),
+    ],
+    ids=["cards", "uses", "offers"],
+)
+def test_a_sites_kind_is_fixed_once_it_has_cards_uses_or_offers(make_data, changed, site, venue):
+    make_data(site, venue)
+    changed = {"site": site, "venue": venue}[changed]
+    changed.kind = Site.Kind.VENUE if changed.kind == Site.Kind.DISTRIBUTOR else Site.Kind.DISTRIBUTOR
+
+    with pytest.raises(ValidationError) as refused:
+        changed.full_clean()
+
+    assert [error.code for error in refused.value.error_dict["kind"]] == ["site_kind_fixed"]
+
+
+def test_a_new_sites_kind_can_still_be_corrected(site):
+    site.kind = Site.Kind.VENUE
+
+    site.full_clean()
+
+
+def test_the_admin_refuses_to_turn_a_distributor_with_cards_into_a_venue(client, admin_user, site):
+    factories.CardFactory(site=site)
+    client.force_login(admin_user)
+    url = reverse("admin:accounts_site_change", args=[site.pk])
+    data = {
+        "organisation": site.organisation_id,
+        "name": site.name,
+        "kind": "venue",
+        "municipality": site.municipality_id,
+        "default_category": site.default_category,
+        "is_active": "on",
+        **_management_forms(client.get(url)),
+    }
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "cannot be changed" in response.text
+    site.refresh_from_db()
+    assert site.kind == Site.Kind.DISTRIBUTOR
+
+
+def test_the_admins_history_page_speaks_finnish(client, admin_user, site, distributor, customer_data):
+    from cards import services
+
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:cards_card_history", args=[card.pk]), HTTP_ACCEPT_LANGUAGE="fi")
+
+    assert "View history" not in page.text
+    assert "Card registered" not in page.text
+    with translation.override("fi"):
+        assert f"<h1>{gettext('View history: %s') % card.number}</h1>" in page.text
+        assert gettext("Card registered") in page.text

@@ -5,6 +5,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
@@ -56,6 +57,32 @@ def test_a_sites_public_contact_is_kept_and_a_bad_email_is_a_form_error(client, 
     site = Site.objects.get(name="Perhetyö")
     assert (site.contact_phone, site.contact_email) == ("03 565 6000", "perhetyo@tampere.example.fi")
     assert "03 565 6000" in client.get(reverse("accounts:site", args=[site.pk])).text
+
+
+@pytest.mark.parametrize("phone", ["abc", "03 565 600O", "1234", "+358 10 555 1234+", "010²555 1234"])
+def test_a_sites_public_phone_must_be_a_phone_number(client, coordinator, municipality, phone):
+    client.force_login(coordinator)
+    data = {"organisation_name": "Tampereen kaupunki", "kind": "venue", "municipality": municipality.pk}
+
+    refused = client.post(reverse("accounts:site_create"), data | {"contact_phone": phone})
+
+    assert refused.context["form"].errors["contact_phone"] == [
+        "Type a phone number in digits, e.g. 010 555 1234 or +358 10 555 1234."
+    ]
+    assert not Site.objects.exists()
+    with pytest.raises(ValidationError):
+        services.site_create(actor=coordinator, municipality=municipality, contact_phone=phone, **_names("venue"))
+
+
+@pytest.mark.parametrize("phone", ["03 565 6000", "+358 10 555 1234", "(09) 123-456", "010/555 12"])
+def test_phone_numbers_as_people_write_them_are_accepted(coordinator, municipality, phone):
+    site = services.site_create(actor=coordinator, municipality=municipality, contact_phone=phone, **_names("venue"))
+
+    assert site.contact_phone == phone
+
+
+def _names(kind: str) -> dict:
+    return {"organisation_name": "Tampereen kaupunki", "name": "", "kind": kind}
 
 
 def test_coordinator_cannot_add_a_site_in_another_region(client, coordinator):

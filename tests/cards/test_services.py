@@ -316,6 +316,32 @@ def test_enabling_mobile_without_omakaiku_is_refused(distributor, site, customer
     assert card.mobile_enabled is False
 
 
+def test_omakaiku_and_mobile_already_on_is_refused_as_nothing_to_change(client, distributor, site, customer_data):
+    card = register(distributor, site, customer_data, email="maija@example.com", mobile=True)
+    client.force_login(distributor)
+
+    page = client.get(reverse("cards:omakaiku", args=[card.pk]), follow=True)
+    saved = client.post(reverse("cards:omakaiku", args=[card.pk]), {"mobile": "on"}, follow=True)
+
+    expected = "The holder has OmaKaiku and the card&#x27;s mobile card is enabled: there is nothing to change."
+    assert page.redirect_chain == [(reverse("cards:detail", args=[card.pk]), 302)]
+    assert expected in page.text
+    assert expected in saved.text
+
+
+def test_saving_the_mobile_card_page_unticked_says_what_to_do(client, distributor, site, customer_data):
+    card = register(distributor, site, customer_data, email="maija@example.com")
+    client.force_login(distributor)
+
+    # What a browser posts with the box unticked: the hidden token and nothing else of the form.
+    page = client.post(reverse("cards:omakaiku", args=[card.pk]), {"csrfmiddlewaretoken": "x"})
+
+    assert page.status_code == 200
+    assert page.context["form"].errors["mobile"] == ["Tick the box to enable the mobile card."]
+    card.refresh_from_db()
+    assert card.mobile_enabled is False
+
+
 # --- procedure 6: switch to mobile-only ----------------------------------------------
 
 

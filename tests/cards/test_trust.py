@@ -199,6 +199,66 @@ def test_a_site_with_an_old_card_cannot_act_on_the_holder(client, distributor, m
     assert User.objects.filter(email="new-address@example.com").exists()
 
 
+def test_a_new_card_from_an_old_card_shows_nothing_a_later_site_changed(
+    client, distributor, other_distributor, moved_holder
+):
+    old, new = moved_holder
+    client.force_login(distributor)
+    url = reverse("cards:register") + f"?holder_from={old.pk}"
+
+    # While the later site manages the holder, its card is the way: the old card's page says so.
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == reverse("cards:detail", args=[old.pk])
+
+    # Given up there too, nobody manages the holder: the old site may start a new card, from the
+    # holder as it saw them and without the address the later site set.
+    services.card_inactivate(card=new, actor=other_distributor, reason="given_up")
+    form = client.get(url).context["form"]
+
+    assert form["postal_code"].value() == "33100"
+    assert not form["email"].value()
+    assert not form["activate_omakaiku"].value()
+    assert "new-address@example.com" not in client.get(url).text
+    assert "99999" not in client.get(url).text
+
+
+def test_a_new_card_from_the_holders_latest_card_keeps_their_omakaiku(client, distributor, site, customer_data):
+    card = register(distributor, site, customer_data, email="holder@example.com")
+    services.card_inactivate(card=card, actor=distributor, reason="given_up")
+    client.force_login(distributor)
+
+    form = client.get(reverse("cards:register"), {"holder_from": card.pk}).context["form"]
+
+    assert (form["email"].value(), form["activate_omakaiku"].value()) == ("holder@example.com", True)
+
+
+def test_an_inactive_cards_page_says_whether_anyone_manages_the_holders_omakaiku(
+    client, distributor, other_distributor, moved_holder
+):
+    old, new = moved_holder
+    client.force_login(distributor)
+    managed_elsewhere = client.get(reverse("cards:detail", args=[old.pk])).text
+    services.card_inactivate(card=new, actor=other_distributor, reason="given_up")
+    managed_by_nobody = client.get(reverse("cards:detail", args=[old.pk])).text
+
+    assert "the site of the holder's active card" in managed_elsewhere
+    assert "data-no-active-card" not in managed_elsewhere
+    assert "data-no-active-card" in managed_by_nobody
+    assert "the site of the holder's active card" not in managed_by_nobody
+
+
+def test_a_new_card_is_not_started_from_a_holder_with_an_active_card(client, distributor, site, customer_data):
+    card = register(distributor, site, customer_data)
+    client.force_login(distributor)
+
+    response = client.get(reverse("cards:register"), {"holder_from": card.pk})
+
+    assert response.status_code == 302
+    assert response.url == reverse("cards:detail", args=[card.pk])
+
+
 def test_the_card_check_tells_an_own_card_from_another_sites(client, distributor, other_distributor, site, other_site):
     own = factories.CardFactory(site=site, number="OWN00001")
     factories.CardFactory(site=other_site, number="OTHER0001")

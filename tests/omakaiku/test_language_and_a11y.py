@@ -64,10 +64,26 @@ def test_the_activation_page_speaks_the_invitations_language_in_any_browser(clie
     assert _in("sv", "Please check the form") in errors.text
     assert _in("sv", "This password is entirely numeric.") in errors.text
 
-    # Logged in, OmaKaiku follows the browser again, and so does the message shown on its home page.
+    # Once the password is set, OmaKaiku's home and the pages after it stay in the mail's language
+    # on this device (the welcome message too), until the language menu says otherwise.
     data = {"new_password1": PASSWORD, "new_password2": PASSWORD, "accept_privacy": "on"}
     home = client.post(page.redirect_chain[-1][0], data, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert _lang(home) == "sv"
+    assert _in("sv", "Welcome to OmaKaiku! Your password is set.") in home.text
+    assert _lang(client.get(reverse("omakaiku:uses"), HTTP_ACCEPT_LANGUAGE="en")) == "sv"
+    client.post(reverse("set_language"), {"language": "en"})
+    assert _lang(client.get(reverse("omakaiku:uses"), HTTP_ACCEPT_LANGUAGE="fi")) == "en"
+
+
+def test_a_password_set_after_the_language_menu_keeps_the_menus_choice(client, swedish_invitation):
+    client.cookies["django_language"] = "en"
+    page = client.get(swedish_invitation, follow=True)
+    data = {"new_password1": PASSWORD, "new_password2": PASSWORD, "accept_privacy": "on"}
+
+    home = client.post(page.redirect_chain[-1][0], data, follow=True, HTTP_ACCEPT_LANGUAGE="fi")
+
     assert _lang(home) == "en"
+    assert "Welcome to OmaKaiku! Your password is set." in home.text
     assert "Welcome to OmaKaiku! Your password is set." in home.text
 
 
@@ -137,6 +153,17 @@ def test_the_staff_set_password_page_speaks_the_invitations_language(client, swe
     made_up = client.get(f"/accounts/password/reset/key/{_base36(user.pk)}-abc-123/", HTTP_ACCEPT_LANGUAGE="en")
     assert _lang(made_up) == "en"
     assert "This link no longer works" in made_up.text
+
+
+def test_the_page_after_a_staff_password_is_set_speaks_the_invitations_language(client, swedish_staff_invitation):
+    page = client.get(swedish_staff_invitation, follow=True, HTTP_ACCEPT_LANGUAGE="fi")
+    data = {"password1": PASSWORD, "password2": PASSWORD}
+
+    done = client.post(page.redirect_chain[-1][0], data, follow=True, HTTP_ACCEPT_LANGUAGE="fi")
+
+    assert done.redirect_chain
+    assert _lang(done) == "sv"
+    assert _lang(client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="fi")) == "sv"
 
 
 def test_the_staff_set_password_pages_refusals_speak_the_invitations_language(client, swedish_staff_invitation):

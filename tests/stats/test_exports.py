@@ -6,7 +6,8 @@ import re
 import zipfile
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from stats import exports
 from stats.charts import table_chart_svg
@@ -130,6 +131,22 @@ def test_a_table_of_every_year_says_so_in_its_download(settings):
     assert exports.file_name(every_year, download(), "csv") == "kaikukortti-by-site_all-years.csv"
 
 
+def test_an_xlsx_sheet_is_named_by_the_tables_title_in_the_readers_language():
+    finnish = table([])
+    with translation.override("fi"):
+        finnish.title = gettext("Uses by venue")
+        data = exports.table_xlsx(finnish, download())
+    too_long = table([])
+    too_long.title = "Käyttökerrat: kohteittain [kaikki] / vuosittain ja kuukausittain"
+    long_data = exports.table_xlsx(too_long, download())
+
+    with zipfile.ZipFile(io.BytesIO(data)) as workbook:
+        assert f'name="{finnish.title}"' in workbook.read("xl/workbook.xml").decode()
+    assert finnish.title != "Uses by venue"
+    with zipfile.ZipFile(io.BytesIO(long_data)) as workbook:
+        assert 'name="Käyttökerrat kohteittain kaikki"' in workbook.read("xl/workbook.xml").decode()
+
+
 def test_xlsx_numbers_are_numbers_and_text_is_never_a_formula():
     data = exports.table_xlsx(
         table(
@@ -144,7 +161,7 @@ def test_xlsx_numbers_are_numbers_and_text_is_never_a_formula():
         assert workbook.testzip() is None
         sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
         strings = workbook.read("xl/sharedStrings.xml").decode()
-        assert 'name="by-site"' in workbook.read("xl/workbook.xml").decode()
+        assert 'name="Uses by site"' in workbook.read("xl/workbook.xml").decode()  # the title, translated
     assert "<f>" not in sheet  # no formulas at all
     assert re.search(r'<c r="B9"[^>]*><v>1234</v></c>', sheet)  # after two rows of marks
     assert "<t>=HYPERLINK(&quot;http://x&quot;)</t>" in strings or '<t>=HYPERLINK("http://x")</t>' in strings

@@ -185,6 +185,22 @@ def test_desk_shows_why_a_card_is_not_valid(client, venue_user, site):
     assert "Unknown card" in unknown.text
 
 
+def test_the_desk_and_the_card_check_give_an_inactive_card_no_valid_until_date(
+    client, venue_user, distributor, site, card
+):
+    # Its last valid day is still to come; next to "not valid" it would read as valid until then.
+    Card.objects.filter(pk=card.pk).update(status="inactive", inactivation_reason="lost", inactivated_on=_today())
+    client.force_login(venue_user)
+    desk = client.get(reverse("venues:desk"), {"number": card.number})
+    client.force_login(distributor)
+    check = client.get(reverse("cards:check"), {"number": card.number})
+
+    for page in (desk, check):
+        facts = re.search(r'<dl class="facts">(.*?)</dl>', page.text, re.S).group(1)
+        assert "Valid until" not in facts
+        assert f"<dt>Inactivated</dt><dd>{_today():%-d.%-m.%Y}</dd>" in facts
+
+
 def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
     client.force_login(venue_user)
 
