@@ -7,6 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and organisations")
 
     def ready(self):
-        from . import security_log, signals  # noqa: F401
+        from . import checks, security_log, signals  # noqa: F401
 
         security_log.receivers_connect()

@@ -256,3 +256,21 @@ def test_a_holder_and_an_admin_setting_up_two_step_verification_can_stay_logged_
     kept = client.post(reverse("session_keepalive"))
     assert kept.status_code == 200
     assert not list(kept.wsgi_request._messages)
+
+
+@pytest.mark.parametrize(
+    ("backend", "warned"),
+    [
+        ("accounts.mail.ConsoleEmailBackend", True),
+        ("django.core.mail.backends.filebased.EmailBackend", True),
+        ("django.core.mail.backends.locmem.EmailBackend", True),
+        ("django.core.mail.backends.smtp.EmailBackend", False),
+    ],
+)
+def test_the_deploy_check_warns_of_mail_that_stays_on_the_machine(settings, backend, warned):
+    # The console would print personal addresses and working set-password links into the logs.
+    from accounts.checks import mail_leaves_the_machine
+
+    settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": {}}}
+
+    assert [message.id for message in mail_leaves_the_machine()] == (["kaikukanta.W001"] if warned else [])
