@@ -127,19 +127,26 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
         if not Site.objects.select_for_update().values_list("is_active", flat=True).get(pk=site.pk):
             raise ValidationError(SITE_CLOSED_NO_NEW_STAFF, code="site_closed")
         user = User.objects.select_for_update().filter(email=email).first()
-        if user is not None and user.kind != User.Kind.STAFF:
+        created = user is None
+        if created:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(email, kind=User.Kind.STAFF, language=language)
+                    EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+            except IntegrityError:
+                # Made a moment ago by another request (an invitation to another site, or a
+                # holder's OmaKaiku): the checks below judge the login as it is now.
+                created = False
+                user = User.objects.select_for_update().get(email=email)
+        if not created and user.kind != User.Kind.STAFF:
             # One side only (models.HOLDER_NOT_STAFF).
             raise ValidationError({"email": ValidationError(HOLDER_NOT_STAFF, code="email_holder")})
-        if user is not None and user.is_staff:
+        if not created and user.is_staff:
             raise ValidationError({"email": ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")})
-        if user is not None and SiteMembership.objects.filter(user=user, site=site).exists():
+        if not created and SiteMembership.objects.filter(user=user, site=site).exists():
             raise ValidationError(
                 {"email": ValidationError(_("This person already works for this site."), code="already_member")}
             )
-        created = user is None
-        if created:
-            user = User.objects.create_user(email, kind=User.Kind.STAFF, language=language)
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         membership = SiteMembership(user=user, site=site)
         membership._history_user = actor
         membership.save()

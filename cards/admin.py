@@ -136,8 +136,8 @@ class TransferForm(CleanForm):
 
     def __init__(self, *args, from_site_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
-        # The selected cards' own sites are no target: the service refuses a move to the site a
-        # card is at, so the list offered a choice that could only fail.
+        # The selected cards' own site is no target when they share one: the service refuses a
+        # move to the site a card is at. Cards of several sites may each go to another's site.
         self.fields["to_site"].queryset = self.fields["to_site"].queryset.exclude(pk__in=from_site_ids)
 
 
@@ -214,10 +214,11 @@ class CardAdmin(ScaledListMixin, ReadOnlyAdminMixin, ReadableHistoryAdmin):
 
     @admin.action(description=_("Move the selected cards to another site"))
     def transfer(self, request, queryset):
+        sites = list(queryset.order_by().values_list("site_id", flat=True).distinct()[:2])
         return self._run(
             request,
             queryset,
-            form_class=lambda data: TransferForm(data, from_site_ids=queryset.values("site_id")),
+            form_class=lambda data: TransferForm(data, from_site_ids=sites if len(sites) == 1 else ()),
             title=_("Move cards to another site"),
             apply=lambda card, data: services.card_transfer(
                 card=card, to_site=data["to_site"], actor=request.user, reason=data["reason"]

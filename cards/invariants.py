@@ -37,8 +37,10 @@ def holder_invariants_check(*, holder: Holder) -> None:
             raise ValidationError(
                 _("The card's validity must match its newest validity period."), code="validity_period_mismatch"
             )
-        # Only an inactivation ends a period early; Card.was_valid_on relies on this.
-        if card.status == Card.Status.ACTIVE and periods[-1].ended_on is not None:
+        # Only an inactivation ends a period early; Card.was_valid_on relies on this. An active card
+        # may keep such a period only once it has expired: reactivated after its last valid day,
+        # it comes back expired (no new period to give it), and its site renews it.
+        if card.status == Card.Status.ACTIVE and periods[-1].ended_on is not None and not card.is_expired():
             raise ValidationError(
                 _("An active card's newest validity period cannot have ended."), code="active_period_ended"
             )

@@ -199,9 +199,10 @@ class Card(models.Model):
 
     def was_valid_on(self, day: datetime.date) -> bool:
         """Whether ``day`` falls in one of the card's validity periods (prefetch ``periods`` for lists)."""
-        # An active card's own dates are its newest period, which has not ended (both are
-        # checked by cards/invariants.py): most days asked about, today above all, need no query.
-        if self.status == self.Status.ACTIVE and self.valid_from <= day <= self.valid_until:
+        # An active card's own dates are its newest period, which has not ended unless the card
+        # has expired (a card reactivated after its last valid day; both are checked by
+        # cards/invariants.py): most days asked about, today above all, need no query.
+        if self.status == self.Status.ACTIVE and self.valid_from <= day <= self.valid_until and not self.is_expired():
             return True
         return any(period.covers(day) for period in self.periods.all())
 

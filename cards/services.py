@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -139,9 +139,21 @@ def _ensure_editable(card: Card) -> None:
         )
 
 
+def _locked(query: QuerySet, pk: int):
+    """Lock row ``pk`` of the query's table, then read it with the query's joins.
+
+    The row is locked alone: PostgreSQL re-checks a row it had to wait for against the rows
+    joined to it before the wait, so a lock taken with joins finds no row at all (a 500) when the
+    change it waited for moved the joined key: a card moved to another site, a holder given or
+    closed OmaKaiku. Read after the lock, the joins are the ones that change committed.
+    """
+    query.model.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
+    return query.get(pk=pk)
+
+
 def _lock(card: Card) -> Card:
     """Re-read the card under a row lock so two simultaneous changes cannot both pass the checks."""
-    return Card.objects.select_for_update(of=("self",)).select_related("holder__account", "site").get(pk=card.pk)
+    return _locked(Card.objects.select_related("holder__account", "site"), card.pk)
 
 
 def _lock_for(actor: User | None, card: Card, *actions: CardAction) -> Card:
@@ -525,7 +537,7 @@ def card_register(
         if holder is not None:
             if not holder_permits_new_card(actor, holder):
                 raise PermissionDenied
-            holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
+            holder = _locked(Holder.objects.select_related("account"), holder.pk)
             if holder.kind != holder_data.kind:
                 raise _refuse(
                     "kind", _("The holder type of an existing holder cannot be changed."), "holder_kind_fixed"
@@ -537,7 +549,7 @@ def card_register(
         elif email:
             holder = _holder_by_email(email)
             if holder is not None:
-                holder = Holder.objects.select_for_update(of=("self",)).select_related("account").get(pk=holder.pk)
+                holder = _locked(Holder.objects.select_related("account"), holder.pk)
                 active = _active_card(holder)
                 if active is not None:
                     raise _active_card_refusal(actor=actor, active=active, kind=kind, field="email")
@@ -1120,13 +1132,21 @@ def holders_dormant_erase(*, today: datetime.date | None = None) -> int:
     cutoff = add_months(today, -DORMANT_MONTHS)
     # NOT EXISTS, not NOT IN: PostgreSQL answers NOT IN over a subquery too large for its memory
     # by reading the whole subquery again for every holder (a million cards: hours, not seconds).
-    recent = Card.objects.filter(holder=OuterRef("pk")).filter(
-        Q(status=Card.Status.ACTIVE, valid_until__gte=cutoff) | Q(inactivated_on__gte=cutoff)
-    )
+    valid_lately = Q(status=Card.Status.ACTIVE, valid_until__gte=cutoff) | Q(inactivated_on__gte=cutoff)
+    recent = Card.objects.filter(holder=OuterRef("pk")).filter(valid_lately)
+    dormant = Holder.objects.filter(account__isnull=False).exclude(Exists(recent)).values_list("pk", flat=True)
     erased = 0
-    for holder in Holder.objects.filter(account__isnull=False).exclude(Exists(recent)).select_related("account"):
+    for holder_id in list(dormant):
         with transaction.atomic():
-            for card in holder.cards.filter(status=Card.Status.ACTIVE):
+            # Again under the locks (the cards first, as the card services take them, then the
+            # holder): a card renewed, or OmaKaiku closed, since the selection keeps the holder;
+            # a renewal that comes after this waits, and then finds the card inactive.
+            active = list(Card.objects.select_for_update().filter(holder_id=holder_id, status=Card.Status.ACTIVE))
+            holder = _locked(Holder.objects.select_related("account"), holder_id)
+            if holder.account_id is None or Card.objects.filter(holder_id=holder_id).filter(valid_lately).exists():
+                continue
+            for card in active:
+                card.holder = holder
                 _inactivate(
                     card, actor=None, reason=Card.InactivationReason.DORMANT, note="", history_reason=REASON_DORMANT
                 )

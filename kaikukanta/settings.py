@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
-    "simple_history",
     "django_filters",
     "django_tasks_db",
     "accounts",
@@ -47,6 +46,9 @@ INSTALLED_APPS = [
     "omakaiku",
     "venues",
     "stats",
+    # Last, so that accounts' own clean_old_history and clean_duplicate_history (which refuse:
+    # the register's history is kept) are the ones manage.py runs.
+    "simple_history",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,10 @@
 """The change history that the card page, OmaKaiku's data export and the statistics read."""
 
+import subprocess
+import sys
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from cards.models import Card
@@ -22,3 +26,19 @@ def test_each_objects_history_holds_its_own_records_only():
     assert Card.history.filter(id__in=[first.pk, second.pk]).count() == 3
     # Each model keeps its own history model behind the shared manager class.
     assert User.history.model is not Card.history.model
+
+
+@pytest.mark.parametrize("command", ["clean_old_history", "clean_duplicate_history"])
+def test_simple_historys_commands_that_delete_history_refuse_to_run(db, command):
+    card = factories.CardFactory()
+    rows = card.history.count()
+
+    with pytest.raises(CommandError, match="switched off"):
+        call_command(command)
+    completed = subprocess.run(
+        [sys.executable, "manage.py", command, "--days", "0", "--auto"], capture_output=True, text=True, check=False
+    )
+
+    assert completed.returncode == 1
+    assert "the register's change history is kept" in completed.stderr
+    assert card.history.count() == rows

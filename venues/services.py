@@ -422,15 +422,27 @@ def _control_character_error(line: int) -> ValidationError:
     )
 
 
+def _import_dialect(text: str) -> type[csv.Dialect]:
+    """The file's separator, read from its header row: a comma, or the semicolon of Excel in a
+    Finnish or Swedish locale, or a tab. The sniffer guesses from a sample and gave up on a small
+    file with a blank line in it, which then read as wrong columns. A header it cannot tell
+    (quoted, say) is left to the sniffer, over the file's non-blank lines."""
+    header = text.split("\n", 1)[0].strip()
+    for delimiter in ",;\t":
+        if [cell.strip().lower() for cell in header.split(delimiter)] == IMPORT_COLUMNS:
+            return type("ImportDialect", (csv.excel,), {"delimiter": delimiter})
+    sample = "\n".join(line for line in text[:8192].splitlines() if line.strip())
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
 def _import_rows_read(content: bytes) -> list[ImportRow]:
     """The file's rows, unchecked. Whole-file problems (encoding, columns, formula cells,
     invisible characters, size, emptiness) raise ValidationError, naming the first bad row."""
     text = _decode(content)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), _import_dialect(text))
     try:
         header = [cell.strip().lower() for cell in next(reader)]
     except StopIteration:
@@ -849,15 +861,11 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
 
 
 def import_template_csv() -> str:
-    today = timezone.localdate()
-    example = [
-        ["K1234567", today.isoformat(), "culture", "2", "0", "0"],
-        ["Z0000012", today.isoformat(), "sports", "0", "1", "8"],
-    ]
+    """The header row only. Example rows (the import page explains each column) would be card
+    numbers of the register's own form, dated today: a template sent back with them left in
+    would record a use on somebody's real card."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(IMPORT_COLUMNS)
-    writer.writerows(example)
+    csv.writer(out).writerow(IMPORT_COLUMNS)
     return out.getvalue()
 
 

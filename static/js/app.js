@@ -96,11 +96,16 @@
     active.hidden = true;
     ended.hidden = false;
     dialog.setAttribute("aria-labelledby", "session-ended-title");
+    dialog.setAttribute("aria-describedby", "session-ended-text");
+    // The page behind is no longer the person's to read (a shared desk computer): hidden.
+    dialog.classList.add("session-warning--ended");
     var login = ended.querySelector(".js-session-login");
     // OmaKaiku's pages (its help and statements too) log holders in at OmaKaiku's own login.
     var holder = document.body.classList.contains("omakaiku");
     login.href = dialog.dataset[holder ? "holderLoginUrl" : "loginUrl"] + "?next=" + encodeURIComponent(window.location.pathname + window.location.search).replace(/%2F/g, "/");
-    if (!dialog.open) { dialog.showModal(); }
+    // Opened anew, so that screen readers announce the new title and text, not only the link.
+    if (dialog.open) { dialog.close(); }
+    dialog.showModal();
     login.focus();
   }
   function check() {

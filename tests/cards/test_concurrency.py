@@ -1,13 +1,20 @@
 """Two distributors saving at the same moment: the database decides, nobody sees a 500."""
 
+import datetime
+from dataclasses import replace
+
 import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from cards.models import Card
+from cards import services
+from cards.models import Card, Holder
 from tests import factories
-from tests.concurrency import post_together
+from tests.concurrency import holding, post_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +104,76 @@ def test_simultaneous_registrations_with_the_same_new_email_give_one_account_and
                 "This email address is already in use. Ask the holder for another address." in response.text
                 or "This holder already has an active card" in response.text
             )
+
+
+# --- a change that waited for another one that moved the card or changed the holder ----------------
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+@pytest.mark.parametrize("change", ["update", "renew", "inactivate"])
+def test_a_change_that_waited_for_the_cards_move_is_refused_not_a_crash(change, customer_data, admin_user):
+    # PostgreSQL re-checks a row it waited for against the rows joined before the wait: a lock
+    # taken with the card's site joined found no card at all once the move committed (a 500).
+    site, other_site = factories.SiteFactory(), factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    changes = {
+        "update": lambda: services.card_update(
+            card=card, actor=distributor, holder_data=replace(customer_data, children_count=3), reason="typo"
+        ),
+        "renew": lambda: services.card_renew(card=card, actor=distributor),
+        "inactivate": lambda: services.card_inactivate(card=card, actor=distributor, reason="lost"),
+    }
+
+    mover = holding(lambda: services.card_transfer(card=card, to_site=other_site, actor=admin_user))
+    with pytest.raises((PermissionDenied, ValidationError)):
+        changes[change]()
+    mover.join()
+
+    card.refresh_from_db()
+    assert (card.site, card.status, card.holder.children_count) == (other_site, Card.Status.ACTIVE, 2)
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_new_card_that_waited_for_the_holders_omakaiku_sees_it(customer_data):
+    # The holder's lock joined their OmaKaiku account: read before the activation committed, the
+    # new card would not have seen the account the holder now has.
+    site = factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    old = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    services.card_inactivate(card=old, actor=distributor, reason="lost")
+    holder = Holder.objects.get(pk=old.holder_id)
+
+    def activate():
+        locked = Holder.objects.select_for_update().get(pk=holder.pk)
+        services.holder_omakaiku_activate(holder=locked, email="holder@example.com", language="fi", actor=distributor)
+
+    activating = holding(activate)
+    new = services.card_register(
+        site=site, actor=distributor, number="B7654321", holder=holder, holder_data=customer_data, mobile=True
+    )
+    activating.join()
+
+    assert new.mobile_enabled is True
+    assert new.holder.account.email == "holder@example.com"
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_card_renewed_while_the_dormant_job_runs_keeps_the_holders_omakaiku(customer_data):
+    site = factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=1200)):
+        card = services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="holder@example.com"
+        )
+
+    # The renewal holds the card when the job, which chose the holder a moment before, comes to it.
+    renewing = holding(lambda: services.card_renew(card=card, actor=distributor))
+    erased = services.holders_dormant_erase()
+    renewing.join()
+
+    card.refresh_from_db()
+    assert erased == 0
+    assert card.status == Card.Status.ACTIVE
+    assert card.valid_until > timezone.localdate()
+    assert card.holder.account.email == "holder@example.com"

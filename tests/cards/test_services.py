@@ -481,6 +481,23 @@ def test_a_typed_reason_in_the_history_follows_the_action_it_explains(
     assert card_history(card=card, viewer=admin_user)[0].reason == "Reactivated by an administrator"
 
 
+def test_a_card_reactivated_after_its_last_valid_day_comes_back_expired_and_renews(
+    distributor, admin_user, site, customer_data
+):
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=400)):
+        card = register(distributor, site, customer_data)
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=300)):
+        services.card_inactivate(card=card, actor=distributor, reason="given_up")
+
+    card = services.card_reactivate(card=card, actor=admin_user, reason="inactivated by mistake")
+
+    assert card.status == Card.Status.ACTIVE
+    assert card.is_expired()
+    assert not card.was_valid_on(timezone.localdate() - datetime.timedelta(days=200))  # inactive then
+    renewed = services.card_renew(card=card, actor=distributor)
+    assert renewed.is_valid()
+
+
 def test_reactivation_refused_while_holder_has_another_active_card(distributor, admin_user, site, customer_data):
     card = register(distributor, site, customer_data)
     services.card_inactivate(card=card, actor=distributor, reason="lost")

@@ -1,5 +1,5 @@
 """Choosing where a closed site's cards go: nothing is preselected on the coordinator's page, and
-the admin's "move" action offers no card's own site."""
+the admin's "move" action offers no site all the selected cards are at."""
 
 import re
 
@@ -42,7 +42,7 @@ def test_the_move_page_asks_for_a_site_and_moves_nothing_without_one(client, coo
     assert card.site == site
 
 
-def test_the_admins_move_action_offers_no_selected_cards_own_site(client, admin_user, site, other_site):
+def test_the_admins_move_action_offers_no_site_all_selected_cards_are_at(client, admin_user, site, other_site):
     first = factories.CardFactory(site=site)
     second = factories.CardFactory(site=other_site)
     third_site = factories.SiteFactory(name="Third distributor", municipality=site.municipality)
@@ -53,7 +53,22 @@ def test_the_admins_move_action_offers_no_selected_cards_own_site(client, admin_
     both = client.post(changelist, {"action": "transfer", "_selected_action": [first.pk, second.pk]})
 
     assert {pk for pk, _label in _options(one.text, "to_site") if pk} == {str(other_site.pk), str(third_site.pk)}
-    assert {pk for pk, _label in _options(both.text, "to_site") if pk} == {str(third_site.pk)}
+    # Cards of two sites may each go to the other's: every site is offered, and the card already
+    # there is refused by itself.
+    assert {pk for pk, _label in _options(both.text, "to_site") if pk} == {
+        str(site.pk),
+        str(other_site.pk),
+        str(third_site.pk),
+    }
+    moved = client.post(
+        changelist,
+        {"action": "transfer", "_selected_action": [first.pk, second.pk], "apply": "1", "to_site": site.pk},
+        follow=True,
+    )
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (first.site, second.site) == (site, site)
+    assert "The card is already at this site." in moved.text
 
 
 def test_the_admin_cannot_move_a_card_to_its_own_site(client, admin_user, site):

@@ -1,6 +1,8 @@
 """The warning before an idle session ends (WCAG 2.2.1), in a real browser, with a session of
 seconds rather than 30 minutes."""
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.sessions.models import Session
@@ -31,6 +33,7 @@ def test_warning_before_the_session_ends_keeps_the_form_and_the_session(page, ur
 
     warning = page.get_by_role("dialog", name="Are you still there?")
     expect(warning).to_be_visible(timeout=15_000)
+    expect(warning).to_have_accessible_description(re.compile("^For your security you will be logged out at"))
     stay = warning.get_by_role("button", name="Stay logged in")
     expect(stay).to_be_focused()
     assert warning.bounding_box()["width"] <= PHONE["width"]
@@ -58,6 +61,12 @@ def test_a_session_that_ended_says_so_and_offers_to_log_in_again(page, url, logi
     expect(ended).to_be_visible(timeout=20_000)
     again = ended.get_by_role("link", name="Log in again")
     expect(again).to_be_focused()
+    # Announced with its text, and the page behind it no longer readable (a shared computer).
+    expect(ended).to_have_accessible_description(re.compile("^For your security you were logged out"))
+    backdrop = page.evaluate(
+        "getComputedStyle(document.getElementById('session-warning'), '::backdrop').backgroundColor"
+    )
+    assert backdrop == "rgb(29, 29, 31)"
     # Escape does not hide that the session is over.
     page.keyboard.press("Escape")
     expect(ended).to_be_visible()
@@ -90,6 +99,7 @@ def test_the_admin_warns_too(page, url, login, admin_user, settings, axe):
 
     warning = page.get_by_role("dialog", name="Are you still there?")
     expect(warning).to_be_visible(timeout=15_000)
+    expect(warning).to_have_accessible_description(re.compile("^For your security you will be logged out at"))
     assert_accessible(page, axe, "the admin's add-region form with the session warning open")
     before = _expiry()
     with page.expect_response(url("/session/keepalive/")) as kept:

@@ -60,6 +60,13 @@ def test_refuses_without_debug_unless_forced(settings):
     assert not User.objects.exists()
 
 
+@pytest.mark.parametrize("option", ["cards", "uses"])
+def test_a_data_set_beyond_ten_million_is_refused_before_anything_is_written(option):
+    with pytest.raises(CommandError, match="go up to 10,000,000"):
+        call_command("seed_demo", force=True, stdout=StringIO(), **{option: 10_000_001})
+    assert not User.objects.exists()
+
+
 def test_demo_goes_through_the_rules_and_a_second_run_adds_nothing():
     output = _seed()
     today = timezone.localdate()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from cards.models import Card, CardUse
 from tests import factories
 from venues import services
-from venues.services import UseData
+from venues.services import IMPORT_COLUMNS, UseData
 
 
 def _today():
@@ -396,6 +396,21 @@ def test_import_accepts_semicolons_finnish_dates_and_category_words(venue, venue
     assert CardUse.objects.get().category == "sports"
 
 
+@pytest.mark.parametrize("separator", [";", "\t", ","])
+@pytest.mark.parametrize(("end", "blank_lines"), [("\n", 1), ("\n", 3), ("\r\n", 2)])
+def test_a_small_file_with_blank_lines_is_read_with_its_own_separator(
+    venue, venue_user, site, separator, end, blank_lines
+):
+    # Excel in a Finnish locale writes semicolons; a sniffer's guess failed on a blank line.
+    cards = [factories.CardFactory(site=site, number=number) for number in ("K1111111", "K2222222")]
+    day = f"{_today().day}.{_today().month}.{_today().year}"
+    header = separator.join(IMPORT_COLUMNS)
+    rows = [separator.join([card.number, day, "liikunta", "0", "0", "0"]) for card in cards]
+    content = header + end + rows[0] + end * (1 + blank_lines) + rows[1] + end * (1 + blank_lines)
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content.encode("utf-8-sig"))[0] == 2
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
@@ -449,12 +464,38 @@ def test_import_page_previews_then_imports(client, venue_user, venue, card):
     assert CardUse.objects.count() == 1
 
 
+def test_the_import_preview_lists_the_rows_to_import_and_those_imported_before(client, venue_user, venue, site):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    start = _today() - datetime.timedelta(days=100)
+    first, second = (
+        factories.CardFactory(site=site, number=number, issued_on=start, valid_from=start)
+        for number in ("K1111111", "K2222222")
+    )
+    day = (_today() - datetime.timedelta(days=2)).isoformat()
+    services.card_uses_import(venue=venue, actor=venue_user, content=_csv(f"{first.number},{day},culture,0,1,0"))
+    client.force_login(venue_user)
+    upload = SimpleUploadedFile(
+        "uses.csv", _csv(f"{first.number},{day},culture,0,1,0", f"{second.number},{day},sports,2,0,0"), "text/csv"
+    )
+
+    page = client.post(reverse("venues:import"), {"venue": venue.pk, "file": upload}).text
+
+    def rows_under(heading: str) -> list[list[str]]:
+        table = page.split(f">{heading}</h3>", 1)[1].split("</table>", 1)[0]
+        return [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr><td.*?</tr>", table)]
+
+    assert rows_under("Rows imported before") == [["2", "K1111111", day, "culture", "0", "1", "0"]]
+    assert rows_under("Rows to import") == [["3", "K2222222", day, "sports", "2", "0", "0"]]
+
+
 def test_import_template_downloads(client, venue_user):
     client.force_login(venue_user)
 
     response = client.get(reverse("venues:import_template"))
 
-    assert response.text.startswith("card_number,date,category")
+    # The header only: example rows of real-looking numbers, left in, would record real uses.
+    assert response.text.splitlines() == [",".join(IMPORT_COLUMNS)]
 
 
 def test_ten_thousand_rows_import(venue, venue_user, site):

@@ -67,6 +67,7 @@ DEMO_REASON = "Demo data"
 ADMIN_EMAIL = "admin@example.fi"
 COORDINATOR_EMAIL = "koordinaattori@example.fi"
 HOLDER_EMAIL = "asiakas@example.fi"
+LARGEST_DATA_SET = 10_000_000
 # Invited by the coordinator but not yet started: the staff list shows the invitation's state.
 INVITED_STAFF_EMAIL = "uusi.jakaja@example.fi"
 SEED = 2025
@@ -310,6 +311,10 @@ class Command(BaseCommand):
             )
         if cards < 0 or uses < 0 or batch_size < 1:
             raise CommandError("--cards and --uses must be 0 or more, --batch-size at least 1.")
+        if max(cards, uses) > LARGEST_DATA_SET:
+            # Ten times the benchmark's million: beyond that a typo (an extra zero or three)
+            # would fill the disk for hours before anyone noticed.
+            raise CommandError(f"--cards and --uses go up to {LARGEST_DATA_SET:,} (the benchmark uses 1,000,000).")
         started = time.monotonic()
         # Invitations go out through the Immediate task backend; keep them (and the task
         # log lines) off the console. History reasons are written in the site's language.
