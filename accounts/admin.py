@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import services
 from .forms import CleanTextMixin, ModelForm
 from .models import (
     AuthenticatorRecord,
@@ -85,9 +86,15 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
             fields.append("kind")
             if obj.is_holder:
                 # A holder's address changes only through their distributor, which keeps the
-                # history, the allauth address and the sessions right.
-                fields.append("email")
+                # history, the allauth address and the sessions right; a holder's login is never
+                # an administrator's (the user_holder_not_admin constraint).
+                fields += ["email", "is_staff", "is_superuser"]
         return fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            services.user_login_address_follow(user=obj)
 
     def get_inlines(self, request, obj):
         # A cardholder's login has no sites or regions (SiteMembership.clean, RegionalCoordinator.clean).

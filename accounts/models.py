@@ -99,6 +99,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.email.strip().lower()
+        if self.kind == User.Kind.HOLDER and (self.is_staff or self.is_superuser):
+            # The user_holder_not_admin constraint, said as a form error wherever it is checked.
+            raise ValidationError(_("A cardholder's login can never have administrator rights."), code="holder_admin")
 
     def save(self, *args, **kwargs):
         # A login stamps last_login only, a field the history leaves out: writing a history row

@@ -206,6 +206,15 @@ def user_invite(*, user: User, template: str, context: dict, url_name: str = "ac
     )
 
 
+def user_login_address_follow(*, user: User) -> None:
+    """A staff login's address was changed (the national admin's user page): allauth's address
+    rows follow. allauth finds logins and password-reset requests through them, so the old
+    address would still log in, and could be given to another person's login as well."""
+    verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+
+
 def user_sessions_end(*, user: User) -> None:
     """Log the user out everywhere (see ``User._get_session_auth_hash``)."""
     user.session_epoch += 1

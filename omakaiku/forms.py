@@ -65,10 +65,18 @@ class OfferFilter(django_filters.FilterSet):
     municipality = django_filters.ModelChoiceFilter(
         label=_("Municipality"),
         field_name="venue__municipality",
-        queryset=Municipality.objects.filter(sites__offers__isnull=False).distinct().order_by("name"),
+        queryset=Municipality.objects.none(),  # __init__: the municipalities of the offers listed
         empty_label=_("All"),
     )
 
     class Meta:
         model = Offer
         fields = ["category", "municipality"]
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, queryset=queryset, **kwargs)
+        # Only where a current offer is: a municipality whose offers have all ended or are hidden
+        # (or whose venue closed) would be a choice that lists nothing.
+        self.filters["municipality"].queryset = (
+            Municipality.objects.filter(sites__offers__in=queryset.values("pk")).distinct().order_by("name")
+        )

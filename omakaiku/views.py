@@ -162,8 +162,17 @@ def _offer_location(offer) -> str:
 @holder_required
 def offers(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
-    offer_filter = OfferFilter(request.GET, queryset=selectors.offers_current())
-    page = Paginator(offer_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    current = selectors.offers_current()
+    offer_filter = OfferFilter(request.GET, queryset=current)
+    # A choice the filter does not know (a municipality with no current offer, as the home
+    # municipality's link may ask for, or an edited address) matches nothing: django-filter
+    # would drop it and list every offer in the country as if they were there.
+    offers_found = offer_filter.qs if offer_filter.is_valid() else current.none()
+    page = Paginator(offers_found, PAGE_SIZE).get_page(request.GET.get("page"))
+    chosen = offer_filter.form.cleaned_data
+    # The filter bar's cache key: the valid choices only (any other value renders as "All"),
+    # so an edited address cannot add rows to the cache.
+    filter_key = f"{chosen.get('category') or ''}-{getattr(chosen.get('municipality'), 'pk', '')}"
     language = get_language()
     home = holder.municipality
     items = [
@@ -185,7 +194,7 @@ def offers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "omakaiku/offers.html",
-        {"filter": offer_filter, "page": page, "items": items, "home": home},
+        {"filter": offer_filter, "filter_key": filter_key, "page": page, "items": items, "home": home},
     )
 
 

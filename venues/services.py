@@ -194,10 +194,14 @@ def card_use_record(
 ) -> tuple[CardUse, bool]:
     """Record one use. Returns ``(use, created)``; a repeated key returns the first use unchanged."""
     _ensure_venue(actor, venue)
+    expired = ValidationError(_("The form has expired. Look the card up again."), code="token_invalid")
     if not re.fullmatch(r"[0-9a-f]{32,64}", idempotency_key or ""):
-        raise ValidationError(_("The form has expired. Look the card up again."), code="token_invalid")
+        raise expired
     existing = CardUse.objects.filter(idempotency_key=idempotency_key).select_related("card").first()
     if existing is not None:
+        # Another venue's form's key says nothing of that venue's use (its card, its tickets).
+        if existing.venue_id != venue.pk:
+            raise expired
         return existing, False
     card = _card_by_number(card_number_normalize(data.number))
     errors = _use_errors(data=data, card=card, today=timezone.localdate())
@@ -222,7 +226,10 @@ def card_use_record(
             use.save()
     except IntegrityError:
         # The same submission arrived twice at the same moment: the first one won.
-        return CardUse.objects.get(idempotency_key=idempotency_key), False
+        first = CardUse.objects.get(idempotency_key=idempotency_key)
+        if first.venue_id != venue.pk:
+            raise expired from None
+        return first, False
     return use, True
 
 

@@ -102,6 +102,54 @@ def test_staff_email_stays_editable_in_the_admin(client, admin_user, distributor
     assert 'name="email"' in page.text
 
 
+def test_a_staff_address_changed_in_the_admin_is_the_only_one_that_logs_in(client, admin_user):
+    from allauth.account.models import EmailAddress
+
+    person = factories.UserFactory(email="jakaja2@example.fi")  # with its allauth address, as invited
+    factories.MembershipFactory(user=person)
+    client.force_login(admin_user)
+    data = _user_form("Uusi.Jakaja2@Example.fi")
+    membership = person.memberships.get()
+    data |= {
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": str(membership.pk),
+        "memberships-0-user": str(person.pk),
+        "memberships-0-site": str(membership.site_id),
+    }
+
+    saved = client.post(reverse("admin:accounts_user_change", args=[person.pk]), data)
+
+    assert saved.status_code == 302
+    assert list(EmailAddress.objects.filter(user=person).values_list("email", "primary")) == [
+        ("uusi.jakaja2@example.fi", True)
+    ]
+    client.logout()
+    old = client.post(reverse("account_login"), {"login": "jakaja2@example.fi", "password": factories.PASSWORD})
+    assert old.status_code == 200  # the form again, refused
+    assert "_auth_user_id" not in client.session
+    new = client.post(reverse("account_login"), {"login": "uusi.jakaja2@example.fi", "password": factories.PASSWORD})
+    assert new.status_code == 302
+
+
+def test_a_cardholders_login_gets_no_admin_rights_in_the_admin(client, admin_user):
+    holder = factories.HolderUserFactory()
+    client.force_login(admin_user)
+
+    saved = client.post(
+        reverse("admin:accounts_user_change", args=[holder.pk]),
+        _user_form(holder.email, is_staff="on", is_superuser="on"),
+    )
+
+    assert saved.status_code == 302  # the rights in the form were ignored: no such fields
+    holder.refresh_from_db()
+    assert (holder.is_staff, holder.is_superuser) == (False, False)
+    holder.is_staff = True
+    with pytest.raises(ValidationError) as refused:
+        holder.full_clean()
+    assert "holder_admin" in [error.code for error in refused.value.error_dict["__all__"]]
+
+
 def test_users_cannot_be_deleted_in_bulk_and_holders_not_at_all(client, admin_user, distributor):
     holder = factories.HolderUserFactory(email="maija@example.com")
     client.force_login(admin_user)

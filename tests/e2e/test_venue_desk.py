@@ -238,10 +238,16 @@ def test_import_offline_records(desk, card):
     summary = page.locator("ul.summary")
     expect(summary).to_contain_text("2 rows can be imported")
     expect(summary).to_contain_text("1 row has errors and will be skipped")
-    errors = page.locator("table tbody tr")
+    errors = page.get_by_role("region", name="Rows with errors").locator("tbody tr")
     expect(errors).to_have_count(1)
     expect(errors.locator("td")).to_have_text(
         ["4", "K9999999", today.isoformat(), "Unknown card: no card with this number is registered. Check the number."]
+    )
+    # The rows to import are listed as they were typed, with their line numbers.
+    to_import = page.get_by_role("region", name="Rows to import").locator("tbody tr")
+    expect(to_import).to_have_count(2)
+    expect(to_import.nth(1).locator("td")).to_have_text(
+        ["3", "k3000001", f"{yesterday:%d.%m.%Y}", "liikunta", "0", "1", "0"]
     )
     assert not CardUse.objects.exists(), "the preview must not record anything"
 
@@ -260,6 +266,7 @@ def test_import_offline_records(desk, card):
     page.get_by_role("button", name="Check the file").click()
     expect(summary).to_contain_text("0 rows can be imported")
     expect(summary).to_contain_text("2 rows were imported before")
+    expect(page.get_by_role("region", name="Rows imported before").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_role("button", name="Import")).to_have_count(0)
     assert CardUse.objects.count() == 2
 

@@ -415,6 +415,24 @@ def test_offers_filter_by_category_and_municipality(holder_client, venue):
     assert "Concert" not in by_place
 
 
+@pytest.mark.parametrize("asked", ["nowhere", "ended", "999999", "²"])
+def test_a_municipality_without_current_offers_lists_none_not_every_offer(holder_client, venue, asked):
+    # The home municipality's link may name a municipality with no offer: the page must not then
+    # list every offer in the country as if they were there.
+    factories.OfferFactory(venue=venue, title_en="Concert")
+    nowhere = factories.MunicipalityFactory(name="Nokia")
+    ended = factories.VenueSiteFactory(municipality=factories.MunicipalityFactory(name="Ylöjärvi"))
+    factories.OfferFactory(venue=ended, title_en="Old", ends_on=timezone.localdate() - datetime.timedelta(days=1))
+    value = {"nowhere": nowhere.pk, "ended": ended.municipality_id}.get(asked, asked)
+
+    page = holder_client.get(reverse("omakaiku:offers"), {"municipality": value})
+
+    assert "Concert" not in page.text
+    assert "No current offers match." in page.text
+    choices = [str(choice) for choice in page.context["filter"].form.fields["municipality"].queryset]
+    assert choices == [str(venue.municipality)]
+
+
 def test_offers_filter_lists_a_new_offers_municipality_within_a_minute(holder_client, venue):
     factories.OfferFactory(venue=venue, title_en="Concert")
     holder_client.get(reverse("omakaiku:offers"))  # renders the filter bar, which is then kept

@@ -150,6 +150,19 @@ def test_the_same_submission_twice_records_one_use(venue, venue_user, card):
     assert CardUse.objects.count() == 1
 
 
+def test_another_venues_form_key_records_nothing_and_tells_nothing(venue, venue_user, card, municipality):
+    key = uuid.uuid4().hex
+    _record(venue, venue_user, _data(card), key)
+    other = factories.VenueSiteFactory(municipality=municipality)
+    other_user = factories.MembershipFactory(site=other).user
+
+    with pytest.raises(ValidationError) as refused:
+        _record(other, other_user, _data(card), key)
+
+    assert [error.code for error in refused.value.error_list] == ["token_invalid"]
+    assert CardUse.objects.count() == 1
+
+
 def test_double_post_from_the_desk_records_once(client, venue_user, venue, card):
     client.force_login(venue_user)
     desk = client.get(reverse("venues:desk"), {"number": card.number})
