@@ -40,8 +40,42 @@
     window.addEventListener("online", checkStale);
     window.addEventListener("offline", checkStale);
   }
+  // Past the last valid day, a stored copy opened offline must not say "Valid": the day is
+  // compared in the card's time zone, as the server compares it.
+  var state = card.querySelector("[data-state]");
+  var validUntil = card.getAttribute("data-valid-until");
+  function checkValidity() {
+    if (!state || !validUntil || state.getAttribute("data-state") !== "valid") { return; }
+    var today;
+    try {
+      today = new Intl.DateTimeFormat("en-CA", { timeZone: card.getAttribute("data-time-zone") }).format(new Date());
+    } catch (error) {
+      today = new Intl.DateTimeFormat("en-CA").format(new Date());
+    }
+    if (today > validUntil) {  // both YYYY-MM-DD
+      state.textContent = state.getAttribute("data-msg-expired");
+      state.setAttribute("data-state", "invalid");
+      card.classList.remove("mobile-card--valid");
+      card.classList.add("mobile-card--invalid");
+    }
+  }
+  checkValidity();
+  setInterval(checkValidity, 60000);
+
   if ("serviceWorker" in navigator && card.getAttribute("data-sw")) {
+    // Read now: once the worker runs it takes this page over (clients.claim) and the
+    // controller is set, though this load did not pass through it.
+    var loadedThroughWorker = Boolean(navigator.serviceWorker.controller);
     navigator.serviceWorker.register(card.getAttribute("data-sw"), { scope: card.getAttribute("data-sw-scope") })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        if (loadedThroughWorker || !registration.active) { return; }
+        // Loaded before the worker ran: ask it to keep this page and its files now.
+        var files = Array.prototype.map.call(
+          document.querySelectorAll("link[rel=stylesheet][href], script[src], img[src]"),
+          function (element) { return element.href || element.src; });
+        registration.active.postMessage({ keep: [window.location.href].concat(files) });
+      })
       .catch(function () { /* no offline copy then; the page itself works */ });
   }
 })();

@@ -21,6 +21,25 @@ function keep(request, response) {
   return caches.open(STORE).then((store) => store.put(request, copy));
 }
 
+// The first visit: the page and its files were loaded before this worker existed, so nothing
+// was kept. The page asks for them here once the worker runs (static/js/mobile-card.js), or a
+// card opened once at home would not open at the venue without a network.
+self.addEventListener("message", (event) => {
+  const urls = (event.data && event.data.keep) || [];
+  event.waitUntil(Promise.all(urls.map((address) => {
+    const url = new URL(address, self.location.origin);
+    if (url.origin !== self.location.origin || !(CARD_PAGE.test(url.pathname) || url.pathname.startsWith(STATIC_PREFIX))) {
+      return null;
+    }
+    return fetch(url.href, { credentials: "same-origin" }).then((response) => {
+      if (response.ok && response.type === "basic") {
+        return keep(new Request(url.href), response);
+      }
+      return null;
+    }, () => null);
+  })));
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -38,12 +57,15 @@ self.addEventListener("fetch", (event) => {
           event.waitUntil(caches.open(STORE).then((store) => store.delete(request)));
         }
         return response;
-      }, () => caches.match(request).then((stored) => stored || Response.error()))
+      // ignoreVary: the copy kept on the first visit was fetched by this worker, whose request
+      // carried none of the page's Vary headers (Cookie, Accept-Language). The store holds one
+      // holder's cards only: logging out empties it.
+      }, () => caches.match(request, { ignoreVary: true }).then((stored) => stored || Response.error()))
     );
   } else if (url.pathname.startsWith(STATIC_PREFIX)) {
     // Static file names carry their content's hash: a stored one is never out of date.
     event.respondWith(
-      caches.match(request).then((stored) => stored || fetch(request).then((response) => {
+      caches.match(request, { ignoreVary: true }).then((stored) => stored || fetch(request).then((response) => {
         if (response.ok) {
           event.waitUntil(keep(request, response));
         }

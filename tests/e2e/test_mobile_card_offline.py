@@ -27,6 +27,13 @@ def _wait_for_the_service_worker(page) -> None:
         time.sleep(0.1)
 
 
+def _wait_until_kept(page, address: str) -> None:
+    deadline = time.monotonic() + 10
+    while not page.evaluate(f"caches.match({address!r}).then(response => Boolean(response))"):
+        assert time.monotonic() < deadline, "the card page was not stored"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     # A phone far from Finland: the card's clock must still show Finnish time.
@@ -68,11 +75,10 @@ def test_offline_the_stored_card_opens_and_says_it_is_a_stored_copy(phone, url, 
     card = activated_holder(distributor, site, customer_data)
     holder_log_in(phone, url, "holder@example.com")
     card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
+    # Opened once, online (at home, say): the card is kept for the venue, where there is no network.
     phone.goto(card_url)
-    # The service worker takes over the page on its first visit; the next load stores the card.
     _wait_for_the_service_worker(phone)
-    phone.reload()
-    expect(phone.locator(".mobile-card__number")).to_have_text(card.number)
+    _wait_until_kept(phone, card_url)
 
     phone.context.set_offline(True)
     try:
@@ -93,10 +99,33 @@ def test_logging_out_forgets_the_stored_card(phone, url, distributor, site, cust
     holder_log_in(phone, url, "holder@example.com")
     phone.goto(url(f"/omakaiku/cards/{card.pk}/mobile/"))
     _wait_for_the_service_worker(phone)
-    phone.reload()
+    _wait_until_kept(phone, url(f"/omakaiku/cards/{card.pk}/mobile/"))
     assert phone.evaluate("caches.keys().then(names => names.length)") >= 1
 
     with phone.expect_navigation():
         phone.get_by_role("button", name="Log out").click()
 
     assert phone.evaluate("caches.keys().then(names => names.length)") == 0
+
+
+def test_a_stored_card_past_its_last_valid_day_says_not_valid(phone, url, distributor, site, customer_data):
+    card = activated_holder(distributor, site, customer_data)
+    holder_log_in(phone, url, "holder@example.com")
+    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
+    phone.goto(card_url)
+    expect(phone.locator("[data-state]")).to_have_text("Valid")
+    _wait_for_the_service_worker(phone)
+    _wait_until_kept(phone, card_url)
+
+    # Offline, on a phone whose calendar has passed the card's last valid day.
+    phone.clock.install(
+        time=datetime.datetime.combine(card.valid_until, datetime.time(12)) + datetime.timedelta(days=2)
+    )
+    phone.context.set_offline(True)
+    try:
+        phone.reload()
+        expect(phone.locator(".mobile-card__number")).to_have_text(card.number)
+        expect(phone.locator("[data-state]")).to_have_text("Not valid")
+        expect(phone.locator("[data-mobile-card]")).to_have_class(re.compile("mobile-card--invalid"))
+    finally:
+        phone.context.set_offline(False)
