@@ -143,6 +143,19 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
             raise ValidationError({"email": ValidationError(HOLDER_NOT_STAFF, code="email_holder")})
         if not created and user.is_staff:
             raise ValidationError({"email": ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")})
+        if not created and not user.is_active:
+            # Added, the person still could not log in: the page would say all is well.
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _(
+                            "This person's login has been switched off by a Kaikukeskus administrator. "
+                            "Ask them to switch it on again."
+                        ),
+                        code="login_switched_off",
+                    )
+                }
+            )
         if not created and SiteMembership.objects.filter(user=user, site=site).exists():
             raise ValidationError(
                 {"email": ValidationError(_("This person already works for this site."), code="already_member")}

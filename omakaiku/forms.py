@@ -73,10 +73,10 @@ class OfferFilter(django_filters.FilterSet):
         model = Offer
         fields = ["category", "municipality"]
 
-    def __init__(self, *args, queryset, **kwargs):
-        super().__init__(*args, queryset=queryset, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         # Only where a current offer is: a municipality whose offers have all ended or are hidden
         # (or whose venue closed) would be a choice that lists nothing.
         self.filters["municipality"].queryset = (
-            Municipality.objects.filter(sites__offers__in=queryset.values("pk")).distinct().order_by("name")
+            Municipality.objects.filter(sites__offers__in=self.queryset.values("pk")).distinct().order_by("name")
         )

@@ -79,7 +79,7 @@ _use_totals = CompiledQuery(
         _uses_counted(holder_id)
         .annotate(year=ExtractYear("used_on"))
         .values("year")
-        .annotate(uses=Count("pk"), child_tickets=Sum("child_tickets"))
+        .annotate(uses=Count("pk"), child_tickets=Sum("child_tickets"), clients_under_16=Sum("clients_under_16"))
         .order_by("-year")
     ),
     holder_id=int,
@@ -100,13 +100,19 @@ def offers_current(*, today: datetime.date | None = None) -> QuerySet[Offer]:
     )
 
 
+def _when(moment: datetime.datetime | None) -> str | None:
+    """A moment in Finnish time, as every page shows it (stored in UTC)."""
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
 def _history_export(records, fields: list[str]) -> list[dict]:
     return [
         {
-            "when": record.history_date.isoformat(),
+            "when": _when(record.history_date),
             "change": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
-            # System reasons are stored in English; typed ones as the distributor wrote them.
-            "reason": record.history_change_reason or None,
+            # System reasons are stored as source strings and given in the holder's language;
+            # typed ones as the distributor wrote them.
+            "reason": _(record.history_change_reason) if record.history_change_reason else None,
             **{name: _plain(getattr(record, name)) for name in fields},
         }
         for record in records
@@ -116,6 +122,8 @@ def _history_export(records, fields: list[str]) -> list[dict]:
 def _plain(value):
     if isinstance(value, Model):
         return str(value)
+    if isinstance(value, datetime.datetime):
+        return _when(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
@@ -142,6 +150,7 @@ _CARD_HISTORY_FIELDS = [
     "inactivation_reason",
     "inactivation_note",
     "inactivated_on",
+    "site",  # a move to another site shows as a change of the card's site
 ]
 
 
@@ -167,14 +176,12 @@ def holder_data_export(*, holder: Holder) -> dict:
             "life_situation": holder.life_situation or None,
             "organisation_name": holder.organisation_name or None,
             "representative_work_role": holder.representative_role or None,
-            "registered": holder.created_at.isoformat(),
+            "registered": _when(holder.created_at),
         },
         "omakaiku": {
             "email": holder.account.email if holder.account else None,
             "language": holder.account.language if holder.account else None,
-            "activated": holder.account.activated_at.isoformat()
-            if holder.account and holder.account.activated_at
-            else None,
+            "activated": _when(holder.account.activated_at) if holder.account else None,
             "expiry_reminders": _reminders_wanted(holder.account),
         },
         "cards": [
@@ -183,7 +190,8 @@ def holder_data_export(*, holder: Holder) -> dict:
                 "type": card.kind,
                 "status": card.status,
                 "mobile_card": card.mobile_enabled,
-                "issuing_site": str(card.site),
+                # The site responsible for the card now (the issuing one, unless the card was moved).
+                "site": str(card.site),
                 "issued": card.issued_on.isoformat(),
                 "valid_from": card.valid_from.isoformat(),
                 "valid_until": card.valid_until.isoformat(),
@@ -204,8 +212,8 @@ def holder_data_export(*, holder: Holder) -> dict:
                     {
                         "kind": reminder.kind,
                         "state": reminder.state,
-                        "queued": reminder.queued_at.isoformat(),
-                        "sent": reminder.sent_at.isoformat() if reminder.sent_at else None,
+                        "queued": _when(reminder.queued_at),
+                        "sent": _when(reminder.sent_at),
                     }
                     for reminder in reminders.get(card.pk, [])
                 ],
@@ -226,7 +234,7 @@ def holder_data_export(*, holder: Holder) -> dict:
                 "assistant_tickets": use.assistant_tickets,
                 "clients_under_16": use.clients_under_16,
                 # Cancelled by the venue as recorded by mistake: when and why, not who.
-                "cancelled": use.cancelled_at.isoformat() if use.cancelled_at else None,
+                "cancelled": _when(use.cancelled_at),
                 "cancellation_reason": use.cancel_reason or None,
             }
             for use in holder_uses(holder=holder)

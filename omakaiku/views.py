@@ -134,7 +134,7 @@ def uses(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     page = Paginator(selectors.holder_uses(holder=holder), PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.holder_use_totals(holder=holder)
-    return render(request, "omakaiku/uses.html", {"page": page, "totals": totals})
+    return render(request, "omakaiku/uses.html", {"page": page, "totals": totals, "holder": holder})
 
 
 class OfferText(NamedTuple):

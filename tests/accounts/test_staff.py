@@ -479,3 +479,20 @@ def test_a_persons_sites_are_listed_whatever_their_case(db):
         factories.MembershipFactory(user=person, site__name=name)
     names = [site.name for site in active_sites(User.objects.get(pk=person.pk))]
     assert names == ["aikuissosiaalityö", "Tampereen kaupunki", "Tampereen Teatteri Oy"]
+
+
+def test_a_switched_off_login_is_shown_so_and_not_added_to_another_site(client, coordinator, site, distributor):
+    distributor.is_active = False
+    distributor.save()
+    other = factories.SiteFactory(municipality=site.municipality)
+    client.force_login(coordinator)
+
+    page = client.get(reverse("accounts:site", args=[site.pk])).text
+    refused = client.post(reverse("accounts:site", args=[other.pk]), {"email": distributor.email, "language": "fi"})
+
+    assert '<span class="badge badge--inactive">Login switched off</span>' in page
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["email"] == [
+        "This person's login has been switched off by a Kaikukeskus administrator. Ask them to switch it on again."
+    ]
+    assert not other.memberships.exists()

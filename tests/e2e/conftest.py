@@ -66,25 +66,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US"}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _live_server_requests_close_their_connections():
-    """The live server's request threads close their database connection after each request.
-
-    With the settings' persistent connections (``CONN_MAX_AGE``), each thread serving one of
-    Chromium's keep-alive connections kept its own PostgreSQL connection open until that socket
-    closed, and one could still be open when the session ended: PostgreSQL then refused to drop
-    the test database ("being accessed by other users"). Threads read this setting when they
-    connect, so it is changed in the connection settings they are made from.
-    """
-    from django.db import DEFAULT_DB_ALIAS, connections
-
-    settings_dict = connections.settings[DEFAULT_DB_ALIAS]
-    kept = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = kept
-
-
 @pytest.fixture
 def console_errors():
     return []

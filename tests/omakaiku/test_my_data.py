@@ -57,6 +57,26 @@ def test_my_data_has_periods_notes_and_the_holders_own_history(distributor, site
     assert distributor.email not in json.dumps(data)
 
 
+def test_my_data_speaks_the_holders_language_and_shows_a_move(
+    distributor, admin_user, site, other_site, customer_data, committed
+):
+    with committed():
+        card = services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="maija@example.com"
+        )
+    services.card_transfer(card=card, to_site=other_site, actor=admin_user, reason="moved to Espoo")
+    client = Client()
+    client.force_login(card.holder.account)
+
+    data = json.loads(client.get(reverse("omakaiku:my_data_download"), HTTP_ACCEPT_LANGUAGE="fi").content)
+
+    history = data["cards"][0]["history"]
+    assert history[0]["reason"] == "Kortti rekisteröity"  # the system's reason, in Finnish
+    assert (history[-1]["reason"], history[-1]["site"]) == ("moved to Espoo", str(other_site))
+    assert data["cards"][0]["site"] == str(other_site)
+    assert history[0]["when"].endswith(("+02:00", "+03:00"))  # Finnish time, as on the pages
+
+
 def test_my_data_has_the_reminder_choice_and_the_reminders_sent(distributor, site, customer_data, committed):
     from omakaiku.models import ExpiryReminder, HolderPreferences
     from omakaiku.selectors import holder_data_export
@@ -98,7 +118,12 @@ def test_my_data_has_cancelled_uses_marked_with_when_and_why(
 
     assert [(use["date"], use["cancelled"], use["cancellation_reason"]) for use in data["uses"]] == [
         (kept.used_on.isoformat(), None, None),
-        (mistaken.used_on.isoformat(), mistaken.cancelled_at.isoformat(), "Typed the wrong card number"),
+        # In Finnish time, as the pages show it.
+        (
+            mistaken.used_on.isoformat(),
+            timezone.localtime(mistaken.cancelled_at).isoformat(),
+            "Typed the wrong card number",
+        ),
     ]
     # Staff are not the holder's data: who recorded or cancelled the use is not in the file.
     assert venue_user.email not in json.dumps(data)

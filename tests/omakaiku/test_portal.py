@@ -374,6 +374,25 @@ def test_a_cancelled_use_shows_as_cancelled_with_when_and_why(holder_client, inv
     assert "No uses recorded yet" not in page
 
 
+def test_an_organisations_uses_count_its_clients_under_16(client, site, venue):
+    login = factories.HolderUserFactory()
+    holder = factories.OrganisationHolderFactory(account=login)
+    start = timezone.localdate() - datetime.timedelta(days=30)
+    card = factories.CardFactory(
+        site=site, holder=holder, number="Z0000001", kind="z", mobile_enabled=True, issued_on=start, valid_from=start
+    )
+    factories.CardUseFactory(card=card, venue=venue, clients_under_16=5, child_tickets=0)
+    client.force_login(login)
+
+    page = client.get(reverse("omakaiku:uses"))
+
+    assert page.context["totals"][0]["clients_under_16"] == 5
+    assert '<th scope="col">Clients under 16</th>' in page.text
+    assert '<td data-label="Clients under 16">5</td>' in page.text
+    assert "5 clients under 16" in page.text
+    assert "Child tickets" not in page.text
+
+
 def test_another_holders_uses_never_show(holder_client, venue):
     factories.CardUseFactory(venue=venue, used_on=datetime.date(2024, 2, 2))
 
@@ -457,7 +476,10 @@ def test_mobile_card_shows_codes_validity_and_load_time(holder_client, invited):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.text.count("<svg") == 2
-    assert '<p class="mobile-card__state" role="status" data-state="valid">Valid</p>' in response.text
+    assert (
+        '<p class="mobile-card__state" role="status" data-state="valid" data-msg-expired="Not valid">Valid</p>'
+        in response.text
+    )
     assert "Page loaded" in response.text
     assert 'style="' not in response.text.split("<svg", 1)[1]  # CSP: no inline styles in the codes
 
@@ -476,7 +498,10 @@ def test_mobile_card_of_invalid_card_says_not_valid(holder_client, invited):
 
     response = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk]))
 
-    assert '<p class="mobile-card__state" role="status" data-state="invalid">Not valid</p>' in response.text
+    assert (
+        '<p class="mobile-card__state" role="status" data-state="invalid" data-msg-expired="Not valid">Not valid</p>'
+        in response.text
+    )
 
 
 def _short(day: datetime.date) -> str:
