@@ -184,7 +184,19 @@ class InvitationDelivery(models.Model):
         return f"{self.user} – {self.state}"
 
 
-class Region(models.Model):
+def name_tidy(name: str) -> str:
+    """A name as typed, with runs of spaces made one and none at either end: "Nokian  kaupunki "
+    and "Nokian kaupunki" are one organisation, and the any-case constraints below see them so."""
+    return " ".join((name or "").split())
+
+
+class NamedMixin:
+    def clean(self):
+        super().clean()
+        self.name = name_tidy(self.name)
+
+
+class Region(NamedMixin, models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     history = HistoricalRecords()
 
@@ -192,12 +204,19 @@ class Region(models.Model):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="region_name_unique_any_case",
+                violation_error_message=_("A region with this name already exists."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
 
-class Municipality(models.Model):
+class Municipality(NamedMixin, models.Model):
     """A municipality of the Kaikukortti network: only their residents get a card."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -210,12 +229,20 @@ class Municipality(models.Model):
         verbose_name = _("municipality")
         verbose_name_plural = _("municipalities")
         ordering = ["name"]
+        constraints = [
+            # "Tampere" and "tampere" would be two home municipalities to choose from.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="municipality_name_unique_any_case",
+                violation_error_message=_("A municipality with this name already exists."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
 
-class Organisation(models.Model):
+class Organisation(NamedMixin, models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     history = HistoricalRecords()
 
@@ -226,7 +253,11 @@ class Organisation(models.Model):
         constraints = [
             # Names are matched in any letter case when a site is added; two coordinators
             # typing "Kaupunki" and "kaupunki" at the same moment must not make two organisations.
-            models.UniqueConstraint(Lower("name"), name="organisation_name_unique_any_case"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="organisation_name_unique_any_case",
+                violation_error_message=_("An organisation with this name already exists."),
+            ),
         ]
 
     def __str__(self):
@@ -253,7 +284,7 @@ def phone_validate(value: str) -> None:
         )
 
 
-class Site(models.Model):
+class Site(NamedMixin, models.Model):
     """A unit of an organisation: either hands out cards or receives card holders."""
 
     class Kind(models.TextChoices):
@@ -288,7 +319,12 @@ class Site(models.Model):
         verbose_name_plural = _("sites")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="site_unique_name_per_organisation"),
+            models.UniqueConstraint(
+                "organisation",
+                Lower("name"),
+                name="site_name_unique_any_case_per_organisation",
+                violation_error_message=_("This organisation already has a site with this name."),
+            ),
             models.CheckConstraint(condition=models.Q(kind__in=["distributor", "venue"]), name="site_kind_valid"),
         ]
 

@@ -18,6 +18,7 @@ from .models import (
     Site,
     SiteMembership,
     User,
+    name_tidy,
 )
 from .permissions import coordinated_region_ids
 from .security_log import security_event
@@ -43,7 +44,7 @@ def site_create(
 ) -> Site:
     """A coordinator adds a distributor or venue site in a municipality of their own region."""
     _ensure_coordinates(actor, municipality.region)
-    organisation_name, name = organisation_name.strip(), name.strip()
+    organisation_name, name = name_tidy(organisation_name), name_tidy(name)
     if not organisation_name:
         raise ValidationError(
             {"organisation_name": ValidationError(_("Enter the organisation's name."), code="organisation_required")}

@@ -117,7 +117,7 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "omakaiku/privacy.html")
+    return render(request, "omakaiku/privacy.html", {"contact_email": settings.SERVICE_CONTACT_EMAIL})
 
 
 @holder_required

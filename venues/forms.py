@@ -150,6 +150,14 @@ class OfferForm(ModelForm):
             },
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A text typed in Swedish is marked Swedish (spell checking, screen readers); its label
+        # stays in the page's language, so the fieldset as a whole is not marked.
+        for name, field in self.fields.items():
+            if name[-3:] in ("_fi", "_sv", "_en"):
+                field.widget.attrs["lang"] = name[-2:]
+
     def _post_clean(self):
         # The service validates and saves; the model's own checks would only repeat it.
         pass

@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import permissions
 from accounts.forms import add_service_errors
 from accounts.paging import keyset_page
 from accounts.permissions import venue_required
@@ -212,9 +213,10 @@ def offers(request: HttpRequest) -> HttpResponse:
 
 
 def _offer_for(request, pk):
-    return get_object_or_404(
-        Offer.objects.select_related("venue").filter(venue__memberships__user=request.user, venue__kind="venue"), pk=pk
-    )
+    # The venues the person acts for now (access.venue_may_act): a closed venue's offers are no
+    # longer theirs to edit, and its pages would only end in a refusal after the typing.
+    venues = permissions.venue_site_ids(request.user)
+    return get_object_or_404(Offer.objects.select_related("venue").filter(venue_id__in=list(venues)), pk=pk)
 
 
 @venue_required

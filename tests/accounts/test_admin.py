@@ -517,3 +517,33 @@ def test_the_admins_history_page_speaks_finnish(client, admin_user, site, distri
     with translation.override("fi"):
         assert f"<h1>{gettext('View history: %s') % card.number}</h1>" in page.text
         assert gettext("Card registered") in page.text
+
+
+@pytest.mark.parametrize(
+    ("model", "existing", "typed", "message"),
+    [
+        ("region", "Pirkanmaa", "pirkanmaa", "A region with this name already exists."),
+        ("organisation", "Tampereen kaupunki", "TAMPEREEN  KAUPUNKI", "An organisation with this name already exists."),
+    ],
+)
+def test_the_admin_refuses_a_name_that_differs_only_in_case_or_spaces(
+    client, admin_user, model, existing, typed, message
+):
+    {"region": Region, "organisation": factories.OrganisationFactory._meta.model}[model].objects.create(name=existing)
+    client.force_login(admin_user)
+    url = reverse(f"admin:accounts_{model}_add")
+
+    response = client.post(url, {"name": typed, **_management_forms(client.get(url))})
+
+    assert response.status_code == 200
+    assert message in response.text
+
+
+def test_a_municipality_differing_only_in_case_is_refused(region):
+    factories.MunicipalityFactory(name="Tampere", region=region)
+    twin = factories.MunicipalityFactory.build(name=" tampere ", region=region)
+
+    with pytest.raises(ValidationError) as refused:
+        twin.full_clean()
+
+    assert "A municipality with this name already exists." in str(refused.value)

@@ -496,3 +496,29 @@ def test_a_switched_off_login_is_shown_so_and_not_added_to_another_site(client, 
         "This person's login has been switched off by a Kaikukeskus administrator. Ask them to switch it on again."
     ]
     assert not other.memberships.exists()
+
+
+def test_a_new_sites_names_are_matched_without_extra_spaces_or_case(coordinator, municipality):
+    first = services.site_create(
+        actor=coordinator, municipality=municipality, organisation_name="Nokian kaupunki", name="Kirjasto", kind="venue"
+    )
+
+    second = services.site_create(
+        actor=coordinator,
+        municipality=municipality,
+        organisation_name=" Nokian  kaupunki ",
+        name="Nuoret",
+        kind="venue",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.site_create(
+            actor=coordinator,
+            municipality=municipality,
+            organisation_name="NOKIAN KAUPUNKI",
+            name="KIRJASTO",
+            kind="venue",
+        )
+
+    assert second.organisation == first.organisation
+    assert refused.value.message_dict["name"] == ["This organisation already has a site with this name."]
+    assert Site.objects.count() == 2

@@ -171,3 +171,13 @@ def test_staff_cannot_open_the_settings_and_strangers_are_sent_to_log_in(client,
     assert client.post(SETTINGS, {"language": "sv"}).status_code == 403
     assert client.post(PASSWORD_CHANGE, {"old_password": factories.PASSWORD}).status_code == 403
     assert User.objects.get(pk=distributor.pk).language == "fi"
+
+
+def test_the_privacy_notice_names_the_keeper_who_sees_what_and_where_to_complain(client, db, settings):
+    settings.SERVICE_CONTACT_EMAIL = "tietosuoja@kaikukortti.example"
+
+    page = client.get(reverse("omakaiku:privacy"), HTTP_ACCEPT_LANGUAGE="fi").text
+
+    assert '<a href="mailto:tietosuoja@kaikukortti.example">tietosuoja@kaikukortti.example</a>' in page
+    assert "<h2>Kuka näkee tietosi</h2>" in page
+    assert "tietosuojavaltuutetulle" in page

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -56,6 +57,18 @@ def test_another_venue_cannot_touch_the_offer(venue, venue_user, municipality):
         services.offer_delete(offer=offer, actor=other)
 
 
+def test_a_closed_venues_offers_are_not_offered_for_editing(client, venue_user, venue, municipality):
+    # The person also works at an open venue, so they still log in and reach the venue pages.
+    factories.MembershipFactory(user=venue_user, site=factories.VenueSiteFactory(municipality=municipality))
+    offer = factories.OfferFactory(venue=venue)
+    venue.is_active = False
+    venue.save()
+    client.force_login(venue_user)
+
+    for name in ("offer_edit", "offer_delete"):
+        assert client.get(reverse(f"venues:{name}", args=[offer.pk])).status_code == 404, name
+
+
 def _offer_post(**overrides) -> dict:
     """The offer editor's form as a venue posts it."""
     today = timezone.localdate()
@@ -87,6 +100,19 @@ def test_offer_pages(client, venue_user, venue, django_assert_num_queries):
     factories.OfferFactory.create_batch(10, venue=venue)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(reverse("venues:offers"))
+
+
+def test_the_offer_editor_names_its_venue_and_marks_the_languages_of_the_texts_not_the_labels(
+    client, venue_user, venue
+):
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:offer_create"), {"venue": venue.pk}).text
+
+    assert re.search(rf"<h1>New offer <span class=\"subtle\">· {re.escape(venue.name)}</span></h1>", page)
+    assert '<fieldset class="group" lang=' not in page  # its labels are in English here
+    assert '<legend lang="sv">På svenska</legend>' in page
+    assert re.search(r'<input[^>]*name="title_sv"[^>]*lang="sv"|<input[^>]*lang="sv"[^>]*name="title_sv"', page)
 
 
 def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
