@@ -902,7 +902,7 @@ def offer_validate(*, venue: Site | None, data: dict) -> None:
     if data.get("category") not in UseCategory.values:
         errors["category"] = [_("Choose a category.")]
     link = (data.get("web_link") or "").strip()
-    if link and not re.match(r"https?://[^\s/]+\.[^\s]+$", link):
+    if link and not re.match(r"https?://[^\s/]+\.[^\s]+$", link, re.IGNORECASE):  # "HTTPS://" too
         # Holders follow the link from OmaKaiku: a web address only, never javascript: or a file.
         errors["web_link"] = [_("Enter a web address that starts with https:// (or http://).")]
     if errors:

@@ -135,6 +135,12 @@ def test_an_offers_web_link_is_a_web_address_only(venue, venue_user, link):
     assert not Offer.objects.exists()
 
 
+def test_a_web_address_in_capitals_is_a_web_address_too(venue, venue_user):
+    offer = services.offer_save(venue=venue, actor=venue_user, data=_offer_data(web_link="HTTPS://Example.fi/Liput"))
+
+    assert offer.web_link == "HTTPS://Example.fi/Liput"
+
+
 def test_an_offer_keeps_its_address_link_accessibility_and_booking(venue, venue_user):
     data = _offer_data(
         address="Hämeenkatu 1",
