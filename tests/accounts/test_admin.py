@@ -66,6 +66,18 @@ def _user_form(email: str, **extra) -> dict:
     return data
 
 
+def _user_form_with_its_site(user, email: str, **extra) -> dict:
+    """The change form of a person who works for one site, as the admin posts it."""
+    membership = user.memberships.get()
+    return _user_form(email, **extra) | {
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": str(membership.pk),
+        "memberships-0-user": str(user.pk),
+        "memberships-0-site": str(membership.site_id),
+    }
+
+
 def test_a_users_kind_cannot_be_changed_in_the_admin(client, admin_user, distributor):
     client.force_login(admin_user)
     url = reverse("admin:accounts_user_change", args=[distributor.pk])
@@ -108,15 +120,7 @@ def test_a_staff_address_changed_in_the_admin_is_the_only_one_that_logs_in(clien
     person = factories.UserFactory(email="jakaja2@example.fi")  # with its allauth address, as invited
     factories.MembershipFactory(user=person)
     client.force_login(admin_user)
-    data = _user_form("Uusi.Jakaja2@Example.fi")
-    membership = person.memberships.get()
-    data |= {
-        "memberships-TOTAL_FORMS": "1",
-        "memberships-INITIAL_FORMS": "1",
-        "memberships-0-id": str(membership.pk),
-        "memberships-0-user": str(person.pk),
-        "memberships-0-site": str(membership.site_id),
-    }
+    data = _user_form_with_its_site(person, "Uusi.Jakaja2@Example.fi")
 
     saved = client.post(reverse("admin:accounts_user_change", args=[person.pk]), data)
 
@@ -356,14 +360,7 @@ def test_the_admin_cannot_make_a_kaikukeskus_administrator_a_sites_staff(client,
 
 def test_the_admin_cannot_give_staff_status_to_a_person_who_works_for_a_site(client, admin_user, distributor):
     client.force_login(admin_user)
-    membership = distributor.memberships.get()
-    data = _user_form(distributor.email, is_staff="on") | {
-        "memberships-TOTAL_FORMS": "1",
-        "memberships-INITIAL_FORMS": "1",
-        "memberships-0-id": str(membership.pk),
-        "memberships-0-user": str(distributor.pk),
-        "memberships-0-site": str(membership.site_id),
-    }
+    data = _user_form_with_its_site(distributor, distributor.email, is_staff="on")
 
     response = client.post(reverse("admin:accounts_user_change", args=[distributor.pk]), data)
 
