@@ -295,7 +295,7 @@ def test_offers_from_the_venue_to_omakaiku(desk, url, venue, distributor, site, 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Offers").click()
     expect(h1(page)).to_contain_text("Offers")
     page.get_by_role("main").get_by_role("link", name="New offer").click()
-    expect(h1(page)).to_have_text("New offer")
+    expect(h1(page)).to_have_text(f"New offer · {venue.name}")
 
     # The Finnish title is the one that is required.
     page.get_by_label("Title (English)").fill("Free theatre on Tuesdays")
