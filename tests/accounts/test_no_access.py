@@ -23,7 +23,10 @@ def _main(response) -> str:
         ("distributor", "accounts:region", "This page is for regional coordinators."),
     ],
 )
-def test_staff_without_the_role_are_told_whom_the_page_is_for(client, request, who, url_name, message):
+def test_staff_without_the_role_are_told_whom_the_page_is_for(client, db, request, who, url_name, message):
+    # ``db`` named here, not only reached through getfixturevalue: pytest-django orders a test by
+    # the fixtures it names, and this one ran among the tests without a database, where the
+    # connection its lazily set-up database opened stayed open past the test database's removal.
     client.force_login(request.getfixturevalue(who))
 
     response = client.get(reverse(url_name), headers={"accept-language": "en"})
