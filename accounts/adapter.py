@@ -8,6 +8,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from .mfa import mfa_required, totp_enabled
 from .models import User
@@ -82,8 +83,12 @@ class AccountAdapter(DefaultAccountAdapter):
             template, url_name = settings.HOLDER_PASSWORD_RESET_TEMPLATE, settings.HOLDER_SET_PASSWORD_URL
         else:
             template, url_name = STAFF_PASSWORD_RESET_TEMPLATE, "account_reset_password_from_key"
+        security_event("password.reset_requested", request=self.request, user=user)
+        requested_at = timezone.now().isoformat()
         transaction.on_commit(
-            lambda: send_password_reset_email.enqueue(user_id=user.pk, template=template, url_name=url_name)
+            lambda: send_password_reset_email.enqueue(
+                user_id=user.pk, template=template, url_name=url_name, requested_at=requested_at
+            )
         )
 
 

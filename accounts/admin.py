@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
@@ -20,6 +22,7 @@ from .models import (
     SiteMembership,
     User,
 )
+from .security_log import security_event
 
 # Every admin form is one of the project's forms (``form = ModelForm``, the user forms below):
 # text typed or pasted here is cleaned as in Kaikukanta's own forms (no NUL byte, no invisible
@@ -113,6 +116,11 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
         if obj is not None and obj.is_holder:
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        # Every copy of the address goes, as when a service erases a login: its history rows
+        # and the admin's own log lines name it.
+        services.user_erase(user=obj)
 
 
 class MunicipalityInline(admin.TabularInline):
@@ -228,6 +236,28 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        self._removed_log(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._removed_log(request, list(queryset.select_related("user")))
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _removed_log(request, authenticators):
+        # As when the person removes it themselves: operators alert on every ``mfa.removed``, and
+        # the admin's own ``admin.deleted`` line names only the model.
+        for authenticator in authenticators:
+            security_event(
+                "mfa.removed",
+                request=request,
+                user=authenticator.user,
+                authenticator_type=str(authenticator.type),
+                authenticator_id=authenticator.pk,
+                removed_by_admin=request.user.pk,
+            )
+
 
 # Addresses change only through the services (the email is the login and the holder's personal
 # data); groups and per-user permissions are not used: roles come from sites and regions.
@@ -238,5 +268,7 @@ admin.site.unregister(Group)
 # admin's: whether an invitation reached its person is shown in words on the user's page (and
 # a site's staff list). The results' own pages were English (app name, columns, statuses,
 # Python paths, tracebacks) and showed each task's arguments; the operators watch the queue
-# with the queries in docs/deploy.md.
+# with the queries in docs/deploy.md. Its admin module is imported here first: the app comes
+# after this one in INSTALLED_APPS (for db_worker), and would otherwise register them after this.
+import_module("django_tasks_db.admin")
 admin.site.unregister(DBTaskResult)

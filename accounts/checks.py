@@ -24,3 +24,48 @@ def mail_leaves_the_machine(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+# Caches that each process keeps to itself: allauth's login rate limits, the checked CSV imports
+# and the statistics tables must be shared by every gunicorn worker (a rate limit per worker lets
+# four times the guesses through; an import checked in one worker is not found by the next).
+PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+}
+# Task backends that cannot run a task later: a failed mail is not retried, and mail and
+# statistics recomputation run inside the request that queued them.
+TASKS_NOT_QUEUED = {
+    "django.tasks.backends.immediate.ImmediateBackend",
+    "django.tasks.backends.dummy.DummyBackend",
+}
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def caches_are_shared(app_configs=None, **kwargs):
+    return [
+        checks.Warning(
+            f"The cache {alias!r} is kept by each process ({settings.CACHES[alias]['BACKEND']}): login rate "
+            "limits, checked imports and statistics would differ from one gunicorn worker to the next.",
+            hint=f"Set {setting} to the database cache (the default) or Redis (docs/deploy.md).",
+            id="kaikukanta.W002",
+        )
+        for alias, setting in (("default", "CACHE_URL"), ("stats", "STATS_CACHE_URL"))
+        if settings.CACHES[alias]["BACKEND"] in PROCESS_CACHES
+    ]
+
+
+@checks.register(deploy=True)
+def tasks_are_queued(app_configs=None, **kwargs):
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend in TASKS_NOT_QUEUED:
+        return [
+            checks.Warning(
+                f"TASKS_BACKEND is {backend}: a mail that fails is not tried again, and mail and "
+                "statistics are worked out inside the page's request.",
+                hint="Set TASKS_BACKEND=django_tasks_db.DatabaseBackend and run manage.py db_worker.",
+                id="kaikukanta.W003",
+            )
+        ]
+    return []

@@ -1,3 +1,6 @@
+import re
+import unicodedata
+
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -190,6 +193,35 @@ def name_tidy(name: str) -> str:
     return " ".join((name or "").split())
 
 
+# A web or email address, with or without its scheme: mail programs make a link of
+# "kaikukanta-login.example.com/reset" as readily as of "https://…".
+_NAME_ADDRESS = re.compile(
+    r"://|@|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:fi|ax|se|no|dk|ee|eu|com|net|org|info|io|app|link|online|site|ru)\b",
+    re.IGNORECASE,
+)
+_NAME_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def name_validate(value: str) -> None:
+    """A region's, municipality's, organisation's or site's name: no web or email address (the
+    names go into the invitations, letters and reminders sent to staff and cardholders, where an
+    address would read as the programme's own), and no word mixing alphabets (a Cyrillic "а" in
+    "Tаmpere" looks like another site's name in every list)."""
+    if _NAME_ADDRESS.search(value or ""):
+        raise ValidationError(
+            _("A name cannot contain a web or email address: names are shown in emails to staff and cardholders."),
+            code="name_address",
+        )
+    for word in (value or "").split():
+        scripts = {unicodedata.name(char, "").split(" ", 1)[0] for char in word if char.isalpha()}
+        if len(scripts.intersection(_NAME_SCRIPTS)) > 1:
+            raise ValidationError(
+                _("The word %(word)s mixes letters of different alphabets (Latin and Cyrillic, say). Type it again."),
+                code="name_mixed_alphabets",
+                params={"word": word},
+            )
+
+
 class NamedMixin:
     def clean(self):
         super().clean()
@@ -197,7 +229,7 @@ class NamedMixin:
 
 
 class Region(NamedMixin, models.Model):
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True, validators=[name_validate])
     history = HistoricalRecords()
 
     class Meta:
@@ -219,7 +251,7 @@ class Region(NamedMixin, models.Model):
 class Municipality(NamedMixin, models.Model):
     """A municipality of the Kaikukortti network: only their residents get a card."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True, validators=[name_validate])
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("region")
     )
@@ -243,7 +275,7 @@ class Municipality(NamedMixin, models.Model):
 
 
 class Organisation(NamedMixin, models.Model):
-    name = models.CharField(_("name"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True, validators=[name_validate])
     history = HistoricalRecords()
 
     class Meta:
@@ -294,7 +326,7 @@ class Site(NamedMixin, models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="sites", verbose_name=_("organisation")
     )
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[name_validate])
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     municipality = models.ForeignKey(
         Municipality, on_delete=models.PROTECT, related_name="sites", verbose_name=_("municipality")

@@ -1,6 +1,8 @@
 """Writes for organisations, sites and staff accounts (see cards/services.py for the pattern)."""
 
 from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -19,6 +21,7 @@ from .models import (
     SiteMembership,
     User,
     name_tidy,
+    name_validate,
 )
 from .permissions import coordinated_region_ids
 from .security_log import security_event
@@ -49,6 +52,10 @@ def site_create(
         raise ValidationError(
             {"organisation_name": ValidationError(_("Enter the organisation's name."), code="organisation_required")}
         )
+    try:
+        name_validate(organisation_name)
+    except ValidationError as error:
+        raise ValidationError({"organisation_name": error}) from None
     if kind not in Site.Kind.values:
         raise ValidationError(
             {
@@ -164,6 +171,10 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
         membership = SiteMembership(user=user, site=site)
         membership._history_user = actor
         membership.save()
+        if user.awaits_password and user.language != language:
+            # Nobody has logged in with it yet: the newest invitation's language is the person's.
+            user.language = language
+            user.save(update_fields=["language"])
         if user.awaits_password:
             user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": site.name})
             security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=site.pk)
@@ -242,6 +253,10 @@ def user_erase(*, user: User) -> None:
     user.delete()
     # Deleting wrote one more history row with the address; remove them all.
     User.history.filter(id=pk).delete()
+    # The admin's log names a login by its address ("recent actions", the object's history).
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(pk)).update(
+        object_repr=f"#{pk}"
+    )
 
 
 def membership_remove(*, actor: User, membership: SiteMembership) -> None:
@@ -249,3 +264,10 @@ def membership_remove(*, actor: User, membership: SiteMembership) -> None:
     with transaction.atomic():
         membership._history_user = actor
         membership.delete()
+        user = User.objects.select_for_update().get(pk=membership.user_id)
+        if user.awaits_password and not (user.memberships.exists() or user.coordinated_regions.exists()):
+            # Invited for nothing now: a password set from the mail would open a login that no
+            # site lists, which only a national admin could find. A new invitation sends a new link.
+            user.invited_at = None
+            user.save(update_fields=["invited_at"])
+            InvitationDelivery.objects.filter(user=user).delete()

@@ -103,15 +103,41 @@ def send_invitation_email(
 
 
 @task()
-def send_password_reset_email(*, user_id: int, template: str, url_name: str) -> None:
-    """A forgotten-password mail, sent outside the request.
+def send_password_reset_email(
+    *, user_id: int, template: str, url_name: str, attempt: int = 1, requested_at: str | None = None
+) -> None:
+    """A forgotten-password mail, sent outside the request, retried as an invitation is.
 
     Sending in the request would answer differently (an error, a delay) for an address that
     has an account than for one that has not, when the mail server is slow or down. The
-    link is made here, from the saved user, so no token waits in the task queue.
+    link is made here, from the saved user, so no token waits in the task queue. A failure
+    is tried again 1, 5 and 30 minutes later (the page has already said a mail is on its
+    way); a retry is dropped once the person has logged in after asking, as they no longer
+    need it.
     """
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return
-    security_event("password.reset_requested", user=user)
-    _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)
+    if requested_at is not None and user.last_login and user.last_login > datetime.fromisoformat(requested_at):
+        return
+    try:
+        _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
+        can_retry = send_password_reset_email.get_backend().supports_defer and attempt <= len(INVITATION_RETRY_DELAYS)
+        logger.warning(
+            "Password reset email for user id=%s failed (attempt %s, %s)%s",
+            user_id,
+            attempt,
+            type(error).__name__[:100],
+            "; retrying later" if can_retry else "",
+        )
+        if can_retry:
+            send_password_reset_email.using(run_after=timezone.now() + INVITATION_RETRY_DELAYS[attempt - 1]).enqueue(
+                user_id=user_id,
+                template=template,
+                url_name=url_name,
+                attempt=attempt + 1,
+                requested_at=requested_at or timezone.now().isoformat(),
+            )
+        else:
+            security_event("password.reset_mail_failed", user=user, attempts=attempt)

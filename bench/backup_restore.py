@@ -9,7 +9,8 @@
 4. For every table of the public schema, counts the rows and computes a checksum on both sides
    (the source inside the same snapshot as the dump), checks that every sequence is ahead of
    its column's largest value (a new row after a restore must not collide) and that the
-   indexes and constraints were all recreated.
+   indexes and constraints were all recreated. The scratch database is created with the source's
+   collation (a dump does not carry it), and the two are compared.
 
 It prints a table of table, rows, checksum and ok, the dump size and the time of each step,
 and exits 1 on any mismatch (2 when it cannot run). The checksum of a table is the sum of
@@ -111,10 +112,27 @@ def database_exists(server: Server, name: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
-def recreate(server: Server, scratch: str) -> None:
+def database_locale(conn) -> dict[str, str]:
+    """The database's own collation settings, which a dump does not carry: a database created with
+    the server's defaults sorts names in another order (deploy.md makes it with ICU's fi-FI)."""
+    row = conn.execute("SELECT to_jsonb(d) FROM pg_database d WHERE datname = current_database()").fetchone()[0]
+    # daticulocale up to PostgreSQL 16, datlocale from 17.
+    icu = row.get("datlocale") or row.get("daticulocale") or ""
+    return {"provider": row["datlocprovider"], "collate": row["datcollate"], "ctype": row["datctype"], "icu": icu}
+
+
+def recreate(server: Server, scratch: str, locale: dict[str, str]) -> None:
+    """The scratch database, made as the source was: UTF-8 and the source's collation."""
+    options = [
+        sql.SQL("TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE {} LC_CTYPE {}").format(
+            sql.Literal(locale["collate"]), sql.Literal(locale["ctype"])
+        )
+    ]
+    if locale["provider"] == "i":
+        options.append(sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(locale["icu"])))
     with psycopg.connect(**server.conninfo("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+        conn.execute(sql.SQL("CREATE DATABASE {} ").format(sql.Identifier(scratch)) + sql.SQL(" ").join(options))
 
 
 def drop(server: Server, scratch: str) -> None:
@@ -260,9 +278,10 @@ def drill(args) -> int:
             tables = public_tables(snapshot_conn)
             source_sums = clock.step("checksum source", lambda: sums(snapshot_conn, tables))
             source_schema = schema_counts(snapshot_conn)
+            source_locale = database_locale(snapshot_conn)
             snapshot_conn.rollback()
 
-        clock.step("drop and create scratch", lambda: recreate(server, args.scratch))
+        clock.step("drop and create scratch", lambda: recreate(server, args.scratch, source_locale))
         restore = ["pg_restore", *server.cli_args(), "--exit-on-error", "--no-owner", "--no-privileges"]
         clock.step(
             f"pg_restore --jobs {args.jobs}",
@@ -272,6 +291,7 @@ def drill(args) -> int:
             restored_sums = clock.step("checksum restored", lambda: sums(restored_conn, public_tables(restored_conn)))
             restored_schema = schema_counts(restored_conn)
             behind = sequences_behind(restored_conn)
+            restored_locale = database_locale(restored_conn)
             restored_size = restored_conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
         lines = compare(source_sums, restored_sums)
@@ -289,13 +309,15 @@ def drill(args) -> int:
             f" {'ok' if schema_ok else 'MISMATCH'}"
         )
         print(f"sequences:   {'all ahead of their columns' if not behind else 'BEHIND: ' + ', '.join(behind)}")
+        locale_ok = source_locale == restored_locale
+        print(f"collation:   {source_locale} -> {restored_locale} {'ok' if locale_ok else 'MISMATCH'}")
         print(
             f"sizes:       dump {human_size(dump_file.stat().st_size)}, "
             f"source database {human_size(source_size)}, restored database {human_size(restored_size)}"
         )
         print("steps:       " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in clock.steps))
         print(f"total:       {sum(seconds for _, seconds in clock.steps):.1f} s")
-        ok = tables_ok and schema_ok and not behind
+        ok = tables_ok and schema_ok and not behind and locale_ok
         print("RESULT:      " + ("restore verified" if ok else "MISMATCH: the restored database differs"))
         return 0 if ok else 1
     finally:

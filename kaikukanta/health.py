@@ -24,6 +24,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -35,6 +36,7 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 # Migrations, once applied, stay applied for the life of the process: the check (which reads
 # every migration file) runs only until it has passed once.
 _migrations_applied = False
+_cache_tables_made = False
 
 
 def _plain(text: str, status: int = 200) -> HttpResponse:
@@ -48,19 +50,33 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return _plain("ok")
 
 
+def _database_cache_tables() -> set[str]:
+    return {
+        config["LOCATION"]
+        for config in settings.CACHES.values()
+        if config["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    }
+
+
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Ready for traffic: the default database answers and no migration is waiting."""
-    global _migrations_applied
+    """Ready for traffic: the default database answers, no migration is waiting and the cache
+    tables (``createcachetable``, not made by ``migrate``) exist: without them every statistics
+    page would fail."""
+    global _migrations_applied, _cache_tables_made
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         if not _migrations_applied:
             executor = MigrationExecutor(connection)
             _migrations_applied = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if _migrations_applied and not _cache_tables_made:
+            _cache_tables_made = _database_cache_tables() <= set(connection.introspection.table_names())
     except DatabaseError:
         return _plain("database unavailable", status=503)
     if not _migrations_applied:
         return _plain("migrations not applied", status=503)
+    if not _cache_tables_made:
+        return _plain("cache tables missing", status=503)
     return _plain("ok")
 
 
@@ -136,14 +152,24 @@ def service_unavailable(request: HttpRequest, exc: BaseException) -> HttpRespons
     # Middleware that runs after this one on the way out (SecurityHeadersMiddleware) asks
     # request.user; unevaluated, it would query the database again and fail again.
     request.user = AnonymousUser()
+    # The request's own language: when the session failed, the locale middleware has not run yet
+    # and the language active in this thread is whatever the previous request left there.
+    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+    with translation.override(language):
+        response = _service_unavailable_page(request)
+    response["Content-Language"] = language
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    # Already logged above, without the path Django's own log line would show.
+    response._has_been_logged = True
+    return response
+
+
+def _service_unavailable_page(request: HttpRequest) -> HttpResponse:
     try:
         portal = request.path_info.startswith(reverse(settings.HOLDER_HOME_URL))
         response = HttpResponse(loader.render_to_string("503.html", {"holder_portal": portal}), status=503)
     except Exception:
         # A broken static manifest must not turn the 503 into an unhandled error.
         response = _plain(_("The service is temporarily unavailable. Please wait a moment and try again."), 503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Cache-Control"] = "no-store"
-    # Already logged above, without the path Django's own log line would show.
-    response._has_been_logged = True
     return response

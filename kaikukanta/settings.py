@@ -5,6 +5,7 @@ environment (see the table in README.md); there is deliberately one settings
 module so that what runs in CI is what runs in production.
 """
 
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,14 +41,15 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_filters",
-    "django_tasks_db",
     "accounts",
     "cards",
     "omakaiku",
     "venues",
     "stats",
-    # Last, so that accounts' own clean_old_history and clean_duplicate_history (which refuse:
-    # the register's history is kept) are the ones manage.py runs.
+    # After accounts, so that accounts' own commands are the ones manage.py runs: db_worker
+    # (which waits out a database outage), clean_old_history and clean_duplicate_history (which
+    # refuse: the register's history is kept).
+    "django_tasks_db",
     "simple_history",
 ]
 
@@ -171,8 +173,10 @@ def _mailer(url: str) -> dict:
             "use_ssl": bool(config.get("EMAIL_USE_SSL")),
             "timeout": 20,
         }
-    elif config.get("EMAIL_FILE_PATH"):
-        options = {"file_path": config["EMAIL_FILE_PATH"]}
+    elif config["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        # The path as written: django-environ makes filemail:///tmp/mail the relative "tmp/mail".
+        parts = urllib.parse.urlsplit(url)
+        options = {"file_path": parts.netloc + parts.path}
     return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
 
 

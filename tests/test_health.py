@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cards.models import CardUse
 from kaikukanta import health
@@ -36,6 +36,7 @@ def database_down(only: str = ""):
 def _fresh_readiness(monkeypatch):
     # The passed migration check is remembered for the life of the process; each test starts afresh.
     monkeypatch.setattr(health, "_migrations_applied", False)
+    monkeypatch.setattr(health, "_cache_tables_made", False)
 
 
 @pytest.fixture
@@ -94,6 +95,19 @@ def test_readyz_is_503_while_a_migration_is_unapplied(client, db):
 
     assert response.status_code == 503
     assert response.text == "migrations not applied\n"
+
+
+def test_readyz_is_503_while_a_cache_table_is_missing(client, db, settings):
+    # migrate does not make the cache tables: an installation that skipped createcachetable
+    # would answer every statistics page with an error.
+    settings.CACHES = settings.CACHES | {
+        "extra": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kaikukanta_never_made"}
+    }
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.text == "cache tables missing\n"
 
 
 def test_readyz_is_503_while_the_database_is_down(client, db):
@@ -218,3 +232,18 @@ def test_other_errors_still_answer_the_500_page(venue_client, venue, monkeypatch
     assert response.status_code == 500
     assert "Something went wrong. Please try again in a moment." in response.text
     assert "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_the_503_page_speaks_the_visitors_language_whatever_the_last_request_left(venue_client, venue, language):
+    # A worker's previous request left another language active; this one's session cannot be
+    # read, so the locale middleware never runs for it.
+    venue_client.cookies["django_language"] = language
+    with translation.override("sv" if language != "sv" else "fi"), database_down():
+        response = venue_client.get(reverse("venues:desk"))
+
+    assert response.status_code == 503
+    assert f'<html lang="{language}">' in response.text
+    assert response["Content-Language"] == language
+    heading = {"fi": "Palvelu on tilapäisesti poissa käytöstä", "sv": "Tjänsten är tillfälligt ur bruk"}
+    assert heading.get(language, "Service temporarily unavailable") in response.text

@@ -5,6 +5,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
@@ -544,3 +545,35 @@ def test_a_municipality_differing_only_in_case_is_refused(region):
         twin.full_clean()
 
     assert "A municipality with this name already exists." in str(refused.value)
+
+
+def test_the_admin_refuses_an_address_in_any_place_name(client, admin_user, region):
+    # As on the coordinator's form: the names go into mail sent from the programme's address.
+    client.force_login(admin_user)
+    for model in ("region", "municipality", "organisation"):
+        url = reverse(f"admin:accounts_{model}_add")
+        data = {"name": "Pirkanmaa https://example.com/", "region": region.pk}
+
+        response = client.post(url, data | _management_forms(client.get(url)))
+
+        assert response.status_code == 200, model
+        assert "A name cannot contain a web or email address" in response.text, model
+
+
+def test_a_staff_login_deleted_in_the_admin_leaves_no_copy_of_its_address(client, admin_user, site):
+    staff = factories.MembershipFactory(site=site, user__email="poistettava@example.fi").user
+    client.force_login(admin_user)
+    # An earlier change in the admin: its log line names the login by its address.
+    client.post(
+        reverse("admin:accounts_user_change", args=[staff.pk]),
+        _user_form_with_its_site(staff, staff.email, language="sv"),
+    )
+
+    client.post(reverse("admin:accounts_user_delete", args=[staff.pk]), {"post": "yes"})
+
+    assert not User.objects.filter(pk=staff.pk).exists()
+    assert not User.history.filter(email="poistettava@example.fi").exists()
+    assert not LogEntry.objects.filter(object_repr__icontains="poistettava").exists()
+    assert LogEntry.objects.filter(object_id=str(staff.pk)).count() == 2  # the change and the deletion, by id
+    client.get(reverse("admin:index"))  # shows, once, the messages of the change and the deletion
+    assert "poistettava" not in client.get(reverse("admin:index")).text  # "Recent actions" among the rest

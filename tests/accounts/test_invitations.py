@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
+from accounts.adapter import STAFF_PASSWORD_RESET_TEMPLATE
 from accounts.models import InvitationDelivery, User
-from accounts.tasks import INVITATION_RETRY_DELAYS, send_invitation_email
+from accounts.tasks import INVITATION_RETRY_DELAYS, send_invitation_email, send_password_reset_email
 from tests import factories
 
 # Nothing listens on the discard port: connecting fails at once, as with a mail server that is down.
@@ -164,6 +165,46 @@ def test_reset_with_the_mail_server_down_answers_as_for_an_unknown_address(clien
     assert known_response.url == unknown_response.url
 
 
+def test_a_reset_mail_that_fails_is_tried_again_later_then_given_up(client, distributor, settings, deferring_tasks):
+    settings.MAILERS = MAIL_SERVER_DOWN
+    kwargs = {
+        "user_id": distributor.pk,
+        "template": STAFF_PASSWORD_RESET_TEMPLATE,
+        "url_name": "account_reset_password_from_key",
+    }
+
+    waits = []
+    for attempt in range(1, len(INVITATION_RETRY_DELAYS) + 2):
+        before = timezone.now()
+        send_password_reset_email.call(**kwargs, attempt=attempt, requested_at=before.isoformat())
+        if attempt <= len(INVITATION_RETRY_DELAYS):
+            retry = deferring_tasks.results[-1]
+            assert retry.kwargs["attempt"] == attempt + 1
+            waits.append(retry.task.run_after - before)
+    assert len(deferring_tasks.results) == len(INVITATION_RETRY_DELAYS)
+    for wait, expected in zip(waits, INVITATION_RETRY_DELAYS, strict=True):
+        assert expected <= wait < expected + datetime.timedelta(seconds=5)
+
+    settings.MAILERS = MAIL_WORKS
+    send_password_reset_email.call(**kwargs, attempt=2, requested_at=timezone.now().isoformat())
+    assert [message.to for message in mail.outbox] == [[distributor.email]]
+
+
+def test_a_reset_retried_after_the_person_logged_in_is_not_sent(client, distributor):
+    asked = timezone.now() - datetime.timedelta(minutes=5)
+    client.force_login(distributor)  # remembered the password meanwhile
+
+    send_password_reset_email.call(
+        user_id=distributor.pk,
+        template=STAFF_PASSWORD_RESET_TEMPLATE,
+        url_name="account_reset_password_from_key",
+        attempt=2,
+        requested_at=asked.isoformat(),
+    )
+
+    assert mail.outbox == []
+
+
 def test_staff_reset_mail_links_to_kaikukanta_and_holder_reset_to_omakaiku(client, site, committed, settings):
     settings.SITE_URL = "http://127.0.0.1:8123"
     staff = factories.MembershipFactory(site=site, user__email="jakaja@example.fi").user
@@ -216,6 +257,19 @@ def test_consolemail_url_gives_the_readable_backend():
     from kaikukanta.settings import _mailer
 
     assert _mailer("consolemail://")["BACKEND"] == "accounts.mail.ConsoleEmailBackend"
+
+
+@pytest.mark.parametrize(
+    ("url", "path"), [("filemail:///var/mail/kaikukanta", "/var/mail/kaikukanta"), ("filemail://mail", "mail")]
+)
+def test_filemail_url_keeps_its_path_as_written(url, path):
+    # filemail:///tmp/x once wrote set-password links under the app's own folder, as "tmp/x".
+    from kaikukanta.settings import _mailer
+
+    assert _mailer(url) == {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": path},
+    }
 
 
 def test_make_run_serves_links_for_its_own_port(settings):

@@ -274,3 +274,32 @@ def test_the_deploy_check_warns_of_mail_that_stays_on_the_machine(settings, back
     settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": {}}}
 
     assert [message.id for message in mail_leaves_the_machine()] == (["kaikukanta.W001"] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("cache", "warned"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", True),
+        ("django.core.cache.backends.db.DatabaseCache", False),
+        ("django.core.cache.backends.redis.RedisCache", False),
+    ],
+)
+def test_the_deploy_check_warns_of_a_cache_each_worker_keeps_to_itself(settings, cache, warned):
+    # A rate limit kept per gunicorn worker lets each worker's share of guesses through.
+    from accounts.checks import caches_are_shared
+
+    settings.CACHES = settings.CACHES | {alias: {"BACKEND": cache, "LOCATION": alias} for alias in ("default", "stats")}
+
+    assert [message.id for message in caches_are_shared()] == (["kaikukanta.W002"] * 2 if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("backend", "warned"),
+    [("django.tasks.backends.immediate.ImmediateBackend", True), ("django_tasks_db.DatabaseBackend", False)],
+)
+def test_the_deploy_check_warns_of_tasks_that_run_in_the_request(settings, backend, warned):
+    from accounts.checks import tasks_are_queued
+
+    settings.TASKS = {"default": {"BACKEND": backend}}
+
+    assert [message.id for message in tasks_are_queued()] == (["kaikukanta.W003"] if warned else [])

@@ -328,6 +328,7 @@ def test_the_full_flow_leaks_no_address_password_key_or_session(
     assert by_name["invitation.holder_sent"]["user_id"] == distributor.pk
     assert by_name["invitation.holder_sent"]["invitee_id"] == holder_card.holder.account_id
     assert by_name["password.reset_requested"]["user_id"] == distributor.pk
+    assert by_name["password.reset_requested"]["ip"] == "127.0.0.1"  # logged in the request, not by the worker
     assert by_name["password.reset_completed"]["user_id"] == distributor.pk
     assert [e["user_id"] for e in named(everything_logged, "login.succeeded")] == [admin_user.pk, distributor.pk]
 
@@ -339,3 +340,28 @@ def test_the_full_flow_leaks_no_address_password_key_or_session(
     for secret in never:
         assert secret not in text, "a secret or an address reached the log"
     assert not re.search(rf"(?<!\d){code}(?!\d)", text)
+
+
+@pytest.mark.parametrize("how", ["page", "action"])
+def test_an_authenticator_removed_in_the_admin_is_logged_as_mfa_removed(
+    client, admin_user, coordinator, security_caplog, how
+):
+    # Operators alert on mfa.removed: the lost-phone procedure in the admin must say it too.
+    record = Authenticator.objects.get(user=coordinator, type=Authenticator.Type.TOTP)
+    client.force_login(admin_user)
+    security_caplog.clear()
+
+    if how == "page":
+        client.post(reverse("admin:accounts_authenticatorrecord_delete", args=[record.pk]), {"post": "yes"})
+    else:
+        client.post(
+            reverse("admin:accounts_authenticatorrecord_changelist"),
+            {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
+        )
+
+    assert not Authenticator.objects.filter(pk=record.pk).exists()
+    [removed] = named(security_caplog, "mfa.removed")
+    assert removed["user_id"] == coordinator.pk
+    assert removed["authenticator_id"] == record.pk
+    assert removed["removed_by_admin"] == admin_user.pk
+    assert removed["ip"] == "127.0.0.1"

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import Site, SiteMembership, User
+from accounts.models import Organisation, Site, SiteMembership, User
+from accounts.tokens import invitation_token_generator
 from tests import factories
 from tests.answers import assert_answered_as_unknown
 
@@ -57,6 +58,42 @@ def test_a_sites_public_contact_is_kept_and_a_bad_email_is_a_form_error(client, 
     site = Site.objects.get(name="Perhetyö")
     assert (site.contact_phone, site.contact_email) == ("03 565 6000", "perhetyo@tampere.example.fi")
     assert "03 565 6000" in client.get(reverse("accounts:site", args=[site.pk])).text
+
+
+ADDRESS_REFUSED = "A name cannot contain a web or email address: names are shown in emails to staff and cardholders."
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("name", "Sosiaalitoimi. URGENT: log in at https://kaikukanta-login.example/reset", ADDRESS_REFUSED),
+        ("name", "Perhetyö, see www.example.org", ADDRESS_REFUSED),
+        ("name", "Perhetyö kaikukanta-login.example.com/reset", ADDRESS_REFUSED),
+        ("organisation_name", "Tampereen kaupunki tuki@example.fi", ADDRESS_REFUSED),
+        # A Cyrillic "а" (U+0430) twice: the name would look like Tampereen kaupunki's own.
+        (
+            "organisation_name",
+            "T\u0430mpereen k\u0430upunki",
+            "The word T\u0430mpereen mixes letters of different alphabets (Latin and Cyrillic, say). Type it again.",
+        ),
+    ],
+)
+def test_a_sites_names_carry_no_address_and_no_mixed_alphabets(
+    client, coordinator, municipality, field, typed, message
+):
+    # The names are pasted into invitations, letters and reminders sent from the programme's address.
+    client.force_login(coordinator)
+    data = {"organisation_name": "Tampereen kaupunki", "name": "Perhetyö", "kind": "distributor"}
+
+    refused = client.post(reverse("accounts:site_create"), data | {"municipality": municipality.pk, field: typed})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors[field] == [message]
+    assert typed in refused.context["form"][field].value()
+    assert not Site.objects.exists()
+    assert not Organisation.objects.exists()
+    services.site_create(actor=coordinator, municipality=municipality, **data)  # Tampere, Perhetyö: fine
+    assert Site.objects.count() == 1
 
 
 @pytest.mark.parametrize("phone", ["abc", "03 565 600O", "1234", "+358 10 555 1234+", "010²555 1234"])
@@ -522,3 +559,37 @@ def test_a_new_sites_names_are_matched_without_extra_spaces_or_case(coordinator,
     assert second.organisation == first.organisation
     assert refused.value.message_dict["name"] == ["This organisation already has a site with this name."]
     assert Site.objects.count() == 2
+
+
+def test_an_invitation_ends_with_the_last_site_it_was_for(coordinator, site):
+    other = factories.SiteFactory(municipality=site.municipality)
+    user = services.staff_invite(actor=coordinator, site=site, email="uusi@example.fi")
+    services.staff_invite(actor=coordinator, site=other, email="uusi@example.fi")
+    token = invitation_token_generator.make_token(user)
+
+    services.membership_remove(actor=coordinator, membership=user.memberships.get(site=site))
+    user.refresh_from_db()
+    assert invitation_token_generator.check_token(user, token)  # still invited to the other site
+
+    services.membership_remove(actor=coordinator, membership=user.memberships.get(site=other))
+    user.refresh_from_db()
+    # Its link would open a login that no site lists.
+    assert not invitation_token_generator.check_token(user, token)
+    assert user.invitation is None
+
+    services.staff_invite(actor=coordinator, site=site, email="uusi@example.fi")  # invited again: a new link
+    user.refresh_from_db()
+    assert invitation_token_generator.check_token(user, invitation_token_generator.make_token(user))
+    assert user.invitation.state == "queued"
+
+
+def test_a_person_not_yet_in_gets_the_newest_invitations_language(coordinator, site, distributor):
+    other = factories.SiteFactory(municipality=site.municipality)
+    services.staff_invite(actor=coordinator, site=site, email="uusi@example.fi", language="en")
+
+    again = services.staff_invite(actor=coordinator, site=other, email="uusi@example.fi", language="sv")
+    services.staff_invite(actor=coordinator, site=other, email=distributor.email, language="sv")
+
+    assert again.language == User.objects.get(email="uusi@example.fi").language == "sv"
+    distributor.refresh_from_db()
+    assert distributor.language == "fi"  # someone who logs in keeps their own choice

@@ -676,3 +676,15 @@ def test_a_missing_omakaiku_page_keeps_omakaiku_and_a_staff_one_kaikukanta(holde
     assert staff_missing.status_code == 404
     assert '<body class="">' in staff_missing.text
     assert ">Kaikukanta</a>" in staff_missing.text
+
+
+def test_logging_out_clears_the_stored_mobile_card_and_the_login_page_says_so(client, holder_client):
+    # The stored copy outlives a session that merely ends (it is for the desk with no network).
+    logged_out = holder_client.post(reverse("omakaiku:logout"))
+    login = holder_client.get(reverse("omakaiku:login"))
+
+    assert logged_out["Clear-Site-Data"] == '"cache", "storage"'
+    assert (
+        "On a shared or borrowed device, log out when you are done: your mobile card stays stored on the device "
+        "until you do."
+    ) in login.text
