@@ -20,6 +20,26 @@ logger = logging.getLogger(__name__)
 INVITATION_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 
 
+def mail_retry_later(task, *, attempt: int, delays, what: str, error: Exception, **kwargs) -> bool:
+    """After a failed mail: queue ``task`` again after this attempt's delay, when the task backend
+    can run a task later and an attempt is left, and log the failure either way (by ``what``,
+    never the address). True when queued; otherwise the caller marks the delivery failed.
+
+    A backend that runs tasks at once (development, tests) cannot wait, so there a failure is
+    final at once."""
+    can_retry = task.get_backend().supports_defer and attempt <= len(delays)
+    logger.warning(
+        "%s failed (attempt %s, %s)%s",
+        what,
+        attempt,
+        type(error).__name__[:100],
+        "; retrying later" if can_retry else "",
+    )
+    if can_retry:
+        task.using(run_after=timezone.now() + delays[attempt - 1]).enqueue(attempt=attempt + 1, **kwargs)
+    return can_retry
+
+
 def invitation_url(user: User, url_name: str = "account_reset_password_from_key") -> str:
     path = reverse(
         url_name, kwargs={"uidb36": user_pk_to_url_str(user), "key": invitation_token_generator.make_token(user)}
@@ -77,27 +97,20 @@ def send_invitation_email(
     try:
         _send_set_password_email(user=user, template=template, context=context, url_name=url_name)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
-        error_class = type(error).__name__[:100]
-        can_retry = send_invitation_email.get_backend().supports_defer and attempt <= len(INVITATION_RETRY_DELAYS)
-        logger.warning(
-            "Invitation email for user id=%s failed (attempt %s, %s)%s",
-            user_id,
-            attempt,
-            error_class,
-            "; retrying later" if can_retry else "",
+        retried = mail_retry_later(
+            send_invitation_email,
+            attempt=attempt,
+            delays=INVITATION_RETRY_DELAYS,
+            what=f"Invitation email for user id={user_id}",
+            error=error,
+            user_id=user_id,
+            template=template,
+            context=context,
+            url_name=url_name,
+            invited_at=invited_at,
         )
-        if can_retry:
-            _delivery_set(user, state=InvitationDelivery.State.QUEUED, attempts=attempt, error=error_class)
-            send_invitation_email.using(run_after=timezone.now() + INVITATION_RETRY_DELAYS[attempt - 1]).enqueue(
-                user_id=user_id,
-                template=template,
-                context=context,
-                url_name=url_name,
-                attempt=attempt + 1,
-                invited_at=invited_at,
-            )
-        else:
-            _delivery_set(user, state=InvitationDelivery.State.FAILED, attempts=attempt, error=error_class)
+        state = InvitationDelivery.State.QUEUED if retried else InvitationDelivery.State.FAILED
+        _delivery_set(user, state=state, attempts=attempt, error=type(error).__name__[:100])
         return
     _delivery_set(user, state=InvitationDelivery.State.SENT, attempts=attempt, error="")
 
@@ -123,21 +136,16 @@ def send_password_reset_email(
     try:
         _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
-        can_retry = send_password_reset_email.get_backend().supports_defer and attempt <= len(INVITATION_RETRY_DELAYS)
-        logger.warning(
-            "Password reset email for user id=%s failed (attempt %s, %s)%s",
-            user_id,
-            attempt,
-            type(error).__name__[:100],
-            "; retrying later" if can_retry else "",
+        retried = mail_retry_later(
+            send_password_reset_email,
+            attempt=attempt,
+            delays=INVITATION_RETRY_DELAYS,
+            what=f"Password reset email for user id={user_id}",
+            error=error,
+            user_id=user_id,
+            template=template,
+            url_name=url_name,
+            requested_at=requested_at or timezone.now().isoformat(),
         )
-        if can_retry:
-            send_password_reset_email.using(run_after=timezone.now() + INVITATION_RETRY_DELAYS[attempt - 1]).enqueue(
-                user_id=user_id,
-                template=template,
-                url_name=url_name,
-                attempt=attempt + 1,
-                requested_at=requested_at or timezone.now().isoformat(),
-            )
-        else:
+        if not retried:
             security_event("password.reset_mail_failed", user=user, attempts=attempt)

@@ -8,6 +8,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.tasks import mail_retry_later
+
 from . import services
 from .models import ExpiryReminder
 
@@ -67,19 +69,16 @@ def send_expiry_reminder(*, reminder_id: int, attempt: int = 1) -> None:
     try:
         _reminder_email(reminder, card).send()
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
-        can_retry = send_expiry_reminder.get_backend().supports_defer and attempt <= len(REMINDER_RETRY_DELAYS)
-        logger.warning(
-            "Expiry reminder id=%s failed (attempt %s, %s)%s",
-            reminder_id,
-            attempt,
-            type(error).__name__,
-            "; retrying later" if can_retry else "",
+        retried = mail_retry_later(
+            send_expiry_reminder,
+            attempt=attempt,
+            delays=REMINDER_RETRY_DELAYS,
+            what=f"Expiry reminder id={reminder_id}",
+            error=error,
+            reminder_id=reminder_id,
         )
-        if can_retry:
+        if retried:
             _state_set(reminder, attempts=attempt)
-            send_expiry_reminder.using(run_after=timezone.now() + REMINDER_RETRY_DELAYS[attempt - 1]).enqueue(
-                reminder_id=reminder_id, attempt=attempt + 1
-            )
         else:
             _state_set(reminder, state=ExpiryReminder.State.FAILED, attempts=attempt)
         return
