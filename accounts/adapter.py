@@ -6,9 +6,11 @@ from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .mfa import mfa_required, totp_enabled
 from .models import User
@@ -32,8 +34,11 @@ class AccountAdapter(DefaultAccountAdapter):
         """Each login page admits one side only: Kaikukanta staff or OmaKaiku holders.
 
         A login or password-reset page for holders sets ``request.login_portal =
-        User.Kind.HOLDER``; every other one is Kaikukanta's. A right password on the wrong
-        side fails exactly like a wrong password, so the page reveals nothing about the address.
+        User.Kind.HOLDER``; every other one is Kaikukanta's. A right password on the wrong side
+        is refused with where to log in instead: it tells nothing that the password's owner does
+        not know, and "wrong password" would send a holder to reset a password that works. It
+        still counts as a failed login (allauth has checked its rate limits first, so a locked
+        login learns nothing here).
         """
         user = super().authenticate(request, **credentials)
         portal = login_portal(request)
@@ -41,7 +46,13 @@ class AccountAdapter(DefaultAccountAdapter):
             self.authentication_failed(request, **credentials)
             # Django's login-failed signal does not fire here: the password was right.
             security_event("login.failed", request=request, user=user, reason="wrong_portal")
-            return None
+            if user.is_holder:
+                message = _("This is an OmaKaiku login for cardholders. Log in to OmaKaiku at %(url)s")
+                url = reverse("omakaiku:login")
+            else:
+                message = _("This is a Kaikukanta login for staff. Log in to Kaikukanta at %(url)s")
+                url = reverse("account_login")
+            raise ValidationError(message % {"url": settings.SITE_URL + url}, code="wrong_portal")
         return user
 
     def get_login_redirect_url(self, request):

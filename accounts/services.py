@@ -176,7 +176,7 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
             user.language = language
             user.save(update_fields=["language"])
         if user.awaits_password:
-            user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": site.name})
+            user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(site)})
             security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=site.pk)
     return user
 
@@ -193,7 +193,9 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
     region_ids = None if actor.is_superuser else set(coordinated_region_ids(actor))
     sites = [
         site
-        for site in Site.objects.filter(memberships__user=user).select_related("municipality").order_by("name", "pk")
+        for site in Site.objects.filter(memberships__user=user)
+        .select_related("municipality", "organisation")
+        .order_by("name", "pk")
         if region_ids is None or site.municipality.region_id in region_ids
     ]
     if not sites:
@@ -208,7 +210,7 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
                 _("This person has already set a password. They can use 'Forgotten password' on the login page."),
                 code="already_activated",
             )
-        user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": sites[0].name})
+        user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(sites[0])})
         security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=sites[0].pk, resend=True)
 
 

@@ -180,6 +180,7 @@ class CardUpdateForm(HolderFieldsMixin, Form):
         label=_("Reason for the change"),
         max_length=CHANGE_REASON_MAX_LENGTH,
         help_text=_("Kept in the card's history, e.g. 'typo in postal code'."),
+        error_messages={"required": _("Write why the card is changed, e.g. 'typo in postal code'.")},
     )
 
     field_order = ["number", "kind"]
@@ -197,6 +198,7 @@ class CardInactivateForm(Form):
         # The dormant-account reason is the system's own, never chosen by staff.
         choices=[c for c in Card.InactivationReason.choices if c[0] != Card.InactivationReason.DORMANT],
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose why the card is inactivated.")},
     )
     note = forms.CharField(
         label=_("Note"),
@@ -217,6 +219,7 @@ class SwitchToMobileForm(Form):
     language = _language_field()
     confirm = forms.BooleanField(
         label=_("The customer gives up the physical card. It is inactivated and cannot be used any more."),
+        error_messages={"required": _("Tick the box to confirm that the customer gives up the physical card.")},
     )
 
 
@@ -228,6 +231,7 @@ class OmaKaikuEmailChangeForm(Form):
 class OmaKaikuCloseForm(Form):
     confirm = forms.BooleanField(
         label=_("Close the holder's OmaKaiku account. Their email is erased and a mobile card stops working."),
+        error_messages={"required": _("Tick the box to confirm that the holder's OmaKaiku account is closed.")},
     )
 
 
@@ -259,4 +263,5 @@ class CardReplaceForm(Form):
         label=_("What happened to the card?"),
         choices=[(reason.value, reason.label) for reason in REPLACE_REASONS],
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what happened to the card.")},
     )

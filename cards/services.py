@@ -361,11 +361,16 @@ def omakaiku_invite(*, holder: Holder, actor: User | None) -> None:
             _("The holder has already set a password. They can use 'Forgotten password' on the login page."),
             "omakaiku_already_activated",
         )
-    card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site").first()
+    card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site__organisation").first()
     user_invite(
         user=user,
         template=settings.HOLDER_INVITATION_TEMPLATE,
-        context={"site_name": card.site.name if card else ""},
+        # The site with its organisation, as every page names it: a unit's name alone
+        # ("Aikuissosiaalityö") does not say who writes.
+        context={
+            "site_name": str(card.site) if card else "",
+            "mobile": bool(card and (card.mobile_enabled or card.is_mobile_only)),
+        },
         url_name=settings.HOLDER_SET_PASSWORD_URL,
     )
     security_event("invitation.holder_sent", user=actor, invitee_id=user.pk, holder_id=holder.pk)

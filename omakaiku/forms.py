@@ -20,7 +20,10 @@ class _RulesBesideTheNewPassword:
 class HolderSetPasswordForm(_RulesBesideTheNewPassword, CleanTextMixin, SetPasswordForm):
     """Django's form (with the password validators), plus the privacy notice on first activation."""
 
-    accept_privacy = forms.BooleanField(label=_("I have read the privacy notice."), required=True)
+    accept_privacy = forms.BooleanField(
+        label=_("I have read the privacy notice."),
+        error_messages={"required": _("Tick the box to confirm that you have read the privacy notice.")},
+    )
 
     def __init__(self, user, *args, first_time: bool, **kwargs):
         super().__init__(user, *args, **kwargs)

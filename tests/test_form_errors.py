@@ -36,5 +36,5 @@ def test_the_omakaiku_activation_summary_in_finnish_has_no_period_before_the_col
         form = HolderSetPasswordForm(User(email="maija@example.com"), data={}, first_time=True)
         items = _summary_items(form)
 
-    assert "Olen lukenut tietosuojaselosteen: Tämä kenttä vaaditaan." in items
+    assert "Olen lukenut tietosuojaselosteen: Vahvista rastittamalla, että olet lukenut tietosuojaselosteen." in items
     assert not any(".:" in item or "?:" in item for item in items)

@@ -58,6 +58,8 @@ class CardCheck:
     card: Card | None
     valid: bool
     reason: str = ""
+    # Why not (``card_expired`` …), for what the desk offers instead; empty when valid.
+    code: str = ""
 
     @property
     def is_organisation(self) -> bool:
@@ -113,8 +115,8 @@ def _card_by_number(number: str) -> Card | None:
 def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:
     number = card_number_normalize(number)
     card = _card_by_number(number)
-    problem, _code = _card_problem(card, on or timezone.localdate())
-    return CardCheck(number=number, card=card, valid=not problem, reason=problem)
+    problem, code = _card_problem(card, on or timezone.localdate())
+    return CardCheck(number=number, card=card, valid=not problem, reason=problem, code=code)
 
 
 _CATEGORIES = frozenset(UseCategory.values)

@@ -299,9 +299,13 @@ def test_holder_cannot_log_in_to_kaikukanta(client, db):
 
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+    # The right password: told where to log in ("wrong password" would send them to reset it).
+    assert "This is an OmaKaiku login for cardholders. Log in to OmaKaiku at " in _error_text(response)
     wrong_password = client.post(reverse("account_login"), {"login": holder_user.email, "password": "wrong"})
-    # Same failure as a wrong password: the page does not tell whether the address exists.
-    assert _error_text(response) == _error_text(wrong_password)
+    unknown = client.post(reverse("account_login"), {"login": "nobody@example.com", "password": "wrong"})
+    # Without the password, the page does not tell whether the address exists.
+    assert _error_text(wrong_password) == _error_text(unknown)
+    assert "OmaKaiku" not in _error_text(wrong_password)
 
 
 def _error_text(response) -> str:

@@ -297,6 +297,7 @@ def test_inactivate_asks_for_a_reason_and_confirmation(distributor_client, site)
     card.refresh_from_db()
     assert "cannot be undone" in page.text
     assert refused.status_code == 200
+    assert refused.context["form"].errors["reason"] == ["Choose why the card is inactivated."]
     assert card.status == Card.Status.ACTIVE
 
     distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "lost"})
@@ -331,6 +332,10 @@ def test_switch_page_needs_confirmation(distributor_client, site, committed):
 
     refused = distributor_client.post(reverse("cards:switch", args=[card.pk]), {"email": "m@example.com"})
     assert refused.status_code == 200
+    assert refused.context["form"].errors["confirm"] == [
+        "Tick the box to confirm that the customer gives up the physical card."
+    ]
+    assert 'value="m@example.com"' in refused.text
     assert Card.objects.count() == 1
 
     with committed():

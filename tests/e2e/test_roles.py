@@ -101,8 +101,8 @@ def test_a_cardholder_cannot_log_in_to_kaikukanta(page, url, site):
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
-    # A right password on the wrong side fails like a wrong one.
-    expect(page.get_by_role("alert")).to_be_visible()
+    # A right password on the wrong side: refused, with where to log in instead.
+    expect(page.get_by_role("alert")).to_contain_text("This is an OmaKaiku login for cardholders.")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     for path in ("/cards/", "/cards/check/"):
         page.goto(url(path))

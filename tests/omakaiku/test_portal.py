@@ -79,7 +79,7 @@ def test_privacy_notice_must_be_accepted(client, invited):
     _page, response = _activate(client, _link(mail.outbox[0]), accept_privacy="")
 
     assert response.status_code == 200
-    assert "This field is required" in response.text
+    assert "Tick the box to confirm that you have read the privacy notice." in response.text
     assert not User.objects.get(email="maija@example.com").has_usable_password()
 
 
@@ -140,13 +140,21 @@ def test_holder_logs_in_with_email_and_password(client, invited):
     assert response.url == reverse("omakaiku:home")
 
 
-def test_staff_cannot_log_in_to_omakaiku_and_failure_is_generic(client, distributor):
+def test_staff_cannot_log_in_to_omakaiku_and_are_told_where_to(client, distributor, settings):
+    # The right password: "wrong password" would send them to reset one that works.
+    settings.SITE_URL = "https://kaikukanta.example.fi"
     staff = client.post(reverse("omakaiku:login"), {"login": distributor.email, "password": factories.PASSWORD})
+    wrong = client.post(reverse("omakaiku:login"), {"login": distributor.email, "password": "not-the-password"})
     unknown = client.post(reverse("omakaiku:login"), {"login": "nobody@example.com", "password": factories.PASSWORD})
 
-    assert staff.status_code == unknown.status_code == 200
+    assert staff.status_code == wrong.status_code == unknown.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert _errors(staff) == _errors(unknown)
+    assert (
+        "This is a Kaikukanta login for staff. Log in to Kaikukanta at https://kaikukanta.example.fi/accounts/login/"
+        in _errors(staff)
+    )
+    assert _errors(wrong) == _errors(unknown)  # without the password, nothing is said about the address
+    assert "Kaikukanta login" not in _errors(wrong)
 
 
 def _errors(response) -> str:
@@ -688,3 +696,26 @@ def test_logging_out_clears_the_stored_mobile_card_and_the_login_page_says_so(cl
         "On a shared or borrowed device, log out when you are done: your mobile card stays stored on the device "
         "until you do."
     ) in login.text
+
+
+def test_the_invitation_names_the_site_with_its_organisation_and_the_mobile_card(invited, site, committed):
+    # A unit's name alone ("Aikuissosiaalityö") does not say who writes.
+    site.name, site.organisation.name = "Aikuissosiaalityö", "Tampereen kaupunki"
+    site.save()
+    site.organisation.save()
+    plain = factories.CardFactory(
+        site=site, number="A7654321", holder__account=factories.HolderUserFactory(activated_at=None, language="en")
+    )
+    mail.outbox.clear()
+
+    with committed():
+        services.omakaiku_invite(holder=invited.holder, actor=None)
+        services.omakaiku_invite(holder=plain.holder, actor=None)
+
+    mobile_mail, plain_mail = (message.body for message in mail.outbox)
+    distributor = "Your Kaikukortti distributor Aikuissosiaalityö (Tampereen kaupunki) has activated OmaKaiku for you."
+    assert distributor in mobile_mail
+    assert distributor in plain_mail
+    mobile = "Your Kaikukortti is also a mobile card: log in to OmaKaiku on your phone and open Mobile card"
+    assert mobile in mobile_mail
+    assert mobile not in plain_mail

@@ -195,7 +195,12 @@ def test_desk_shows_why_a_card_is_not_valid(client, venue_user, site):
     assert "is not valid" in page.text
     assert "expired" in page.text
     assert "Record use" not in page.text
+    # A visit from while it was valid (a paper record) has a way in: the import.
+    hint = "A visit from a day when the card was still valid is recorded with the offline import."
+    assert hint in page.text
+    assert f'href="{reverse("venues:import")}?venue=' in page.text
     assert "Unknown card" in unknown.text
+    assert hint not in unknown.text
 
 
 def test_the_desk_and_the_card_check_give_an_inactive_card_no_valid_until_date(
