@@ -4,7 +4,7 @@ A table over a million uses takes seconds to compute, and the same figures are a
 again and again. Each computed table is cached with a fingerprint of the register: the newest
 row of every table the figures read, and of their history. Any write (a use recorded, imported
 or cancelled, a card registered, renewed, moved or inactivated, a holder changed, an OmaKaiku
-account activated, a site or municipality renamed) changes the fingerprint, and so does every
+account activated, a site, organisation or municipality renamed) changes the fingerprint, and so does every
 summary build. The cache key holds today's date (the current year so far, cards valid today),
 the language (titles and labels are translated when computed), the scope, the filters and the
 table.
@@ -32,7 +32,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from accounts.models import Municipality, Region, Site, User
+from accounts.models import Municipality, Organisation, Region, Site, User
 from cards.access import StatsScope
 from cards.models import Card, CardUse, Holder, ValidityPeriod
 
@@ -51,8 +51,10 @@ POLL_SECONDS = 0.2
 # "<5" and "×"; 3: the annual table protects a small year with its total; 4: the annual table's
 # title names the region filter's region, a chosen category leaves the other categories' use
 # columns out, one region's cross-region table has its own venues' column only, and card kinds
-# write their day 30.11.2026), so that no table kept in the old shape is shown after an upgrade.
-TABLE_FORMAT = "4"
+# write their day 30.11.2026; 5: the tables by site and by municipality are protected against
+# the places they lie in, card kinds count OmaKaiku in use), so that no table kept in the old
+# shape is shown after an upgrade.
+TABLE_FORMAT = "5"
 
 # Every row the figures read is in one of these; the history tables catch changes to existing
 # rows (every audited save writes one), the tables themselves catch bulk-loaded rows.
@@ -65,6 +67,8 @@ _WATCHED = [
     ValidityPeriod,
     User.history.model,
     Site.history.model,
+    # A site's label in every table names its organisation.
+    Organisation.history.model,
     Municipality.history.model,
     Region.history.model,
     # Each summary build adds a row. A transaction that committed after rows with higher ids

@@ -142,6 +142,10 @@ class StatsFilterForm(Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("preset"):
+            # The preset wins over the typed dates, as it does over valid ones: a date left in the
+            # address from before (a future one, say) is no reason to refuse it.
+            for name in ("start", "end"):
+                self._errors.pop(name, None)
             cleaned["start"], cleaned["end"] = preset_period(cleaned["preset"])
         elif "start" not in self.errors and "end" not in self.errors:
             start, end = cleaned.get("start"), cleaned.get("end")

@@ -21,9 +21,11 @@ holder: organisation cards' clients under 16 are never child uses.
 """
 
 import copy
+import dataclasses
 import datetime
 import operator
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import reduce, wraps
 
 from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
@@ -128,9 +130,12 @@ def _covering(day: datetime.date, prefix: str = "") -> Q:
 
 
 def _overlapping(start: datetime.date, end: datetime.date, prefix: str = "") -> Q:
-    """Validity periods during which the card was valid on at least one day of start–end."""
+    """Validity periods during which the card was valid on at least one day of start–end. A
+    period ended on its first day (a card inactivated on the day it was registered) was valid on
+    none: its last valid day is the day before ``ended_on``."""
     return Q(**{f"{prefix}valid_from__lte": end, f"{prefix}valid_until__gte": start}) & (
-        Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gt": start})
+        Q(**{f"{prefix}ended_on__isnull": True})
+        | (Q(**{f"{prefix}ended_on__gt": start}) & Q(**{f"{prefix}ended_on__gt": F(f"{prefix}valid_from")}))
     )
 
 
@@ -518,7 +523,10 @@ def _cards_used(
 # grouped by the card's site and rolled up from there (a card has one site, so even its
 # distinct-card counts add up): that spares joining two more tables.
 _USE_KEY_OF_GROUP = {"year": "year", "month": "month", "region": "site", "municipality": "site", "site": "site"}
-_ROLL_UP = {"region": "municipality__region_id", "municipality": "municipality_id"}
+# The places, each within the next: a site in a municipality, a municipality in a region (the
+# order of a site's places in ``_Figures.site_places``, after the site itself).
+_PLACE_GROUPS = ("municipality", "region")
+_PLACE_PARENT = {"site": "municipality", "municipality": "region"}
 
 
 def _figure_columns(
@@ -541,6 +549,17 @@ def _figure_columns(
     return columns
 
 
+@dataclass
+class _Figures:
+    by_key: dict  # the figures per group key (year, month, region, municipality or site)
+    totals: dict
+    with_municipalities: bool  # whether the participating municipalities are counted
+    # Grouped by place: the figures per site before they were added up by municipality or
+    # region, and each site's (municipality, region).
+    by_site: dict | None = None
+    site_places: dict | None = None
+
+
 def _figures(
     *,
     scope: StatsScope | None,
@@ -548,7 +567,7 @@ def _figures(
     group: str,
     start: datetime.date | None,
     end: datetime.date | None,
-) -> tuple[dict, dict, bool]:
+) -> _Figures:
     """The annual-table figures per group key, their totals, and whether municipalities are counted."""
     level = _level(scope)
     figures: dict = defaultdict(lambda: defaultdict(int))
@@ -589,15 +608,17 @@ def _figures(
     else:
         # Over years or months a card can be in several rows: distinct cards, not the sum.
         totals["cards_used"] = _cards_used(scope=scope, filters=filters, start=start, end=end, group=None)[None]
-    if group in _ROLL_UP:
-        parents = dict(
-            Site.objects.filter(pk__in=[pk for pk in figures if pk is not None]).values_list("pk", _ROLL_UP[group])
-        )
-        rolled: dict = defaultdict(lambda: defaultdict(int))
-        for site_id, values in figures.items():
-            for name, value in values.items():
-                rolled[parents.get(site_id)][name] += value
-        figures = rolled
+    by_site = site_places = None
+    if group in ("site", *_PLACE_GROUPS):
+        by_site = figures
+        site_places = {
+            pk: (municipality_id, region_id)
+            for pk, municipality_id, region_id in Site.objects.filter(
+                pk__in=[pk for pk in figures if pk is not None]
+            ).values_list("pk", "municipality_id", "municipality__region_id")
+        }
+        if group != "site":
+            figures = _roll_up(by_site, site_places, group)
 
     # Per municipality or site the figure would be 1 or 0: it is a column of the wider groupings.
     with_municipalities = group in ("year", "month", "region") and (
@@ -614,7 +635,18 @@ def _figures(
             scope=scope,
             registered_at=registered_at,
         )
-    return figures, totals, with_municipalities
+    return _Figures(figures, totals, with_municipalities, by_site, site_places)
+
+
+def _roll_up(by_site: dict, site_places: dict, group: str) -> dict:
+    """Per-site figures added up by the sites' municipality or region (a card is in one site)."""
+    index = _PLACE_GROUPS.index(group)
+    rolled: dict = defaultdict(lambda: defaultdict(int))
+    for site_id, values in by_site.items():
+        place = site_places.get(site_id, (None, None))[index]
+        for name, value in values.items():
+            rolled[place][name] += value
+    return rolled
 
 
 def _count_municipalities(*, figures, totals, filters, group, start, end, scope, registered_at) -> None:
@@ -626,7 +658,7 @@ def _count_municipalities(*, figures, totals, filters, group, start, end, scope,
     region_q_venue = _municipality_region_q(scope, filters, "venue__municipality__")
     if group == "region":
         use_key = "venue_region"
-    elif group in _ROLL_UP:
+    elif group in ("municipality", "site"):
         raise ValueError(group)  # a municipality's own count would be 1 or 0
     else:
         use_key = _USE_KEY_OF_GROUP[group]
@@ -667,14 +699,66 @@ def _figure_row(label, values: dict, columns: list[Column]) -> dict:
     return row
 
 
+def _place_rows(group: str, scope, filters):
+    """A table of places' rows (key, label), or a function of the figures that gives them."""
+    return {"region": _region_rows, "municipality": _municipality_rows, "site": _site_rows}[group](scope, filters)
+
+
+def _places_suppress(group: str, table: Table, keys: list, *, scope, filters, found: _Figures) -> Table:
+    """Suppress a table of places against the table of the places they lie in, as that one is
+    published: a dashboard shows by region, by municipality and by site together, and a
+    municipality's 15 beside its site's 13 gives the other site's hidden 2 away. Each table's
+    rows are tied to the row of their municipality or region (``table_suppress(linked=…)``); the
+    figures that table publishes are worked out here from the same per-site figures (no query)."""
+    parent = _PLACE_PARENT.get(group)
+    if parent is None or found.by_site is None:
+        return table_suppress(table)
+    index = _PLACE_GROUPS.index(parent)
+    parent_figures = _roll_up(found.by_site, found.site_places, parent)
+    parent_rows = _place_rows(parent, scope, filters)
+    parent_rows = parent_rows(parent_figures) if callable(parent_rows) else parent_rows
+    columns = [column for column in table.columns if column.key != "municipalities"]
+    published = _places_suppress(
+        parent,
+        Table(
+            slug="",
+            title="",
+            columns=columns,
+            rows=[_figure_row(label, parent_figures.get(key), columns) for key, label in parent_rows],
+            total=_figure_row(_("Total"), found.totals, columns),
+        ),
+        [key for key, _label in parent_rows],
+        scope=scope,
+        filters=filters,
+        found=found,
+    )
+    if group == "site":
+        place_of = {site: places[index] for site, places in found.site_places.items()}
+    else:  # a municipality's region, from the sites in it
+        place_of = {places[0]: places[index] for places in found.site_places.values()}
+    linked = []
+    for parent_key, parent_row in zip((key for key, _label in parent_rows), published.rows, strict=True):
+        indexes = [i for i, key in enumerate(keys) if key is not None and place_of.get(key) == parent_key]
+        if indexes:
+            linked.append((indexes, parent_row))
+    return table_suppress(table, linked=linked)
+
+
 def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels, label_column, chart=True, note=""):
-    figures, totals, with_municipalities = _figures(scope=scope, filters=filters, group=group, start=start, end=end)
+    found = _figures(scope=scope, filters=filters, group=group, start=start, end=end)
+    figures, totals, with_municipalities = found.by_key, found.totals, found.with_municipalities
     columns = _figure_columns(
         _level(scope), categories=_categories(filters), with_municipalities=with_municipalities, label=label_column
     )
     keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
     rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]
     total = _figure_row(_("Total"), totals, columns)
+    if group in _PLACE_PARENT or group == "region":
+        table = Table(slug=slug, title=title, columns=columns, rows=rows, total=total, chart=None, note=note)
+        table = _places_suppress(
+            group, table, [key for key, _label in keys_labels], scope=scope, filters=filters, found=found
+        )
+        return dataclasses.replace(table, chart=ChartSpec("label", ("total_uses",)) if chart else None)
     if group == "year" and with_municipalities:
         # Municipalities over all the years would read as this year's network: leave it out.
         total["municipalities"] = None
@@ -728,16 +812,20 @@ def stats_annual(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     )
 
 
-def stats_by_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
-    """The annual figures for the filter period, one row per region (the public per-region table).
-
-    A card and its uses belong to the region of the card's responsible site; a municipality
-    participates in the region it lies in."""
+def _region_rows(scope: StatsScope | None, filters: StatsFilter) -> list[tuple[int, str]]:
     regions = Region.objects.order_by("name").values_list("pk", "name")
     if filters.region_id is not None:
         regions = regions.filter(pk=filters.region_id)
     if scope is not None and scope.level == StatsLevel.REGION:
         regions = regions.filter(pk=scope.pk)
+    return list(regions)
+
+
+def stats_by_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """The annual figures for the filter period, one row per region (the public per-region table).
+
+    A card and its uses belong to the region of the card's responsible site; a municipality
+    participates in the region it lies in."""
     return _figure_table(
         slug="by-region",
         title=_("By region"),
@@ -746,7 +834,7 @@ def stats_by_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
         group="region",
         start=filters.start,
         end=filters.end,
-        keys_labels=list(regions),
+        keys_labels=_region_rows(scope, filters),
         label_column=Column("label", _("Region"), numeric=False),
     )
 
@@ -776,10 +864,14 @@ def _names(model, ids, *, extra_q: Q | None = None) -> list[tuple[int, str]]:
     return [(obj.pk, str(obj.name)) for obj in model.objects.filter(q).order_by("name", "pk")]
 
 
-def stats_by_municipality(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
-    """By the municipality of the card's responsible site."""
+def _municipality_rows(scope: StatsScope | None, filters: StatsFilter):
     region_id = scope.pk if scope is not None and scope.level == StatsLevel.REGION else filters.region_id
     extra = Q(region_id=region_id) if region_id is not None else None
+    return lambda figures: _names(Municipality, figures, extra_q=extra)
+
+
+def stats_by_municipality(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """By the municipality of the card's responsible site."""
     return _figure_table(
         slug="by-municipality",
         title=_("By municipality"),
@@ -788,14 +880,13 @@ def stats_by_municipality(*, scope: StatsScope | None, filters: StatsFilter) -> 
         group="municipality",
         start=filters.start,
         end=filters.end,
-        keys_labels=lambda figures: _names(Municipality, figures, extra_q=extra),
+        keys_labels=_municipality_rows(scope, filters),
         label_column=Column("label", _("Municipality"), numeric=False),
         chart=False,
     )
 
 
-def stats_by_site(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
-    """By distributor site: the site's cards and the uses of those cards."""
+def _site_rows(scope: StatsScope | None, filters: StatsFilter):
     region_id = scope.pk if scope is not None and scope.level == StatsLevel.REGION else filters.region_id
     extra = (
         Q(kind=Site.Kind.DISTRIBUTOR, municipality__region_id=region_id, is_active=True)
@@ -811,6 +902,13 @@ def stats_by_site(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
             (site.pk, str(site))
             for site in Site.objects.filter(q).select_related("organisation").order_by("name", "pk")
         ]
+
+    return sites
+
+
+def stats_by_site(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
+    """By distributor site: the site's cards and the uses of those cards."""
+    sites = _site_rows(scope, filters)
 
     return _figure_table(
         slug="by-site",
@@ -965,7 +1063,8 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
         Column("x", _("X (mobile only)"), personal=True),
         Column("z", _("Z (organisation, mobile only)"), personal=True),
         Column("total", _("Valid cards"), personal=True),
-        Column("omakaiku", _("Holder has OmaKaiku"), personal=True),
+        # In use: the holder has set a password from the invitation (an invitation alone is not).
+        Column("omakaiku", _("OmaKaiku in use"), personal=True),
         Column("omakaiku_share", _("OmaKaiku share (%)")),
     ]
     if key == "site__municipality__region_id":
@@ -1005,7 +1104,13 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
             rows=table_rows,
             total=total,
             chart=ChartSpec("label", tuple(kinds)),
-            note=_("Cards valid on %(day)s.") % {"day": _day_text(day)},
+            # Whether a card has the mobile card, and its holder OmaKaiku, is kept as it is now,
+            # not day by day: for a past day these columns say how those cards stand today.
+            note=_(
+                "Cards valid on %(day)s. The mobile card and OmaKaiku as they are today; OmaKaiku is in use once "
+                "the holder has set a password from the invitation."
+            )
+            % {"day": _day_text(day)},
         ),
         row_totals={"total": tuple(kinds)},
     )

@@ -45,6 +45,12 @@ never hidden to protect another, so one mark told that it was 1 to 4 as well.) T
 "×" as 5 or more even though it may not be, as if the reader knew which hidden cell is which.
 Which cells are hidden never depends on the marks: only how they are marked.
 
+Tables shown together (``linked``): a site's figures add up to its municipality's, shown in the
+table beside it. Each such group of rows is a line whose total is the other table's figure, as
+that table publishes it: protected as a column is, and where the figure is hidden there, its
+parts are never all shown. Its lines come first, so that a group is protected within itself
+rather than by hiding a cell of another group.
+
 Use counts (not personal) are shown as they are.
 """
 
@@ -75,10 +81,17 @@ class _Line:
     may_hide: bool  # whether its cells may be hidden to protect it (the totals row's may not)
     additive: bool = True
     hide_total: bool = False  # its parts are each shown elsewhere: protect them with the total
+    # Its total is a figure of another table (``linked``): where that one is hidden, the parts
+    # must not all be shown, or they would add up to it.
+    total_elsewhere: bool = False
 
 
 def table_suppress(
-    table: Table, *, row_totals: dict[str, tuple[str, ...]] | None = None, rows_shown_elsewhere: bool = False
+    table: Table,
+    *,
+    row_totals: dict[str, tuple[str, ...]] | None = None,
+    rows_shown_elsewhere: bool = False,
+    linked: list[tuple[list[int], dict]] | None = None,
 ) -> Table:
     """A copy of ``table`` with small personal counts, and the cells that would reveal them, hidden.
 
@@ -86,6 +99,10 @@ def table_suppress(
     ``{"total": ("female", "male", "other")}``: such rows are protected like columns are.
     ``rows_shown_elsewhere``: each row's figures are published by other tables too, so a hidden
     cell is protected by hiding its column's total (see the module's text).
+    ``linked``: groups of rows (their indexes) whose personal counts add up exactly to a row of
+    another table shown beside this one, given as that table publishes it (already suppressed):
+    a site's figures to its municipality's. Each group is protected against that row as a column
+    is against its total, and where that row's cell is hidden, not every part of it is shown.
     """
     personal = {column.key for column in table.columns if column.personal and column.numeric}
     distinct = {column.key for column in table.columns if not column.additive}
@@ -122,11 +139,33 @@ def table_suppress(
         if total is not None:
             lines.append(_Line([(total, key) for key in parts], (total, total_key), False))
 
+    own_lines = list(lines)  # the marks are checked within this table (below)
+    # The linked groups first: hiding within a group protects both it and its column, where a
+    # cell of another group, hidden for the column, would leave the group's cell computable.
+    linked_lines = []
+    for indexes, published in linked or []:
+        elsewhere = dict(published)  # not shown in this table: only its figures are read
+        for key in sorted(personal, key=[column.key for column in table.columns].index):
+            if key in elsewhere:
+                # Places nest: a card is in one site, so even a distinct count adds up exactly.
+                parts = [(rows[i], key) for i in indexes]
+                linked_lines.append(_Line(parts, (elsewhere, key), True, total_elsewhere=True))
+    lines = linked_lines + lines
+
     changed = True
     while changed:
         changed = False
         for line in lines:
             total_row, total_key = line.total
+            if line.total_elsewhere and isinstance(total_row.get(total_key), Suppressed):
+                cells = line.parts
+                if not any(isinstance(cell[0].get(cell[1]), Suppressed) for cell in cells):
+                    candidates = [c for c in cells if _is_shown_count(c[0].get(c[1])) and c[0][c[1]] > 0]
+                    if candidates:
+                        row, key = min(candidates, key=lambda cell: cell[0][cell[1]])
+                        row[key] = COMPLEMENTARY
+                        changed = True
+                continue
             if not _is_shown_count(total_row.get(total_key)):
                 continue  # no total shown (hidden, or none): nothing to compute back from
             cells = line.parts
@@ -156,7 +195,9 @@ def table_suppress(
             row[key] = COMPLEMENTARY
             changed = True
 
-    for row, key in _marks_that_would_tell(lines, originals):
+    # The marks are checked against this table's own totals; another table's (``linked``) are
+    # a known limit (README, "Known gaps").
+    for row, key in _marks_that_would_tell(own_lines, originals):
         row[key] = COMPLEMENTARY
 
     return dataclasses.replace(table, rows=rows, total=total)

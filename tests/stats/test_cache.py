@@ -229,6 +229,17 @@ def test_a_login_is_no_change_to_the_register(client, distributor):
     assert register_fingerprint() == before
 
 
+def test_an_organisation_renamed_is_a_change_to_the_register(site):
+    # Every table labels a site with its organisation: a download must not keep the old name.
+    from stats.cache import register_fingerprint
+
+    before = register_fingerprint()
+    site.organisation.name = "Nokian seurakuntayhtymä"
+    site.organisation.save()
+
+    assert register_fingerprint() != before
+
+
 def test_a_summary_build_is_a_change_to_the_fingerprint(db):
     """A use committed after rows with higher ids leaves every newest id unchanged; the next
     summary build still changes the fingerprint, so cached tables are computed again."""

@@ -151,6 +151,8 @@ def test_public_page_in_each_language(client, figures, db, language):
         ("preset=last-12-months", datetime.date(2024, 6, 16), datetime.date(2025, 6, 15)),
         # A preset wins over typed dates: a shared "this year" link stays this year.
         ("preset=last-year&start=2020-01-01&end=2020-02-01", datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)),
+        # … even over typed dates that would be refused (in the future, not a date).
+        ("preset=last-year&start=2099-01-01&end=nonsense", datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)),
         ("start=2023-03-01&end=2023-03-31", datetime.date(2023, 3, 1), datetime.date(2023, 3, 31)),
         ("start=2023-03-01", datetime.date(2023, 3, 1), datetime.date(2025, 6, 15)),
         ("end=2023-03-31", datetime.date(2023, 1, 1), datetime.date(2023, 3, 31)),

@@ -350,3 +350,29 @@ def test_hidden_cells_that_add_up_to_their_own_number_get_another_hidden_beside_
 def test_hidden_cells_with_room_to_vary_need_nothing_more():
     table = table_suppress(_table([[1, 0, 0], [2, 0, 0], [10, 0, 0]], [13, 0, 0]))
     assert [row["a"] for row in table.rows] == [S, S, 10]
+
+
+# --- tables shown together: a site's figures add up to its municipality's -------------------------
+
+
+def test_rows_linked_to_another_tables_figure_are_protected_against_it():
+    # Sites r0 and r1 lie in a municipality shown as 15 in the table by municipality; r2 in
+    # another. Alone, the column would hide r2 (the smallest) beside r1's "<5", and 15 - 13
+    # would give r1's 2 away.
+    table = _table([[13, 0, 0], [2, 0, 0], [7, 0, 0]], [22, 0, 0])
+    assert [row["a"] for row in table_suppress(table).rows] == [13, S, X]
+
+    linked = table_suppress(table, linked=[([0, 1], {"a": 15, "b": 0, "c": 0}), ([2], {"a": 7, "b": 0, "c": 0})])
+
+    assert [row["a"] for row in linked.rows] == [X, S, 7]
+
+
+def test_rows_whose_linked_figure_is_hidden_there_are_not_all_shown():
+    # The municipality's 13 is hidden in its own table (to protect another municipality): its two
+    # sites, 6 and 7, would add up to it. Hiding one leaves the column to hide the other.
+    table = _table([[6, 0, 0], [7, 0, 0], [30, 0, 0]], [43, 0, 0])
+    assert [row["a"] for row in table_suppress(table).rows] == [6, 7, 30]
+
+    linked = table_suppress(table, linked=[([0, 1], {"a": X, "b": 0, "c": 0}), ([2], {"a": 30, "b": 0, "c": 0})])
+
+    assert [row["a"] for row in linked.rows] == [X, X, 30]
