@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kaikukanta.history import HistoricalRecords
@@ -252,6 +253,14 @@ class Municipality(NamedMixin, models.Model):
     """A municipality of the Kaikukortti network: only their residents get a card."""
 
     name = models.CharField(_("name"), max_length=100, unique=True, validators=[name_validate])
+    # A bilingual municipality's Swedish name (Helsingfors for Helsinki), for Swedish pages and mail.
+    name_sv = models.CharField(
+        _("name in Swedish"),
+        max_length=100,
+        blank=True,
+        validators=[name_validate],
+        help_text=_("Only for a bilingual municipality, e.g. Helsingfors. Shown on Swedish pages and in Swedish mail."),
+    )
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("region")
     )
@@ -271,7 +280,12 @@ class Municipality(NamedMixin, models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # In the language of the page or mail being made (the Finnish name where there is no other).
+        return self.name_sv if self.name_sv and get_language() == "sv" else self.name
+
+    def clean(self):
+        super().clean()
+        self.name_sv = name_tidy(self.name_sv)
 
 
 class Organisation(NamedMixin, models.Model):

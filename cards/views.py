@@ -205,8 +205,11 @@ def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     if refused := _refused_at_once(request, card):
         return refused
-    new_until = services.validity_period(timezone.localdate())[1]
-    if request.method == "POST":
+    today = timezone.localdate()
+    new_until = services.validity_period(today)[1]
+    # Registered or renewed today: it already runs 12 months from today, and a renewal adds nothing.
+    changes = services.card_renewal_period(card=card, on=today) is not None
+    if request.method == "POST" and changes:
         try:
             card = services.card_renew(card=card, actor=request.user)
         except ValidationError as error:
@@ -216,7 +219,7 @@ def card_renew(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("The card was renewed until %(date)s.") % {"date": date_format(card.valid_until, "j.n.Y")}
             )
         return redirect("cards:detail", pk=card.pk)
-    return render(request, "cards/card_renew.html", {"card": card, "new_until": new_until})
+    return render(request, "cards/card_renew.html", {"card": card, "new_until": new_until, "changes": changes})
 
 
 @distributor_required

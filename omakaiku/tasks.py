@@ -35,7 +35,7 @@ def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
             "valid_until": card.valid_until,
             # The site's public contact (an office phone or shared mailbox), when it has one.
             "distributor": str(site),
-            "municipality": site.municipality.name,
+            "municipality": str(site.municipality),  # in the mail's language
             "contact_phone": site.contact_phone,
             "contact_email": site.contact_email,
             "omakaiku_url": f"{settings.SITE_URL}{reverse('omakaiku:home')}",

@@ -861,7 +861,8 @@ def _names(model, ids, *, extra_q: Q | None = None) -> list[tuple[int, str]]:
     q = Q(pk__in=[pk for pk in ids if pk is not None])
     if extra_q is not None:
         q |= extra_q
-    return [(obj.pk, str(obj.name)) for obj in model.objects.filter(q).order_by("name", "pk")]
+    # str(): a municipality's Swedish name on Swedish pages (the tables are kept per language).
+    return [(obj.pk, str(obj)) for obj in model.objects.filter(q).order_by("name", "pk")]
 
 
 def _municipality_rows(scope: StatsScope | None, filters: StatsFilter):

@@ -418,6 +418,19 @@ def test_renew_page_confirms_and_renews(distributor_client, site):
     assert "The card was renewed until" in response.text
 
 
+def test_a_card_registered_today_offers_no_renewal_that_would_change_nothing(distributor_client, site):
+    card = factories.CardFactory(site=site)  # registered today: valid 12 months from today
+    history = card.history.count()
+
+    page = distributor_client.get(reverse("cards:renew", args=[card.pk]))
+    distributor_client.post(reverse("cards:renew", args=[card.pk]))
+
+    assert "Nothing to renew today: the card was registered or renewed today" in page.text
+    assert "Renew for 12 months" not in page.text
+    assert card.history.count() == history
+    assert card.periods.count() == 1
+
+
 def test_missing_holder_details_are_all_reported_at_once(distributor_client, site, municipality):
     response = distributor_client.post(
         reverse("cards:register"), _form(municipality, site=site.pk, birth_year="", children_count="", postal_code="")

@@ -350,3 +350,20 @@ def test_an_offers_venue_shows_once(holder_client, venue):
     for title in ("Same place", "Same place again"):
         assert '<p class="offer__meta">Culture · Theatre, Tampere</p>' in _article(page, title)
     assert '<p class="offer__meta">Culture · Theatre, Tampere · Small stage</p>' in _article(page, "Elsewhere in it")
+
+
+def test_a_bilingual_municipality_has_its_swedish_name_on_swedish_pages(holder_client, venue):
+    municipality = venue.municipality
+    municipality.name, municipality.name_sv = "Helsinki", "Helsingfors"
+    municipality.save()
+    factories.OfferFactory(venue=venue, title_fi="Museo", title_sv="Museet", title_en="Museum")
+
+    pages = {}
+    for language in ("fi", "sv", "en"):
+        holder_client.cookies["django_language"] = language
+        pages[language] = holder_client.get(reverse("omakaiku:offers")).text
+
+    assert "Theatre, Helsingfors</p>" in pages["sv"]
+    assert f'<option value="{municipality.pk}">Helsingfors</option>' in pages["sv"]
+    assert "Helsingfors" not in pages["fi"] + pages["en"]
+    assert f'<option value="{municipality.pk}">Helsinki</option>' in pages["fi"]

@@ -88,6 +88,9 @@ REGIONS = {
     },
 }
 
+# The bilingual municipalities' Swedish names, shown on Swedish pages.
+SWEDISH_NAMES = {"Helsinki": "Helsingfors", "Espoo": "Esbo", "Vantaa": "Vanda", "Tampere": "Tammerfors"}
+
 # (organisation, site, municipality, staff login). The first of each list is the demo's main site.
 DISTRIBUTORS = [
     ("Tampereen kaupunki", "Aikuissosiaalityö", "Tampere", "jakaja@example.fi"),
@@ -379,7 +382,10 @@ class Command(BaseCommand):
             region = self._get_or_create(Region, {"name": region_name}, actor=admin)
             for town in towns:
                 municipalities[town] = self._get_or_create(
-                    Municipality, {"name": town}, defaults={"region": region}, actor=admin
+                    Municipality,
+                    {"name": town},
+                    defaults={"region": region, "name_sv": SWEDISH_NAMES.get(town, "")},
+                    actor=admin,
                 )
         first_region = Region.objects.get(name=next(iter(REGIONS)))
         coordinator = self._staff(COORDINATOR_EMAIL, actor=admin)
