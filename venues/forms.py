@@ -4,8 +4,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import BoundedDateField, Form, ModelForm, WholeNumberField, add_service_errors, years_from_today
-from accounts.models import UseCategory
+from accounts.forms import BoundedDateField, Form, ModelForm, WholeNumberField, years_from_today
+from accounts.models import Site, UseCategory
 from cards.forms import CardNumberField
 from cards.models import Offer
 
@@ -158,9 +158,28 @@ class OfferForm(ModelForm):
             if name[-3:] in ("_fi", "_sv", "_en"):
                 field.widget.attrs["lang"] = name[-2:]
 
+    def clean(self):
+        data = super().clean()
+        offer_rules_add(self, venue=None, data=data)
+        return data
+
     def _post_clean(self):
         # The service validates and saves; the model's own checks would only repeat it.
         pass
+
+
+def offer_rules_add(form: forms.Form, *, venue: Site | None, data: dict) -> None:
+    """The offer's rules (``services.offer_validate``) over what parsed, beside the fields' own
+    refusals: every problem is said on the first save, not one round at a time. A field that was
+    refused already keeps its own message only."""
+    try:
+        offer_validate(venue=venue, data=data)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            if field in form.errors:
+                continue
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
 
 
 class OfferAdminForm(ModelForm):
@@ -179,10 +198,5 @@ class OfferAdminForm(ModelForm):
 
     def clean(self):
         data = super().clean()
-        # Once every field parses (a field refused already says what to fix), as the editor's view does.
-        if not self.errors:
-            try:
-                offer_validate(venue=data.get("venue"), data=data)
-            except ValidationError as error:
-                add_service_errors(self, error)
+        offer_rules_add(self, venue=data.get("venue"), data=data)
         return data

@@ -115,6 +115,24 @@ def test_the_offer_editor_names_its_venue_and_marks_the_languages_of_the_texts_n
     assert re.search(r'<input[^>]*name="title_sv"[^>]*lang="sv"|<input[^>]*lang="sv"[^>]*name="title_sv"', page)
 
 
+def test_the_offer_editor_says_every_problem_on_the_first_save(client, venue_user, venue):
+    # Found in review: the missing title first, the link and the dates only on the next save.
+    client.force_login(venue_user)
+    typed = _offer_post(
+        title_fi="", web_link="ftp://tampere-talo.example", starts_on="2026-12-10", ends_on="2026-12-01"
+    )
+
+    refused = client.post(reverse("venues:offer_create") + f"?venue={venue.pk}", typed)
+
+    errors = refused.context["form"].errors
+    assert set(errors) >= {"title_fi", "web_link", "ends_on"}
+    assert errors["web_link"] == ["Enter a web address that starts with https:// (or http://)."]
+    assert errors["ends_on"] == ["The offer cannot end before it starts."]
+    assert len(errors["title_fi"]) == 1  # its own refusal, not the rule's as well
+    assert 'value="ftp://tampere-talo.example"' in refused.text
+    assert not Offer.objects.exists()
+
+
 def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
     from omakaiku.selectors import offers_current
 
