@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from .mfa import mfa_required, totp_enabled
 from .models import User
 from .security_log import security_event
-from .tasks import send_password_reset_email
+from .tasks import password_state, send_password_reset_email
 
 STAFF_PASSWORD_RESET_TEMPLATE = "account/email/staff_password_reset"
 
@@ -36,9 +36,9 @@ class AccountAdapter(DefaultAccountAdapter):
         A login or password-reset page for holders sets ``request.login_portal =
         User.Kind.HOLDER``; every other one is Kaikukanta's. A right password on the wrong side
         is refused with where to log in instead: it tells nothing that the password's owner does
-        not know, and "wrong password" would send a holder to reset a password that works. It
-        still counts as a failed login (allauth has checked its rate limits first, so a locked
-        login learns nothing here).
+        not know, and "wrong password" would send a holder to reset a password that works.
+        allauth has checked its rate limits first (a locked login learns nothing here) and, the
+        password being right, counts no failure against them.
         """
         user = super().authenticate(request, **credentials)
         portal = login_portal(request)
@@ -90,15 +90,29 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.kind != login_portal(self.request):
             security_event("password.reset_refused", request=self.request, user=user, reason="wrong_portal")
             return
+        if (
+            user.kind == User.Kind.STAFF
+            and not user.is_staff
+            and user.awaits_password
+            and not (user.memberships.exists() or user.coordinated_regions.exists())
+        ):
+            # Invited, then removed from every site before setting a password: the invitation
+            # ended (services.membership_remove), and a reset link would open the same login.
+            security_event("password.reset_refused", request=self.request, user=user, reason="invitation_ended")
+            return
         if user.is_holder:
             template, url_name = settings.HOLDER_PASSWORD_RESET_TEMPLATE, settings.HOLDER_SET_PASSWORD_URL
         else:
             template, url_name = STAFF_PASSWORD_RESET_TEMPLATE, "account_reset_password_from_key"
         security_event("password.reset_requested", request=self.request, user=user)
-        requested_at = timezone.now().isoformat()
+        requested_at, password_at_request = timezone.now().isoformat(), password_state(user)
         transaction.on_commit(
             lambda: send_password_reset_email.enqueue(
-                user_id=user.pk, template=template, url_name=url_name, requested_at=requested_at
+                user_id=user.pk,
+                template=template,
+                url_name=url_name,
+                requested_at=requested_at,
+                password_at_request=password_at_request,
             )
         )
 

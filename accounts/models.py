@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kaikukanta.history import HistoricalRecords
 
+from .text import text_clean
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -189,33 +191,41 @@ class InvitationDelivery(models.Model):
 
 
 def name_tidy(name: str) -> str:
-    """A name as typed, with runs of spaces made one and none at either end: "Nokian  kaupunki "
-    and "Nokian kaupunki" are one organisation, and the any-case constraints below see them so."""
-    return " ".join((name or "").split())
+    """A name as typed, without invisible characters (a zero-width space inside "Tampere"
+    would make a second Tampere), with runs of spaces made one and none at either end: "Nokian
+    kaupunki " and "Nokian kaupunki" are one organisation, and the any-case constraints below
+    see them so."""
+    return " ".join(text_clean(name or "").split())
 
 
 # A web or email address, with or without its scheme: mail programs make a link of
-# "kaikukanta-login.example.com/reset" as readily as of "https://…".
+# "kaikukanta-login.example.com/reset", "bit.ly/x" or 203.0.113.7 as readily as of "https://…".
 _NAME_ADDRESS = re.compile(
-    r"://|@|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:fi|ax|se|no|dk|ee|eu|com|net|org|info|io|app|link|online|site|ru)\b",
+    r"://|\S@\S|\bwww\.|\b\d{1,3}(?:\.\d{1,3}){3}\b"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:fi|ax|se|nu|no|dk|ee|eu|de|uk|com|net|org|info|biz|io|co|me|tv|ly|gg"
+    r"|app|dev|page|link|online|site|shop|xyz|ru)\b",
     re.IGNORECASE,
 )
-_NAME_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+# A run of letters: "π-klubi" is two words, "Tаmpere" with a Cyrillic "а" one.
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def name_validate(value: str) -> None:
     """A region's, municipality's, organisation's or site's name: no web or email address (the
     names go into the invitations, letters and reminders sent to staff and cardholders, where an
-    address would read as the programme's own), and no word mixing alphabets (a Cyrillic "а" in
-    "Tаmpere" looks like another site's name in every list)."""
-    if _NAME_ADDRESS.search(value or ""):
+    address would read as the programme's own), and no word mixing scripts (a Cyrillic "а" in
+    "Tаmpere", a fullwidth "Ｔ" look like another site's name in every list). Read as a mail
+    program would show it: a fullwidth "．" is a dot."""
+    shown = unicodedata.normalize("NFKC", value or "")
+    if _NAME_ADDRESS.search(shown):
         raise ValidationError(
             _("A name cannot contain a web or email address: names are shown in emails to staff and cardholders."),
             code="name_address",
         )
-    for word in (value or "").split():
-        scripts = {unicodedata.name(char, "").split(" ", 1)[0] for char in word if char.isalpha()}
-        if len(scripts.intersection(_NAME_SCRIPTS)) > 1:
+    for word in _LETTERS.findall(value or ""):
+        # Each letter's script is the first word of its Unicode name: LATIN, CYRILLIC, FULLWIDTH …
+        scripts = {unicodedata.name(char, "?").split(" ", 1)[0] for char in word}
+        if len(scripts) > 1:
             raise ValidationError(
                 _("The word %(word)s mixes letters of different alphabets (Latin and Cyrillic, say). Type it again."),
                 code="name_mixed_alphabets",

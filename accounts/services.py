@@ -1,11 +1,14 @@
 """Writes for organisations, sites and staff accounts (see cards/services.py for the pattern)."""
 
+import re
+
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -250,15 +253,25 @@ def user_sessions_end(*, user: User) -> None:
 
 def user_erase(*, user: User) -> None:
     """Delete a login and every copy of its address, history included (the address is personal data)."""
-    pk = user.pk
+    pk, address = user.pk, user.email
     EmailAddress.objects.filter(user=user).delete()
     user.delete()
     # Deleting wrote one more history row with the address; remove them all.
     User.history.filter(id=pk).delete()
-    # The admin's log names a login by its address ("recent actions", the object's history).
+    # The admin's log names a login by its address: the login's own lines ("recent actions"), and
+    # the lines of what named it (a membership is "address @ site"), in their names and messages.
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(pk)).update(
         object_repr=f"#{pk}"
     )
+    if address:
+        for entry in LogEntry.objects.filter(Q(object_repr__icontains=address) | Q(change_message__icontains=address)):
+            entry.object_repr = _address_replaced(entry.object_repr, address, f"#{pk}")
+            entry.change_message = _address_replaced(entry.change_message, address, f"#{pk}")
+            entry.save(update_fields=["object_repr", "change_message"])
+
+
+def _address_replaced(text: str, address: str, replacement: str) -> str:
+    return re.sub(re.escape(address), replacement, text, flags=re.IGNORECASE)
 
 
 def membership_remove(*, actor: User, membership: SiteMembership) -> None:

@@ -8,6 +8,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 
 from .models import InvitationDelivery, User
 from .security_log import security_event
@@ -115,9 +116,22 @@ def send_invitation_email(
     _delivery_set(user, state=InvitationDelivery.State.SENT, attempts=attempt, error="")
 
 
+def password_state(user: User) -> str:
+    """A short fingerprint of the login's password as it is now: a retried reset mail is dropped
+    once the password has changed (set from another reset mail, say). Not the hash itself, and no
+    token: nothing in the task queue could set a password."""
+    return salted_hmac("kaikukanta.password-reset-retry", user.password or "", algorithm="sha256").hexdigest()[:16]
+
+
 @task()
 def send_password_reset_email(
-    *, user_id: int, template: str, url_name: str, attempt: int = 1, requested_at: str | None = None
+    *,
+    user_id: int,
+    template: str,
+    url_name: str,
+    attempt: int = 1,
+    requested_at: str | None = None,
+    password_at_request: str | None = None,
 ) -> None:
     """A forgotten-password mail, sent outside the request, retried as an invitation is.
 
@@ -125,14 +139,16 @@ def send_password_reset_email(
     has an account than for one that has not, when the mail server is slow or down. The
     link is made here, from the saved user, so no token waits in the task queue. A failure
     is tried again 1, 5 and 30 minutes later (the page has already said a mail is on its
-    way); a retry is dropped once the person has logged in after asking, as they no longer
-    need it.
+    way); a retry is dropped once the person has logged in or their password has changed after
+    asking, as they no longer need it.
     """
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return
     if requested_at is not None and user.last_login and user.last_login > datetime.fromisoformat(requested_at):
         return
+    if password_at_request is not None and password_state(user) != password_at_request:
+        return  # the password was set meanwhile: the person has what they asked for
     try:
         _send_set_password_email(user=user, template=template, context={"user": user}, url_name=url_name)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is a failed delivery
@@ -146,6 +162,7 @@ def send_password_reset_email(
             template=template,
             url_name=url_name,
             requested_at=requested_at or timezone.now().isoformat(),
+            password_at_request=password_at_request or password_state(user),
         )
         if not retried:
             security_event("password.reset_mail_failed", user=user, attempts=attempt)

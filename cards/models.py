@@ -109,7 +109,7 @@ class Holder(models.Model):
             return self.organisation_name
         return _("Customer born %(year)s, %(municipality)s") % {
             "year": self.birth_year,
-            "municipality": self.municipality.name,
+            "municipality": str(self.municipality),  # its Swedish name on Swedish pages
         }
 
     @property

@@ -563,17 +563,23 @@ def test_the_admin_refuses_an_address_in_any_place_name(client, admin_user, regi
 def test_a_staff_login_deleted_in_the_admin_leaves_no_copy_of_its_address(client, admin_user, site):
     staff = factories.MembershipFactory(site=site, user__email="poistettava@example.fi").user
     client.force_login(admin_user)
-    # An earlier change in the admin: its log line names the login by its address.
-    client.post(
+    # An earlier change in the admin, a site added: its log lines name the login by its address
+    # (the user's own, and the membership's "address @ site" in the change message).
+    other = factories.SiteFactory(municipality=site.municipality)
+    changed = client.post(
         reverse("admin:accounts_user_change", args=[staff.pk]),
-        _user_form_with_its_site(staff, staff.email, language="sv"),
+        _user_form_with_its_site(staff, staff.email, language="sv")
+        | {"memberships-TOTAL_FORMS": "2", "memberships-1-user": str(staff.pk), "memberships-1-site": str(other.pk)},
     )
+    assert changed.status_code == 302
+    assert LogEntry.objects.filter(change_message__icontains="poistettava").exists()
 
     client.post(reverse("admin:accounts_user_delete", args=[staff.pk]), {"post": "yes"})
 
     assert not User.objects.filter(pk=staff.pk).exists()
     assert not User.history.filter(email="poistettava@example.fi").exists()
     assert not LogEntry.objects.filter(object_repr__icontains="poistettava").exists()
+    assert not LogEntry.objects.filter(change_message__icontains="poistettava").exists()
     assert LogEntry.objects.filter(object_id=str(staff.pk)).count() == 2  # the change and the deletion, by id
     client.get(reverse("admin:index"))  # shows, once, the messages of the change and the deletion
     assert "poistettava" not in client.get(reverse("admin:index")).text  # "Recent actions" among the rest

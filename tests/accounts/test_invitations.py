@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.adapter import STAFF_PASSWORD_RESET_TEMPLATE
 from accounts.models import InvitationDelivery, User
-from accounts.tasks import INVITATION_RETRY_DELAYS, send_invitation_email, send_password_reset_email
+from accounts.tasks import INVITATION_RETRY_DELAYS, password_state, send_invitation_email, send_password_reset_email
 from tests import factories
 
 # Nothing listens on the discard port: connecting fails at once, as with a mail server that is down.
@@ -200,6 +200,24 @@ def test_a_reset_retried_after_the_person_logged_in_is_not_sent(client, distribu
         url_name="account_reset_password_from_key",
         attempt=2,
         requested_at=asked.isoformat(),
+    )
+
+    assert mail.outbox == []
+
+
+def test_a_reset_retried_after_the_password_was_set_is_not_sent(distributor):
+    # Set from another reset mail, without logging in: the retry would mail one more working link.
+    asked = password_state(distributor)
+    distributor.set_password("Uusi-salasana-kulttuuria-42")
+    distributor.save()
+
+    send_password_reset_email.call(
+        user_id=distributor.pk,
+        template=STAFF_PASSWORD_RESET_TEMPLATE,
+        url_name="account_reset_password_from_key",
+        attempt=2,
+        requested_at=timezone.now().isoformat(),
+        password_at_request=asked,
     )
 
     assert mail.outbox == []

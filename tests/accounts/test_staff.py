@@ -70,11 +70,25 @@ ADDRESS_REFUSED = "A name cannot contain a web or email address: names are shown
         ("name", "Perhetyö, see www.example.org", ADDRESS_REFUSED),
         ("name", "Perhetyö kaikukanta-login.example.com/reset", ADDRESS_REFUSED),
         ("organisation_name", "Tampereen kaupunki tuki@example.fi", ADDRESS_REFUSED),
+        ("name", "Perhetyö bit.ly/kaikukanta", ADDRESS_REFUSED),
+        ("name", "Perhetyö 203.0.113.7", ADDRESS_REFUSED),
+        ("name", "Perhetyö kaikukanta-login.nu", ADDRESS_REFUSED),
+        ("name", "Perhetyö kaikukanta\uff0efi", ADDRESS_REFUSED),  # a fullwidth dot reads as a dot
         # A Cyrillic "а" (U+0430) twice: the name would look like Tampereen kaupunki's own.
         (
             "organisation_name",
             "T\u0430mpereen k\u0430upunki",
             "The word T\u0430mpereen mixes letters of different alphabets (Latin and Cyrillic, say). Type it again.",
+        ),
+        (  # an Armenian "օ", a fullwidth "Ｔ"
+            "organisation_name",
+            "T\u0585mpereen kaupunki",
+            "The word T\u0585mpereen mixes letters of different alphabets (Latin and Cyrillic, say). Type it again.",
+        ),
+        (
+            "name",
+            "\uff34ampere",
+            "The word \uff34ampere mixes letters of different alphabets (Latin and Cyrillic, say). Type it again.",
         ),
     ],
 )
@@ -94,6 +108,42 @@ def test_a_sites_names_carry_no_address_and_no_mixed_alphabets(
     assert not Organisation.objects.exists()
     services.site_create(actor=coordinator, municipality=municipality, **data)  # Tampere, Perhetyö: fine
     assert Site.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ev.-lut. seurakunta",
+        "Sos.- ja terveyspalvelut",
+        "Nuorisotila @Kontula",
+        "π-klubi ry",
+        "St. Michel",
+        "Áarjelsaemien dåehkie",
+        "Kulttuuri & vapaa-aika",
+    ],
+)
+def test_real_names_with_dots_at_signs_and_other_alphabets_are_accepted(coordinator, municipality, name):
+    site = services.site_create(
+        actor=coordinator, municipality=municipality, organisation_name=name, name=name, kind="venue"
+    )
+
+    assert (site.organisation.name, site.name) == (name, name)
+
+
+def test_an_invisible_character_makes_no_second_organisation(coordinator, municipality):
+    first = services.site_create(
+        actor=coordinator, municipality=municipality, organisation_name="Tampereen kaupunki", name="A", kind="venue"
+    )
+
+    second = services.site_create(
+        actor=coordinator,
+        municipality=municipality,
+        organisation_name="Tam\u200bpereen kaupunki",
+        name="B",
+        kind="venue",
+    )
+
+    assert second.organisation == first.organisation
 
 
 @pytest.mark.parametrize("phone", ["abc", "03 565 600O", "1234", "+358 10 555 1234+", "010²555 1234"])
@@ -597,3 +647,17 @@ def test_a_person_not_yet_in_gets_the_newest_invitations_language(coordinator, s
     assert again.language == User.objects.get(email="uusi@example.fi").language == "sv"
     distributor.refresh_from_db()
     assert distributor.language == "fi"  # someone who logs in keeps their own choice
+
+
+def test_an_ended_invitation_is_not_revived_by_a_forgotten_password_mail(client, coordinator, site, committed):
+    user = services.staff_invite(actor=coordinator, site=site, email="uusi@example.fi")
+    services.membership_remove(actor=coordinator, membership=user.memberships.get())
+    mail.outbox.clear()
+
+    with committed():
+        refused = client.post(reverse("account_reset_password"), {"email": "uusi@example.fi"})
+        unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.fi"})
+
+    assert refused.status_code == unknown.status_code == 302
+    assert refused.url == unknown.url
+    assert mail.outbox == []  # as for an unknown address: no link to a login no site lists

@@ -249,9 +249,8 @@ def test_staff_cannot_log_in_to_omakaiku(page, url, site):
     staff = factories.MembershipFactory(site=site, user__email="staff-member@example.fi").user
     holder_log_in(page, url, staff.email)
     assert "/omakaiku/login/" in page.url
-    expect(page.get_by_role("alert")).to_contain_text(
-        "The email address and/or password you specified are not correct."
-    )
+    # The right password: told where their login works instead of "wrong password".
+    expect(page.get_by_role("alert")).to_contain_text("This is a Kaikukanta login for staff.")
     expect(h1(page)).to_have_text("Log in to OmaKaiku")
 
 
@@ -268,7 +267,7 @@ def test_holder_has_no_access_to_kaikukanta(page, url, distributor, site, custom
     page.get_by_label("Email").fill(card.holder.account.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("alert")).to_contain_text("not correct")
+    expect(page.get_by_role("alert")).to_contain_text("This is an OmaKaiku login for cardholders.")
     assert "/accounts/login/" in page.url
 
 

@@ -365,5 +365,6 @@ def test_a_bilingual_municipality_has_its_swedish_name_on_swedish_pages(holder_c
 
     assert "Theatre, Helsingfors</p>" in pages["sv"]
     assert f'<option value="{municipality.pk}">Helsingfors</option>' in pages["sv"]
+    assert "min hemkommun (Helsingfors)" in pages["sv"]  # the holder lives there too
     assert "Helsingfors" not in pages["fi"] + pages["en"]
     assert f'<option value="{municipality.pk}">Helsinki</option>' in pages["fi"]
