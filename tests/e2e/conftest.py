@@ -9,6 +9,9 @@ import shutil
 import time
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import expect
 
 from tests import factories
@@ -32,6 +35,24 @@ PHONE = {"width": 360, "height": 740}
 
 # A loaded CI machine can be slow; a real failure still fails, only later.
 expect.set_options(timeout=10_000)
+
+
+class _OneRequestAtATime(WSGIServer):
+    """The live server, answering one request after another.
+
+    On SQLite the test database lives in memory, and the live server's request threads share the
+    test's one connection: two requests at once (a double click and a script's own request, say)
+    interleave their transactions on it and fail ("no such savepoint"), a failure of the test
+    set-up that production (a connection per request) never has. PostgreSQL keeps the threaded
+    server: there each thread has its own connection, and concurrency is what is tested."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        # LiveServerThread.run() gives its own thread the test's connection already.
+        super().__init__(*args, **kwargs)
+
+
+if "sqlite" in django_settings.DATABASES["default"]["ENGINE"]:
+    LiveServerThread.server_class = _OneRequestAtATime
 
 
 def pytest_collection_modifyitems(config, items):
