@@ -140,9 +140,9 @@ class RegionAdmin(SimpleHistoryAdmin):
 @admin.register(Municipality)
 class MunicipalityAdmin(SimpleHistoryAdmin):
     form = ModelForm
-    list_display = ["name", "region"]
+    list_display = ["name", "name_sv", "region"]
     list_filter = ["region"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_sv"]
     list_select_related = ["region"]
 
 
