@@ -21,7 +21,6 @@ holder: organisation cards' clients under 16 are never child uses.
 """
 
 import copy
-import dataclasses
 import datetime
 import operator
 from collections import defaultdict
@@ -709,7 +708,8 @@ def _places_suppress(group: str, table: Table, keys: list, *, scope, filters, fo
     published: a dashboard shows by region, by municipality and by site together, and a
     municipality's 15 beside its site's 13 gives the other site's hidden 2 away. Each table's
     rows are tied to the row of their municipality or region (``table_suppress(linked=…)``); the
-    figures that table publishes are worked out here from the same per-site figures (no query)."""
+    figures that table publishes are worked out here from the same per-site figures (no figure
+    query; only the places' rows are read, as that table's own selector reads them)."""
     parent = _PLACE_PARENT.get(group)
     if parent is None or found.by_site is None:
         return table_suppress(table)
@@ -753,12 +753,18 @@ def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels
     keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
     rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]
     total = _figure_row(_("Total"), totals, columns)
-    if group in _PLACE_PARENT or group == "region":
-        table = Table(slug=slug, title=title, columns=columns, rows=rows, total=total, chart=None, note=note)
-        table = _places_suppress(
-            group, table, [key for key, _label in keys_labels], scope=scope, filters=filters, found=found
+    if group in ("region", "municipality", "site"):
+        table = Table(
+            slug=slug,
+            title=title,
+            columns=columns,
+            rows=rows,
+            total=total,
+            chart=ChartSpec("label", ("total_uses",)) if chart else None,
+            note=note,
         )
-        return dataclasses.replace(table, chart=ChartSpec("label", ("total_uses",)) if chart else None)
+        keys = [key for key, _label in keys_labels]
+        return _places_suppress(group, table, keys, scope=scope, filters=filters, found=found)
     if group == "year" and with_municipalities:
         # Municipalities over all the years would read as this year's network: leave it out.
         total["municipalities"] = None
