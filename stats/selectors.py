@@ -753,18 +753,6 @@ def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels
     keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
     rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]
     total = _figure_row(_("Total"), totals, columns)
-    if group in ("region", "municipality", "site"):
-        table = Table(
-            slug=slug,
-            title=title,
-            columns=columns,
-            rows=rows,
-            total=total,
-            chart=ChartSpec("label", ("total_uses",)) if chart else None,
-            note=note,
-        )
-        keys = [key for key, _label in keys_labels]
-        return _places_suppress(group, table, keys, scope=scope, filters=filters, found=found)
     if group == "year" and with_municipalities:
         # Municipalities over all the years would read as this year's network: leave it out.
         total["municipalities"] = None
@@ -778,6 +766,9 @@ def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels
         note=note,
         every_year=group == "year",
     )
+    if group in ("region", "municipality", "site"):
+        keys = [key for key, _label in keys_labels]
+        return _places_suppress(group, table, keys, scope=scope, filters=filters, found=found)
     # A year's figures are the other tables' totals for a period of that year (this year's are
     # on the same page by default): hiding another year would not protect a small one.
     return table_suppress(table, rows_shown_elsewhere=group == "year")
