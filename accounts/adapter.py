@@ -90,14 +90,8 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.kind != login_portal(self.request):
             security_event("password.reset_refused", request=self.request, user=user, reason="wrong_portal")
             return
-        if (
-            user.kind == User.Kind.STAFF
-            and not user.is_staff
-            and user.awaits_password
-            and not (user.memberships.exists() or user.coordinated_regions.exists())
-        ):
-            # Invited, then removed from every site before setting a password: the invitation
-            # ended (services.membership_remove), and a reset link would open the same login.
+        if user.invitation_ended:
+            # A reset link would open the same login as the ended invitation's.
             security_event("password.reset_refused", request=self.request, user=user, reason="invitation_ended")
             return
         if user.is_holder:

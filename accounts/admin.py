@@ -8,10 +8,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
-from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .forms import CleanTextMixin, ModelForm
+from .history import ReadableHistoryAdmin
 from .models import (
     AuthenticatorRecord,
     Municipality,
@@ -53,7 +53,7 @@ class RegionalCoordinatorInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
 
@@ -130,7 +130,7 @@ class MunicipalityInline(admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(SimpleHistoryAdmin):
+class RegionAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["name"]
     search_fields = ["name"]
@@ -138,7 +138,7 @@ class RegionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(SimpleHistoryAdmin):
+class MunicipalityAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["name", "name_sv", "region"]
     list_filter = ["region"]
@@ -147,14 +147,14 @@ class MunicipalityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SimpleHistoryAdmin):
+class OrganisationAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["name"]
     search_fields = ["name"]
 
 
 @admin.register(Site)
-class SiteAdmin(SimpleHistoryAdmin):
+class SiteAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["name", "organisation", "kind", "municipality", "is_active"]
     list_filter = ["kind", "is_active", "municipality__region"]
@@ -173,7 +173,7 @@ class SiteAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SiteMembership)
-class SiteMembershipAdmin(SimpleHistoryAdmin):
+class SiteMembershipAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["user", "site", "created_at"]
     list_filter = ["site__kind"]
@@ -183,7 +183,7 @@ class SiteMembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RegionalCoordinator)
-class RegionalCoordinatorAdmin(SimpleHistoryAdmin):
+class RegionalCoordinatorAdmin(ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["user", "region"]
     list_filter = ["region"]

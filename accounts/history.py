@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -27,5 +28,20 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
 
 
 class ReadableHistoryAdmin(SimpleHistoryAdmin):
+    """Every admin with a history is built on this one.
+
+    A past version is shown, never saved back: simple-history's "revert" (a POST to the
+    version's page) would write the old row as it was, past every service and its checks
+    (a card active again at a closed site, a cancelled use counting again), and it asks only
+    for permission to view. Changes go through the change form and the admin's actions."""
+
     def get_historical_record_context_helper(self, request, historical_record):
         return ReadableHistoryHelper(self.model, historical_record)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True

@@ -142,6 +142,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.activated_at is None and not self.has_usable_password()
 
     @property
+    def invitation_ended(self) -> bool:
+        """Invited as staff, then removed from every site (and region) before setting a password.
+
+        Decided here, from the roles as they are, so that the rule holds however the last role
+        went: the coordinator's page, the admin's delete (one, many, or with its site) or an
+        inline. Its invitation or reset link must not open a login that no site lists."""
+        return (
+            self.kind == self.Kind.STAFF
+            and not self.is_staff
+            and self.awaits_password
+            and not (self.memberships.exists() or self.coordinated_regions.exists())
+        )
+
+    @property
     def invitation(self) -> "InvitationDelivery | None":
         """The delivery state of the newest invitation email, if one was ever sent."""
         try:

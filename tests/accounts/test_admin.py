@@ -2,21 +2,27 @@ import datetime
 import re
 
 import pytest
+from allauth.account.utils import user_pk_to_url_str
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
+from accounts import services
 from accounts.forms import CleanTextMixin
 from accounts.mfa import totp_secret
 from accounts.models import AuthenticatorRecord, Region, RegionalCoordinator, Site, SiteMembership, User
+from accounts.tokens import invitation_token_generator
+from cards import services as card_services
 from cards.models import Card, Offer
 from tests import factories
+from venues import services as venue_services
 
 
 @pytest.mark.parametrize("model", [m for m in admin.site._registry if m._meta.app_label in {"accounts", "cards"}])
@@ -583,3 +589,91 @@ def test_a_staff_login_deleted_in_the_admin_leaves_no_copy_of_its_address(client
     assert LogEntry.objects.filter(object_id=str(staff.pk)).count() == 2  # the change and the deletion, by id
     client.get(reverse("admin:index"))  # shows, once, the messages of the change and the deletion
     assert "poistettava" not in client.get(reverse("admin:index")).text  # "Recent actions" among the rest
+
+
+def _version_post(client, obj, record):
+    """POST a past version back to simple-history's version page, as its "Revert" button did."""
+    data = {name: "" if value is None else value for name, value in model_to_dict(record.instance).items()}
+    data = {name: value for name, value in data.items() if value is not False}  # unticked boxes are not sent
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[obj.pk, record.history_id])
+    return client.get(url), client.post(url, data)
+
+
+def test_a_past_version_is_shown_in_the_admin_but_never_saved_back(
+    client, admin_user, site, distributor, venue, venue_user, customer_data
+):
+    card = card_services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    card_services.card_inactivate(card=card, actor=distributor, reason="lost")
+    Site.objects.filter(pk=site.pk).update(is_active=False)  # a closed site's card is not reactivated
+    use = factories.CardUseFactory(venue=venue)
+    venue_services.card_use_cancel(use=use, actor=venue_user, reason="mistake")
+    client.force_login(admin_user)
+
+    card_page, card_revert = _version_post(client, card, card.history.filter(status="active").earliest("history_date"))
+    _use_page, use_revert = _version_post(client, use, use.history.earliest("history_date"))
+    _site_page, site_revert = _version_post(client, site, site.history.earliest("history_date"))
+
+    assert card_page.status_code == 200
+    assert b'name="_revert"' not in card_page.content  # no button that cannot work
+    assert card_revert.status_code == use_revert.status_code == site_revert.status_code == 403
+    card.refresh_from_db()
+    use.refresh_from_db()
+    site.refresh_from_db()
+    assert card.status == Card.Status.INACTIVE
+    assert use.cancelled_at is not None
+    assert site.is_active is False
+
+
+def _invited(coordinator, site):
+    user = services.staff_invite(actor=coordinator, site=site, email="uusi@example.fi")
+    return user, invitation_token_generator.make_token(user)
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete selected", "site deleted", "inline"])
+def test_an_invitation_ends_with_its_last_site_however_the_admin_removes_it(
+    client, admin_user, coordinator, municipality, how
+):
+    site = factories.SiteFactory(municipality=municipality)
+    user, token = _invited(coordinator, site)
+    membership = user.memberships.get()
+    client.force_login(admin_user)
+
+    if how == "delete page":
+        client.post(reverse("admin:accounts_sitemembership_delete", args=[membership.pk]), {"post": "yes"})
+    elif how == "delete selected":
+        client.post(
+            reverse("admin:accounts_sitemembership_changelist"),
+            {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+        )
+    elif how == "site deleted":
+        client.post(reverse("admin:accounts_site_delete", args=[site.pk]), {"post": "yes"})
+    else:
+        client.post(
+            reverse("admin:accounts_user_change", args=[user.pk]),
+            _user_form_with_its_site(user, user.email) | {"memberships-0-DELETE": "on"},
+        )
+
+    assert not SiteMembership.objects.filter(user=user).exists()
+    user.refresh_from_db()
+    assert user.invitation_ended
+    assert not invitation_token_generator.check_token(user, token)
+    # Opened anyway: the link is refused, and no password is set on a login that no site lists.
+    client.logout()
+    link = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": token})
+    opened = client.get(link, follow=True)
+    client.post(
+        opened.redirect_chain[-1][0] if opened.redirect_chain else link,
+        {"password1": "Uusi-salasana-123!", "password2": "Uusi-salasana-123!"},
+    )
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+
+
+def test_an_invitation_to_a_region_alone_goes_on(coordinator, site):
+    user, token = _invited(coordinator, site)
+    RegionalCoordinator.objects.create(user=user, region=site.municipality.region)
+    SiteMembership.objects.filter(user=user).delete()
+
+    user.refresh_from_db()
+    assert invitation_token_generator.check_token(user, token)  # still a coordinator to be
