@@ -29,16 +29,26 @@ def axe():
     return Axe()
 
 
+# Typed into and tapped on a phone: each is at least this tall (the stylesheet's 44 px, less rounding).
+FIELD_MIN_HEIGHT = 40
+_SMALL_FIELDS = """() => [...document.querySelectorAll(
+    'main input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit]), main select, main textarea'
+)].filter(field => field.offsetParent !== null && field.getBoundingClientRect().height < %d)
+  .map(field => `${field.tagName.toLowerCase()}[type=${field.type}] #${field.id}: ${field.getBoundingClientRect().height} px`)"""
+
+
 def blocking_violations(page, axe, what: str = "") -> str:
-    """The serious and critical axe violations of the page (and ``ALSO_BLOCKING``), as a readable report ("" if none)."""
+    """The serious and critical axe violations of the page (and ``ALSO_BLOCKING``), and any form
+    field under ``FIELD_MIN_HEIGHT`` (an unstyled one), as a readable report ("" if none)."""
     violations = [
         v for v in axe.run(page).response["violations"] if v["impact"] in BLOCKING or v["id"] in ALSO_BLOCKING
     ]
+    small = page.evaluate(_SMALL_FIELDS % FIELD_MIN_HEIGHT)
     return "".join(
         f"\n{what or page.url}: {v['id']} ({v['impact']}): {v['help']}"
         + "".join(f"\n    {node['target']}" for node in v["nodes"])
         for v in violations
-    )
+    ) + "".join(f"\n{what or page.url}: a field too small to tap: {field}" for field in small)
 
 
 def assert_accessible(page, axe, what: str = "") -> None:

@@ -1,6 +1,7 @@
 """One cancel window: the link on the list and the cancellation follow the same rule."""
 
 import datetime
+import re
 import zoneinfo
 
 import pytest
@@ -64,3 +65,16 @@ def test_the_cancel_page_of_a_cancelled_use_says_so(client, venue_user, use):
 
     assert "This use is already cancelled." in response.text
     assert 'name="reason"' not in response.text
+
+
+@pytest.mark.parametrize(("language", "link", "leave"), [("sv", "Annullera", "Avbryt"), ("fi", "Peru", "Peruuta")])
+def test_the_link_that_cancels_a_use_is_not_worded_as_leaving_a_form(client, venue_user, use, language, link, leave):
+    # "Avbryt" / "Peruuta" is the link that leaves a form without doing anything (the offer form's).
+    client.force_login(venue_user)
+    client.cookies["django_language"] = language
+    with time_machine.travel(datetime.datetime(2026, 3, 7, 9, 0, tzinfo=HELSINKI), tick=False):
+        page = client.get(reverse("venues:uses")).text
+    cancel_url = reverse("venues:use_cancel", args=[use.pk])
+    anchor = re.search(rf'<a href="{re.escape(cancel_url)}">([^<]*)<', page)
+    assert anchor is not None
+    assert anchor.group(1) == link != leave
