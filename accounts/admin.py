@@ -1,11 +1,14 @@
+import re
 from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
@@ -37,7 +40,27 @@ class UserCreationForm(CleanTextMixin, auth_forms.AdminUserCreationForm):
     pass
 
 
-class SiteMembershipInline(admin.TabularInline):
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete box, shown again after a refused form without looking up what is
+    no id: Django asked the database for the typed text (``pk__in=["abc"]``) and answered 500."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.target_field
+        low, high = connections[self.db or "default"].ops.integer_field_range(target.get_internal_type())
+        ids = [v for v in value if re.fullmatch(r"[0-9]{1,19}", str(v)) and low <= int(v) <= high]
+        return super().optgroups(name, ids, attr)
+
+
+class IdAutocompleteMixin:
+    """For every admin and inline with ``autocomplete_fields`` (a test makes sure of it)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SiteMembershipInline(IdAutocompleteMixin, admin.TabularInline):
     form = ModelForm
     model = SiteMembership
     extra = 0
@@ -154,7 +177,7 @@ class OrganisationAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(ReadableHistoryAdmin):
+class SiteAdmin(IdAutocompleteMixin, ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["name", "organisation", "kind", "municipality", "is_active"]
     list_filter = ["kind", "is_active", "municipality__region"]
@@ -173,7 +196,7 @@ class SiteAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(SiteMembership)
-class SiteMembershipAdmin(ReadableHistoryAdmin):
+class SiteMembershipAdmin(IdAutocompleteMixin, ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["user", "site", "created_at"]
     list_filter = ["site__kind"]
@@ -183,7 +206,7 @@ class SiteMembershipAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(RegionalCoordinator)
-class RegionalCoordinatorAdmin(ReadableHistoryAdmin):
+class RegionalCoordinatorAdmin(IdAutocompleteMixin, ReadableHistoryAdmin):
     form = ModelForm
     list_display = ["user", "region"]
     list_filter = ["region"]

@@ -7,12 +7,17 @@ from django.db import models
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 
 class ReadableHistoryHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
         field = self.model._meta.get_field(change.field)
+        if isinstance(value, DeletedObject):
+            # simple-history's stand-in for a related row that is gone, or for none at all (a
+            # holder's account before OmaKaiku was set up): its pk is None then.
+            value = value.pk if value.pk is None else str(value)
         if value in (None, ""):
             return "–"
         if field.choices:

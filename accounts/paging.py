@@ -60,6 +60,13 @@ def _decode(cursor: str | None) -> tuple[datetime.datetime, int] | None:
         return None
     if created_at.tzinfo is None or not 0 < pk < 2**63:
         return None
+    try:
+        # In UTC, as the database compares it: 0001-01-01 at +14:00 is no time there at all.
+        created_at = created_at.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+    if not 2000 <= created_at.year <= 9998:
+        return None  # no row was made then; and one day more either way must still be a date
     return created_at, pk
 
 

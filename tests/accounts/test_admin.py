@@ -1,4 +1,5 @@
 import datetime
+import html
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
 from accounts import services
+from accounts.admin import IdAutocompleteMixin
 from accounts.forms import CleanTextMixin
 from accounts.mfa import totp_secret
 from accounts.models import AuthenticatorRecord, Region, RegionalCoordinator, Site, SiteMembership, User
@@ -677,3 +679,49 @@ def test_an_invitation_to_a_region_alone_goes_on(coordinator, site):
 
     user.refresh_from_db()
     assert invitation_token_generator.check_token(user, token)  # still a coordinator to be
+
+
+def test_a_history_with_a_link_set_later_is_readable(client, admin_user):
+    # A holder's OmaKaiku account is set after the card was made: the first version has none.
+    holder = factories.HolderFactory()
+    holder.account = factories.HolderUserFactory(email="myohemmin@example.fi")
+    holder.save()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:cards_holder_history", args=[holder.pk]))
+
+    assert page.status_code == 200
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page.text))
+    assert re.search(r"OmaKaiku account:\s*–\s*→\s*myohemmin@example\.fi", text)
+
+
+@pytest.mark.parametrize("typed", ["abc", "\u00b2", "\uff11\uff12", "99999999999999999999", "-1", "1.5"])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("admin:accounts_sitemembership_add", "user"),
+        ("admin:accounts_sitemembership_add", "site"),
+        ("admin:accounts_regionalcoordinator_add", "user"),
+        ("admin:accounts_site_add", "organisation"),
+    ],
+)
+def test_a_chosen_item_that_is_no_id_is_refused_with_a_message(client, admin_user, site, path, field, typed):
+    client.force_login(admin_user)
+    url = reverse(path)
+    data = {"user": str(admin_user.pk), "site": str(site.pk), "region": str(site.municipality.region_id)}
+    data |= {"name": "Uusi", "kind": "distributor", "municipality": str(site.municipality_id)}
+    data |= _management_forms(client.get(url)) | {field: typed}
+
+    page = client.post(url, data)
+
+    assert page.status_code == 200
+    assert "Select a valid choice" in page.text
+
+
+def test_every_autocomplete_box_in_the_admin_looks_up_ids_only():
+    admins = list(admin.site._registry.values())
+    admins += [inline(model_admin.model, admin.site) for model_admin in admins for inline in model_admin.inlines]
+    with_boxes = [model_admin for model_admin in admins if model_admin.autocomplete_fields]
+
+    assert with_boxes
+    assert [type(a).__name__ for a in with_boxes if not isinstance(a, IdAutocompleteMixin)] == []
