@@ -92,7 +92,8 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
     readonly_fields = ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password", "kind", "language"]}),
-        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        # No groups or per-user permissions: roles come from sites and regions (see the end of this file).
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser"]}),
         (_("Dates"), {"fields": ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})]

@@ -42,7 +42,7 @@ class CleanTextMixin:
                 # value, which only an edited address can hold (5,000 letters would be echoed).
                 field.error_messages["invalid_choice"] = _INVALID_CHOICE
             if "invalid_pk_value" in field.error_messages:
-                # A list of model choices (the admin's groups) echoes a value that is not a key.
+                # A list of model choices echoes a value that is not a key.
                 field.error_messages["invalid_pk_value"] = _INVALID_CHOICE
             if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
                 continue
