@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from accounts.models import InvitationDelivery
 from accounts.permissions import distributor_required
 
 from . import selectors
@@ -51,5 +52,10 @@ def card_letter(request: HttpRequest, pk: int) -> HttpResponse:
             # has not yet set a password; the letter then says where to look, not whom to ask.
             "omakaiku": "" if account is None else "invited" if account.activated_at is None else "active",
             "omakaiku_url": settings.SITE_URL + reverse("omakaiku:home"),
+            # The letter tells the holder to look in their email: say so first where nothing came.
+            "invitation_failed": account is not None
+            and account.activated_at is None
+            and account.invitation is not None
+            and account.invitation.state == InvitationDelivery.State.FAILED,
         },
     )

@@ -130,11 +130,12 @@ class OfferForm(ModelForm):
 
     class Meta:
         model = Offer
+        # In the order of the page (templates/venues/offer_form.html), which the error summary follows.
         fields = [
-            "title_fi", "title_sv", "title_en", "category", "description_fi", "description_sv", "description_en",
-            "conditions_fi", "conditions_sv", "conditions_en", "location", "address", "web_link",
-            "accessibility_fi", "accessibility_sv", "accessibility_en", "booking_fi", "booking_sv", "booking_en",
-            "starts_on", "ends_on", "visible",
+            "category", "location", "address", "web_link", "starts_on", "ends_on", "visible",
+            "title_fi", "description_fi", "conditions_fi", "accessibility_fi", "booking_fi",
+            "title_sv", "description_sv", "conditions_sv", "accessibility_sv", "booking_sv",
+            "title_en", "description_en", "conditions_en", "accessibility_en", "booking_en",
         ]  # fmt: skip
         field_classes = {"web_link": WebLinkField}
         widgets = {

@@ -37,6 +37,14 @@
   var firstError = document.querySelector(".field--error input, .field--error select, .field--error textarea");
   var summary = document.querySelector(".error-summary");
   if (firstError) { firstError.focus(); } else if (summary) { summary.focus(); }
+  // Otherwise, after an action, its outcome: a search's or a check's result (data-focus-result),
+  // else the message the action left (a refusal after a redirect, "Card renewed"). A live region
+  // already in the page when it loads is not announced; the focused one is read out. A page
+  // whose own field takes the keyboard (the desk's scan field, autofocus) keeps it.
+  else if (!document.querySelector("main [autofocus]")) {
+    var outcome = document.querySelector("[data-focus-result]") || document.querySelector("main .messages");
+    if (outcome) { outcome.focus(); }
+  }
 })();
 
 // Desk: after a valid scan the first ticket field takes the focus with its value selected:

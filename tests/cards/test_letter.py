@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import InvitationDelivery
 from cards import services
 from cards.models import Card
 from tests import factories
@@ -91,6 +92,24 @@ def test_a_holder_invited_to_omakaiku_is_told_where_the_invitation_went(distribu
         ("sv", "En inbjudan till OmaKaiku har skickats"),
     ]:
         assert words in _letter(distributor_client, card, lang=lang)[1], lang
+
+
+@pytest.mark.parametrize(("state", "warned"), [("failed", True), ("sent", False), ("queued", False)])
+def test_the_letter_warns_before_printing_when_its_invitation_was_not_sent(distributor_client, card, state, warned):
+    account = factories.UserFactory(kind="holder", activated_at=None)
+    InvitationDelivery.objects.create(user=account, state=state)
+    card.holder.account = account
+    card.holder.save()
+
+    page = distributor_client.get(reverse("cards:letter", args=[card.pk]), {"lang": "sv"}).text
+    warning = re.search(r'<p class="notice notice--warning" role="alert">(.*?)</p>', page, re.S)
+
+    assert (warning is not None) is warned
+    if warned:
+        assert "The OmaKaiku invitation could not be sent" in warning.group(1)
+        assert reverse("cards:detail", args=[card.pk]) in warning.group(1)
+        # On the screen only: the printed letter is the holder's, the warning the distributor's.
+        assert warning.start() < page.index('<article class="letter"')
 
 
 def test_opening_the_letter_changes_nothing(distributor_client, card, django_assert_max_num_queries):

@@ -235,6 +235,8 @@ def test_import_offline_records(desk, card):
     page.get_by_label("CSV file").set_input_files(upload)
     page.get_by_role("button", name="Check the file").click()
 
+    # The keyboard (and a screen reader) is taken to the result, not left at the top of the page.
+    expect(page.get_by_role("heading", name="Check result")).to_be_focused()
     summary = page.locator("ul.summary")
     expect(summary).to_contain_text("2 rows can be imported")
     expect(summary).to_contain_text("1 row has errors and will be skipped")

@@ -133,3 +133,24 @@ def test_keyboard_only(distributor_page, url, worklist):
     expect(messages(page)).to_contain_text("2 cards were renewed")
     worklist["soon"].refresh_from_db()
     assert worklist["soon"].valid_from == timezone.localdate()
+
+
+def test_renewing_with_nothing_selected_takes_the_keyboard_to_the_refusal(distributor_page, url, worklist):
+    page = distributor_page
+    page.goto(url("/cards/expiring/"))
+    page.get_by_role("button", name="Renew selected").click()
+
+    refusal = page.locator("main .messages")
+    expect(refusal).to_contain_text("Select at least one card to renew.")
+    expect(refusal).to_be_focused()
+
+
+def test_a_card_search_takes_the_keyboard_to_its_result(distributor_page, url, worklist):
+    page = distributor_page
+    page.goto(url("/cards/"))
+    page.get_by_label("Find a card by number").fill("K0000404")
+    page.get_by_role("button", name="Search").click()
+
+    result = page.locator("section.lookup")
+    expect(result).to_contain_text("Card not found")
+    expect(result).to_be_focused()
