@@ -30,9 +30,10 @@ def axe():
 
 
 # Typed into and tapped on a phone: each is at least this tall (the stylesheet's 44 px, less rounding).
+# Kaikukanta's own pages (main#main); the Django admin keeps its own design.
 FIELD_MIN_HEIGHT = 40
 _SMALL_FIELDS = """() => [...document.querySelectorAll(
-    'main input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit]), main select, main textarea'
+    'main#main input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit]), main#main select, main#main textarea'
 )].filter(field => field.offsetParent !== null && field.getBoundingClientRect().height < %d)
   .map(field => `${field.tagName.toLowerCase()}[type=${field.type}] #${field.id}: ${field.getBoundingClientRect().height} px`)"""
 
