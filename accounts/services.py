@@ -1,6 +1,7 @@
 """Writes for organisations, sites and staff accounts (see cards/services.py for the pattern)."""
 
 import re
+from collections.abc import Iterable
 
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
@@ -253,20 +254,28 @@ def user_sessions_end(*, user: User) -> None:
 
 def user_erase(*, user: User) -> None:
     """Delete a login and every copy of its address, history included (the address is personal data)."""
-    pk, address = user.pk, user.email
+    pk = user.pk
+    # Every address the login ever had: the admin's log may have named it by any of them.
+    addresses = {user.email, *User.history.filter(id=pk).values_list("email", flat=True)}
     EmailAddress.objects.filter(user=user).delete()
     user.delete()
     # Deleting wrote one more history row with the address; remove them all.
     User.history.filter(id=pk).delete()
-    # The admin's log names a login by its address: the login's own lines ("recent actions"), and
-    # the lines of what named it (a membership is "address @ site"), in their names and messages.
+    # The admin's log names a login by its address: the login's own lines ("recent actions").
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(pk)).update(
         object_repr=f"#{pk}"
     )
-    if address:
+    admin_log_address_forget(user_pk=pk, addresses=addresses)
+
+
+def admin_log_address_forget(*, user_pk: int, addresses: Iterable[str]) -> None:
+    """Replace a login's addresses in the admin's log with its id: the lines of what named it
+    (a membership is "address @ site", a change "Added site membership 'address @ site'"), in
+    their names and messages. The address is personal data; the log keeps who did what."""
+    for address in filter(None, set(addresses)):
         for entry in LogEntry.objects.filter(Q(object_repr__icontains=address) | Q(change_message__icontains=address)):
-            entry.object_repr = _address_replaced(entry.object_repr, address, f"#{pk}")
-            entry.change_message = _address_replaced(entry.change_message, address, f"#{pk}")
+            entry.object_repr = _address_replaced(entry.object_repr, address, f"#{user_pk}")
+            entry.change_message = _address_replaced(entry.change_message, address, f"#{user_pk}")
             entry.save(update_fields=["object_repr", "change_message"])
 
 

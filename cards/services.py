@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Municipality, Site, User
 from accounts.security_log import security_event
-from accounts.services import user_erase, user_invite, user_sessions_end
+from accounts.services import admin_log_address_forget, user_erase, user_invite, user_sessions_end
 
 from . import invariants
 from .access import (
@@ -933,6 +933,7 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
             raise _refuse(
                 "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
             )
+        old_address = user.email
         user.email = email
         user.language = language or user.language
         user.set_unusable_password()
@@ -947,6 +948,7 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
                 "email", _("This email address is already in use. Ask the holder for another address."), "email_in_use"
             ) from None
         _user_history_scrub(user)
+        admin_log_address_forget(user_pk=user.pk, addresses=[old_address])
         EmailAddress.objects.filter(user=user).delete()
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         user_sessions_end(user=user)

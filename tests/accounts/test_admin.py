@@ -727,3 +727,57 @@ def test_the_user_page_offers_no_groups_or_permissions(client, admin_user, distr
     assert 'name="user_permissions"' not in page.text
     assert saved.status_code == 302
     assert not distributor.user_permissions.exists()
+
+
+def _admin_log_mentions(text: str) -> list[str]:
+    return [
+        f"{entry.object_repr} | {entry.change_message}"
+        for entry in LogEntry.objects.all()
+        if text in entry.object_repr.lower() or text in entry.change_message.lower()
+    ]
+
+
+def test_a_holders_old_address_leaves_the_admin_log_when_it_changes(
+    client, admin_user, distributor, site, customer_data
+):
+    card = card_services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="Vanha.Osoite@example.com"
+    )
+    login = card.holder.account
+    client.force_login(admin_user)
+    # An ordinary edit in the admin: its log line names the login by its address.
+    client.post(reverse("admin:accounts_user_change", args=[login.pk]), _user_form(login.email, language="sv"))
+    assert _admin_log_mentions("vanha.osoite@example.com")
+
+    card_services.card_omakaiku_email_change(card=card, actor=distributor, email="uusi.osoite@example.com")
+
+    assert _admin_log_mentions("vanha.osoite@example.com") == []
+    assert _admin_log_mentions(f"#{login.pk}")
+
+
+def test_a_deleted_staff_login_leaves_none_of_its_addresses_in_the_admin_log(client, admin_user, site):
+    staff = factories.MembershipFactory(site=site, user__email="vanha.staff@example.fi").user
+    other = factories.SiteFactory(municipality=site.municipality)
+    client.force_login(admin_user)
+    url = reverse("admin:accounts_user_change", args=[staff.pk])
+    # A second site: "Added site membership 'vanha.staff@example.fi @ …'", then a new address.
+    client.post(
+        url,
+        _user_form_with_its_site(staff, staff.email)
+        | {"memberships-TOTAL_FORMS": "2", "memberships-1-user": str(staff.pk), "memberships-1-site": str(other.pk)},
+    )
+    memberships = list(staff.memberships.order_by("pk"))
+    client.post(
+        url,
+        _user_form("uusi.staff@example.fi")
+        | {"memberships-TOTAL_FORMS": "2", "memberships-INITIAL_FORMS": "2"}
+        | {f"memberships-{i}-{key}": value for i, m in enumerate(memberships) for key, value in
+           (("id", str(m.pk)), ("user", str(staff.pk)), ("site", str(m.site_id)))},
+    )  # fmt: skip
+    assert _admin_log_mentions("vanha.staff@example.fi")
+
+    client.post(reverse("admin:accounts_user_delete", args=[staff.pk]), {"post": "yes"})
+
+    assert not User.objects.filter(pk=staff.pk).exists()
+    assert _admin_log_mentions("vanha.staff@example.fi") == []
+    assert _admin_log_mentions("uusi.staff@example.fi") == []
