@@ -1,3 +1,4 @@
+from allauth.account.views import LogoutView as AllauthLogoutView
 from allauth.account.views import PasswordResetFromKeyView
 from django.conf import settings
 from django.contrib import messages
@@ -198,6 +199,21 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
             % {"email": membership.user.email},
         )
     return redirect("accounts:site", pk=membership.site_id)
+
+
+# What a logout asks the browser to forget: pages kept by OmaKaiku's service worker (the mobile
+# card) and anything else stored for this site. The next person on a shared device finds nothing.
+CLEAR_SITE_DATA = '"cache", "storage"'
+
+
+class LogoutView(AllauthLogoutView):
+    """allauth's logout (staff pages, the admin, an address typed by hand), forgetting what the
+    browser stored as OmaKaiku's logout does: a holder may log out from any page."""
+
+    def post(self, *args, **kwargs):
+        response = super().post(*args, **kwargs)
+        response["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
 
 
 class StaffSetPasswordView(PasswordResetFromKeyView):

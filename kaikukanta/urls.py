@@ -2,13 +2,12 @@ import functools
 
 from allauth.account import urls as allauth_account_urls
 from allauth.account.decorators import secure_admin_login
-from allauth.account.views import LogoutView
 from django.contrib import admin
 from django.http import QueryDict
 from django.urls import include, path, re_path
 
 from accounts.text import has_removed_characters, text_clean
-from accounts.views import StaffSetPasswordView, home, session_keepalive
+from accounts.views import LogoutView, StaffSetPasswordView, home, session_keepalive
 from kaikukanta import health, pages
 
 
@@ -50,7 +49,8 @@ admin.site.admin_view = admin_query_cleaned(admin.site.admin_view)
 ALLAUTH_EMAIL_MANAGEMENT = {"account_email", "account_email_verification_sent", "account_confirm_email"}
 # Its set-your-password page (from a staff invitation or reset link) is ours: the same page, in
 # the language of the mail the link came in (accounts.views.StaffSetPasswordView).
-ALLAUTH_REPLACED = {"account_reset_password_from_key"}
+# Its logout is ours too: it also empties what the browser stored (accounts.views.LogoutView).
+ALLAUTH_REPLACED = {"account_reset_password_from_key", "account_logout"}
 allauth_urlpatterns = [
     pattern
     for pattern in allauth_account_urls.urlpatterns
@@ -69,6 +69,7 @@ urlpatterns = [
         StaffSetPasswordView.as_view(),
         name="account_reset_password_from_key",
     ),
+    path("accounts/logout/", LogoutView.as_view(), name="account_logout"),
     path("accounts/", include(allauth_urlpatterns)),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("session/keepalive/", session_keepalive, name="session_keepalive"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.security_log import security_event
 from accounts.tokens import invitation_token_generator
+from accounts.views import CLEAR_SITE_DATA
 from cards.models import Card
 
 from . import selectors, services
@@ -42,7 +43,12 @@ class HolderLoginView(LoginView):
     def dispatch(self, request, *args, **kwargs):
         # Tells the account adapter that only holder accounts may log in here.
         request.login_portal = User.Kind.HOLDER
-        return super().dispatch(request, *args, **kwargs)
+        response = super().dispatch(request, *args, **kwargs)
+        if request.method == "POST" and request.user.is_authenticated:
+            # A mobile card stored by someone before (whose session ended without a logout) is
+            # not for this person: a login on this device starts with nothing stored.
+            response["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
 
 
 class HolderPasswordResetView(PasswordResetView):
@@ -66,7 +72,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     messages.info(request, _("You have logged out."))
     response = redirect("omakaiku:login")
     # The mobile card kept for offline use goes too: the next person on this phone sees nothing.
-    response["Clear-Site-Data"] = '"cache", "storage"'
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 

@@ -53,8 +53,9 @@ self.addEventListener("fetch", (event) => {
         if (response.ok && response.type === "basic") {
           event.waitUntil(keep(request, response));
         } else {
-          // Logged out, card closed or no longer mobile: forget the stored copy.
-          event.waitUntil(caches.open(STORE).then((store) => store.delete(request)));
+          // Logged out, card closed or no longer mobile: forget the stored copy. ignoreVary, as
+          // below: the copy kept on the first visit would not match this request otherwise.
+          event.waitUntil(caches.open(STORE).then((store) => store.delete(request, { ignoreVary: true })));
         }
         return response;
       // ignoreVary: the copy kept on the first visit was fetched by this worker, whose request

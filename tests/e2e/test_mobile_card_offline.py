@@ -8,6 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from cards.models import Card
 from tests.e2e.test_accessibility import assert_accessible
 from tests.e2e.test_omakaiku import activated_holder, holder_log_in
 
@@ -127,5 +128,26 @@ def test_a_stored_card_past_its_last_valid_day_says_not_valid(phone, url, distri
         expect(phone.locator(".mobile-card__number")).to_have_text(card.number)
         expect(phone.locator("[data-state]")).to_have_text("Not valid")
         expect(phone.locator("[data-mobile-card]")).to_have_class(re.compile("mobile-card--invalid"))
+    finally:
+        phone.context.set_offline(False)
+
+
+def test_a_card_withdrawn_since_is_forgotten_at_the_next_look_online(phone, url, distributor, site, customer_data):
+    card = activated_holder(distributor, site, customer_data)
+    holder_log_in(phone, url, "holder@example.com")
+    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
+    # Kept on the first visit (the page asks the worker to fetch it: a request of its own).
+    phone.goto(card_url)
+    _wait_for_the_service_worker(phone)
+    _wait_until_kept(phone, card_url)
+
+    Card.objects.filter(pk=card.pk).update(mobile_enabled=False)  # the distributor switched it off
+    assert phone.goto(card_url).status == 404
+
+    assert not phone.evaluate(f"caches.match({card_url!r}, {{ignoreVary: true}}).then(Boolean)")
+    phone.context.set_offline(True)
+    try:
+        with pytest.raises(Exception):  # noqa: B017,PT011 (the browser's own network error)
+            phone.goto(card_url)
     finally:
         phone.context.set_offline(False)

@@ -719,3 +719,37 @@ def test_the_invitation_names_the_site_with_its_organisation_and_the_mobile_card
     mobile = "Your Kaikukortti is also a mobile card: log in to OmaKaiku on your phone and open Mobile card"
     assert mobile in mobile_mail
     assert mobile not in plain_mail
+
+
+def test_a_holder_logs_out_of_omakaiku_from_any_page(holder_client, client, distributor):
+    # Help and statistics are shared with staff: their logout is OmaKaiku's for a holder.
+    for path in (reverse("help"), reverse("stats:public"), reverse("omakaiku:home")):
+        page = holder_client.get(path).text
+        assert re.search(r'<form action="([^"]+)" method="post" class="logout-form"', page).group(1) == reverse(
+            "omakaiku:logout"
+        ), path
+    # An address typed by hand, or a staff member's logout: the stored pages go as well.
+    assert holder_client.post(reverse("account_logout"))["Clear-Site-Data"] == '"cache", "storage"'
+    client.force_login(distributor)
+    assert client.post(reverse("account_logout"))["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_login_on_the_device_starts_with_nothing_stored(client, invited):
+    _holder_client(invited)  # activated elsewhere
+
+    refused = client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": "wrong"})
+    logged_in = client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": PASSWORD})
+
+    assert "Clear-Site-Data" not in refused
+    # Someone else's mobile card, stored on this device before, is not for this person.
+    assert logged_in.status_code == 302
+    assert logged_in["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_the_stored_mobile_card_page_holds_no_address(holder_client, invited):
+    page = holder_client.get(reverse("omakaiku:mobile_card", args=[invited.pk])).text
+    home = holder_client.get(reverse("omakaiku:home")).text
+
+    assert "maija@example.com" not in page
+    assert invited.number in page
+    assert "maija@example.com" in home  # the other pages still say who is logged in
