@@ -55,7 +55,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 messages: $(VENV)/.installed
-	$(BIN)/python manage.py makemessages -l fi -l sv --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
+	$(BIN)/python manage.py makemessages -l fi -l sv --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete
 	$(BIN)/python manage.py compile_locale
 
 # Benchmarks on PostgreSQL (BENCH_DATABASE_URL; a database of its own, seeded with the large data
