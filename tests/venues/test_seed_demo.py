@@ -155,3 +155,16 @@ def test_bulk_data_obeys_the_rules():
         == 0
     )
     _assert_every_card_and_use_obeys_the_rules()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_task_queue_the_demos_invitations_are_not_left_for_the_worker(settings):
+    # Production settings queue mail for the worker, which would mail the demo's made-up addresses.
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    printed = _seed()
+
+    assert not DBTaskResult.objects.filter(task_path__startswith="accounts.tasks.send_").exists()
+    assert "queued ones dropped" in printed
