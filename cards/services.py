@@ -672,10 +672,13 @@ def _field_values(instance: models.Model) -> dict:
 
 def card_renewal_period(*, card: Card, on: datetime.date) -> tuple[datetime.date, datetime.date] | None:
     """The validity period a renewal on ``on`` adds: 12 months from that day, never from the old
-    expiry date. None for a card registered or renewed that day: it already runs 12 months from it."""
-    if card.valid_from == on:
+    expiry date. None for a card that already runs 12 months from that day (registered or renewed
+    then). A card replaced or reactivated that day also starts then, but only runs to the old
+    card's last day: it is renewed."""
+    period = validity_period(on)
+    if card.valid_from == on and card.valid_until >= period[1]:
         return None
-    return validity_period(on)
+    return period
 
 
 def card_change_check(*, card: Card) -> None:
@@ -719,7 +722,7 @@ def card_renew(*, card: Card, actor: User) -> Card:
         card_renew_check(card=card)
         period = card_renewal_period(card=card, on=timezone.localdate())
         if period is None:
-            # Registered or renewed today already: it runs 12 months from today, as asked.
+            # It runs 12 months from today already (registered or renewed today), as asked.
             return card
         start, end = period
         _period_add(card, cause=ValidityPeriod.Cause.RENEWED, start=start, end=end, actor=actor)
@@ -823,7 +826,9 @@ def card_reactivate(*, card: Card, actor: User, reason: str = "") -> Card:
         if not card.site.is_active:
             raise _refuse(
                 None,
-                _("The card's site has closed. Move the card to another site first, then reactivate it."),
+                _(
+                    "The card's site has closed, and an inactive card is not moved. Register a new card for the holder at an open site instead."
+                ),
                 "site_closed",
             )
         today = timezone.localdate()

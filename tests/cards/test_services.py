@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cards import services
-from cards.models import Card, Holder
+from cards.models import Card, Holder, ValidityPeriod
 from tests import factories
 
 
@@ -413,6 +413,39 @@ def test_renewal_before_expiry_also_counts_from_today(distributor, site, custome
     assert card.valid_until == datetime.date(2027, 10, 31)
 
 
+def test_renewing_twice_on_one_day_changes_nothing(distributor, site, customer_data):
+    with time_machine.travel(datetime.date(2026, 3, 10), tick=False):
+        card = register(distributor, site, customer_data)
+        periods = card.periods.count()
+        card = services.card_renew(card=card, actor=distributor)
+
+    assert card.periods.count() == periods
+    assert card.valid_until == datetime.date(2027, 3, 9)
+
+
+@pytest.mark.parametrize("how", ["replaced", "reactivated"])
+def test_a_card_replaced_or_reactivated_today_is_renewed_for_12_months_today(
+    distributor, site, customer_data, admin_user, how
+):
+    # Both start a period today that runs only to the old last valid day (9.3.2027).
+    with time_machine.travel(datetime.date(2026, 3, 10), tick=False):
+        card = register(distributor, site, customer_data)
+    if how == "reactivated":
+        with time_machine.travel(datetime.date(2026, 12, 20), tick=False):
+            services.card_inactivate(card=card, actor=distributor, reason="lost")
+    with time_machine.travel(datetime.date(2027, 1, 5), tick=False):
+        if how == "replaced":
+            card = services.card_replace(card=card, actor=distributor, number="K7654321", reason="lost")
+        else:
+            card = services.card_reactivate(card=Card.objects.get(pk=card.pk), actor=admin_user)
+        assert (card.valid_from, card.valid_until) == (datetime.date(2027, 1, 5), datetime.date(2027, 3, 9))
+
+        card = services.card_renew(card=card, actor=distributor)
+
+    assert (card.valid_from, card.valid_until) == (datetime.date(2027, 1, 5), datetime.date(2028, 1, 4))
+    assert card.periods.order_by("-pk").first().cause == ValidityPeriod.Cause.RENEWED
+
+
 def test_renewal_only_at_issuing_site(distributor, other_distributor, site, customer_data):
     card = register(distributor, site, customer_data)
 
@@ -602,3 +635,23 @@ def test_history_shows_every_change_with_who_and_why(distributor, site, customer
     child_entry = next(entry for entry in entries if entry.reason == "child born")
     assert ("Children under 18", "2", "3") in child_entry.changes
     assert all(entry.who == distributor.email for entry in entries)
+
+
+def test_an_inactive_card_at_a_closed_site_is_not_reactivated_and_the_advice_can_be_followed(
+    distributor, site, customer_data, admin_user, other_site
+):
+    card = register(distributor, site, customer_data)
+    services.card_inactivate(card=card, actor=distributor, reason="lost")
+    site.is_active = False
+    site.save()
+    card = Card.objects.get(pk=card.pk)
+
+    with pytest.raises(ValidationError) as refused:
+        services.card_reactivate(card=card, actor=admin_user)
+    # Moving it first is no way out: an inactive card is not moved.
+    with pytest.raises(ValidationError):
+        services.card_transfer(card=card, actor=admin_user, to_site=other_site)
+
+    assert refused.value.error_list[0].code == "site_closed"
+    assert "Register a new card for the holder" in refused.value.messages[0]
+    assert "Move the card" not in refused.value.messages[0]
