@@ -66,7 +66,7 @@ def _decode(cursor: str | None) -> tuple[datetime.datetime, int] | None:
     except OverflowError:
         return None
     if not 2000 <= created_at.year <= 9998:
-        return None  # no row was made then; and one day more either way must still be a date
+        return None  # no row was made then: an edited address, shown the first page
     return created_at, pk
 
 

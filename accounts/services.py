@@ -279,8 +279,15 @@ def admin_log_address_forget(*, user_pk: int, addresses: Iterable[str]) -> None:
             entry.save(update_fields=["object_repr", "change_message"])
 
 
+# An address stands alone in a text: not next to a character it could go on with (a@b.fi must
+# not match inside aa@b.fi, nor inside a@b.fi.se). A quote before it is taken as a quote.
+_ADDRESS_BEFORE = r"(?<![\w.!#$%&*+/=?^{|}~-])"
+_ADDRESS_AFTER = r"(?![\w-]|\.[\w-])"
+
+
 def _address_replaced(text: str, address: str, replacement: str) -> str:
-    return re.sub(re.escape(address), replacement, text, flags=re.IGNORECASE)
+    pattern = _ADDRESS_BEFORE + re.escape(address) + _ADDRESS_AFTER
+    return re.sub(pattern, replacement, text, flags=re.IGNORECASE)
 
 
 def membership_remove(*, actor: User, membership: SiteMembership) -> None:

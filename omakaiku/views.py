@@ -43,8 +43,9 @@ class HolderLoginView(LoginView):
     def dispatch(self, request, *args, **kwargs):
         # Tells the account adapter that only holder accounts may log in here.
         request.login_portal = User.Kind.HOLDER
+        already_in = request.user.is_authenticated  # allauth sends such a request on without a login
         response = super().dispatch(request, *args, **kwargs)
-        if request.method == "POST" and request.user.is_authenticated:
+        if request.method == "POST" and not already_in and request.user.is_authenticated:
             # A mobile card stored by someone before (whose session ended without a logout) is
             # not for this person: a login on this device starts with nothing stored.
             response["Clear-Site-Data"] = CLEAR_SITE_DATA

@@ -781,3 +781,18 @@ def test_a_deleted_staff_login_leaves_none_of_its_addresses_in_the_admin_log(cli
     assert not User.objects.filter(pk=staff.pk).exists()
     assert _admin_log_mentions("vanha.staff@example.fi") == []
     assert _admin_log_mentions("uusi.staff@example.fi") == []
+
+
+def test_forgetting_an_address_leaves_longer_ones_that_hold_it(db):
+    from accounts.services import admin_log_address_forget
+
+    admin_user = factories.UserFactory(is_staff=True, is_superuser=True)
+    lines = ["aa@b.fi @ Site", "a@b.fi.se @ Site", "x.a@b.fi @ Site", "a@b.fi @ Site", "'A@B.FI @ Site'"]
+    for text in lines:
+        LogEntry.objects.create(user=admin_user, action_flag=1, object_repr=text, change_message=f"[{text}]")
+
+    admin_log_address_forget(user_pk=7, addresses=["a@b.fi"])
+
+    assert sorted(LogEntry.objects.values_list("object_repr", flat=True)) == sorted(
+        ["aa@b.fi @ Site", "a@b.fi.se @ Site", "x.a@b.fi @ Site", "#7 @ Site", "'#7 @ Site'"]
+    )

@@ -753,3 +753,13 @@ def test_the_stored_mobile_card_page_holds_no_address(holder_client, invited):
     assert "maija@example.com" not in page
     assert invited.number in page
     assert "maija@example.com" in home  # the other pages still say who is logged in
+
+
+def test_a_login_page_posted_by_someone_already_in_clears_nothing(holder_client, client, distributor):
+    # allauth sends an authenticated request on without a login: a stale login tab, or staff.
+    stale_tab = holder_client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": "wrong"})
+    client.force_login(distributor)
+    staff = client.post(reverse("omakaiku:login"), {"login": "maija@example.com", "password": "wrong"})
+
+    assert "Clear-Site-Data" not in stale_tab
+    assert "Clear-Site-Data" not in staff

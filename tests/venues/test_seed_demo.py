@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import Site, SiteMembership, User
+from accounts.models import InvitationDelivery, Site, SiteMembership, User
 from cards.invariants import holder_invariants_check
 from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
 from venues.services import UseData, card_use_validate
@@ -168,3 +168,5 @@ def test_with_a_task_queue_the_demos_invitations_are_not_left_for_the_worker(set
 
     assert not DBTaskResult.objects.filter(task_path__startswith="accounts.tasks.send_").exists()
     assert "queued ones dropped" in printed
+    # Nor does any invitation say it is still on its way.
+    assert not InvitationDelivery.objects.filter(state=InvitationDelivery.State.QUEUED).exists()

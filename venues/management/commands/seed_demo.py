@@ -54,7 +54,7 @@ from django.utils import timezone, translation
 
 from accounts import services as accounts_services
 from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure
-from accounts.models import Municipality, Region, RegionalCoordinator, Site, SiteMembership, User
+from accounts.models import InvitationDelivery, Municipality, Region, RegionalCoordinator, Site, SiteMembership, User
 from cards import services
 from cards.models import Card, CardNumberCounter, CardUse, Holder, Offer, ValidityPeriod
 from cards.services import HolderData, validity_period
@@ -300,6 +300,9 @@ def _demo_mail_tasks_drop(*, since) -> int:
     from django_tasks_db.models import DBTaskResult
 
     queued = DBTaskResult.objects.filter(enqueued_at__gte=since, task_path__startswith="accounts.tasks.send_")
+    invited = [task.args_kwargs.get("kwargs", {}).get("user_id") for task in queued]
+    # Their delivery would otherwise say "queued" for good on the staff pages and in the admin.
+    InvitationDelivery.objects.filter(user_id__in=[pk for pk in invited if pk is not None]).delete()
     return queued.delete()[0]
 
 
