@@ -1127,6 +1127,10 @@ def site_cards_transfer(*, from_site: Site, to_site: Site, actor: User, reason: 
         for card in Card.objects.filter(site=from_site, status=Card.Status.ACTIVE).order_by("pk"):
             card_transfer(card=card, to_site=to_site, actor=actor, reason=reason)
             moved += 1
+    if not moved:
+        # Moved already (a second tab, a second coordinator): saying "0 cards moved" to a
+        # site would read as if that site had just taken over the holders.
+        raise _refuse(None, _("The site has no active cards left to move."), "transfer_nothing_to_move")
     return moved
 
 

@@ -402,7 +402,8 @@ def site_transfer(request: HttpRequest, site_pk: int) -> HttpResponse:
                 % {"count": moved, "site": form.cleaned_data["to_site"]},
             )
             return redirect("cards:site_transfer", site_pk=site.pk)
-    return render(request, "cards/site_transfer.html", {"site": site, "count": count, "form": form})
+    context = {"site": site, "count": count, "form": form, "has_targets": targets.exists()}
+    return render(request, "cards/site_transfer.html", context)
 
 
 def _replace_offered(user, card: Card) -> bool:

@@ -654,3 +654,20 @@ def test_an_ended_invitation_is_not_revived_by_a_forgotten_password_mail(client,
     assert refused.status_code == unknown.status_code == 302
     assert refused.url == unknown.url
     assert mail.outbox == []  # as for an unknown address: no link to a login no site lists
+
+
+def test_a_person_who_logs_in_is_not_marked_invited(client, coordinator, site):
+    # A login the admin made with a password: never "activated" by a link, but in use.
+    person = factories.UserFactory(email="adminmade@example.fi", activated_at=None)
+    waiting = factories.UserFactory(email="waiting@example.fi", activated_at=None, password=None)
+    waiting.set_unusable_password()
+    waiting.save()
+    for user in (person, waiting):
+        factories.MembershipFactory(site=site, user=user)
+    client.force_login(coordinator)
+
+    page = client.get(reverse("accounts:site", args=[site.pk])).text
+
+    badges = dict(re.findall(r"<span>([^<]+@example\.fi)</span>\s*<span class=\"badge[^\"]*\">([^<]+)</span>", page))
+    assert badges["adminmade@example.fi"] == "Active"
+    assert badges["waiting@example.fi"] == "Invited"

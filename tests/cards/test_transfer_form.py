@@ -85,3 +85,33 @@ def test_the_admin_cannot_move_a_card_to_its_own_site(client, admin_user, site):
     assert response.context["form"].errors["to_site"]
     card.refresh_from_db()
     assert (card.site, card.status) == (site, Card.Status.ACTIVE)
+
+
+def test_with_no_site_to_take_the_cards_the_page_says_to_add_one(client, coordinator, site):
+    factories.CardFactory(site=site)
+    site.is_active = False
+    site.save()
+    client.force_login(coordinator)
+
+    page = client.get(reverse("cards:site_transfer", args=[site.pk]))
+
+    assert 'name="to_site"' not in page.text  # no choice that cannot be made
+    assert "No other open distributor site in your region can take over the cards." in page.text
+    assert reverse("accounts:site_create") in page.text
+
+
+def test_moving_a_sites_cards_again_moves_nothing_and_says_so(client, coordinator, site, other_site):
+    factories.CardFactory(site=site)
+    site.is_active = False
+    site.save()
+    client.force_login(coordinator)
+    url = reverse("cards:site_transfer", args=[site.pk])
+    data = {"to_site": str(other_site.pk), "reason": "closed"}
+
+    first = client.post(url, data)
+    again = client.post(url, data)  # a second tab
+
+    assert first.status_code == 302
+    assert again.status_code == 200
+    assert "The site has no active cards left to move." in again.text
+    assert "were moved" not in again.text
