@@ -133,9 +133,10 @@ def uses(request: HttpRequest) -> HttpResponse:
 @venue_required
 @require_http_methods(["GET", "POST"])
 def use_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    use = get_object_or_404(
-        CardUse.objects.select_related("card", "venue").filter(venue__memberships__user=request.user), pk=pk
-    )
+    # The venues the person acts for now, as for offers (_offer_for): a closed venue's use would
+    # only be refused after the reason was typed.
+    venues = permissions.venue_site_ids(request.user)
+    use = get_object_or_404(CardUse.objects.select_related("card", "venue").filter(venue_id__in=list(venues)), pk=pk)
     form = UseCancelForm(request.POST or None)
     if request.method == "GET":
         try:

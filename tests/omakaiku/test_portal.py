@@ -763,3 +763,22 @@ def test_a_login_page_posted_by_someone_already_in_clears_nothing(holder_client,
 
     assert "Clear-Site-Data" not in stale_tab
     assert "Clear-Site-Data" not in staff
+
+
+def test_offers_upcoming_and_current_show_in_order_of_start_ended_ones_not(holder_client):
+    today = timezone.localdate()
+    day = datetime.timedelta(days=1)
+    venue = factories.VenueSiteFactory()
+    for title, starts, ends in (
+        ("Next month", today + 30 * day, today + 40 * day),
+        ("Running", today - 5 * day, today + 5 * day),
+        ("Ended", today - 10 * day, today - day),
+    ):
+        factories.OfferFactory(venue=venue, title_en=title, starts_on=starts, ends_on=ends, visible=True)
+
+    page = holder_client.get(reverse("omakaiku:offers")).text
+
+    assert "Ended" not in page
+    assert page.index("Running") < page.index("Next month")
+    upcoming = page[page.index("Next month") : page.index("</article>", page.index("Next month"))]
+    assert f"{today + 30 * day:%-d.%-m.%Y}" in upcoming  # its dates say it has not started

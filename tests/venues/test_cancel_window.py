@@ -78,3 +78,16 @@ def test_the_link_that_cancels_a_use_is_not_worded_as_leaving_a_form(client, ven
     anchor = re.search(rf'<a href="{re.escape(cancel_url)}">([^<]*)<', page)
     assert anchor is not None
     assert anchor.group(1) == link != leave
+
+
+def test_a_closed_venues_use_has_no_cancel_page_for_its_former_staff(client, venue_user, use, venue):
+    # Still a member of another, open venue: the closed one's uses are no longer theirs to cancel.
+    factories.MembershipFactory(site=factories.VenueSiteFactory(municipality=venue.municipality), user=venue_user)
+    venue.is_active = False
+    venue.save()
+    client.force_login(venue_user)
+    url = reverse("venues:use_cancel", args=[use.pk])
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"reason": "mistake"}).status_code == 404
+    assert CardUse.objects.get(pk=use.pk).cancelled_at is None
