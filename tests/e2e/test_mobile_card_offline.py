@@ -35,6 +35,19 @@ def _wait_until_kept(page, address: str) -> None:
         time.sleep(0.1)
 
 
+def _card_opened_once(phone, url, card) -> str:
+    """The holder logs in and opens the card once, online (at home, say); it is kept for the venue,
+    where there is no network, from this first visit on (the page asks the worker to fetch it:
+    a request of its own). Returns the card page's address."""
+    holder_log_in(phone, url, "holder@example.com")
+    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
+    phone.goto(card_url)
+    expect(phone.locator("[data-state]")).to_have_text("Valid")
+    _wait_for_the_service_worker(phone)
+    _wait_until_kept(phone, card_url)
+    return card_url
+
+
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     # A phone far from Finland: the card's clock must still show Finnish time.
@@ -74,12 +87,7 @@ def test_the_mobile_card_fits_a_phone_screen_and_is_live(phone, url, distributor
 
 def test_offline_the_stored_card_opens_and_says_it_is_a_stored_copy(phone, url, distributor, site, customer_data):
     card = activated_holder(distributor, site, customer_data)
-    holder_log_in(phone, url, "holder@example.com")
-    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
-    # Opened once, online (at home, say): the card is kept for the venue, where there is no network.
-    phone.goto(card_url)
-    _wait_for_the_service_worker(phone)
-    _wait_until_kept(phone, card_url)
+    _card_opened_once(phone, url, card)
 
     phone.context.set_offline(True)
     try:
@@ -96,11 +104,7 @@ def test_offline_the_stored_card_opens_and_says_it_is_a_stored_copy(phone, url, 
 
 
 def test_logging_out_forgets_the_stored_card(phone, url, distributor, site, customer_data):
-    card = activated_holder(distributor, site, customer_data)
-    holder_log_in(phone, url, "holder@example.com")
-    phone.goto(url(f"/omakaiku/cards/{card.pk}/mobile/"))
-    _wait_for_the_service_worker(phone)
-    _wait_until_kept(phone, url(f"/omakaiku/cards/{card.pk}/mobile/"))
+    _card_opened_once(phone, url, activated_holder(distributor, site, customer_data))
     assert phone.evaluate("caches.keys().then(names => names.length)") >= 1
 
     with phone.expect_navigation():
@@ -111,12 +115,7 @@ def test_logging_out_forgets_the_stored_card(phone, url, distributor, site, cust
 
 def test_a_stored_card_past_its_last_valid_day_says_not_valid(phone, url, distributor, site, customer_data):
     card = activated_holder(distributor, site, customer_data)
-    holder_log_in(phone, url, "holder@example.com")
-    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
-    phone.goto(card_url)
-    expect(phone.locator("[data-state]")).to_have_text("Valid")
-    _wait_for_the_service_worker(phone)
-    _wait_until_kept(phone, card_url)
+    _card_opened_once(phone, url, card)
 
     # Offline, on a phone whose calendar has passed the card's last valid day.
     phone.clock.install(
@@ -134,12 +133,7 @@ def test_a_stored_card_past_its_last_valid_day_says_not_valid(phone, url, distri
 
 def test_a_card_withdrawn_since_is_forgotten_at_the_next_look_online(phone, url, distributor, site, customer_data):
     card = activated_holder(distributor, site, customer_data)
-    holder_log_in(phone, url, "holder@example.com")
-    card_url = url(f"/omakaiku/cards/{card.pk}/mobile/")
-    # Kept on the first visit (the page asks the worker to fetch it: a request of its own).
-    phone.goto(card_url)
-    _wait_for_the_service_worker(phone)
-    _wait_until_kept(phone, card_url)
+    card_url = _card_opened_once(phone, url, card)
 
     Card.objects.filter(pk=card.pk).update(mobile_enabled=False)  # the distributor switched it off
     assert phone.goto(card_url).status == 404
