@@ -1111,6 +1111,8 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
             % {"day": _day_text(day)},
         ),
         row_totals={"total": tuple(kinds)},
+        # "10 valid, 9 in use" would tell that one holder has no OmaKaiku.
+        differences={"omakaiku": "total"},
     )
     for row in [*table.rows, *([table.total] if table.total else [])]:
         # The share and the total together give the count: hide it when either is hidden. It is

@@ -51,6 +51,10 @@ that table publishes it: protected as a column is, and where the figure is hidde
 parts are never all shown. Its lines come first, so that a group is protected within itself
 rather than by hiding a cell of another group.
 
+A part of another count of the same row (``differences``: the holders in OmaKaiku among the
+valid cards) leaves their difference as a count of people that no cell shows: where it is 1 to
+4 ("10 valid, 9 in OmaKaiku"), the part is hidden ("×") and then protected as any hidden cell.
+
 Use counts (not personal) are shown as they are.
 """
 
@@ -92,6 +96,7 @@ def table_suppress(
     row_totals: dict[str, tuple[str, ...]] | None = None,
     rows_shown_elsewhere: bool = False,
     linked: list[tuple[list[int], dict]] | None = None,
+    differences: dict[str, str] | None = None,
 ) -> Table:
     """A copy of ``table`` with small personal counts, and the cells that would reveal them, hidden.
 
@@ -103,6 +108,9 @@ def table_suppress(
     another table shown beside this one, given as that table publishes it (already suppressed):
     a site's figures to its municipality's. Each group is protected against that row as a column
     is against its total, and where that row's cell is hidden, not every part of it is shown.
+    ``differences`` maps a personal column to a column of the same row that holds it and more,
+    e.g. ``{"omakaiku": "total"}``: the difference (valid cards whose holder has no OmaKaiku) is
+    a count of people as well, shown by no cell, so where it is 1 to 4 the part is hidden ("×").
     """
     personal = {column.key for column in table.columns if column.personal and column.numeric}
     distinct = {column.key for column in table.columns if not column.additive}
@@ -117,6 +125,9 @@ def table_suppress(
         for key in personal:
             if _is_small(row.get(key)):
                 row[key] = SUPPRESSED
+        for key, whole in (differences or {}).items():
+            if _is_shown_count(row.get(key)) and _is_shown_count(row.get(whole)) and _is_small(row[whole] - row[key]):
+                row[key] = COMPLEMENTARY
 
     lines: list[_Line] = []
     if total is not None:

@@ -437,6 +437,32 @@ def test_card_kinds_of_a_site_sum_to_its_total(world):
     assert row["omakaiku_share"] == X
 
 
+def _omakaiku_for_all_but(site, left_out: int) -> None:
+    """Every holder of the site's valid cards in OmaKaiku but the last ``left_out`` (by card id)."""
+    holders = [card.holder for card in Card.objects.filter(site=site, status=Card.Status.ACTIVE).order_by("pk")]
+    for position, holder in enumerate(holders):
+        in_use = position < len(holders) - left_out
+        if holder.account is None:
+            holder.account = factories.HolderUserFactory(activated_at=None)
+            holder.save()
+        holder.account.activated_at = timezone.now() if in_use else None
+        holder.account.save()
+
+
+@pytest.mark.parametrize(("left_out", "shown"), [(2, False), (4, False), (5, True), (0, True)])
+def test_omakaiku_is_hidden_where_it_would_tell_how_few_holders_have_none(world, left_out, shown):
+    """12 valid cards and 10 holders in OmaKaiku would say that two holders have none."""
+    _omakaiku_for_all_but(world.dn, left_out)
+    row = stats_card_kinds(scope=StatsScope(StatsLevel.SITE, world.dn.pk), filters=PERIOD).rows[0]
+    assert row["total"] == 12
+    if shown:
+        assert row["omakaiku"] == 12 - left_out
+        assert row["omakaiku_share"] == round(100 * (12 - left_out) / 12, 1)
+    else:
+        assert row["omakaiku"] == X
+        assert row["omakaiku_share"] == X
+
+
 # --- 5. cross-region ----------------------------------------------------------------------------
 
 

@@ -33,6 +33,17 @@ def test_primary_hides_one_to_four_and_shows_zero_and_five():
     assert _values(table) == [[0, S, S], [5, S, 100]]
 
 
+def test_a_part_whose_difference_to_its_whole_is_small_is_hidden_and_protected():
+    # b is part of a (valid cards and those in OmaKaiku): 10 - 9 = 1 holder without, so row 0's b
+    # is hidden; the column's total 19 would give it back, so row 1's b is hidden too.
+    table = table_suppress(_table([[10, 9, 0], [20, 10, 0]], [30, 19, 0]), differences={"b": "a"})
+    assert _values(table) == [[10, X, 0], [20, X, 0]]
+    assert table.total["b"] == 19
+    # A difference of 0 or of 5 and more tells of nobody.
+    table = table_suppress(_table([[10, 10, 0], [20, 15, 0]], [30, 25, 0]), differences={"b": "a"})
+    assert _values(table) == [[10, 10, 0], [20, 15, 0]]
+
+
 def test_use_counts_are_shown_as_they_are():
     table = table_suppress(_table([[1, 2, 3], [4, 0, 9]], [5, 2, 12], personal=("a",)))
     assert _values(table) == [[S, 2, 3], [S, 0, 9]]
