@@ -1,7 +1,10 @@
 """Deploy checks of our own (``manage.py check --deploy``)."""
 
+import urllib.parse
+
 from django.conf import settings
 from django.core import checks
+from django.http.request import validate_host
 
 # Backends that keep mail on this machine: the console and files would hold personal addresses
 # and working set-password links in the service's logs; memory and dummy send nothing at all.
@@ -69,3 +72,20 @@ def tasks_are_queued(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def site_url_is_public(app_configs=None, **kwargs):
+    """Every link in an invitation, a password mail or a reminder starts with SITE_URL: its
+    development default (http://127.0.0.1:8000) would send people to their own machine."""
+    parts = urllib.parse.urlsplit(settings.SITE_URL)
+    if parts.scheme == "https" and validate_host(parts.hostname or "", settings.ALLOWED_HOSTS):
+        return []
+    return [
+        checks.Warning(
+            f"SITE_URL is {settings.SITE_URL!r}: the links in invitation, password and reminder mails "
+            "must lead to this service's public https address, one of ALLOWED_HOSTS.",
+            hint="Set SITE_URL, e.g. SITE_URL=https://kaikukanta.fi.",
+            id="kaikukanta.W004",
+        )
+    ]

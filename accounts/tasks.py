@@ -48,6 +48,13 @@ def invitation_url(user: User, url_name: str = "account_reset_password_from_key"
     return f"{settings.SITE_URL}{path}"
 
 
+def automatic_mail_headers(*, language: str) -> dict[str, str]:
+    """Headers of every mail Kaikukanta sends by itself: out-of-office replies are not sent back
+    to an address nobody reads (RFC 3834; Exchange's own header), and the mail says which
+    language it is in, for a reader's text-to-speech."""
+    return {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All", "Content-Language": language}
+
+
 def _send_set_password_email(*, user: User, template: str, context: dict, url_name: str) -> None:
     """Render and send a mail with a set-your-password link made now, from the saved user."""
     with translation.override(user.language):
@@ -61,7 +68,9 @@ def _send_set_password_email(*, user: User, template: str, context: dict, url_na
         }
         subject = render_to_string(f"{template}_subject.txt", ctx).strip()
         body = render_to_string(f"{template}_message.txt", ctx)
-    message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message = EmailMultiAlternatives(
+        subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], headers=automatic_mail_headers(language=user.language)
+    )
     message.send()
 
 

@@ -195,7 +195,11 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("The invitation to %(email)s was sent again. Earlier invitation links no longer work.")
+            # Queued, not yet sent: whether it went out is the staff list's delivery column.
+            _(
+                "A new invitation to %(email)s was created; earlier invitation links no longer work. "
+                "Its delivery is shown in the staff list."
+            )
             % {"email": membership.user.email},
         )
     return redirect("accounts:site", pk=membership.site_id)

@@ -350,8 +350,9 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
     return True
 
 
-def omakaiku_invite(*, holder: Holder, actor: User | None) -> None:
-    """(Re)send the OmaKaiku invitation; every earlier link stops working."""
+def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool = False) -> None:
+    """(Re)send the OmaKaiku invitation; every earlier link stops working. ``address_changed``:
+    the holder used OmaKaiku before, and the mail says their address was changed to this one."""
     user = holder.account
     if user is None:
         raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
@@ -370,6 +371,7 @@ def omakaiku_invite(*, holder: Holder, actor: User | None) -> None:
         context={
             "site_name": str(card.site) if card else "",
             "mobile": bool(card and (card.mobile_enabled or card.is_mobile_only)),
+            "address_changed": address_changed,
         },
         url_name=settings.HOLDER_SET_PASSWORD_URL,
     )
@@ -919,7 +921,7 @@ def _user_history_scrub(user: User) -> None:
     User.history.filter(id=user.pk).exclude(email=user.email).update(email="")
 
 
-def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language: str = "fi") -> Card:
+def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language: str = "") -> Card:
     """Move the holder's OmaKaiku login to a new address: a new invitation goes there, and the
     old address, its links and its sessions stop working at once."""
     email = _email_normalize(email)
@@ -957,7 +959,7 @@ def card_omakaiku_email_change(*, card: Card, actor: User, email: str, language:
         EmailAddress.objects.filter(user=user).delete()
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         user_sessions_end(user=user)
-        omakaiku_invite(holder=holder, actor=actor)
+        omakaiku_invite(holder=holder, actor=actor, address_changed=True)
         _audit(holder, actor=actor, reason=REASON_EMAIL_CHANGED)
         holder.save()
         _check(holder)

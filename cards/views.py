@@ -326,14 +326,16 @@ def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     if refused := _refused_at_once(request, card):
         return refused
-    form = OmaKaikuEmailChangeForm(request.POST or None)
+    # The holder's own choice of language, not the language of the distributor's screen.
+    account = card.holder.account
+    form = OmaKaikuEmailChangeForm(request.POST or None, initial={"language": account.language} if account else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.card_omakaiku_email_change(
                 card=card,
                 actor=request.user,
                 email=form.cleaned_data["email"],
-                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+                language=form.cleaned_data["language"],  # none chosen: the holder's stays
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -154,6 +154,12 @@ CACHES = {
 if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):
     # Room for every table of every scope and period people look at between two changes.
     CACHES["stats"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
+# Django's own limit of 300 entries would make a full cache delete a third of its keys in key
+# order, allauth's rate-limit counters first: a burst of other entries would lift every login
+# lockout. Counters are small and expire by themselves; a flood large enough to reach this
+# needs that many requests within the limits' windows. (Redis and memcached have no such cull.)
+if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("DatabaseCache", "LocMemCache", "FileBasedCache"):
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 
 def _mailer(url: str) -> dict:

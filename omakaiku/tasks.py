@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.tasks import mail_retry_later
+from accounts.tasks import automatic_mail_headers, mail_retry_later
 
 from . import services
 from .models import ExpiryReminder
@@ -44,7 +44,9 @@ def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
         template = f"omakaiku/email/expiry_{reminder.kind}"
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}_message.txt", context)
-    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return EmailMessage(
+        subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], headers=automatic_mail_headers(language=user.language)
+    )
 
 
 def _state_set(reminder: ExpiryReminder, **fields) -> None:

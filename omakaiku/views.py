@@ -84,11 +84,12 @@ def _user_from_uid(uidb36: str) -> User | None:
         return None
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
     """Set the password from an invitation (first time) or a reset link.
 
-    GET only shows the form (mail scanners open links); POST sets the password and logs in.
+    GET (and HEAD, which link checkers send) only shows the form (mail scanners open links);
+    POST sets the password and logs in.
     """
     # GETs count too: they are where a guessed token would be tried.
     if not ratelimit.consume(request, app="allauth.account", action="reset_password_from_key", limit_get=True):

@@ -284,7 +284,8 @@ FIRST_DAY_OF_USE = datetime.date(2015, 1, 1)
 MAX_COUNT_DIGITS = 3
 # A checked file waits this long for the confirming click, then it is forgotten.
 IMPORT_PREVIEW_SECONDS = 60 * 60
-_PREVIEW_CACHE_KEY = "venues:import-preview:{token}"
+# One waiting file per person (a new check replaces it): uploads cannot fill the shared cache.
+_PREVIEW_CACHE_KEY = "venues:import-preview:{user}"
 # What may be looked up as a card number once normalised (the longest number is 20).
 _CARD_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _CATEGORY_WORDS = {
@@ -842,12 +843,13 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
 
     The file waits in the cache (the shared database cache in production), not in the
     session: it is written once, not on every request, and it expires by itself when the
-    confirmation never comes. The token is tied to the person and the venue.
+    confirmation never comes. A person has one file waiting: checking another replaces it, so
+    uploads cannot fill the cache. The token is tied to the person and the venue.
     """
     token = secrets.token_urlsafe(32)
     cache.set(
-        _PREVIEW_CACHE_KEY.format(token=token),
-        {"user": user.pk, "venue": venue.pk, "content": content},
+        _PREVIEW_CACHE_KEY.format(user=user.pk),
+        {"token": token, "venue": venue.pk, "content": content},
         timeout=IMPORT_PREVIEW_SECONDS,
     )
     return token
@@ -856,11 +858,11 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
 def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
     """The venue id and content of a checked file, removed from the cache: a token works once.
 
-    An unknown, expired or someone else's token is refused with the same message.
+    An unknown, expired, replaced or someone else's token is refused with the same message.
     """
-    key = _PREVIEW_CACHE_KEY.format(token=token)
-    stored = cache.get(key) if re.fullmatch(r"[A-Za-z0-9_-]{20,100}", token or "") else None
-    if not stored or stored.get("user") != user.pk:
+    key = _PREVIEW_CACHE_KEY.format(user=user.pk)
+    stored = cache.get(key)
+    if not stored or not secrets.compare_digest(str(stored.get("token")).encode(), (token or "").encode()):
         raise ValidationError(
             _("The checked file is no longer available (it is kept for one hour). Choose the file again."),
             code="preview_expired",

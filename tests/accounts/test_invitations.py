@@ -56,6 +56,10 @@ def test_failed_invitation_is_marked_and_shown_with_a_resend(client, coordinator
     assert InvitationDelivery.objects.get(user=user).state == InvitationDelivery.State.SENT
     assert [message.to for message in mail.outbox] == [["uusi@example.fi"]]
     page = client.get(reverse("accounts:site", args=[site.pk]))
+    # The message says what the request did (the mail may still wait in the queue), the list
+    # whether it went out.
+    assert "A new invitation to uusi@example.fi was created" in page.text
+    assert "was sent again" not in page.text
     assert "Invitation sent on " in page.text
     assert "Resend the invitation to" not in page.text
 
@@ -225,8 +229,8 @@ def test_a_reset_retried_after_the_password_was_set_is_not_sent(distributor):
 
 def test_staff_reset_mail_links_to_kaikukanta_and_holder_reset_to_omakaiku(client, site, committed, settings):
     settings.SITE_URL = "http://127.0.0.1:8123"
-    staff = factories.MembershipFactory(site=site, user__email="jakaja@example.fi").user
-    holder = factories.HolderUserFactory(email="maija@example.com")
+    staff = factories.MembershipFactory(site=site, user__email="jakaja@example.fi", user__language="en").user
+    holder = factories.HolderUserFactory(email="maija@example.com", language="en")
 
     with committed():
         client.post(reverse("account_reset_password"), {"email": staff.email})
@@ -237,6 +241,11 @@ def test_staff_reset_mail_links_to_kaikukanta_and_holder_reset_to_omakaiku(clien
     assert re.search(r"^http://127\.0\.0\.1:8123/accounts/password/reset/key/\S+$", staff_mail.body, re.M)
     assert holder_mail.to == [holder.email]
     assert re.search(r"^http://127\.0\.0\.1:8123/omakaiku/activate/\S+$", holder_mail.body, re.M)
+    # Both say how long the link works, and that no one should answer them.
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    for message in (staff_mail, holder_mail):
+        assert f"It works once, for {hours} hours:" in message.body
+        assert message.extra_headers["Auto-Submitted"] == "auto-generated"
 
 
 def test_reset_mail_is_not_sent_inside_the_request(client, distributor):

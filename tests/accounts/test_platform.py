@@ -172,6 +172,26 @@ def test_login_is_rate_limited(client, db, distributor):
     assert response.status_code == 429 or "Too many failed login attempts" in response.text
 
 
+def test_a_lockout_survives_a_flood_of_other_cache_entries(client, db, distributor, settings):
+    """With Django's default of 300 entries a full cache deletes a third of its keys in key
+    order, allauth's counters first: a burst of anything else lifted every login lockout."""
+    from django.core.cache import cache
+
+    from kaikukanta import settings as project_settings
+
+    settings.CACHES = {**settings.CACHES, "default": project_settings.CACHES["default"]}  # the database cache
+    cache.clear()
+    for _attempt in range(8):
+        client.post(reverse("account_login"), {"login": distributor.email, "password": "wrong"})
+
+    for n in range(400):
+        cache.set(f"zz-other-{n}", "x", 600)
+
+    response = client.post(reverse("account_login"), {"login": distributor.email, "password": factories.PASSWORD})
+    assert response.status_code == 429 or "Too many failed login attempts" in response.text
+    assert "_auth_user_id" not in client.session
+
+
 def test_unknown_pages_answer_404_not_500(client, distributor_client):
     assert distributor_client.get("/cards/99999999/").status_code == 404
     assert distributor_client.get("/cards/abc/").status_code == 404
@@ -303,3 +323,21 @@ def test_the_deploy_check_warns_of_tasks_that_run_in_the_request(settings, backe
     settings.TASKS = {"default": {"BACKEND": backend}}
 
     assert [message.id for message in tasks_are_queued()] == (["kaikukanta.W003"] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("site_url", "warned"),
+    [
+        ("http://127.0.0.1:8000", True),  # the development default
+        ("http://kaikukanta.example.fi", True),  # links in mail over plain http
+        ("https://elsewhere.example.fi", True),  # not this service
+        ("https://kaikukanta.example.fi", False),
+    ],
+)
+def test_the_deploy_check_warns_of_mail_links_that_lead_elsewhere(settings, site_url, warned):
+    from accounts.checks import site_url_is_public
+
+    settings.SITE_URL = site_url
+    settings.ALLOWED_HOSTS = ["kaikukanta.example.fi"]
+
+    assert [message.id for message in site_url_is_public()] == (["kaikukanta.W004"] if warned else [])

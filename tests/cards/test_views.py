@@ -372,6 +372,33 @@ def test_distributor_changes_the_holders_email_from_the_card_page(
     assert mail.outbox[-1].to == ["new@example.com"]
 
 
+def test_an_email_change_keeps_the_holders_language_and_says_what_changed(
+    distributor_client, distributor, site, customer_data, committed
+):
+    """The distributor's screen is in English; the holder chose Swedish in OmaKaiku."""
+    from cards import services
+
+    card = services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="old@example.com"
+    )
+    card.holder.account.language = "sv"
+    card.holder.account.save()
+
+    page = distributor_client.get(reverse("cards:omakaiku_email", args=[card.pk]))
+    assert '<option value="sv" selected>' in page.text
+    with committed():
+        distributor_client.post(reverse("cards:omakaiku_email", args=[card.pk]), {"email": "new@example.com"})
+
+    card.holder.account.refresh_from_db()
+    assert card.holder.account.language == "sv"
+    message = mail.outbox[-1]
+    assert message.to == ["new@example.com"]
+    assert message.extra_headers["Content-Language"] == "sv"
+    # Not the first invitation's "has activated OmaKaiku for you": the holder has used it before.
+    assert "har ändrat e-postadressen för ditt OmaKaiku-konto" in message.body
+    assert "har aktiverat OmaKaiku för dig" not in message.body
+
+
 def test_an_address_taken_by_another_holder_is_refused_without_saying_whose(
     distributor_client, distributor, site, customer_data
 ):

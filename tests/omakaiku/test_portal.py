@@ -59,6 +59,17 @@ def test_invitation_link_shows_a_form_and_changes_nothing_on_get(client, invited
     assert "_auth_user_id" not in client.session
 
 
+def test_a_link_checkers_head_request_is_answered_and_leaves_the_link_working(client, invited):
+    link = _link(mail.outbox[0])
+    checker = Client()
+
+    assert checker.head(link).status_code == 302  # not 405, which a checker reports as broken
+
+    page, done = _activate(client, link)
+    assert done.status_code == 302
+    assert User.objects.get(email="maija@example.com").activated_at is not None
+
+
 def key_not_in_final_url(page, link) -> bool:
     key = link.rstrip("/").rsplit("/", 1)[-1]
     return key not in page.redirect_chain[-1][0]

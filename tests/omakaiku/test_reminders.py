@@ -184,6 +184,9 @@ def test_the_email_is_in_the_holders_language(site, run, language, facts):
     [message] = mail.outbox
     for fact in facts:
         assert fact in message.body
+    # Sent by the system: no out-of-office reply to it, and a reader's speech knows its language.
+    assert message.extra_headers["Auto-Submitted"] == "auto-generated"
+    assert message.extra_headers["Content-Language"] == language
 
 
 def test_the_email_says_who_renews_and_how_to_stop_and_nothing_else_about_the_holder(site, run, settings):

@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -184,7 +185,7 @@ def test_an_expired_preview_gives_a_clear_message(client, venue_user, venue, car
     assert not CardUse.objects.exists()
 
 
-@pytest.mark.parametrize("token", ["", "nope", "x" * 5000, "a\x00b" * 10])
+@pytest.mark.parametrize("token", ["", "nope", "x" * 5000, "a\x00b" * 10, "²" * 43])
 def test_a_missing_or_malformed_token_gives_a_clear_message(client, venue_user, token):
     client.force_login(venue_user)
 
@@ -192,6 +193,21 @@ def test_a_missing_or_malformed_token_gives_a_clear_message(client, venue_user, 
 
     assert done.status_code == 200
     assert "The checked file is no longer available" in done.text
+
+
+def test_a_person_has_one_checked_file_waiting_however_many_they_upload(client, venue_user, venue, card):
+    """Each check replaces the last: uploads cannot fill the cache the login limits live in."""
+    client.force_login(venue_user)
+    first = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+    for _ in range(20):
+        last = _upload(client, venue, _csv(f"{card.number},{_day()},sports,0,0,0")).context["token"]
+
+    assert len([key for key in cache._cache if "import-preview" in key]) == 1
+    earlier = client.post(reverse("venues:import_confirm"), {"token": first}, follow=True)
+    assert "The checked file is no longer available" in earlier.text
+    done = client.post(reverse("venues:import_confirm"), {"token": last}, follow=True)
+    assert "Imported: 1." in done.text
+    assert CardUse.objects.get().category == CardUse.Category.SPORTS
 
 
 def test_another_persons_token_does_not_work(client, venue_user, venue, card):
