@@ -194,11 +194,17 @@ def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date 
 def card_use_record(
     *, venue: Site, actor: User, data: UseData, idempotency_key: str, source: str = CardUse.Source.DESK
 ) -> tuple[CardUse, bool]:
-    """Record one use. Returns ``(use, created)``; a repeated key returns the first use unchanged."""
+    """Record one use. Returns ``(use, created)``; a repeated key returns the first use unchanged.
+
+    ``idempotency_key`` is the form's token. The key stored is made from it and the venue, so a
+    token sent by another venue's staff can neither find this venue's use (whether a card was
+    used elsewhere) nor take the key of a row a venue will import later.
+    """
     _ensure_venue(actor, venue)
     expired = ValidationError(_("The form has expired. Look the card up again."), code="token_invalid")
     if not re.fullmatch(r"[0-9a-f]{32,64}", idempotency_key or ""):
         raise expired
+    idempotency_key = hashlib.sha256(f"desk|{venue.pk}|{idempotency_key}".encode()).hexdigest()
     existing = CardUse.objects.filter(idempotency_key=idempotency_key).select_related("card").first()
     if existing is not None:
         # Another venue's form's key says nothing of that venue's use (its card, its tickets).

@@ -150,17 +150,31 @@ def test_the_same_submission_twice_records_one_use(venue, venue_user, card):
     assert CardUse.objects.count() == 1
 
 
-def test_another_venues_form_key_records_nothing_and_tells_nothing(venue, venue_user, card, municipality):
+def test_another_venues_form_key_is_only_that_venues(venue, venue_user, card, municipality):
+    """The same token at another venue records that venue's own use: no refusal that would tell
+    the other venue's staff that this card was used here."""
     key = uuid.uuid4().hex
-    _record(venue, venue_user, _data(card), key)
+    first, _created = _record(venue, venue_user, _data(card), key)
     other = factories.VenueSiteFactory(municipality=municipality)
     other_user = factories.MembershipFactory(site=other).user
 
-    with pytest.raises(ValidationError) as refused:
-        _record(other, other_user, _data(card), key)
+    use, created = _record(other, other_user, _data(card), key)
 
-    assert [error.code for error in refused.value.error_list] == ["token_invalid"]
-    assert CardUse.objects.count() == 1
+    assert created
+    assert (first.venue, use.venue) == (venue, other)
+    assert CardUse.objects.count() == 2
+
+
+def test_a_desk_token_cannot_take_the_key_of_a_row_another_venue_imports(venue, venue_user, card, municipality):
+    other = factories.VenueSiteFactory(municipality=municipality)
+    other_user = factories.MembershipFactory(site=other).user
+    content = f"{','.join(services.IMPORT_COLUMNS)}\n{card.number},{_today().isoformat()},culture,0,0,0\n".encode()
+    [row] = services._import_rows_parse(services._import_rows_read(content), venue=other)
+
+    _record(venue, venue_user, _data(card), row.key)  # the key the other venue's row will have
+
+    assert services.card_uses_import(venue=other, actor=other_user, content=content) == (1, 0, 0)
+    assert CardUse.objects.filter(venue=other).count() == 1
 
 
 def test_double_post_from_the_desk_records_once(client, venue_user, venue, card):
