@@ -87,13 +87,14 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
 
     ordering = ["email"]
     list_display = ["email", "kind", "is_active", "is_staff", "invited_at", "activated_at", "last_login"]
-    list_filter = ["kind", "is_active", "is_staff", "is_superuser"]
+    list_filter = ["kind", "is_active", "is_staff"]
     search_fields = ["email"]
     readonly_fields = ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password", "kind", "language"]}),
         # No groups or per-user permissions: roles come from sites and regions (see the end of this file).
-        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser"]}),
+        # is_superuser follows is_staff (the user_admin_is_superuser constraint): one kind of admin.
+        (_("Permissions"), {"fields": ["is_active", "is_staff"]}),
         (_("Dates"), {"fields": ["invited_at", "invitation_state", "activated_at", "last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})]
@@ -115,7 +116,7 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
                 # A holder's address changes only through their distributor, which keeps the
                 # history, the allauth address and the sessions right; a holder's login is never
                 # an administrator's (the user_holder_not_admin constraint).
-                fields += ["email", "is_staff", "is_superuser"]
+                fields += ["email", "is_staff"]
         return fields
 
     def save_model(self, request, obj, form, change):

@@ -97,6 +97,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=~(models.Q(kind="holder") & (models.Q(is_staff=True) | models.Q(is_superuser=True))),
                 name="user_holder_not_admin",
             ),
+            # One kind of administrator: the access policy gives a Kaikukeskus admin (is_staff)
+            # every page and action, so Django's own permissions must say the same. Admin access
+            # with only some permissions would hand out national powers nobody chose.
+            models.CheckConstraint(condition=models.Q(is_superuser=models.F("is_staff")), name="user_admin_is_superuser"),
         ]
 
     def __str__(self):
@@ -110,6 +114,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             raise ValidationError(_("A cardholder's login can never have administrator rights."), code="holder_admin")
 
     def save(self, *args, **kwargs):
+        self.is_superuser = self.is_staff  # the user_admin_is_superuser constraint
         # A login stamps last_login only, a field the history leaves out: writing a history row
         # for it would fill the history with empty changes and make every login look like a
         # change to the register (the statistics cache watches this history).

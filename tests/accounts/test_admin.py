@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import translation
@@ -161,6 +162,30 @@ def test_a_cardholders_login_gets_no_admin_rights_in_the_admin(client, admin_use
     with pytest.raises(ValidationError) as refused:
         holder.full_clean()
     assert "holder_admin" in [error.code for error in refused.value.error_dict["__all__"]]
+
+
+def test_admin_access_comes_with_every_right_or_not_at_all(client, admin_user):
+    """Kaikukanta's pages give a Kaikukeskus admin (admin access) every site and region: Django's
+    permissions must not say less, or ticking "admin access" alone would hand out national
+    powers with a Django admin that seems to allow nothing."""
+    person = factories.UserFactory(email="uusi.admin@example.fi")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:accounts_user_change", args=[person.pk]))
+    assert 'name="is_staff"' in page.text
+    assert 'name="is_superuser"' not in page.text
+    client.post(reverse("admin:accounts_user_change", args=[person.pk]), _user_form(person.email, is_staff="on"))
+    person.refresh_from_db()
+    assert (person.is_staff, person.is_superuser) == (True, True)
+    client.post(reverse("admin:accounts_user_change", args=[person.pk]), _user_form(person.email))
+    person.refresh_from_db()
+    assert (person.is_staff, person.is_superuser) == (False, False)
+
+    # Every other path meets the database's rule (user_admin_is_superuser).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=admin_user.pk).update(is_superuser=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=person.pk).update(is_superuser=True)
 
 
 def test_users_cannot_be_deleted_in_bulk_and_holders_not_at_all(client, admin_user, distributor):
