@@ -292,11 +292,15 @@ def _reason_text(stored: str, action: str | None) -> str:
     return translated
 
 
-def _entries(records, *, subject: str, display: _Display, who) -> list[HistoryEntry]:
+def _entries(records, *, subject: str, display: _Display, who, shown=None) -> list[HistoryEntry]:
+    """``shown``: whether a record is this site's to see; one that is not still serves as the
+    state the next record changed, so that no change of it is put down to the next."""
     records = list(records)
     entries = []
     # The oldest record has nothing older to compare with (and a window may hold no record at all).
     for record, older in zip(records, [*records[1:], None][: len(records)], strict=True):
+        if shown is not None and not shown(record):
+            continue
         changes = []
         action = None
         if older is not None:
@@ -382,8 +386,29 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
             record, viewer_site_ids=viewer_site_ids, staff_site_ids=staff_site_ids, coordinator_ids=coordinator_ids
         )
 
+    # While this card was inactive another site may have managed the holder (an admin may
+    # reactivate the card later): what was written about the holder meanwhile is not this site's.
+    gaps = _inactive_stretches(card_records)
+
+    def shown(record):
+        return not any(start < record.history_date < end for start, end in gaps)
+
     display = _Display()
     entries = _entries(card_records, subject=gettext("Card"), display=display, who=who) + _entries(
-        holder_records, subject=gettext("Holder"), display=display, who=who
+        holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown
     )
     return sorted(entries, key=lambda e: e.when, reverse=True)
+
+
+def _inactive_stretches(card_records) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """(inactivated, reactivated) for each time the card was inactive and then active again;
+    ``card_records`` newest first."""
+    stretches = []
+    inactivated = None
+    for record in reversed(card_records):
+        if record.status == Card.Status.INACTIVE and inactivated is None:
+            inactivated = record.history_date
+        elif record.status == Card.Status.ACTIVE and inactivated is not None:
+            stretches.append((inactivated, record.history_date))
+            inactivated = None
+    return stretches

@@ -224,6 +224,30 @@ def test_a_new_card_from_an_old_card_shows_nothing_a_later_site_changed(
     assert "99999" not in client.get(url).text
 
 
+def test_a_reactivated_cards_history_shows_nothing_a_site_wrote_while_it_was_inactive(
+    client, distributor, other_distributor, moved_holder, admin_user
+):
+    old, new = moved_holder
+    services.card_inactivate(card=new, actor=other_distributor, reason="given_up")
+    services.card_reactivate(card=old, actor=admin_user, reason="inactivated by mistake")
+    services.card_update(
+        card=old,
+        actor=distributor,
+        holder_data=replace(services.HolderData.from_holder(old.holder), postal_code="33200"),
+        reason="our own change",
+    )
+    client.force_login(distributor)
+
+    page = client.get(reverse("cards:detail", args=[old.pk])).text
+
+    assert "moved house" not in page
+    assert "Another site&#x27;s staff" not in page
+    # The site's own change after the reactivation reads from the holder as it was then: the
+    # other site's postal code, not a change of the other site's put down to this one.
+    assert re.search(r"Postal code:\s*99999\s*→\s*33200", re.sub(r"<[^>]+>", " ", page))
+    assert "our own change" in page
+
+
 def test_a_new_card_from_the_holders_latest_card_keeps_their_omakaiku(client, distributor, site, customer_data):
     card = register(distributor, site, customer_data, email="holder@example.com")
     services.card_inactivate(card=card, actor=distributor, reason="given_up")
