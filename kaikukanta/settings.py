@@ -247,6 +247,9 @@ ACCOUNT_FORMS = {
 }
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's default lets anyone mail a person five reset links a minute (300 an hour) from our
+# address: at most 3 in 10 minutes and 20 a day to one address; still 20 a minute from one IP.
+ACCOUNT_RATE_LIMITS = {"reset_password": "20/m/ip,3/10m/key,20/d/key"}
 # Never mail an address that has no account (it may be somebody else's).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_NOTIFICATIONS = False

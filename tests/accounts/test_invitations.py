@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+import time_machine
 from django.core import mail
 from django.tasks import task_backends
 from django.urls import reverse
@@ -152,6 +153,23 @@ def test_resend_is_only_for_the_coordinators_own_region(db):
 
 
 # --- password reset through the task queue ------------------------------------------------------
+
+
+@pytest.mark.parametrize("url_name", ["account_reset_password", "omakaiku:password_reset"])
+def test_nobody_can_fill_a_persons_inbox_with_reset_mails(client, site, committed, url_name):
+    staff = factories.MembershipFactory(site=site, user__email="jakaja@example.fi").user
+    holder = factories.HolderUserFactory(email="maija@example.com")
+    known = holder if url_name.startswith("omakaiku") else staff
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        with committed():
+            for _attempt in range(5):
+                client.post(reverse(url_name), {"email": known.email})
+        assert len(mail.outbox) == 3  # at most 3 in 10 minutes
+        traveller.shift(datetime.timedelta(minutes=11))
+        with committed():
+            client.post(reverse(url_name), {"email": known.email})
+        assert len(mail.outbox) == 4
 
 
 @pytest.mark.parametrize("url_name", ["account_reset_password", "omakaiku:password_reset"])
