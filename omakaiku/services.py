@@ -114,6 +114,29 @@ def expiry_reminders_queue(*, today: datetime.date | None = None) -> int:
         except IntegrityError:
             continue  # another run wrote it first; that run sends it
         queued += 1
+    return queued + _failed_reminders_requeue(today)
+
+
+def _failed_reminders_requeue(today: datetime.date) -> int:
+    """Queue again the reminders whose every retry failed (a mail outage of more than the retries'
+    seven hours) while they still apply: a long outage loses no reminder either. Only the run
+    that moves a reminder from failed to queued sends it."""
+    failed = ExpiryReminder.objects.filter(
+        state=ExpiryReminder.State.FAILED,
+        period__valid_until__gte=today - datetime.timedelta(days=EXPIRED_REMINDER_DAYS),
+        period__valid_until__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
+    ).order_by("pk")
+    queued = 0
+    for reminder in failed:
+        if expiry_reminder_card(reminder=reminder, today=today) is None:
+            continue
+        with transaction.atomic():
+            moved = ExpiryReminder.objects.filter(pk=reminder.pk, state=ExpiryReminder.State.FAILED).update(
+                state=ExpiryReminder.State.QUEUED, queued_at=timezone.now()
+            )
+            if moved:
+                transaction.on_commit(lambda pk=reminder.pk: tasks.send_expiry_reminder.enqueue(reminder_id=pk))
+        queued += moved
     return queued
 
 

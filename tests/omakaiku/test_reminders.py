@@ -253,6 +253,37 @@ def test_a_mail_server_failure_is_retried_then_marked_failed_without_the_address
     assert mail.outbox == []
 
 
+def test_a_reminder_that_failed_every_retry_is_sent_by_the_next_days_run(card, run, settings):
+    working = settings.MAILERS
+    settings.MAILERS = MAIL_SERVER_DOWN  # down for longer than the retries (immediate tasks: no retry)
+    with on(days(-30)):
+        run()
+    assert ExpiryReminder.objects.get().state == ExpiryReminder.State.FAILED
+
+    settings.MAILERS = working  # the mail server is back
+    with on(days(-29)):
+        assert "Queued 1" in run()
+        run()  # and once is enough
+
+    [message] = mail.outbox
+    assert message.subject == "Your Kaikukortti is valid until 15.6.2031"
+    assert ExpiryReminder.objects.get().state == ExpiryReminder.State.SENT
+
+
+def test_a_failed_reminder_that_no_longer_applies_is_not_sent_again(card, run, settings):
+    working = settings.MAILERS
+    settings.MAILERS = MAIL_SERVER_DOWN
+    with on(days(-30)):
+        run()
+    settings.MAILERS = working
+    HolderPreferences.objects.update_or_create(user=card.holder.account, defaults={"expiry_reminders": False})
+
+    with on(days(-29)):
+        run()
+
+    assert mail.outbox == []
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_queue_each_reminder_once(site):
