@@ -77,7 +77,11 @@ def test_the_summary_names_the_fields_in_the_order_of_the_page(
     url = reverse(path, args=[obj.pk] if obj else []) + (f"?venue={venue.pk}" if who == "venue_user" else "")
     # What the browser sends (the distributor's one site), with a few fields typed wrong.
     data = {"site": str(site.pk), "web_link": "no address", "starts_on": "31.2.2026", "postal_code": "x", "email": "x"}
-    named, shown = _order_of_errors(client.post(url, data).text)
+    page = client.post(url, data).text
+    named, shown = _order_of_errors(page)
 
     assert named
     assert named == shown
+    # Each error is read with its field: by the field, or by the group (a fieldset of radios).
+    described = " ".join(re.findall(r'aria-describedby="([^"]*)"', page)).split()
+    assert [field for field in shown if f"{field}_error" not in described] == []

@@ -112,7 +112,11 @@ def test_the_statement_has_what_the_law_asks_for(client, db):
     assert "Every chart has the same figures in a table" in html
     assert re.search(r"prepared on \d{1,2}\.\d{1,2}\.20\d\d", html)
     assert "Finnish Transport and Communications Agency Traficom" in html  # the supervisor since 2025
-    assert "https://www.saavutettavuusvaatimukset.fi/" in html
+    # The supervisor's site in the reader's language.
+    assert 'href="https://www.webaccessibility.fi/"' in html
+    for language, address in (("fi", "saavutettavuusvaatimukset"), ("sv", "tillganglighetskrav")):
+        page = client.get("/accessibility/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f'href="https://www.{address}.fi/"' in page
 
 
 def test_help_tells_a_holder_where_to_turn_with_an_expired_or_lost_card(client, db):

@@ -133,6 +133,19 @@ def test_the_offer_editor_says_every_problem_on_the_first_save(client, venue_use
     assert not Offer.objects.exists()
 
 
+def test_an_offers_finnish_title_is_marked_finnish_and_escaped_in_other_languages(client, venue_user, venue):
+    offer = factories.OfferFactory(venue=venue, title_fi="Kevään <b>konsertti</b>")
+    client.force_login(venue_user)
+    client.post(reverse("set_language"), {"language": "sv"})
+
+    listed = client.get(reverse("venues:offers")).text
+    deleting = client.get(reverse("venues:offer_delete", args=[offer.pk])).text
+
+    for page in (listed, deleting):
+        assert '<span lang="fi">Kevään &lt;b&gt;konsertti&lt;/b&gt;</span>' in page
+        assert "<b>konsertti</b>" not in page
+
+
 def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
     from omakaiku.selectors import offers_current
 
