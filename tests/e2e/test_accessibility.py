@@ -331,6 +331,27 @@ def test_admin_autocomplete_boxes_have_a_name(page, url, axe, admin_user):
     violations = [v["id"] for v in axe.run(page).response["violations"]]
     assert "scrollable-region-focusable" not in violations
 
+    # The fields of a tabular inline have column headings but no label of their own: each is
+    # named by its column (and row), on a phone as on a desktop; the history list scrolls by itself.
+    site = factories.SiteFactory()
+    coordinator = factories.CoordinatorFactory(region=site.municipality.region).user
+    factories.MembershipFactory(site=site)
+    card = factories.CardFactory(site=site)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        for path in (
+            f"/admin/accounts/region/{site.municipality.region_id}/change/",
+            f"/admin/accounts/user/{coordinator.pk}/change/",
+            f"/admin/accounts/site/{site.pk}/change/",
+            f"/admin/cards/card/{card.pk}/history/",
+        ):
+            page.goto(url(path))
+            if "/region/" in path:
+                name = page.locator("#id_municipalities-0-name")
+                expect(name).to_have_accessible_name(re.compile(r"^Name\b.*: " + site.municipality.name))
+            assert_accessible(page, axe, f"{path} at {width} px")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} at {width} px"
+
 
 def test_omakaiku_opened_by_staff(page, url, login, axe, venue_user):
     login(venue_user)
