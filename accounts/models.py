@@ -100,7 +100,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             # One kind of administrator: the access policy gives a Kaikukeskus admin (is_staff)
             # every page and action, so Django's own permissions must say the same. Admin access
             # with only some permissions would hand out national powers nobody chose.
-            models.CheckConstraint(condition=models.Q(is_superuser=models.F("is_staff")), name="user_admin_is_superuser"),
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=models.F("is_staff")), name="user_admin_is_superuser"
+            ),
         ]
 
     def __str__(self):

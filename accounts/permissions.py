@@ -137,6 +137,11 @@ def _role_required(test, refusal=None):
 
 
 staff_required = _role_required(lambda user: True)
+# Someone who works for an open site or a region now, or an admin: not a login whose every role
+# has ended (its owner may have left the programme).
+working_staff_required = _role_required(
+    lambda user: user.is_staff or bool(active_sites(user)) or bool(coordinated_region_ids(user))
+)
 distributor_required = _role_required(
     lambda user: bool(distributor_site_ids(user)), _("This page is for the staff of card distributors.")
 )

@@ -1,5 +1,6 @@
 import logging
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
@@ -55,6 +56,15 @@ def automatic_mail_headers(*, language: str) -> dict[str, str]:
     return {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All", "Content-Language": language}
 
 
+def sender_for(user: User) -> str:
+    """Who a mail says it is from. Holders know Kaikukortti and OmaKaiku, not the staff's
+    register: their mail comes from the same address under the name they know."""
+    if user.kind != User.Kind.HOLDER:
+        return settings.DEFAULT_FROM_EMAIL
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr(("Kaikukortti – OmaKaiku", address))
+
+
 def _send_set_password_email(*, user: User, template: str, context: dict, url_name: str) -> None:
     """Render and send a mail with a set-your-password link made now, from the saved user."""
     with translation.override(user.language):
@@ -69,7 +79,7 @@ def _send_set_password_email(*, user: User, template: str, context: dict, url_na
         subject = render_to_string(f"{template}_subject.txt", ctx).strip()
         body = render_to_string(f"{template}_message.txt", ctx)
     message = EmailMultiAlternatives(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], headers=automatic_mail_headers(language=user.language)
+        subject, body, sender_for(user), [user.email], headers=automatic_mail_headers(language=user.language)
     )
     message.send()
 

@@ -11,7 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
 from accounts.paging import keyset_page
-from accounts.permissions import coordinator_or_admin_required, distributor_required, distributor_sites, staff_required
+from accounts.permissions import (
+    coordinator_or_admin_required,
+    distributor_required,
+    distributor_sites,
+    working_staff_required,
+)
 
 from . import access, selectors, services
 from .filters import CardFilter
@@ -55,7 +60,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@working_staff_required
 def card_check(request: HttpRequest) -> HttpResponse:
     """Status and validity of any card number, for every Kaikukanta user."""
     search = CardSearchForm(request.GET or None)

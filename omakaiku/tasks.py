@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.tasks import automatic_mail_headers, mail_retry_later
+from accounts.tasks import automatic_mail_headers, mail_retry_later, sender_for
 
 from . import services
 from .models import ExpiryReminder
@@ -45,7 +45,7 @@ def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}_message.txt", context)
     return EmailMessage(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], headers=automatic_mail_headers(language=user.language)
+        subject, body, sender_for(user), [user.email], headers=automatic_mail_headers(language=user.language)
     )
 
 

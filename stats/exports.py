@@ -103,7 +103,8 @@ def body_rows(table: Table) -> list[list]:
 
 
 def csv_escape(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    # Spreadsheets skip leading spaces (a no-break space too) before they look for a formula.
+    if isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS):
         return "'" + value
     if isinstance(value, float):
         # A decimal comma, as Finnish and Swedish Excel read it (a share such as 12,5).

@@ -221,6 +221,18 @@ def test_a_closed_sites_staff_are_told_their_site_closed_and_whom_to_ask(client,
     assert "has closed" not in other.text
 
 
+def test_a_login_whose_roles_have_all_ended_checks_no_card(client, distributor, site):
+    card = factories.CardFactory(site=site)
+    client.force_login(distributor)
+    assert client.get(reverse("cards:check"), {"number": card.number}).status_code == 200
+
+    _close(site)
+    check = client.get(reverse("cards:check"), {"number": card.number})
+
+    assert check.status_code == 403
+    assert "Valid until" not in check.text
+
+
 def test_a_person_whose_sites_all_closed_sees_each_of_them(client, distributor, site, other_site):
     SiteMembership.objects.create(user=distributor, site=other_site)
     _close(site)

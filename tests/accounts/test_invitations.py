@@ -264,6 +264,9 @@ def test_staff_reset_mail_links_to_kaikukanta_and_holder_reset_to_omakaiku(clien
     for message in (staff_mail, holder_mail):
         assert f"It works once, for {hours} hours:" in message.body
         assert message.extra_headers["Auto-Submitted"] == "auto-generated"
+    # Holders know Kaikukortti and OmaKaiku; the register's name is the staff's.
+    assert str(staff_mail.message()["From"]) == "Kaikukanta <noreply@kaikukortti.fi>"
+    assert str(holder_mail.message()["From"]) == "Kaikukortti – OmaKaiku <noreply@kaikukortti.fi>"
 
 
 def test_reset_mail_is_not_sent_inside_the_request(client, distributor):

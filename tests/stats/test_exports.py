@@ -46,6 +46,8 @@ def download(**kwargs) -> exports.Download:
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tTab", "'\tTab"),
         ("\rReturn", "'\rReturn"),
+        (" =1+2", "' =1+2"),  # a spreadsheet skips the spaces before it looks
+        ("\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"),
         ("Theatre = fun", "Theatre = fun"),
         ("<5", "<5"),
         ("×", "×"),
