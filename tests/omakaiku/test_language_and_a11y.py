@@ -295,7 +295,9 @@ def test_the_settings_pages_password_rules_describe_the_new_password_field(clien
     ) in page.text
     # The languages are named in themselves ("suomi", "svenska"): each is read in its language.
     for code, name in (("fi", "suomi"), ("sv", "svenska"), ("en", "English")):
-        assert re.search(rf'<label class="radio" lang="{code}"><input [^>]*value="{code}"[^>]*> {name}</label>', page.text)
+        assert re.search(
+            rf'<label class="radio" lang="{code}"><input [^>]*value="{code}"[^>]*> {name}</label>', page.text
+        )
 
 
 # --- offers: Finnish fallbacks say they are Finnish; the venue once ----------------------------
