@@ -223,12 +223,17 @@ def _tasks_queued() -> int:
     return DBTaskResult.objects.count()
 
 
-def _check_writes(tokens: list[str], last_id_before: int) -> str:
+def _check_writes(tokens: list[str], last_id_before: int, venue_email: str) -> str:
     from django.db.models import Count
 
+    from accounts.models import SiteMembership
     from cards.models import CardUse
+    from venues.services import desk_use_key
 
-    seen = CardUse.objects.filter(idempotency_key__in=tokens)
+    # The desk stores each form's token tied to the venue (venues.services.desk_use_key).
+    venues = SiteMembership.objects.filter(user__email=venue_email).values_list("site_id", flat=True)
+    keys = [desk_use_key(venue_pk=venue, token=token) for token in tokens for venue in venues]
+    seen = CardUse.objects.filter(idempotency_key__in=keys)
     doubled = seen.values("idempotency_key").annotate(n=Count("id")).filter(n__gt=1).count()
     found = seen.count()
     # Rows written during the run by their ids, not their times: a seed of today dates some of
@@ -355,7 +360,7 @@ def main() -> None:
             print(f"    error: {error}")
     if wanted & WRITES:
         print()
-        print("Writes:", _check_writes(tokens, last_use_id))
+        print("Writes:", _check_writes(tokens, last_use_id, data["logins"]["venue"]))
     out = results_dir / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"size": size, "machine": speed, "args": vars(args), "rows": rows}, indent=1))
     errors = server_log.read_text().count("Traceback")

@@ -271,7 +271,9 @@ def main() -> int:
     django.setup()
     from django.db import connections
 
+    from accounts.models import SiteMembership
     from cards.models import CardUse
+    from venues.services import desk_use_key
 
     prepare_database(args.database_url, {**base_env, "DEBUG": "true"})
     cards = writable_cards()
@@ -374,9 +376,15 @@ def main() -> int:
     # The data check: what the clients saw against what the database holds.
     connections.close_all()
     writes = [r for r in results if r.kind == "write" and r.key]
-    stored = collections.Counter(
-        CardUse.objects.filter(idempotency_key__in=[r.key for r in writes]).values_list("idempotency_key", flat=True)
+    # The desk stores each form's token tied to the venue (venues.services.desk_use_key).
+    venues = list(SiteMembership.objects.filter(user__email=VENUE_EMAIL).values_list("site_id", flat=True))
+    stored_as = {r.key: [desk_use_key(venue_pk=venue, token=r.key) for venue in venues] for r in writes}
+    rows = collections.Counter(
+        CardUse.objects.filter(idempotency_key__in=[key for keys in stored_as.values() for key in keys]).values_list(
+            "idempotency_key", flat=True
+        )
     )
+    stored = {token: sum(rows[key] for key in keys) for token, keys in stored_as.items()}
     succeeded = [r for r in writes if r.ok]
     answered = [r for r in writes if not r.ok and not r.status.startswith("error:")]
     unanswered = [r for r in writes if r.status.startswith("error:")]

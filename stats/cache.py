@@ -52,9 +52,10 @@ POLL_SECONDS = 0.2
 # title names the region filter's region, a chosen category leaves the other categories' use
 # columns out, one region's cross-region table has its own venues' column only, and card kinds
 # write their day 30.11.2026; 5: the tables by site and by municipality are protected against
-# the places they lie in, card kinds count OmaKaiku in use), so that no table kept in the old
-# shape is shown after an upgrade.
-TABLE_FORMAT = "5"
+# the places they lie in, card kinds count OmaKaiku in use; 6: OmaKaiku in use is hidden where
+# valid cards minus it would count 1 to 4, and a part protects a cell only with room below its
+# whole), so that no table kept in the old shape is shown after an upgrade.
+TABLE_FORMAT = "6"
 
 # Every row the figures read is in one of these; the history tables catch changes to existing
 # rows (every audited save writes one), the tables themselves catch bulk-loaded rows.

@@ -53,7 +53,9 @@ rather than by hiding a cell of another group.
 
 A part of another count of the same row (``differences``: the holders in OmaKaiku among the
 valid cards) leaves their difference as a count of people that no cell shows: where it is 1 to
-4 ("10 valid, 9 in OmaKaiku"), the part is hidden ("×") and then protected as any hidden cell.
+4 ("10 valid, 9 in OmaKaiku"), the part is hidden ("×") and then protected as any hidden cell,
+by a part with 5 or more of room below its whole (a hidden "5 of 5" would still be 5); where the
+column has none, by hiding the column's total, the second case where a total is hidden.
 
 Use counts (not personal) are shown as they are.
 """
@@ -73,6 +75,16 @@ def _is_small(value) -> bool:
 
 def _is_shown_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _room(cell: tuple[dict, str], differences: dict[str, str] | None) -> float:
+    """How far a cell's figure could grow as far as its own row says: a part of a count shown
+    beside it (``differences``) up to that count; any other cell without end."""
+    row, key = cell
+    whole = (differences or {}).get(key)
+    if whole is None or not _is_shown_count(row.get(whole)):
+        return float("inf")
+    return row[whole] - row[key]
 
 
 @dataclass
@@ -111,6 +123,9 @@ def table_suppress(
     ``differences`` maps a personal column to a column of the same row that holds it and more,
     e.g. ``{"omakaiku": "total"}``: the difference (valid cards whose holder has no OmaKaiku) is
     a count of people as well, shown by no cell, so where it is 1 to 4 the part is hidden ("×").
+    Such a part is at most its whole: it protects another cell only with 5 or more of room
+    ("5 of 5" would be known for 5); where no cell of the column has room, the column's total
+    is hidden ("×").
     """
     personal = {column.key for column in table.columns if column.personal and column.numeric}
     distinct = {column.key for column in table.columns if not column.additive}
@@ -194,6 +209,17 @@ def table_suppress(
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
             if not candidates:
                 continue
+            # A part of a count beside it (``differences``) is at most that count: "5 of 5 valid
+            # cards" hidden as "×" (5 or more) is still 5. Only a part with room to vary protects.
+            roomy = [cell for cell in candidates if _room(cell, differences) >= THRESHOLD]
+            if len(roomy) < len(candidates) and not roomy:
+                if total_row is not total:
+                    continue
+                # Nothing in the column can protect the cell: its total is hidden instead.
+                total_row[total_key] = COMPLEMENTARY
+                changed = True
+                continue
+            candidates = roomy
             shown = sum(cell[0][cell[1]] for cell in cells if _is_shown_count(cell[0].get(cell[1])))
             if len(hidden) > 1:
                 # Every hidden cell is at least 1 (a 0 is shown): hidden cells that add up to

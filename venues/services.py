@@ -191,6 +191,11 @@ def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date 
     return {name: [message for error in errs for message in error.messages] for name, errs in errors.items()}
 
 
+def desk_use_key(*, venue_pk: int, token: str) -> str:
+    """The key a use recorded at the desk is stored under: its form's token, tied to the venue."""
+    return hashlib.sha256(f"desk|{venue_pk}|{token}".encode()).hexdigest()
+
+
 def card_use_record(
     *, venue: Site, actor: User, data: UseData, idempotency_key: str, source: str = CardUse.Source.DESK
 ) -> tuple[CardUse, bool]:
@@ -204,7 +209,7 @@ def card_use_record(
     expired = ValidationError(_("The form has expired. Look the card up again."), code="token_invalid")
     if not re.fullmatch(r"[0-9a-f]{32,64}", idempotency_key or ""):
         raise expired
-    idempotency_key = hashlib.sha256(f"desk|{venue.pk}|{idempotency_key}".encode()).hexdigest()
+    idempotency_key = desk_use_key(venue_pk=venue.pk, token=idempotency_key)
     existing = CardUse.objects.filter(idempotency_key=idempotency_key).select_related("card").first()
     if existing is not None:
         # Another venue's form's key says nothing of that venue's use (its card, its tickets).

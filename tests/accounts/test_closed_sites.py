@@ -228,9 +228,11 @@ def test_a_login_whose_roles_have_all_ended_checks_no_card(client, distributor, 
 
     _close(site)
     check = client.get(reverse("cards:check"), {"number": card.number})
+    home = client.get(reverse("home"))
 
     assert check.status_code == 403
     assert "Valid until" not in check.text
+    assert reverse("cards:check") not in home.text  # nor offered in the navigation
 
 
 def test_a_person_whose_sites_all_closed_sees_each_of_them(client, distributor, site, other_site):

@@ -44,6 +44,17 @@ def test_a_part_whose_difference_to_its_whole_is_small_is_hidden_and_protected()
     assert _values(table) == [[10, 10, 0], [20, 15, 0]]
 
 
+def test_a_part_protects_a_hidden_cell_only_with_room_below_its_whole():
+    # "5 of 5" hidden as "×" (5 or more) would still be 5, and 64 - 50 - 5 would give row 0's 9
+    # (one holder of 10 without): row 2's 50 of 100 is hidden instead.
+    table = table_suppress(_table([[10, 9, 0], [5, 5, 0], [100, 50, 0]], [115, 64, 0]), differences={"b": "a"})
+    assert _values(table) == [[10, X, 0], [5, 5, 0], [100, X, 0]]
+    # No part has room: the column's total is hidden.
+    table = table_suppress(_table([[10, 9, 0], [6, 6, 0]], [16, 15, 0]), differences={"b": "a"})
+    assert _values(table) == [[10, X, 0], [6, 6, 0]]
+    assert table.total["b"] == X
+
+
 def test_use_counts_are_shown_as_they_are():
     table = table_suppress(_table([[1, 2, 3], [4, 0, 9]], [5, 2, 12], personal=("a",)))
     assert _values(table) == [[S, 2, 3], [S, 0, 9]]
