@@ -58,7 +58,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(
         _("Django admin access"),
         default=False,
-        help_text=_("Kaikukeskus admins only: may log in to the Django admin."),
+        help_text=_(
+            "Kaikukeskus admins only: every right in the Django admin, and every site's and region's cards "
+            "and figures in Kaikukanta."
+        ),
     )
     language = models.CharField(
         _("language for emails"),
@@ -117,6 +120,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.is_superuser = self.is_staff  # the user_admin_is_superuser constraint
+        if kwargs.get("update_fields") is not None and "is_staff" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "is_superuser"}
         # A login stamps last_login only, a field the history leaves out: writing a history row
         # for it would fill the history with empty changes and make every login look like a
         # change to the register (the statistics cache watches this history).

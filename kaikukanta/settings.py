@@ -157,7 +157,8 @@ if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):
 # Django's own limit of 300 entries would make a full cache delete a third of its keys in key
 # order, allauth's rate-limit counters first: a burst of other entries would lift every login
 # lockout. Counters are small and expire by themselves; a flood large enough to reach this
-# needs that many requests within the limits' windows. (Redis and memcached have no such cull.)
+# needs that many requests within the limits' windows. `manage.py cache_prune` (hourly) deletes
+# the expired entries, which Django leaves until the table is full. (Redis has no such cull.)
 if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("DatabaseCache", "LocMemCache", "FileBasedCache"):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
@@ -248,8 +249,9 @@ ACCOUNT_FORMS = {
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 # allauth's default lets anyone mail a person five reset links a minute (300 an hour) from our
-# address: at most 3 in 10 minutes and 20 a day to one address; still 20 a minute from one IP.
-ACCOUNT_RATE_LIMITS = {"reset_password": "20/m/ip,3/10m/key,20/d/key"}
+# address: at most 3 in 10 minutes to one address; still 20 a minute from one IP. (No daily
+# limit: a counter per typed address kept for a day would fill the cache the lockouts live in.)
+ACCOUNT_RATE_LIMITS = {"reset_password": "20/m/ip,3/10m/key"}
 # Never mail an address that has no account (it may be somebody else's).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_NOTIFICATIONS = False

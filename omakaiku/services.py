@@ -118,11 +118,14 @@ def expiry_reminders_queue(*, today: datetime.date | None = None) -> int:
 
 
 def _failed_reminders_requeue(today: datetime.date) -> int:
-    """Queue again the reminders whose every retry failed (a mail outage of more than the retries'
-    seven hours) while they still apply: a long outage loses no reminder either. Only the run
-    that moves a reminder from failed to queued sends it."""
+    """Queue again, once, the reminders whose every retry failed (a mail outage of more than the
+    retries' seven hours) while they still apply: a long outage loses no reminder either. The try
+    goes on counting its attempts past the retries, so a mailbox that refuses every time (an
+    address that no longer exists) is not written to again day after day. Only the run that
+    moves a reminder from failed to queued sends it."""
     failed = ExpiryReminder.objects.filter(
         state=ExpiryReminder.State.FAILED,
+        attempts__lte=len(tasks.REMINDER_RETRY_DELAYS) + 1,
         period__valid_until__gte=today - datetime.timedelta(days=EXPIRED_REMINDER_DAYS),
         period__valid_until__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
     ).order_by("pk")
@@ -135,7 +138,11 @@ def _failed_reminders_requeue(today: datetime.date) -> int:
                 state=ExpiryReminder.State.QUEUED, queued_at=timezone.now()
             )
             if moved:
-                transaction.on_commit(lambda pk=reminder.pk: tasks.send_expiry_reminder.enqueue(reminder_id=pk))
+                transaction.on_commit(
+                    lambda pk=reminder.pk, attempt=reminder.attempts + 1: tasks.send_expiry_reminder.enqueue(
+                        reminder_id=pk, attempt=attempt
+                    )
+                )
         queued += moved
     return queued
 

@@ -873,6 +873,12 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
     """
     key = _PREVIEW_CACHE_KEY.format(user=user.pk)
     stored = cache.get(key)
+    if stored and re.fullmatch(r"[A-Za-z0-9_-]{20,100}", token or "") and stored.get("token") != token:
+        # Another file checked since (another tab): only the last one waits.
+        raise ValidationError(
+            _("You have checked another file since, and only the last file checked waits. Choose this file again."),
+            code="preview_replaced",
+        )
     if not stored or not secrets.compare_digest(str(stored.get("token")).encode(), (token or "").encode()):
         raise ValidationError(
             _("The checked file is no longer available (it is kept for one hour). Choose the file again."),

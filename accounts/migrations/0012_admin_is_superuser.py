@@ -18,6 +18,19 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(admins_as_the_access_policy_saw_them, migrations.RunPython.noop),
+        *(
+            migrations.AlterField(
+                model_name=model,
+                name="is_staff",
+                field=models.BooleanField(
+                    default=False,
+                    help_text="Kaikukeskus admins only: every right in the Django admin, and every site's and "
+                    "region's cards and figures in Kaikukanta.",
+                    verbose_name="Django admin access",
+                ),
+            )
+            for model in ("historicaluser", "user")
+        ),
         migrations.AddConstraint(
             model_name="user",
             constraint=models.CheckConstraint(

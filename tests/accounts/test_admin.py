@@ -181,6 +181,13 @@ def test_admin_access_comes_with_every_right_or_not_at_all(client, admin_user):
     person.refresh_from_db()
     assert (person.is_staff, person.is_superuser) == (False, False)
 
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    person.refresh_from_db()
+    assert (person.is_staff, person.is_superuser) == (True, True)
+    person.is_staff = False
+    person.save()
+
     # Every other path meets the database's rule (user_admin_is_superuser).
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=admin_user.pk).update(is_superuser=False)

@@ -1,6 +1,7 @@
 """Cross-cutting promises: languages, security headers, sessions, no 500s."""
 
 import datetime
+import io
 import re
 
 import pytest
@@ -190,6 +191,28 @@ def test_a_lockout_survives_a_flood_of_other_cache_entries(client, db, distribut
     response = client.post(reverse("account_login"), {"login": distributor.email, "password": factories.PASSWORD})
     assert response.status_code == 429 or "Too many failed login attempts" in response.text
     assert "_auth_user_id" not in client.session
+
+
+def test_the_hourly_prune_deletes_expired_cache_entries_only(db, settings):
+    """Django's database cache leaves an expired entry until it is read again or the table is full."""
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from kaikukanta import settings as project_settings
+
+    settings.CACHES = {**settings.CACHES, "default": project_settings.CACHES["default"]}  # the database cache
+    cache.clear()
+    with time_machine.travel(timezone.now() - datetime.timedelta(hours=2)):
+        cache.set("a-counter-for-an-address-typed-once", 1, 600)
+    cache.set("a-live-counter", 1, 600)
+    out = io.StringIO()
+
+    call_command("cache_prune", stdout=out)
+
+    assert out.getvalue().strip() == "Deleted 1 expired cache entries."
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM kaikukanta_cache")
+        assert [key for (key,) in cursor.fetchall()] == [cache.make_key("a-live-counter")]
 
 
 def test_unknown_pages_answer_404_not_500(client, distributor_client):

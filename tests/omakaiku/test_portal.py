@@ -326,6 +326,17 @@ def _expire(card):
     )
 
 
+def test_a_holders_card_out_of_use_reads_in_everyday_words(client, db):
+    account = factories.HolderUserFactory(activated_at=timezone.now(), language="fi")
+    factories.CardFactory(holder__account=account, status=Card.Status.INACTIVE, inactivated_on=timezone.localdate())
+    client.force_login(account)
+
+    page = client.get(reverse("omakaiku:home"), headers={"accept-language": "fi"}).text
+
+    assert '<span class="badge badge--inactive" data-state="inactive">Ei käytössä</span>' in page
+    assert "Passiivinen" not in page  # the register's word, not the holder's
+
+
 @pytest.fixture
 def holder_client(invited):
     return _holder_client(invited)

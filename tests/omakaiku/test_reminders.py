@@ -270,6 +270,33 @@ def test_a_reminder_that_failed_every_retry_is_sent_by_the_next_days_run(card, r
     assert ExpiryReminder.objects.get().state == ExpiryReminder.State.SENT
 
 
+def test_a_mailbox_that_refuses_every_time_is_not_written_to_day_after_day(
+    card, settings, django_capture_on_commit_callbacks
+):
+    """With the task queue: the first day's try and its retries, then one more try a day later."""
+    settings.MAILERS = MAIL_SERVER_DOWN
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    queue = task_backends["default"]
+    queue.clear()
+
+    def run_queued(day):
+        """The daily job, then every task it queued and their retries, as the worker would."""
+        with on(day):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.expiry_reminders_queue()
+            while queue.results:
+                result = queue.results.pop(0)
+                send_expiry_reminder.call(**result.kwargs)
+
+    for day in range(-30, -20):
+        run_queued(days(day))
+
+    reminder = ExpiryReminder.objects.get()
+    assert reminder.state == ExpiryReminder.State.FAILED
+    assert reminder.attempts == len(REMINDER_RETRY_DELAYS) + 2  # the retries, and one more the next day
+    assert mail.outbox == []
+
+
 def test_a_failed_reminder_that_no_longer_applies_is_not_sent_again(card, run, settings):
     working = settings.MAILERS
     settings.MAILERS = MAIL_SERVER_DOWN

@@ -204,7 +204,7 @@ def test_a_person_has_one_checked_file_waiting_however_many_they_upload(client, 
 
     assert len([key for key in cache._cache if "import-preview" in key]) == 1
     earlier = client.post(reverse("venues:import_confirm"), {"token": first}, follow=True)
-    assert "The checked file is no longer available" in earlier.text
+    assert "You have checked another file since, and only the last file checked waits." in earlier.text
     done = client.post(reverse("venues:import_confirm"), {"token": last}, follow=True)
     assert "Imported: 1." in done.text
     assert CardUse.objects.get().category == CardUse.Category.SPORTS
