@@ -162,7 +162,8 @@ def test_the_swedish_login_error_spells_e_post_as_every_other_page(client, distr
 
     page = client.post(reverse("account_login"), {"login": distributor.email, "password": "wrong"})
 
-    assert "E-postadressen och/eller lösenordet är felaktigt." in page.text
+    # And it says what to do next (allauth's own says only that something is wrong).
+    assert "E-postadressen eller lösenordet är fel. Kontrollera dem och försök igen." in page.text
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])

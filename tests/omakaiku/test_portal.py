@@ -328,7 +328,7 @@ def _expire(card):
 
 def test_a_holders_card_out_of_use_reads_in_everyday_words(client, db):
     account = factories.HolderUserFactory(activated_at=timezone.now(), language="fi")
-    factories.CardFactory(holder__account=account, status=Card.Status.INACTIVE, inactivated_on=timezone.localdate())
+    factories.CardFactory(holder__account=account, inactive=True)
     client.force_login(account)
 
     page = client.get(reverse("omakaiku:home"), headers={"accept-language": "fi"}).text

@@ -215,6 +215,9 @@ def test_desk_shows_why_a_card_is_not_valid(client, venue_user, site):
     assert f'href="{reverse("venues:import")}?venue=' in page.text
     assert "Unknown card" in unknown.text
     assert hint not in unknown.text
+    # A number nobody has is no card that has run out.
+    assert "No card has the number ZZ999" in unknown.text
+    assert "is not valid" not in unknown.text
 
 
 def test_the_desk_and_the_card_check_give_an_inactive_card_no_valid_until_date(
