@@ -2,7 +2,7 @@ import datetime
 import re
 from collections.abc import Callable
 
-from allauth.account.forms import ResetPasswordKeyForm, UserTokenForm
+from allauth.account.forms import LoginForm, ResetPasswordForm, ResetPasswordKeyForm, UserTokenForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -248,3 +248,24 @@ class StaffSetPasswordForm(CleanTextMixin, ResetPasswordKeyForm):
         for name, label in (("password1", _("New password")), ("password2", _("New password confirmation"))):
             self.fields[name].label = label
             self.fields[name].widget.attrs.pop("placeholder", None)
+
+
+class KaikuLoginForm(LoginForm):
+    """allauth's login form (both Kaikukanta's and OmaKaiku's) whose empty fields say what to
+    type, not only that something is required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].error_messages["required"] = _("Enter your email address.")
+        self.fields["password"].error_messages["required"] = _("Enter your password.")
+
+
+class KaikuResetPasswordForm(ResetPasswordForm):
+    """allauth's password-reset request form (both sides), with the register's own words for a
+    missing or mistyped address."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        messages = self.fields["email"].error_messages
+        messages["required"] = _("Enter your email address.")
+        messages["invalid"] = _("Enter a valid email address, e.g. name@example.fi.")

@@ -243,6 +243,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.tokens.InvitationTokenGenerator"
 # A reset link on Kaikukanta's page opens for staff logins only (OmaKaiku has its own page).
 ACCOUNT_FORMS = {
+    "login": "accounts.forms.KaikuLoginForm",
+    "reset_password": "accounts.forms.KaikuResetPasswordForm",
     "user_token": "accounts.forms.StaffUserTokenForm",
     "reset_password_from_key": "accounts.forms.StaffSetPasswordForm",
 }

@@ -364,3 +364,20 @@ def test_the_deploy_check_warns_of_mail_links_that_lead_elsewhere(settings, site
     settings.ALLOWED_HOSTS = ["kaikukanta.example.fi"]
 
     assert [message.id for message in site_url_is_public()] == (["kaikukanta.W004"] if warned else [])
+
+
+@pytest.mark.parametrize("url_name", ["account_login", "omakaiku:login"])
+def test_an_empty_login_says_what_to_type(client, db, url_name):
+    page = client.post(reverse(url_name), {"login": "", "password": ""}).text
+
+    assert "Enter your email address." in page
+    assert "Enter your password." in page
+    assert "This field is required." not in page
+
+
+@pytest.mark.parametrize("url_name", ["account_reset_password", "omakaiku:password_reset"])
+def test_a_mistyped_reset_address_says_how_it_should_look(client, db, url_name):
+    page = client.post(reverse(url_name), {"email": "maija.example.com"}).text
+
+    assert "Enter a valid email address, e.g. name@example.fi." in page
+    assert 'value="maija.example.com"' in page
