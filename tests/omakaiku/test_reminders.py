@@ -189,6 +189,23 @@ def test_the_email_is_in_the_holders_language(site, run, language, facts):
     assert message.extra_headers["Content-Language"] == language
 
 
+@pytest.mark.parametrize(
+    ("language", "fact"),
+    [
+        ("fi", "Viimeinen voimassaolopäivä: 15.6.2031"),
+        ("sv", "Sista giltighetsdag: 15.6.2031"),
+        ("en", "Last valid day: 15.6.2031"),
+    ],
+)
+def test_the_expired_email_names_the_last_valid_day_not_a_valid_until_in_the_past(site, run, language, fact):
+    make_card(site, language=language)
+    with on(days(1)):
+        run()
+
+    [message] = mail.outbox
+    assert fact in message.body
+
+
 def test_the_email_says_who_renews_and_how_to_stop_and_nothing_else_about_the_holder(site, run, settings):
     card = make_card(site, gender="female")
     with on(days(1)):
