@@ -109,6 +109,10 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody takes away their own admin access or login: the last admin would lock
+            # everyone out, and another admin is there to do it when it is meant.
+            fields += ["is_active", "is_staff"]
         if obj is not None:
             # A login stays on its side: a staff account never becomes a holder's, nor back.
             fields.append("kind")

@@ -250,17 +250,18 @@ class StaffSetPasswordForm(CleanTextMixin, ResetPasswordKeyForm):
             self.fields[name].widget.attrs.pop("placeholder", None)
 
 
-class KaikuLoginForm(LoginForm):
+class KaikuLoginForm(CleanTextMixin, LoginForm):
     """allauth's login form (both Kaikukanta's and OmaKaiku's) whose empty fields say what to
     type, not only that something is required."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].error_messages["required"] = _("Enter your email address.")
+        self.fields["login"].error_messages["invalid"] = _("Enter a valid email address, e.g. name@example.fi.")
         self.fields["password"].error_messages["required"] = _("Enter your password.")
 
 
-class KaikuResetPasswordForm(ResetPasswordForm):
+class KaikuResetPasswordForm(CleanTextMixin, ResetPasswordForm):
     """allauth's password-reset request form (both sides), with the register's own words for a
     missing or mistyped address."""
 

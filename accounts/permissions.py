@@ -140,7 +140,8 @@ staff_required = _role_required(lambda user: True)
 # Someone who works for an open site or a region now, or an admin: not a login whose every role
 # has ended (its owner may have left the programme).
 working_staff_required = _role_required(
-    lambda user: user.is_staff or bool(active_sites(user)) or bool(coordinated_region_ids(user))
+    lambda user: user.is_staff or bool(active_sites(user)) or bool(coordinated_region_ids(user)),
+    _("Your login has no site or region now. Ask your regional coordinator to add you to your site."),
 )
 distributor_required = _role_required(
     lambda user: bool(distributor_site_ids(user)), _("This page is for the staff of card distributors.")

@@ -224,7 +224,11 @@ class SwitchToMobileForm(Form):
 
 
 class OmaKaikuEmailChangeForm(Form):
-    email = forms.EmailField(label=_("New personal email"), max_length=EMAIL_MAX_LENGTH)
+    email = forms.EmailField(
+        label=_("New personal email"),
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={"required": _("Type the holder's new email address.")},
+    )
     language = _language_field()
 
 

@@ -22,6 +22,7 @@ class CardLookupForm(Form):
             attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
         ),
         help_text=_("Type the number or scan the card's QR code or barcode."),
+        error_messages={"required": _("Type or scan a card number.")},
     )
 
 

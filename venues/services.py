@@ -858,9 +858,13 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
     uploads cannot fill the cache. The token is tied to the person and the venue.
     """
     token = secrets.token_urlsafe(32)
+    key = _PREVIEW_CACHE_KEY.format(user=user.pk)
+    earlier = cache.get(key) or {}
+    # The last few tokens it replaced, so that their pages can say why (another tab).
+    replaced = [earlier["token"], *earlier.get("replaced", [])][:5] if earlier.get("token") else []
     cache.set(
-        _PREVIEW_CACHE_KEY.format(user=user.pk),
-        {"token": token, "venue": venue.pk, "content": content},
+        key,
+        {"token": token, "venue": venue.pk, "content": content, "replaced": replaced},
         timeout=IMPORT_PREVIEW_SECONDS,
     )
     return token
@@ -869,11 +873,12 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
 def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
     """The venue id and content of a checked file, removed from the cache: a token works once.
 
-    An unknown, expired, replaced or someone else's token is refused with the same message.
+    A token of a file the person has checked another file after is refused saying so; an
+    unknown, expired or someone else's token with one message.
     """
     key = _PREVIEW_CACHE_KEY.format(user=user.pk)
     stored = cache.get(key)
-    if stored and re.fullmatch(r"[A-Za-z0-9_-]{20,100}", token or "") and stored.get("token") != token:
+    if stored and token and token in stored.get("replaced", []):
         # Another file checked since (another tab): only the last one waits.
         raise ValidationError(
             _("You have checked another file since, and only the last file checked waits. Choose this file again."),

@@ -195,6 +195,19 @@ def test_admin_access_comes_with_every_right_or_not_at_all(client, admin_user):
         User.objects.filter(pk=person.pk).update(is_superuser=True)
 
 
+def test_an_admin_cannot_take_away_their_own_admin_access_or_login(client, admin_user):
+    """The demo's only admin unticking the box would leave nobody to tick it again."""
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:accounts_user_change", args=[admin_user.pk]))
+    client.post(reverse("admin:accounts_user_change", args=[admin_user.pk]), _user_form(admin_user.email))
+
+    assert 'name="is_staff"' not in page.text
+    assert 'name="is_active"' not in page.text
+    admin_user.refresh_from_db()
+    assert (admin_user.is_active, admin_user.is_staff, admin_user.is_superuser) == (True, True, True)
+
+
 def test_users_cannot_be_deleted_in_bulk_and_holders_not_at_all(client, admin_user, distributor):
     holder = factories.HolderUserFactory(email="maija@example.com")
     client.force_login(admin_user)

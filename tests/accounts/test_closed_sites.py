@@ -232,6 +232,7 @@ def test_a_login_whose_roles_have_all_ended_checks_no_card(client, distributor, 
 
     assert check.status_code == 403
     assert "Valid until" not in check.text
+    assert "Your login has no site or region now. Ask your regional coordinator" in check.text
     assert reverse("cards:check") not in home.text  # nor offered in the navigation
 
 

@@ -375,9 +375,11 @@ def test_an_empty_login_says_what_to_type(client, db, url_name):
     assert "This field is required." not in page
 
 
-@pytest.mark.parametrize("url_name", ["account_reset_password", "omakaiku:password_reset"])
+@pytest.mark.parametrize(
+    "url_name", ["account_reset_password", "omakaiku:password_reset", "account_login", "omakaiku:login"]
+)
 def test_a_mistyped_reset_address_says_how_it_should_look(client, db, url_name):
-    page = client.post(reverse(url_name), {"email": "maija.example.com"}).text
+    page = client.post(reverse(url_name), {"email": "maija.example.com", "login": "maija.example.com"}).text
 
     assert "Enter a valid email address, e.g. name@example.fi." in page
     assert 'value="maija.example.com"' in page
