@@ -399,6 +399,18 @@ def test_an_email_change_keeps_the_holders_language_and_says_what_changed(
     assert "har aktiverat OmaKaiku för dig" not in message.body
 
 
+def test_an_empty_new_address_says_what_to_type(distributor_client, distributor, site, customer_data):
+    from cards import services
+
+    card = services.card_register(
+        site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="old@example.com"
+    )
+
+    page = distributor_client.post(reverse("cards:omakaiku_email", args=[card.pk]), {"email": ""})
+
+    assert "Type the holder&#x27;s new email address." in page.text
+
+
 def test_an_address_taken_by_another_holder_is_refused_without_saying_whose(
     distributor_client, distributor, site, customer_data
 ):

@@ -598,3 +598,12 @@ def test_the_venue_worked_for_comes_from_the_persons_own_active_venues(client, v
     assert page.context["form"].initial["category"] == "sports"
     page = client.get(reverse("venues:desk"), {"venue": venue.pk, "number": card.number})
     assert page.context["form"].initial["category"] == venue.default_category
+
+
+def test_an_empty_look_up_says_what_to_type(client, venue_user):
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk"), {"number": ""})
+
+    assert "Type or scan a card number." in page.text
+    assert "This field is required." not in page.text
