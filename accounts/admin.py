@@ -144,6 +144,8 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_holder:
             return False
+        if obj is not None and obj.pk == request.user.pk:
+            return False  # as with admin access: nobody deletes their own login (the last admin)
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):

@@ -117,15 +117,20 @@ def expiry_reminders_queue(*, today: datetime.date | None = None) -> int:
     return queued + _failed_reminders_requeue(today)
 
 
+# Days after the first on which a reminder whose every retry failed is tried once more.
+REMINDER_EXTRA_DAYS = 2
+
+
 def _failed_reminders_requeue(today: datetime.date) -> int:
-    """Queue again, once, the reminders whose every retry failed (a mail outage of more than the
-    retries' seven hours) while they still apply: a long outage loses no reminder either. The try
-    goes on counting its attempts past the retries, so a mailbox that refuses every time (an
-    address that no longer exists) is not written to again day after day. Only the run that
-    moves a reminder from failed to queued sends it."""
+    """Queue again the reminders whose every retry failed (a mail outage of more than the
+    retries' seven hours), on each of the next two days' runs while they still apply: an outage
+    over a weekend loses no reminder. The tries go on counting their attempts past the retries,
+    so a mailbox that refuses every time (an address that no longer exists) is given up after
+    that, not written to day after day. Only the run that moves a reminder from failed to
+    queued sends it."""
     failed = ExpiryReminder.objects.filter(
         state=ExpiryReminder.State.FAILED,
-        attempts__lte=len(tasks.REMINDER_RETRY_DELAYS) + 1,
+        attempts__lte=len(tasks.REMINDER_RETRY_DELAYS) + 1 + REMINDER_EXTRA_DAYS - 1,
         period__valid_until__gte=today - datetime.timedelta(days=EXPIRED_REMINDER_DAYS),
         period__valid_until__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
     ).order_by("pk")

@@ -212,7 +212,7 @@ def table_suppress(
             # A part of a count beside it (``differences``) is at most that count: "5 of 5 valid
             # cards" hidden as "×" (5 or more) is still 5. Only a part with room to vary protects.
             roomy = [cell for cell in candidates if _room(cell, differences) >= THRESHOLD]
-            if len(roomy) < len(candidates) and not roomy:
+            if not roomy:
                 if total_row is not total:
                     continue
                 # Nothing in the column can protect the cell: its total is hidden instead.

@@ -9,7 +9,7 @@ from cards.models import Card
 
 register = template.Library()
 
-# The badge's markup per (state, language): three states, three languages.
+# The badge's markup per (state, language, for a holder): three states, three languages, two wordings.
 _badges: dict[tuple[str, str | None, bool], SafeString] = {}
 
 
@@ -23,8 +23,8 @@ def card_state(card, for_holder: bool = False) -> SafeString:
     OmaKaiku uses for the holder's own card).
 
     A tag rather than an included template: the card list shows one on every row, and an
-    include cost about three times as much as this. The markup depends only on the state and
-    the language, so each is written once per process.
+    include cost about three times as much as this. The markup depends only on the state, the
+    language and ``for_holder``, so each is written once per process.
     """
     state = card.state
     key = (state, get_language(), for_holder)

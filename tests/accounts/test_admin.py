@@ -206,6 +206,10 @@ def test_an_admin_cannot_take_away_their_own_admin_access_or_login(client, admin
     assert 'name="is_active"' not in page.text
     admin_user.refresh_from_db()
     assert (admin_user.is_active, admin_user.is_staff, admin_user.is_superuser) == (True, True, True)
+    # Nor delete it.
+    delete = reverse("admin:accounts_user_delete", args=[admin_user.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert User.objects.filter(pk=admin_user.pk).exists()
 
 
 def test_users_cannot_be_deleted_in_bulk_and_holders_not_at_all(client, admin_user, distributor):

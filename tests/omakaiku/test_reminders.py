@@ -310,8 +310,28 @@ def test_a_mailbox_that_refuses_every_time_is_not_written_to_day_after_day(
 
     reminder = ExpiryReminder.objects.get()
     assert reminder.state == ExpiryReminder.State.FAILED
-    assert reminder.attempts == len(REMINDER_RETRY_DELAYS) + 2  # the retries, and one more the next day
+    # The first day's try and retries, then one more try on each of the next two days.
+    assert reminder.attempts == len(REMINDER_RETRY_DELAYS) + 1 + services.REMINDER_EXTRA_DAYS
     assert mail.outbox == []
+
+
+def test_an_outage_over_a_weekend_loses_no_reminder(card, settings, django_capture_on_commit_callbacks):
+    working = settings.MAILERS
+    settings.MAILERS = MAIL_SERVER_DOWN
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    queue = task_backends["default"]
+    queue.clear()
+    for day in (-30, -29, -28):
+        if day == -28:
+            settings.MAILERS = working  # back on Monday
+        with on(days(day)):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.expiry_reminders_queue()
+            while queue.results:
+                send_expiry_reminder.call(**queue.results.pop(0).kwargs)
+
+    [message] = mail.outbox
+    assert message.subject == "Your Kaikukortti is valid until 15.6.2031"
 
 
 def test_a_failed_reminder_that_no_longer_applies_is_not_sent_again(card, run, settings):
