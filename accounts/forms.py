@@ -250,23 +250,26 @@ class StaffSetPasswordForm(CleanTextMixin, ResetPasswordKeyForm):
             self.fields[name].widget.attrs.pop("placeholder", None)
 
 
+# allauth's address fields, saying what to type rather than only that something is wrong.
+_EMAIL_MESSAGES = {
+    "required": _("Enter your email address."),
+    "invalid": _("Enter a valid email address, e.g. name@example.fi."),
+}
+
+
 class KaikuLoginForm(CleanTextMixin, LoginForm):
-    """allauth's login form (both Kaikukanta's and OmaKaiku's) whose empty fields say what to
-    type, not only that something is required."""
+    """allauth's login form (both Kaikukanta's and OmaKaiku's), with the register's own words for
+    an empty or mistyped field."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["login"].error_messages["required"] = _("Enter your email address.")
-        self.fields["login"].error_messages["invalid"] = _("Enter a valid email address, e.g. name@example.fi.")
+        self.fields["login"].error_messages.update(_EMAIL_MESSAGES)
         self.fields["password"].error_messages["required"] = _("Enter your password.")
 
 
 class KaikuResetPasswordForm(CleanTextMixin, ResetPasswordForm):
-    """allauth's password-reset request form (both sides), with the register's own words for a
-    missing or mistyped address."""
+    """allauth's password-reset request form (both sides), with the same words for the address."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        messages = self.fields["email"].error_messages
-        messages["required"] = _("Enter your email address.")
-        messages["invalid"] = _("Enter a valid email address, e.g. name@example.fi.")
+        self.fields["email"].error_messages.update(_EMAIL_MESSAGES)

@@ -62,7 +62,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
 
 @working_staff_required
 def card_check(request: HttpRequest) -> HttpResponse:
-    """Status and validity of any card number, for every Kaikukanta user."""
+    """Status and validity of any card number, for everyone with a site, a region or admin access."""
     search = CardSearchForm(request.GET or None)
     lookup = None
     if search.is_valid() and search.cleaned_data["number"]:

@@ -130,7 +130,8 @@ def _failed_reminders_requeue(today: datetime.date) -> int:
     queued sends it."""
     failed = ExpiryReminder.objects.filter(
         state=ExpiryReminder.State.FAILED,
-        attempts__lte=len(tasks.REMINDER_RETRY_DELAYS) + 1 + REMINDER_EXTRA_DAYS - 1,
+        # The first day's try and its retries, then one try a day: fewer than all of those so far.
+        attempts__lt=len(tasks.REMINDER_RETRY_DELAYS) + 1 + REMINDER_EXTRA_DAYS,
         period__valid_until__gte=today - datetime.timedelta(days=EXPIRED_REMINDER_DAYS),
         period__valid_until__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
     ).order_by("pk")
