@@ -4,13 +4,14 @@ import datetime
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.compiled import CompiledQuery, CompiledQueryMismatch
 from cards.models import Card, CardUse
 
 from .. import factories
+from ..concurrency import thread_connections_close
 
 _card = CompiledQuery(
     lambda pk: Card.objects.select_related("holder__municipality", "site__organisation").filter(pk=pk).order_by()[:1],
@@ -140,7 +141,7 @@ def test_another_thread_uses_its_own_connection():
         except Exception as error:  # noqa: BLE001 (reported below)
             failures.append(error)
         finally:
-            connections.close_all()
+            thread_connections_close()
 
     thread = threading.Thread(target=look_up)
     thread.start()

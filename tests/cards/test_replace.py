@@ -21,6 +21,7 @@ from stats.filters import StatsFilter
 from stats.selectors import stats_age_gender, stats_annual, stats_validity
 from stats.tables import SUPPRESSED
 from tests import factories
+from tests.concurrency import thread_connections_close
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def posts_together(requests) -> list:
         try:
             responses[index] = client.post(url, data)
         finally:
-            connection.close()
+            thread_connections_close()
 
     threads = [threading.Thread(target=worker, args=(i, *request)) for i, request in enumerate(requests)]
     for thread in threads:

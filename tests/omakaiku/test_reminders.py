@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.tasks import task_backends
 
 from cards import services as card_services
@@ -18,6 +18,7 @@ from omakaiku import services
 from omakaiku.models import ExpiryReminder, HolderPreferences
 from omakaiku.tasks import REMINDER_RETRY_DELAYS, send_expiry_reminder
 from tests import factories
+from tests.concurrency import thread_connections_close
 
 LAST_VALID_DAY = datetime.date(2031, 6, 15)
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -361,7 +362,7 @@ def test_two_runs_at_once_queue_each_reminder_once(site):
             barrier.wait()
             counts.append(services.expiry_reminders_queue())
         finally:
-            connections.close_all()
+            thread_connections_close()
 
     threads = [threading.Thread(target=job) for _ in range(2)]
     with on(days(-30)):
