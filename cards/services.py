@@ -1150,7 +1150,9 @@ def holders_dormant_erase(*, today: datetime.date | None = None) -> int:
     cutoff = add_months(today, -DORMANT_MONTHS)
     # NOT EXISTS, not NOT IN: PostgreSQL answers NOT IN over a subquery too large for its memory
     # by reading the whole subquery again for every holder (a million cards: hours, not seconds).
-    valid_lately = Q(status=Card.Status.ACTIVE, valid_until__gte=cutoff) | Q(inactivated_on__gte=cutoff)
+    # Valid within the 24 months: its last valid day is inside them, and it was not inactivated
+    # before they began (an expired card inactivated later was no longer valid then).
+    valid_lately = Q(valid_until__gte=cutoff) & (Q(status=Card.Status.ACTIVE) | Q(inactivated_on__gte=cutoff))
     recent = Card.objects.filter(holder=OuterRef("pk")).filter(valid_lately)
     dormant = Holder.objects.filter(account__isnull=False).exclude(Exists(recent)).values_list("pk", flat=True)
     erased = 0

@@ -299,6 +299,28 @@ def test_dormant_holders_email_is_erased_by_the_scheduled_command(distributor, s
     assert recent.holder.account.email == "new@example.com"
 
 
+def test_an_expired_card_inactivated_later_does_not_keep_the_email(distributor, site, customer_data):
+    from django.core.management import call_command
+
+    with time_machine.travel(datetime.date(2022, 1, 10), tick=False):
+        card = services.card_register(
+            site=site, actor=distributor, number="A1111111", holder_data=customer_data, email="old@example.com"
+        )
+    # Valid until 9.1.2023; inactivated as lost long after it had expired.
+    with time_machine.travel(datetime.date(2024, 6, 1), tick=False):
+        services.card_inactivate(card=card, actor=distributor, reason="lost")
+
+    with time_machine.travel(datetime.date(2025, 1, 9), tick=False):
+        call_command("omakaiku_erase_dormant")
+    assert User.objects.filter(email="old@example.com").exists()  # valid on 9.1.2023: 24 months ago today
+
+    with time_machine.travel(datetime.date(2025, 1, 11), tick=False):
+        call_command("omakaiku_erase_dormant")
+    card.refresh_from_db()
+    assert card.holder.account is None
+    assert not User.objects.filter(email="old@example.com").exists()
+
+
 def test_the_dormant_holders_are_found_with_not_exists(db):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
