@@ -11,7 +11,7 @@ PORT ?= 8000
 PYTHON ?= $(shell for c in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3 python; do \
 	command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; break; }; done)
 
-.PHONY: run test setup check lint format migrate messages e2e bench clean
+.PHONY: run test setup lint format messages e2e bench clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "ERROR: Kaikukanta needs Python 3.12 or newer (3.13 recommended); none was found on PATH or in pyenv." >&2; exit 1; fi

@@ -12,7 +12,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from omakaiku.languages import mail_link_language, remember_mail_language
+from .languages import mail_link_language, remember_mail_language
 
 from . import services
 from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
@@ -222,7 +222,7 @@ class LogoutView(AllauthLogoutView):
 
 class StaffSetPasswordView(PasswordResetFromKeyView):
     """allauth's page for Kaikukanta's invitation and reset links, in the language of the mail the
-    link came in (``omakaiku.languages.mail_link_language`` says when and why), its form's
+    link came in (``accounts.languages.mail_link_language`` says when and why), its form's
     messages included."""
 
     def get(self, request, *args, **kwargs):

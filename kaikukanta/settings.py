@@ -222,8 +222,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Invitation and reset links: Django's default is three days; we keep 72 hours only
-# because an invitation often waits for the holder's next visit to a computer.
+# Invitation and reset links: Django's default of 72 hours, kept (not shortened) because an
+# invitation often waits for the holder's next visit to a computer.
 PASSWORD_RESET_TIMEOUT = int(timedelta(hours=env.int("INVITATION_TIMEOUT_HOURS", default=72)).total_seconds())
 
 LOGIN_URL = "account_login"

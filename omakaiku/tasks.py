@@ -19,12 +19,6 @@ logger = logging.getLogger(__name__)
 REMINDER_RETRY_DELAYS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
 
 
-@task()
-def queue_expiry_reminders() -> int:
-    """The daily job as a task, for a scheduler that runs tasks rather than commands."""
-    return services.expiry_reminders_queue()
-
-
 def _reminder_email(reminder: ExpiryReminder, card) -> EmailMessage:
     """Only the card's number and last valid day, and who renews it: nothing else about the holder."""
     user = card.holder.account

@@ -26,7 +26,7 @@ from cards.models import Card
 from . import selectors, services
 from .codes import code39_svg, qr_svg
 from .forms import HolderPasswordChangeForm, HolderPreferencesForm, HolderSetPasswordForm, OfferFilter
-from .languages import mail_link_language, remember_mail_language
+from accounts.languages import mail_link_language, remember_mail_language
 from .models import HolderPreferences
 from .permissions import holder_required
 
@@ -106,7 +106,7 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
 
     first_time = user.activated_at is None
     # The form, its errors (the password validators translate as they check) and the page
-    # continue in the language of the mail the link came in (omakaiku/languages.py), and so do
+    # continue in the language of the mail the link came in (accounts/languages.py), and so do
     # the pages after it on this device once the password is set.
     with translation.override(mail_link_language(request, user) or get_language()):
         form = HolderSetPasswordForm(user, request.POST or None, first_time=first_time)

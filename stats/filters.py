@@ -89,11 +89,6 @@ def preset_period(preset: str, *, today: datetime.date | None = None) -> tuple[d
     return datetime.date(today.year, 1, 1), today
 
 
-def default_filter() -> StatsFilter:
-    start, end = preset_period(Preset.THIS_YEAR)
-    return StatsFilter(start=start, end=end)
-
-
 FUTURE_REFUSED = _("There are no figures for days after today: enter a date on or before %(date)s.")
 
 
