@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 
 
@@ -22,3 +23,18 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
 
 
 invitation_token_generator = InvitationTokenGenerator()
+
+
+def link_user_lock(*, user_id: int, token: str):
+    """The user of a set-password link, locked until the request's transaction ends, or None
+    when the link no longer works.
+
+    A link is checked when its page opens; two requests with the same link (a double click,
+    or the link opened on two devices) both pass that check before either has set a password.
+    Checked again under the lock, the second one waits for the first and then finds the
+    password changed: the link has been used, and only one password is set.
+    """
+    user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if user is None or not invitation_token_generator.check_token(user, token):
+        return None
+    return user

@@ -12,13 +12,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .languages import mail_link_language, remember_mail_language
-
 from . import services
 from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
+from .languages import mail_link_language, remember_mail_language
 from .models import Site, SiteMembership, User
 from .permissions import coordinated_region_ids, coordinator_required, staff_required
 from .sessions import session_mark_refreshed, session_seconds_left
+from .tokens import link_user_lock
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -229,6 +229,10 @@ class StaffSetPasswordView(PasswordResetFromKeyView):
         return self._in_mail_language(super().get, request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
+        # Checked again under a lock: the same link sent twice at once sets one password.
+        self.reset_user = link_user_lock(user_id=self.reset_user.pk, token=self.key)
+        if self.reset_user is None:
+            return self.render_to_response(self.get_context_data(token_fail=True))
         return self._in_mail_language(super().post, request, *args, **kwargs)
 
     def _in_mail_language(self, handler, request, *args, **kwargs):

@@ -17,16 +17,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.languages import mail_link_language, remember_mail_language
 from accounts.models import User
 from accounts.security_log import security_event
-from accounts.tokens import invitation_token_generator
+from accounts.tokens import invitation_token_generator, link_user_lock
 from accounts.views import CLEAR_SITE_DATA
 from cards.models import Card
 
 from . import selectors, services
 from .codes import code39_svg, qr_svg
 from .forms import HolderPasswordChangeForm, HolderPreferencesForm, HolderSetPasswordForm, OfferFilter
-from accounts.languages import mail_link_language, remember_mail_language
 from .models import HolderPreferences
 from .permissions import holder_required
 
@@ -114,6 +114,9 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
             response = render(request, "omakaiku/activate.html", {"form": form, "first_time": first_time})
             response["Content-Language"] = get_language()
             return response
+    user = link_user_lock(user_id=user.pk, token=token)
+    if user is None:  # used a moment ago, by a second click or another device
+        return render(request, "omakaiku/activate_invalid.html", status=400)
     services.holder_password_set(user=user, password=form.cleaned_data["new_password1"])
     del request.session[SESSION_TOKEN_KEY]
     security_event("account.activated" if first_time else "password.reset_completed", request=request, user=user)

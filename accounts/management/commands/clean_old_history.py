@@ -12,12 +12,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 REFUSAL = (
     "{name} is switched off in Kaikukanta: the register's change history is kept, and the card "
-    "pages, validity periods and statistics read it (docs/rules.md, "Validity is history")."
+    "pages, validity periods and statistics read it (docs/rules.md, 'Validity is history')."
 )
 
 
 class RefusedHistoryCommand(BaseCommand):
-    help = "Switched off: the register's change history is kept (docs/rules.md, "Validity is history")."
+    help = "Switched off: the register's change history is kept (docs/rules.md, 'Validity is history')."
 
     def run_from_argv(self, argv):
         # Before argument parsing: every option of the original command is refused alike.
