@@ -1126,7 +1126,10 @@ def site_cards_transfer(*, from_site: Site, to_site: Site, actor: User, reason: 
         raise _refuse("to_site", _("Choose another site than the one that closes."), "transfer_same_site")
     moved = 0
     with transaction.atomic():
-        for card in Card.objects.filter(site=from_site, status=Card.Status.ACTIVE).order_by("pk"):
+        # Locked as they are chosen: a second submit that waited for the first finds the cards
+        # moved (none left, said plainly) rather than each one another site's (refused, a 403).
+        cards = Card.objects.select_for_update(of=("self",)).filter(site=from_site, status=Card.Status.ACTIVE)
+        for card in cards.order_by("pk"):
             card_transfer(card=card, to_site=to_site, actor=actor, reason=reason)
             moved += 1
     if not moved:

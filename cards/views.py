@@ -171,9 +171,30 @@ def _refused_at_once(request: HttpRequest, card: Card, check=services.card_chang
     try:
         check(card=card)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("cards:detail", pk=card.pk)
+        return _refused_card_page(request, card, error)
     return None
+
+
+def _refused_card_page(request: HttpRequest, card: Card, error: ValidationError) -> HttpResponse:
+    """Back to the card's page with the refusal; or, for a card no longer in use whose holder has
+    this site's new card (a switch or replacement sent twice: the second waited for the first),
+    on to that card: "register a new card instead" would be wrong advice there."""
+    if card.status == Card.Status.INACTIVE:
+        active = selectors.holder_other_cards_as_seen(card=card, user=request.user).active
+        if active:
+            messages.info(
+                request,
+                _("Card %(old)s is no longer in use. The holder's card is now %(new)s.")
+                % {"old": card.number, "new": active.number},
+            )
+            return redirect("cards:detail", pk=active.pk)
+    messages.error(request, " ".join(error.messages))
+    return redirect("cards:detail", pk=card.pk)
+
+
+def _card_inactive(error: ValidationError) -> bool:
+    """The service refused because the card had become inactive while the request waited for it."""
+    return not hasattr(error, "error_dict") and any(item.code == "card_inactive" for item in error.error_list)
 
 
 @distributor_required
@@ -267,6 +288,8 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
                 language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
+            if _card_inactive(error):
+                return _refused_card_page(request, selectors.card_get_for_user(user=request.user, pk=pk), error)
             add_service_errors(form, error)
         else:
             if not had_account:
@@ -295,6 +318,8 @@ def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
                 language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
             )
         except ValidationError as error:
+            if _card_inactive(error):
+                return _refused_card_page(request, selectors.card_get_for_user(user=request.user, pk=pk), error)
             add_service_errors(form, error)
         else:
             messages.success(
@@ -427,6 +452,8 @@ def _replace_offered(user, card: Card) -> bool:
 def card_replace(request: HttpRequest, pk: int) -> HttpResponse:
     """A lost or broken card: inactivate it and register the new printed number in one step."""
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _refused_at_once(request, card):
+        return refused
     if not _replace_offered(request.user, card):
         messages.error(request, _("Only a valid physical card of your site can be replaced."))
         return redirect("cards:detail", pk=card.pk)
@@ -437,6 +464,8 @@ def card_replace(request: HttpRequest, pk: int) -> HttpResponse:
                 card=card, actor=request.user, number=form.cleaned_data["number"], reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
+            if _card_inactive(error):
+                return _refused_card_page(request, selectors.card_get_for_user(user=request.user, pk=pk), error)
             add_service_errors(form, error)
         else:
             messages.success(

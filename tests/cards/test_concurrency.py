@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import replace
+from html import unescape
 
 import pytest
 import time_machine
@@ -177,3 +178,45 @@ def test_a_card_renewed_while_the_dormant_job_runs_keeps_the_holders_omakaiku(cu
     assert card.status == Card.Status.ACTIVE
     assert card.valid_until > timezone.localdate()
     assert card.holder.account.email == "holder@example.com"
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_closed_sites_cards_moved_twice_at_once_say_so_the_second_time(customer_data):
+    region = factories.RegionFactory()
+    site, other_site = (factories.SiteFactory(municipality__region=region) for _ in range(2))
+    distributor = factories.MembershipFactory(site=site).user
+    for number in ("A1234567", "B1234567"):
+        holder_data = replace(customer_data, birth_year=1980 + len(number))
+        services.card_register(site=site, actor=distributor, number=number, holder_data=holder_data)
+    site.is_active = False
+    site.save()
+    coordinator = factories.CoordinatorFactory(region=region).user
+
+    first = holding(lambda: services.site_cards_transfer(from_site=site, to_site=other_site, actor=coordinator))
+    with pytest.raises(ValidationError) as refused:  # not PermissionDenied: the page would be a 403
+        services.site_cards_transfer(from_site=site, to_site=other_site, actor=coordinator)
+    first.join()
+
+    assert refused.value.messages == ["The site has no active cards left to move."]
+    assert Card.objects.filter(site=other_site).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_switch_that_waited_for_the_same_switch_leads_to_the_new_card(customer_data):
+    site = factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    client = Client()
+    client.force_login(distributor)
+
+    first = holding(
+        lambda: services.card_switch_to_mobile_only(card=card, actor=distributor, email="maija@example.com")
+    )
+    second = client.post(
+        reverse("cards:switch", args=[card.pk]), {"email": "maija@example.com", "confirm": "on"}, follow=True
+    )
+    first.join()
+
+    new = Card.objects.get(kind=Card.Kind.X)
+    assert second.redirect_chain == [(reverse("cards:detail", args=[new.pk]), 302)]
+    assert f"The holder's card is now {new.number}." in unescape(second.text)

@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import re
 import threading
+from html import unescape
 from unittest import mock
 
 import pytest
@@ -388,3 +389,16 @@ def test_simultaneous_replacements_with_the_same_number_give_one_card_and_form_e
         else:
             assert "Card number B7654321 is already registered." in response.text
             assert card.status == Card.Status.ACTIVE
+
+
+def test_a_replacement_sent_again_after_it_was_done_leads_to_the_new_card(distributor_client, mobile_card, committed):
+    data = {"number": "B7654321", "reason": "lost"}
+    with committed():
+        distributor_client.post(replace_url(mobile_card), data)
+
+    again = distributor_client.post(replace_url(mobile_card), data, follow=True)
+
+    new = Card.objects.get(number="B7654321")
+    assert again.redirect_chain == [(reverse("cards:detail", args=[new.pk]), 302)]
+    assert "Card A1234567 is no longer in use. The holder's card is now B7654321." in unescape(again.text)
+    assert Card.objects.count() == 2

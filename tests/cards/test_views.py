@@ -1,6 +1,7 @@
 """The distributor's pages: forms keep input and explain refusals, lists don't grow queries."""
 
 import datetime
+from html import unescape
 
 import pytest
 import time_machine
@@ -345,6 +346,21 @@ def test_switch_page_needs_confirmation(distributor_client, site, committed):
     new = Card.objects.get(kind=Card.Kind.X)
     assert f"mobile-only card {new.number} created" in response.text
     assert len(mail.outbox) == 1
+
+
+def test_a_switch_sent_again_after_it_was_done_leads_to_the_new_card(distributor_client, site, committed):
+    card = factories.CardFactory(site=site)
+    data = {"email": "m@example.com", "confirm": "on"}
+    with committed():
+        distributor_client.post(reverse("cards:switch", args=[card.pk]), data)
+
+    again = distributor_client.post(reverse("cards:switch", args=[card.pk]), data, follow=True)
+
+    new = Card.objects.get(kind=Card.Kind.X)
+    assert again.redirect_chain == [(reverse("cards:detail", args=[new.pk]), 302)]
+    assert f"Card {card.number} is no longer in use. The holder's card is now {new.number}." in unescape(again.text)
+    assert "Register a new card" not in again.text
+    assert Card.objects.count() == 2
 
 
 def test_resend_is_post_only(distributor_client, site):
