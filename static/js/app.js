@@ -47,6 +47,28 @@
   }
 })();
 
+// A double click sends a form once. The second submit of a form already on its way is
+// dropped for a few seconds, so a registration or an invitation is not sent twice and the
+// page shown is the first one's answer, not the second's "already done". The server refuses
+// true duplicates anyway (two tabs, no JavaScript); the button stays enabled, so a request
+// that got no answer can be sent again after the pause, and back navigation resets it.
+(function () {
+  "use strict";
+  var PAUSE_MS = 5000;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post" || event.defaultPrevented) { return; }
+    var now = Date.now();
+    var sent = Number(form.dataset.sentAt) || 0;
+    if (now - sent < PAUSE_MS) { event.preventDefault(); return; }
+    form.dataset.sentAt = String(now);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-sent-at]").forEach(function (form) { delete form.dataset.sentAt; });
+  });
+})();
+
 // Desk: after a valid scan the first ticket field takes the focus with its value selected:
 // type a number if needed, and one Enter records the use.
 (function () {

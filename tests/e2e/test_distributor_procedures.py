@@ -134,6 +134,29 @@ def test_x_card_gets_an_assigned_number(distributor_page, url):
     assert [message.to for message in mail.outbox] == [["x-holder@example.com"]]
 
 
+def test_a_double_click_registers_one_card_and_shows_it(distributor_page, url):
+    page = distributor_page
+    open_new_card_form(page, url)
+    page.get_by_label("Card number").fill("x")
+    fill_customer(page)
+    activate_omakaiku(page, "x-holder@example.com")
+
+    posts = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
+    # Two clicks 20 ms apart, as a double click lands while the first request is on its way.
+    page.get_by_role("button", name="Register card").evaluate(
+        "button => { button.click(); setTimeout(() => button.click(), 20); }"
+    )
+
+    # One request, so the page shown is the registration's, not the second's "address in use".
+    expect(messages(page)).to_contain_text("The assigned card number is")
+    card = Card.objects.get(holder__account__email="x-holder@example.com")
+    expect(h1(page)).to_contain_text(f"Card {card.number}")
+    assert len(posts) == 1
+    assert Card.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
 def test_x_card_is_refused_for_a_customer_with_a_physical_card(distributor_page, url, site, municipality):
     physical = physical_card_with_omakaiku(site, "maija@example.com")
     page = distributor_page
