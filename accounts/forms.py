@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import Municipality, Site, User, phone_validate
-from .text import text_clean
+from .text import UNREADABLE, edges_trimmed, has_removed_characters, text_clean
 
 # A cap for a text field that has none: the longest thing anyone types in one field here is
 # an offer's description. Anything longer is a paste gone wrong, not data.
@@ -50,7 +50,7 @@ class CleanTextMixin:
                 # The field refuses what it does not accept instead (e.g. a card number).
                 continue
             multiline = isinstance(field.widget, forms.Textarea)
-            field.to_python = _cleaning(field.to_python, multiline=multiline)
+            field.to_python = _cleaning(field.to_python, multiline=multiline, whole=isinstance(field, forms.EmailField))
             # A form shown again with an error shows the text as it will be stored: a NUL byte
             # sent back to the browser would come back as "\ufffd", a visible character.
             field.bound_data = _cleaning_shown(field.bound_data, multiline=multiline)
@@ -60,10 +60,24 @@ class CleanTextMixin:
                 field.widget.attrs.setdefault("maxlength", str(field.max_length))
 
 
-def _cleaning(to_python: Callable, *, multiline: bool) -> Callable:
+_UNREADABLE_MESSAGE = _("Some characters could not be read (shown as \N{REPLACEMENT CHARACTER}). Type the text again.")
+_INVISIBLE_IN_ADDRESS_MESSAGE = _(
+    "The address has an invisible character inside it (copied from another program, say). Type the address again."
+)
+
+
+def _cleaning(to_python: Callable, *, multiline: bool, whole: bool = False) -> Callable:
+    """``to_python`` of cleaned text. A character that stood for one that was lost is refused,
+    not stored; so is, with ``whole`` (an email address), an invisible one inside the value:
+    removed, it would make another address, one the person did not type."""
+
     def clean_then_parse(value):
         if isinstance(value, str):
+            if whole and has_removed_characters(edges_trimmed(value)):
+                raise ValidationError(_INVISIBLE_IN_ADDRESS_MESSAGE, code="invisible_characters")
             value = text_clean(value, multiline=multiline)
+            if UNREADABLE in value:
+                raise ValidationError(_UNREADABLE_MESSAGE, code="unreadable_characters")
         return to_python(value)
 
     return clean_then_parse

@@ -250,7 +250,10 @@ def name_validate(value: str) -> None:
         )
     for word in _LETTERS.findall(value or ""):
         # Each letter's script is the first word of its Unicode name: LATIN, CYRILLIC, FULLWIDTH …
-        scripts = {unicodedata.name(char, "?").split(" ", 1)[0] for char in word}
+        # Only letters: "Tanssi³" or "H₂O" hold a number, which belongs to no alphabet.
+        scripts = {
+            unicodedata.name(char, "?").split(" ", 1)[0] for char in word if unicodedata.category(char)[0] == "L"
+        }
         if len(scripts) > 1:
             raise ValidationError(
                 _("The word %(word)s mixes letters of different alphabets (Latin and Cyrillic, say). Type it again."),

@@ -57,3 +57,19 @@ def has_removed_characters(value: str) -> bool:
     if _ASCII_REMOVED.search(value):
         return True
     return any(_removed(char) for char in set(_NON_ASCII.findall(value)))
+
+
+# What a browser or another program puts where it could not read a byte (a request in a wrong
+# encoding, text pasted from a file read wrongly): the character typed is lost.
+UNREADABLE = "\ufffd"
+
+
+def edges_trimmed(value: str) -> str:
+    """``value`` without white space and removed characters at either end (a zero-width space
+    pasted with an address from a web page), everything inside it as it was."""
+    start, end = 0, len(value)
+    while start < end and (value[start].isspace() or _removed(value[start])):
+        start += 1
+    while end > start and (value[end - 1].isspace() or _removed(value[end - 1])):
+        end -= 1
+    return value[start:end]

@@ -306,3 +306,48 @@ def test_a_choice_edited_into_the_address_is_refused_without_echoing_it(client, 
         "Select a valid choice. That choice is not one of the available choices."
     ]
     assert f"{typed} is not one" not in page.text
+
+
+def test_text_with_unreadable_bytes_is_refused_not_stored(client, venue_user, venue):
+    # A request in another encoding than UTF-8 (or a crafted one): Django reads each byte it
+    # cannot decode as "\ufffd", and the character the person typed is lost.
+    client.force_login(venue_user)
+    today = timezone.localdate().isoformat()
+    body = (
+        f"venue={venue.pk}&title_fi=Te%ED%A0%80sti&category=culture&description_fi=&starts_on={today}&ends_on={today}"
+    )
+
+    page = client.post(reverse("venues:offer_create"), body, content_type="application/x-www-form-urlencoded")
+
+    assert page.status_code == 200
+    assert page.context["form"].errors["title_fi"] == [
+        "Some characters could not be read (shown as \ufffd). Type the text again."
+    ]
+    assert not Offer.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["maija\x00@example.com", "maija@exa\u200bmple.com", "mai\u202eja@example.com"])
+def test_an_invisible_character_inside_an_email_address_is_refused(distributor_client, site, municipality, typed):
+    # Removed, it would leave another address than the one the person typed ("maija\x00@…" is
+    # not "maija@…"): the invitation would go to whoever has that one.
+    from tests.cards.test_views import _form
+
+    data = _form(municipality, site=site.pk, activate_omakaiku="on", email=typed)
+
+    page = distributor_client.post(reverse("cards:register"), data)
+
+    assert page.status_code == 200
+    assert page.context["form"].errors["email"] == [
+        "The address has an invisible character inside it (copied from another program, say). Type the address again."
+    ]
+    assert not Card.objects.exists()
+
+
+def test_an_invisible_character_around_an_email_address_is_dropped(distributor_client, site, municipality):
+    from tests.cards.test_views import _form
+
+    data = _form(municipality, site=site.pk, activate_omakaiku="on", email="\u200b maija@example.com\ufeff")
+
+    distributor_client.post(reverse("cards:register"), data)
+
+    assert Card.objects.get().holder.account.email == "maija@example.com"

@@ -63,6 +63,16 @@ def test_a_sites_public_contact_is_kept_and_a_bad_email_is_a_form_error(client, 
 ADDRESS_REFUSED = "A name cannot contain a web or email address: names are shown in emails to staff and cardholders."
 
 
+@pytest.mark.parametrize("name", ["Tanssi³ ry", "H₂O-klubi", "Kulttuuri²"])
+def test_a_name_with_a_superscript_or_subscript_number_is_accepted(coordinator, municipality, name):
+    # A number belongs to no alphabet: "mixes letters of different alphabets" would not say what to fix.
+    services.site_create(
+        actor=coordinator, municipality=municipality, organisation_name=name, name=name, kind="distributor"
+    )
+
+    assert Site.objects.get().name == name
+
+
 @pytest.mark.parametrize(
     ("field", "typed", "message"),
     [
