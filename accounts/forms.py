@@ -60,7 +60,7 @@ class CleanTextMixin:
                 field.widget.attrs.setdefault("maxlength", str(field.max_length))
 
 
-_UNREADABLE_MESSAGE = _("Some characters could not be read (shown as \N{REPLACEMENT CHARACTER}). Type the text again.")
+_UNREADABLE_MESSAGE = _("Some characters could not be read (shown as �). Type the text again.")
 _INVISIBLE_IN_ADDRESS_MESSAGE = _(
     "The address has an invisible character inside it (copied from another program, say). Type the address again."
 )
