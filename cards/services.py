@@ -130,6 +130,17 @@ def _ensure_can_issue(actor: User, site: Site) -> None:
         raise PermissionDenied
 
 
+def _site_lock_open(site: Site) -> None:
+    """Lock the site a card is registered at, and refuse if it has closed since the request began.
+
+    A site that closes has its cards moved to another one; a card registered in the same moment
+    would be left at the closed site, where nobody can renew it. Under this lock, closing the
+    site waits for the new card (which its move then takes along), or the card sees it closed.
+    """
+    if not list(Site.objects.select_for_update().filter(pk=site.pk, is_active=True).values_list("pk", flat=True)):
+        raise _refuse(None, _("This site has closed: cards can no longer be registered there."), "site_closed")
+
+
 def _ensure_editable(card: Card) -> None:
     if card.status == Card.Status.INACTIVE:
         raise _refuse(
@@ -541,6 +552,7 @@ def card_register(
         mobile = True
 
     with transaction.atomic():
+        _site_lock_open(site)
         if holder is not None:
             if not holder_permits_new_card(actor, holder):
                 raise PermissionDenied

@@ -220,3 +220,19 @@ def test_a_switch_that_waited_for_the_same_switch_leads_to_the_new_card(customer
     new = Card.objects.get(kind=Card.Kind.X)
     assert second.redirect_chain == [(reverse("cards:detail", args=[new.pk]), 302)]
     assert f"The holder's card is now {new.number}." in unescape(second.text)
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_card_registered_while_its_site_closes_is_refused_not_left_behind(customer_data):
+    site = factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    access_checked = services.site_may_issue(distributor, site)  # the request began: the site was open
+
+    closing = holding(lambda: type(site).objects.filter(pk=site.pk).update(is_active=False))
+    with pytest.raises(ValidationError) as refused:
+        services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    closing.join()
+
+    assert access_checked
+    assert refused.value.messages == ["This site has closed: cards can no longer be registered there."]
+    assert not Card.objects.exists()
