@@ -185,10 +185,21 @@ def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> di
     return errors
 
 
-def card_use_validate(*, data: UseData, card: Card | None, today: datetime.date | None = None) -> dict[str, list[str]]:
-    """The rules for a use, as messages keyed by field (for the import's row-by-row report)."""
+def card_use_validate(
+    *, data: UseData, card: Card | None, today: datetime.date | None = None, columns_named: bool = False
+) -> dict[str, list[str]]:
+    """The rules for a use, as messages keyed by field (for the import's row-by-row report).
+    ``columns_named``: a count out of range is prefixed with its field, for a report with no
+    field beside it ("between 0 and 10" alone does not say which cell)."""
     errors = _use_errors(data=data, card=card, today=today or timezone.localdate())
-    return {name: [message for error in errs for message in error.messages] for name, errs in errors.items()}
+    return {
+        name: [
+            f"{name}: {message}" if columns_named and error.code == "count_range" else message
+            for error in errs
+            for message in error.messages
+        ]
+        for name, errs in errors.items()
+    }
 
 
 def desk_use_key(*, venue_pk: int, token: str) -> str:
@@ -309,6 +320,9 @@ class ImportRow:
     data: UseData | None = None
     errors: list[str] = field(default_factory=list)
     key: str = ""
+    # The key as rows were keyed until 2026-11 (the count cells as typed: "" and "0" differed):
+    # a row imported then is still recognised by it.
+    typed_key: str = ""
     duplicate: bool = False
     card_id: int | None = None
 
@@ -453,13 +467,21 @@ def _import_dialect(text: str) -> type[csv.Dialect]:
         return csv.excel
 
 
+def _trailing_empty_dropped(cells: list[str], *, keep: int = 0) -> list[str]:
+    """``cells`` without the empty (or blank) cells at their end, keeping at least ``keep``."""
+    end = len(cells)
+    while end > keep and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
 def _import_rows_read(content: bytes) -> list[ImportRow]:
     """The file's rows, unchecked. Whole-file problems (encoding, columns, formula cells,
     invisible characters, size, emptiness) raise ValidationError, naming the first bad row."""
     text = _decode(content)
     reader = csv.reader(io.StringIO(text), _import_dialect(text))
     try:
-        header = [cell.strip().lower() for cell in next(reader)]
+        header = _trailing_empty_dropped([cell.strip().lower() for cell in next(reader)])
     except StopIteration:
         raise ValidationError(_("The file is empty."), code="empty") from None
     except csv.Error:
@@ -487,6 +509,9 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
                     continue
             elif not any(cell.strip() for cell in cells):
                 continue
+            if len(cells) > columns:
+                # A spreadsheet writes empty cells after the last column once a cell there was touched.
+                cells = _trailing_empty_dropped(cells, keep=columns)
             if len(cells) != columns:
                 raise ValidationError(
                     _("Row %(line)s has the wrong number of columns (%(count)s); every row needs %(expected)s.")
@@ -539,7 +564,7 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
     categories: dict[str, str] = {}
     counts: dict[tuple[str, str, str], tuple[tuple[int, int, int], list[str], str]] = {}
     uses: dict[tuple, UseData] = {}
-    occurrences: dict[str, int] = {}
+    occurrences: dict[tuple[str, str], int] = {}
     venue_pk = str(venue.pk)
     to_judge: list[ImportRow] = []
     for row in rows:
@@ -549,7 +574,11 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
             # As at the desk: "ß" would upper-case to "SS" and could find another card.
             typed_ok = _NUMBER_TYPED.fullmatch(raw.strip()) is not None
             number_error = (
-                "" if typed_ok else _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes.")
+                _("Enter the card number: its letters and digits.")
+                if not card_number_normalize(raw)
+                else ""
+                if typed_ok
+                else _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes.")
             )
             number = numbers[raw] = (card_number_normalize(raw), number_error)
         raw = values["date"]
@@ -586,11 +615,17 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
         row.data = data
         if used_on is not None and not number_error:
             to_judge.append(row)
-        # The same row twice in one file is two uses; the same file twice is not. (This text
-        # must not change: it is how a row imported before is recognised.)
-        signature = f"{venue_pk}|{normalized}|{used_on}|{category}|{tickets[2]}"
-        occurrence = occurrences[signature] = occurrences.get(signature, 0) + 1
-        row.key = hashlib.sha256(f"import|{signature}|{occurrence}".encode()).hexdigest()
+        # The same row twice in one file is two uses; the same file twice is not, however its
+        # counts are written ("", "0" and "00" are one count). (These texts must not change:
+        # they are how a row imported before is recognised.)
+        use_text = f"{venue_pk}|{normalized}|{used_on}|{category}"
+        for attribute, signature in (
+            ("key", f"{use_text}|{'|'.join(map(str, tickets[0]))}"),
+            ("typed_key", f"{use_text}|{tickets[2]}"),
+        ):
+            counted = (attribute, signature)
+            occurrence = occurrences[counted] = occurrences.get(counted, 0) + 1
+            setattr(row, attribute, hashlib.sha256(f"import|{signature}|{occurrence}".encode()).hexdigest())
     return to_judge
 
 
@@ -684,18 +719,18 @@ def _import_rows_check(rows: list[ImportRow], to_judge: list[ImportRow], *, toda
         data = row.data
         if (messages := verdicts.get(data)) is None:
             # The same use on many rows (one card, one day, the same tickets) is judged once.
-            found = card_use_validate(data=data, card=cards.get(data.number), today=today)
+            found = card_use_validate(data=data, card=cards.get(data.number), today=today, columns_named=True)
             messages = verdicts[data] = [message for errors in found.values() for message in errors]
         if messages:
             row.errors.extend(messages)
-    keys = [row.key for row in rows if not row.errors]
+    keys = sorted({key for row in rows if not row.errors for key in (row.key, row.typed_key)})
     already = (
         set(CardUse.objects.filter(idempotency_key__in=_among(keys)).values_list("idempotency_key", flat=True))
         if keys
         else set()
     )
     for row in rows:
-        row.duplicate = not row.errors and row.key in already
+        row.duplicate = not row.errors and (row.key in already or row.typed_key in already)
 
 
 def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.date | None = None) -> ImportPreview:
@@ -878,12 +913,19 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
             _("You have checked another file since, and only the last file checked waits. Choose this file again."),
             code="preview_replaced",
         )
+    if stored and token and secrets.compare_digest(str(stored.get("taken")).encode(), token.encode()):
+        # Sent again with the back button, or a second click: its uses were recorded the first time.
+        raise ValidationError(
+            _("This file has been imported already: its uses are in the list. Nothing was recorded twice."),
+            code="preview_taken",
+        )
     if not stored or not secrets.compare_digest(str(stored.get("token")).encode(), (token or "").encode()):
         raise ValidationError(
             _("The checked file is no longer available (it is kept for one hour). Choose the file again."),
             code="preview_expired",
         )
-    cache.delete(key)
+    # The content goes; the token stays for an hour, so that its page sent again can say why.
+    cache.set(key, {"taken": token, "replaced": stored.get("replaced", [])}, timeout=IMPORT_PREVIEW_SECONDS)
     return stored["venue"], stored["content"]
 
 

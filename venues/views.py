@@ -176,11 +176,19 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 @venue_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def import_confirm(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # Reached after logging in again (the login's "next"): the checked file's token was on
+        # the page before, and nothing has been imported.
+        messages.info(request, _("Nothing was imported yet. Choose the file again and check it."))
+        return redirect("venues:import")
     try:
         venue_pk, content = services.import_preview_take(user=request.user, token=request.POST.get("token", ""))
     except ValidationError as error:
+        if error.code == "preview_taken":
+            messages.info(request, " ".join(error.messages))
+            return redirect("venues:uses")
         messages.error(request, " ".join(error.messages))
         return redirect("venues:import")
     venue = _current_venue(request, venue_pk)

@@ -166,10 +166,22 @@ def test_the_checked_file_waits_server_side_not_in_the_session(client, venue_use
     assert not any(card.number in str(value) for value in client.session.values())
     done = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
     assert "Imported: 1." in done.text
-    # Used once: the same token again imports nothing and says why.
+    # Used once: the same token again (the back button, a second click) imports nothing and says why.
     again = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
-    assert "The checked file is no longer available" in again.text
+    assert again.redirect_chain[-1][0] == reverse("venues:uses")
+    assert "This file has been imported already: its uses are in the list. Nothing was recorded twice." in (again.text)
     assert CardUse.objects.count() == 1
+
+
+def test_the_confirm_address_opened_after_logging_in_again_says_what_to_do(client, venue_user, venue, card):
+    # The session ended between the check and the import; the login page sends the person on
+    # to the confirm address, by GET.
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:import_confirm"), follow=True)
+
+    assert page.redirect_chain[-1][0] == reverse("venues:import")
+    assert "Nothing was imported yet. Choose the file again and check it." in page.text
 
 
 def test_an_expired_preview_gives_a_clear_message(client, venue_user, venue, card):
@@ -286,17 +298,42 @@ def test_cells_of_only_spaces_are_no_formula(venue, venue_user, card):
     assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (1, 0, 0)
 
 
-def test_the_one_time_key_of_a_row_is_unchanged(venue, card):
-    # Files imported before must still be recognised: the key's recipe may not change.
+def test_the_one_time_keys_of_a_row_are_unchanged(venue, card):
+    # Files imported before must still be recognised: the keys' recipes may not change.
     day = _day()
     content = _csv(f"k 1234-567,{day},Kulttuuri, 1 ,,0", f"K1234567,{day},culture,1,,0")
 
     preview = services.card_uses_import_preview(venue=venue, content=content)
 
-    signature = f"{venue.pk}|K1234567|{day}|culture|1||0"
-    assert [row.key for row in preview.rows] == [
-        hashlib.sha256(f"import|{signature}|{n}".encode()).hexdigest() for n in (1, 2)
-    ]
+    def keys(signature):
+        return [hashlib.sha256(f"import|{signature}|{n}".encode()).hexdigest() for n in (1, 2)]
+
+    assert [row.key for row in preview.rows] == keys(f"{venue.pk}|K1234567|{day}|culture|1|0|0")
+    # Until 2026-11 the counts were keyed as typed: those keys are still recognised.
+    assert [row.typed_key for row in preview.rows] == keys(f"{venue.pk}|K1234567|{day}|culture|1||0")
+
+
+def test_the_same_uses_with_counts_written_otherwise_are_not_imported_again(venue, venue_user, card):
+    # A worker who filled the empty cells with 0 while fixing refused rows sends the file again.
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=_csv(f"K1234567,{_day()},culture,,,")) == (
+        1,
+        0,
+        0,
+    )
+
+    for counts in ("0,0,0", "00,0,", " 0 ,, 0"):
+        again = _csv(f"K1234567,{_day()},culture,{counts}")
+        assert services.card_uses_import(venue=venue, actor=venue_user, content=again) == (0, 1, 0)
+    assert CardUse.objects.count() == 1
+
+
+def test_a_row_imported_under_the_earlier_key_is_still_recognised(venue, venue_user, card):
+    content = _csv(f"K1234567,{_day()},culture,,,")
+    services.card_uses_import(venue=venue, actor=venue_user, content=content)
+    typed = services.card_uses_import_preview(venue=venue, content=content).rows[0].typed_key
+    CardUse.objects.update(idempotency_key=typed)  # as the import stored it before 2026-11
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (0, 1, 0)
 
 
 def test_a_card_inactivated_after_the_preview_is_refused_by_the_import(venue, venue_user, card, distributor):
@@ -372,3 +409,19 @@ def test_copy_text_escapes_what_copy_would_misread():
         services._copy_text(datetime.datetime(2025, 3, 1))  # noqa: DTZ001 (naive on purpose)
     with pytest.raises(TypeError):
         services._copy_text(1.5)
+
+
+def test_empty_cells_after_the_last_column_are_ignored(venue, venue_user, card):
+    # Excel and LibreOffice write them once a cell beyond the last column was touched.
+    content = f"{HEADER},,\n{card.number},{_day()},culture,0,0,0,,\n{card.number},{_day()},sports,0,0,0\n".encode()
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (2, 0, 0)
+
+
+def test_a_rows_count_error_names_its_column_and_an_empty_number_asks_for_it(venue, card):
+    content = _csv(f"{card.number},{_day()},culture,0,11,0", f",{_day()},culture,0,0,0")
+
+    preview = services.card_uses_import_preview(venue=venue, content=content)
+
+    assert preview.rows[0].errors == ["assistant_tickets: Enter a number between 0 and 10."]
+    assert preview.rows[1].errors == ["Enter the card number: its letters and digits."]
