@@ -746,6 +746,26 @@ def card_uses_import_preview(*, venue: Site, content: bytes, today: datetime.dat
     return ImportPreview(rows=rows)
 
 
+def import_rows_recorded_that_day(*, venue: Site, rows: list[ImportRow]) -> list[ImportRow]:
+    """The rows to import whose card already has a use here on the row's day (recorded at the
+    desk, or in an earlier file with other tickets): the usual trace of a visit recorded twice,
+    on paper while the network was down and at the desk. They are still imported (a holder may
+    come twice a day, as at the desk), but the preview lists them first."""
+    dated = [row for row in rows if row.card_id is not None and row.data.used_on is not None]
+    if not dated:
+        return []
+    recorded = set(
+        CardUse.objects.filter(
+            venue=venue,
+            cancelled_at__isnull=True,
+            used_on__range=(min(row.data.used_on for row in dated), max(row.data.used_on for row in dated)),
+        )
+        .order_by()
+        .values_list("card_id", "used_on")
+    )
+    return [row for row in dated if (row.card_id, row.data.used_on) in recorded]
+
+
 def card_uses_import(*, venue: Site, actor: User, content: bytes) -> tuple[int, int, int]:
     """Import every valid, not yet imported row in one transaction.
 

@@ -161,6 +161,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     preview = token = None
+    recorded_that_day = []
     if request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read()
         try:
@@ -172,7 +173,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 # Kept server-side for the confirming POST, which carries only the token;
                 # the file is checked again when imported.
                 token = services.import_preview_store(user=request.user, venue=venue, content=content)
-    return render(request, "venues/import.html", {"venue": venue, "form": form, "preview": preview, "token": token})
+                recorded_that_day = services.import_rows_recorded_that_day(venue=venue, rows=preview.valid_rows)
+    return render(
+        request,
+        "venues/import.html",
+        {"venue": venue, "form": form, "preview": preview, "token": token, "recorded_that_day": recorded_that_day},
+    )
 
 
 @venue_required

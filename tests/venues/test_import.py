@@ -425,3 +425,26 @@ def test_a_rows_count_error_names_its_column_and_an_empty_number_asks_for_it(ven
 
     assert preview.rows[0].errors == ["assistant_tickets: Enter a number between 0 and 10."]
     assert preview.rows[1].errors == ["Enter the card number: its letters and digits."]
+
+
+def test_the_preview_lists_first_the_cards_already_recorded_here_that_day(client, venue_user, venue, card):
+    # Recorded on paper while the network was down, and at the desk once it came back.
+    day = timezone.localdate() - datetime.timedelta(days=3)
+    factories.CardUseFactory(card=card, venue=venue, used_on=day)
+    factories.CardUseFactory(
+        card=card,
+        venue=venue,
+        used_on=day - datetime.timedelta(days=1),
+        cancelled_at=timezone.now(),
+        cancel_reason="wrong card",
+    )
+    client.force_login(venue_user)
+    earlier = (day - datetime.timedelta(days=1)).isoformat()
+
+    preview = _upload(
+        client, venue, _csv(f"{card.number},{day.isoformat()},sports,0,0,0", f"{card.number},{earlier},culture,0,0,0")
+    )
+
+    assert [row.line for row in preview.context["recorded_that_day"]] == [2]  # the cancelled one is no visit
+    assert "Cards already recorded here on the same day" in preview.text
+    assert len(preview.context["preview"].valid_rows) == 2  # still imported, as the desk would record them
