@@ -7,7 +7,7 @@ Run against a demo database (``manage.py seed_demo``)::
 An offline import is two requests, and both are timed:
 
 - **preview**: the upload, where every row is checked and nothing is written
-  (``card_uses_import_preview``);
+  (``card_uses_import_preview``, and ``import_rows_recorded_that_day`` for the page's list);
 - **import**: the confirming click, where the file is checked again against the database of
   that moment and its rows written (``card_uses_import``), plus the foreign-key checks that
   PostgreSQL defers to the commit (run here with ``SET CONSTRAINTS ALL IMMEDIATE``, as the bench
@@ -66,6 +66,8 @@ def _import_once(venue, actor, content: bytes, size: int) -> tuple[float, float,
         with transaction.atomic():
             started = time.perf_counter()
             preview = services.card_uses_import_preview(venue=venue, content=content)
+            # The preview page also lists the rows whose card has a use here that day already.
+            services.import_rows_recorded_that_day(venue=venue, rows=preview.valid_rows)
             checked = time.perf_counter() - started
             started = time.perf_counter()
             recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=actor, content=content)
