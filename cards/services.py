@@ -121,8 +121,15 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def validity_period(start: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """Twelve months from ``start``: the last valid day is the day before the same date a year on."""
-    return start, add_months(start, settings.CARD_VALIDITY_MONTHS) - datetime.timedelta(days=1)
+    """Twelve months from ``start``: the last valid day is the day before the same date a year on.
+
+    A card issued on 29 February has no such date a year on: its last valid day is 28 February,
+    a full year, not the 27th (which a card issued on 28 February gets).
+    """
+    next_start = add_months(start, settings.CARD_VALIDITY_MONTHS)
+    if next_start.day != start.day:  # no such day that month: add_months gave the month's last
+        return start, next_start
+    return start, next_start - datetime.timedelta(days=1)
 
 
 def _ensure_can_issue(actor: User, site: Site) -> None:
@@ -1166,8 +1173,9 @@ def holders_dormant_erase(*, today: datetime.date | None = None) -> int:
     # NOT EXISTS, not NOT IN: PostgreSQL answers NOT IN over a subquery too large for its memory
     # by reading the whole subquery again for every holder (a million cards: hours, not seconds).
     # Valid within the 24 months: its last valid day is inside them, and it was not inactivated
-    # before they began (an expired card inactivated later was no longer valid then).
-    valid_lately = Q(valid_until__gte=cutoff) & (Q(status=Card.Status.ACTIVE) | Q(inactivated_on__gte=cutoff))
+    # before they began (an expired card inactivated later was no longer valid then). The day of
+    # an inactivation is no valid day (a use on it is refused): the day before it was the last.
+    valid_lately = Q(valid_until__gte=cutoff) & (Q(status=Card.Status.ACTIVE) | Q(inactivated_on__gt=cutoff))
     recent = Card.objects.filter(holder=OuterRef("pk")).filter(valid_lately)
     dormant = Holder.objects.filter(account__isnull=False).exclude(Exists(recent)).values_list("pk", flat=True)
     erased = 0

@@ -46,6 +46,23 @@ def test_new_physical_card_is_valid_for_twelve_months(distributor, site, custome
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize(
+    ("issued", "last_valid_day"),
+    [
+        ("2028-02-29", "2029-02-28"),  # no 29 February a year on: a full year, not 364 days
+        ("2028-02-28", "2029-02-27"),
+        ("2027-01-31", "2028-01-30"),
+        ("2027-03-01", "2028-02-29"),
+        ("2026-12-31", "2027-12-30"),
+    ],
+)
+def test_the_last_valid_day_is_the_day_before_the_same_date_a_year_on(issued, last_valid_day):
+    from cards.services import validity_period
+
+    start = datetime.date.fromisoformat(issued)
+    assert validity_period(start) == (start, datetime.date.fromisoformat(last_valid_day))
+
+
 def test_registration_is_recorded_in_history_with_who_and_why(distributor, site, customer_data):
     card = register(distributor, site, customer_data)
 
@@ -212,6 +229,27 @@ def test_malformed_numbers_are_refused(distributor, site, customer_data, number)
 
 
 # --- holder rules --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("utc", "accepted"),
+    [
+        # New Year in Helsinki (UTC+2) comes two hours before UTC's: the year is Helsinki's.
+        (datetime.datetime(2026, 12, 31, 21, 59, tzinfo=datetime.UTC), False),
+        (datetime.datetime(2026, 12, 31, 22, 1, tzinfo=datetime.UTC), True),
+    ],
+)
+def test_turning_16_this_year_counts_the_year_in_finnish_time(distributor, site, customer_data, utc, accepted):
+    from dataclasses import replace
+
+    with time_machine.travel(utc, tick=False):
+        if accepted:
+            assert register(distributor, site, replace(customer_data, birth_year=2011)).issued_on == datetime.date(
+                2027, 1, 1
+            )
+        else:
+            with pytest.raises(ValidationError):
+                register(distributor, site, replace(customer_data, birth_year=2011))
 
 
 @time_machine.travel(datetime.date(2026, 1, 2), tick=False)

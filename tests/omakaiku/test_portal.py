@@ -285,11 +285,11 @@ def test_dormant_holders_email_is_erased_by_the_scheduled_command(distributor, s
         site=site, actor=distributor, number="B2222222", holder_data=customer_data, email="new@example.com"
     )
 
-    with time_machine.travel(datetime.date(2026, 1, 8), tick=False):
+    with time_machine.travel(datetime.date(2026, 1, 9), tick=False):
         call_command("omakaiku_erase_dormant")
-    assert User.objects.filter(email="old@example.com").exists()  # valid until 9.1.2024: not yet 24 months
+    assert User.objects.filter(email="old@example.com").exists()  # valid until 9.1.2024: 24 months today
 
-    with time_machine.travel(datetime.date(2026, 1, 11), tick=False):
+    with time_machine.travel(datetime.date(2026, 1, 10), tick=False):
         call_command("omakaiku_erase_dormant")
     old.refresh_from_db()
     assert old.holder.account is None
@@ -314,10 +314,29 @@ def test_an_expired_card_inactivated_later_does_not_keep_the_email(distributor, 
         call_command("omakaiku_erase_dormant")
     assert User.objects.filter(email="old@example.com").exists()  # valid on 9.1.2023: 24 months ago today
 
-    with time_machine.travel(datetime.date(2025, 1, 11), tick=False):
+    with time_machine.travel(datetime.date(2025, 1, 10), tick=False):
         call_command("omakaiku_erase_dormant")
     card.refresh_from_db()
     assert card.holder.account is None
+    assert not User.objects.filter(email="old@example.com").exists()
+
+
+def test_an_inactivated_cards_last_valid_day_is_the_day_before_its_inactivation(distributor, site, customer_data):
+    from django.core.management import call_command
+
+    with time_machine.travel(datetime.date(2023, 1, 10), tick=False):
+        card = services.card_register(
+            site=site, actor=distributor, number="A1111111", holder_data=customer_data, email="old@example.com"
+        )
+    with time_machine.travel(datetime.date(2023, 6, 1), tick=False):
+        services.card_inactivate(card=card, actor=distributor, reason="lost")  # last valid day 31.5.2023
+
+    with time_machine.travel(datetime.date(2025, 5, 31), tick=False):
+        call_command("omakaiku_erase_dormant")
+    assert User.objects.filter(email="old@example.com").exists()
+
+    with time_machine.travel(datetime.date(2025, 6, 1), tick=False):
+        call_command("omakaiku_erase_dormant")
     assert not User.objects.filter(email="old@example.com").exists()
 
 

@@ -105,6 +105,17 @@ def test_use_before_expiry_is_accepted_afterwards(venue, venue_user, site):
     assert use.used_on == expired.valid_until
 
 
+def test_the_day_after_the_last_valid_day_is_refused(venue, venue_user, site):
+    expired = factories.CardFactory(site=site, expired=True)
+
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(expired, used_on=expired.valid_until + datetime.timedelta(days=1)))
+
+    assert excinfo.value.messages == [
+        f"The card expired on {expired.valid_until:%-d.%-m.%Y}. The holder can renew it where it was issued."
+    ]
+
+
 def test_inactive_card_is_refused_but_an_earlier_offline_use_is_not(venue, venue_user, card):
     Card.objects.filter(pk=card.pk).update(
         status="inactive", inactivation_reason="lost", inactivated_on=_today() - datetime.timedelta(days=5)
