@@ -229,11 +229,16 @@ class StaffSetPasswordView(PasswordResetFromKeyView):
         return self._in_mail_language(super().get, request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        # Checked again under a lock: the same link sent twice at once sets one password.
-        self.reset_user = link_user_lock(user_id=self.reset_user.pk, token=self.key)
-        if self.reset_user is None:
+        return self._in_mail_language(self._post_once, request, *args, **kwargs)
+
+    def _post_once(self, request, *args, **kwargs):
+        # Checked again under a lock: the same link sent twice at once sets one password; the
+        # second is told the link is used, in the mail's language as the form was.
+        locked = link_user_lock(user_id=self.reset_user.pk, token=self.key)
+        if locked is None:
             return self.render_to_response(self.get_context_data(token_fail=True))
-        return self._in_mail_language(super().post, request, *args, **kwargs)
+        self.reset_user = locked
+        return super().post(request, *args, **kwargs)
 
     def _in_mail_language(self, handler, request, *args, **kwargs):
         language = mail_link_language(request, self.reset_user) or translation.get_language()

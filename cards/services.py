@@ -137,14 +137,21 @@ def _ensure_can_issue(actor: User, site: Site) -> None:
         raise PermissionDenied
 
 
-def _site_lock_open(site: Site) -> None:
-    """Lock the site a card is registered at, and refuse if it has closed since the request began.
+def _site_locked_open(site: Site) -> bool:
+    """Lock the site a new card is made at, and say whether it is open now.
 
-    A site that closes has its cards moved to another one; a card registered in the same moment
-    would be left at the closed site, where nobody can renew it. Under this lock, closing the
-    site waits for the new card (which its move then takes along), or the card sees it closed.
+    A site that closes has its cards moved to another one; a card made in the same moment would
+    be left at the closed site, where nobody can renew it. Under this lock, closing the site
+    waits for the new card (which its move then takes along), or the card sees it closed. The
+    lock is PostgreSQL's FOR NO KEY UPDATE: it stops the site's update, not the foreign-key
+    checks of other cards and memberships made at the site meanwhile.
     """
-    if not list(Site.objects.select_for_update().filter(pk=site.pk, is_active=True).values_list("pk", flat=True)):
+    return bool(Site.objects.select_for_update(no_key=True).filter(pk=site.pk, is_active=True).values_list("pk"))
+
+
+def _site_lock_open(site: Site) -> None:
+    """Lock the site a card is registered at (``_site_locked_open``), refusing if it has closed."""
+    if not _site_locked_open(site):
         raise _refuse(None, _("This site has closed: cards can no longer be registered there."), "site_closed")
 
 
@@ -1066,7 +1073,10 @@ def card_replace(*, card: Card, actor: User, number: str, reason: str) -> Card:
         today = timezone.localdate()
         if card.is_expired(today):
             raise _refuse(None, _("This card has expired. Renew it first, then replace it."), "card_expired")
-        if not card.site.is_active:
+        # Read again under a lock of the site (as a registration does): a replacement made while
+        # the site closes would leave the new card behind at the closed site.
+        site_open = _site_locked_open(card.site)
+        if not site_open:
             raise _refuse(
                 None,
                 _("The card's site has closed. Move the card to another site first, then replace it."),

@@ -564,7 +564,8 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
     categories: dict[str, str] = {}
     counts: dict[tuple[str, str, str], tuple[tuple[int, int, int], list[str], str]] = {}
     uses: dict[tuple, UseData] = {}
-    occurrences: dict[tuple[str, str], int] = {}
+    occurrences: dict[str, int] = {}
+    typed_occurrences: dict[str, int] = {}
     venue_pk = str(venue.pk)
     to_judge: list[ImportRow] = []
     for row in rows:
@@ -617,15 +618,18 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
             to_judge.append(row)
         # The same row twice in one file is two uses; the same file twice is not, however its
         # counts are written ("", "0" and "00" are one count). (These texts must not change:
-        # they are how a row imported before is recognised.)
+        # they are how a row imported before is recognised.) A row whose counts could not be
+        # read takes no number among the rows of its use: it is refused, and when it is fixed or
+        # removed the rows around it must keep their keys. The key of rows imported until
+        # 2026-11 ("import|", the counts as typed, every row counted) is kept as ``typed_key``.
         use_text = f"{venue_pk}|{normalized}|{used_on}|{category}"
-        for attribute, signature in (
-            ("key", f"{use_text}|{'|'.join(map(str, tickets[0]))}"),
-            ("typed_key", f"{use_text}|{tickets[2]}"),
-        ):
-            counted = (attribute, signature)
-            occurrence = occurrences[counted] = occurrences.get(counted, 0) + 1
-            setattr(row, attribute, hashlib.sha256(f"import|{signature}|{occurrence}".encode()).hexdigest())
+        if not tickets[1]:
+            signature = f"{use_text}|{'|'.join(map(str, tickets[0]))}"
+            occurrence = occurrences[signature] = occurrences.get(signature, 0) + 1
+            row.key = hashlib.sha256(f"import2|{signature}|{occurrence}".encode()).hexdigest()
+        typed = f"{use_text}|{tickets[2]}"
+        occurrence = typed_occurrences[typed] = typed_occurrences.get(typed, 0) + 1
+        row.typed_key = hashlib.sha256(f"import|{typed}|{occurrence}".encode()).hexdigest()
     return to_judge
 
 
@@ -723,7 +727,7 @@ def _import_rows_check(rows: list[ImportRow], to_judge: list[ImportRow], *, toda
             messages = verdicts[data] = [message for errors in found.values() for message in errors]
         if messages:
             row.errors.extend(messages)
-    keys = sorted({key for row in rows if not row.errors for key in (row.key, row.typed_key)})
+    keys = sorted({key for row in rows if not row.errors for key in (row.key, row.typed_key) if key})
     already = (
         set(CardUse.objects.filter(idempotency_key__in=_among(keys)).values_list("idempotency_key", flat=True))
         if keys
@@ -939,20 +943,32 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
             _("You have checked another file since, and only the last file checked waits. Choose this file again."),
             code="preview_replaced",
         )
-    if stored and token and secrets.compare_digest(str(stored.get("taken")).encode(), token.encode()):
+    if stored and token and stored.get("taken") and secrets.compare_digest(stored["taken"].encode(), token.encode()):
         # Sent again with the back button, or a second click: its uses were recorded the first time.
         raise ValidationError(
             _("This file has been imported already: its uses are in the list. Nothing was recorded twice."),
             code="preview_taken",
         )
-    if not stored or not secrets.compare_digest(str(stored.get("token")).encode(), (token or "").encode()):
+    if (
+        not stored
+        or not stored.get("token")
+        or not secrets.compare_digest(stored["token"].encode(), (token or "").encode())
+    ):
         raise ValidationError(
             _("The checked file is no longer available (it is kept for one hour). Choose the file again."),
             code="preview_expired",
         )
-    # The content goes; the token stays for an hour, so that its page sent again can say why.
-    cache.set(key, {"taken": token, "replaced": stored.get("replaced", [])}, timeout=IMPORT_PREVIEW_SECONDS)
+    cache.delete(key)
     return stored["venue"], stored["content"]
+
+
+def import_preview_done(*, user: User, token: str) -> None:
+    """Remember for an hour that the file of ``token`` was imported, so that its page sent again
+    (the back button, a second click) says so. Only after the import: one that failed leaves
+    nothing that would say it was done."""
+    key = _PREVIEW_CACHE_KEY.format(user=user.pk)
+    if not cache.get(key):  # a file checked since (another tab) keeps its place
+        cache.set(key, {"taken": token}, timeout=IMPORT_PREVIEW_SECONDS)
 
 
 def import_template_csv() -> str:

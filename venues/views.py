@@ -203,6 +203,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
+    services.import_preview_done(user=request.user, token=request.POST.get("token", ""))
     messages.success(
         request,
         _("Imported: %(recorded)s. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")

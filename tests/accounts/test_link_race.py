@@ -70,7 +70,7 @@ def test_a_staff_invitation_link_sent_twice_at_once_sets_one_password(region):
     site = factories.SiteFactory(municipality__region=region)
     inviting = Client()
     inviting.force_login(factories.with_totp(coordinator))
-    inviting.post(reverse("accounts:site", args=[site.pk]), {"email": "uusi@example.fi", "language": "en"})
+    inviting.post(reverse("accounts:site", args=[site.pk]), {"email": "uusi@example.fi", "language": "sv"})
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body).group(1)
     client, form_url = _opened(link)
     user = User.objects.get(email="uusi@example.fi")
@@ -81,5 +81,6 @@ def test_a_staff_invitation_link_sent_twice_at_once_sets_one_password(region):
 
     assert second.status_code == 200
     assert "password1" not in second.text  # the "link no longer works" page, not the form again
+    assert "Länken fungerar inte längre" in second.text  # in the invitation's language, as the form was
     user.refresh_from_db()
     assert user.check_password(FIRST)

@@ -236,3 +236,21 @@ def test_a_card_registered_while_its_site_closes_is_refused_not_left_behind(cust
     assert access_checked
     assert refused.value.messages == ["This site has closed: cards can no longer be registered there."]
     assert not Card.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_card_replaced_while_its_site_closes_is_refused_not_left_behind(customer_data):
+    site = factories.SiteFactory()
+    distributor = factories.MembershipFactory(site=site).user
+    card = services.card_register(site=site, actor=distributor, number="A1234567", holder_data=customer_data)
+    services.site_may_issue(distributor, site)  # the request began: the site was open
+
+    closing = holding(lambda: type(site).objects.filter(pk=site.pk).update(is_active=False))
+    with pytest.raises(ValidationError) as refused:
+        services.card_replace(card=card, actor=distributor, number="B7654321", reason="lost")
+    closing.join()
+
+    assert refused.value.messages == [
+        "The card's site has closed. Move the card to another site first, then replace it."
+    ]
+    assert Card.objects.count() == 1

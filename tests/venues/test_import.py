@@ -173,6 +173,33 @@ def test_the_checked_file_waits_server_side_not_in_the_session(client, venue_use
     assert CardUse.objects.count() == 1
 
 
+def test_a_failed_import_sent_again_is_not_said_to_be_imported(client, venue_user, venue, card, monkeypatch):
+    client.force_login(venue_user)
+    token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+
+    def fails(**kwargs):
+        raise ValidationError("The register changed while the file waited.", code="import_race")
+
+    monkeypatch.setattr(services, "card_uses_import", fails)
+    client.post(reverse("venues:import_confirm"), {"token": token})
+    again = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert "has been imported already" not in again.text
+    assert "The checked file is no longer available" in again.text
+
+
+@pytest.mark.parametrize("token", ["None", ""])
+def test_a_token_of_none_is_no_file(client, venue_user, venue, card, token):
+    client.force_login(venue_user)
+    done = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+    client.post(reverse("venues:import_confirm"), {"token": done})
+
+    page = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert page.status_code == 200
+    assert "The checked file is no longer available" in page.text
+
+
 def test_the_confirm_address_opened_after_logging_in_again_says_what_to_do(client, venue_user, venue, card):
     # The session ended between the check and the import; the login page sends the person on
     # to the confirm address, by GET.
@@ -305,12 +332,36 @@ def test_the_one_time_keys_of_a_row_are_unchanged(venue, card):
 
     preview = services.card_uses_import_preview(venue=venue, content=content)
 
-    def keys(signature):
-        return [hashlib.sha256(f"import|{signature}|{n}".encode()).hexdigest() for n in (1, 2)]
+    def keys(recipe, signature):
+        return [hashlib.sha256(f"{recipe}|{signature}|{n}".encode()).hexdigest() for n in (1, 2)]
 
-    assert [row.key for row in preview.rows] == keys(f"{venue.pk}|K1234567|{day}|culture|1|0|0")
+    assert [row.key for row in preview.rows] == keys("import2", f"{venue.pk}|K1234567|{day}|culture|1|0|0")
     # Until 2026-11 the counts were keyed as typed: those keys are still recognised.
-    assert [row.typed_key for row in preview.rows] == keys(f"{venue.pk}|K1234567|{day}|culture|1||0")
+    assert [row.typed_key for row in preview.rows] == keys("import", f"{venue.pk}|K1234567|{day}|culture|1||0")
+
+
+def test_a_refused_row_removed_from_the_file_leaves_the_other_rows_keys(venue, venue_user, card):
+    # The preview says to fix or remove a refused row; the file is then sent again.
+    day = _day()
+    first = _csv(f"K1234567,{day},culture,1,x,", f"K1234567,{day},culture,1,,")
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=first) == (1, 0, 1)
+
+    fixed = _csv(f"K1234567,{day},culture,1,,")
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=fixed) == (0, 1, 0)
+    assert CardUse.objects.count() == 1
+
+
+def test_a_second_visit_is_not_taken_for_a_row_imported_before(venue, venue_user, card):
+    # The earlier recipe's keys and the new ones never meet, however the counts are written.
+    day = _day()
+    services.card_uses_import(venue=venue, actor=venue_user, content=_csv(f"K1234567,{day},culture,1,0,0"))
+
+    for rows in (
+        [f"K1234567,{day},culture,1,,", f"K1234567,{day},culture,1,0,0"],
+        [f"K1234567,{day},culture,1,0,0"] * 2,
+    ):
+        preview = services.card_uses_import_preview(venue=venue, content=_csv(*rows))
+        assert [row.duplicate for row in preview.rows] == [True, False]
 
 
 def test_the_same_uses_with_counts_written_otherwise_are_not_imported_again(venue, venue_user, card):
