@@ -363,8 +363,20 @@ _SIGNED_NUMBER_CELL = re.compile(_SIGNED_NUMBER)
 _ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+(?:[=@]|(?!" + _SIGNED_NUMBER + r"(?:\x00|\Z))[+\-]))")
 
 
+# A date column saved by LibreOffice or Excel as a date and time: midnight of that day.
+_MIDNIGHT = re.compile(r"(?P<date>\S+)[ T]00:00(?::00)?")
+# What spreadsheets and other tools put in a card number for a space or a dash: a no-break space
+# (Finnish number formats group digits with one), a narrow one, a non-breaking hyphen, figure
+# and en dashes, a minus sign.
+_NUMBER_LOOKALIKES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"}
+)
+
+
 def _parse_date(text: str) -> datetime.date | None:
     text = text.strip()
+    if (midnight := _MIDNIGHT.fullmatch(text)) is not None:
+        text = midnight["date"]
     if _ISO_DATE.fullmatch(text):
         # The template's own format, parsed without strptime (a file has thousands of rows).
         try:
@@ -572,16 +584,17 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
         values = row.values
         raw = values["card_number"]
         if (number := numbers.get(raw)) is None:
+            typed = raw.translate(_NUMBER_LOOKALIKES)
             # As at the desk: "ß" would upper-case to "SS" and could find another card.
-            typed_ok = _NUMBER_TYPED.fullmatch(raw.strip()) is not None
+            typed_ok = _NUMBER_TYPED.fullmatch(typed.strip()) is not None
             number_error = (
                 _("Enter the card number: its letters and digits.")
-                if not card_number_normalize(raw)
+                if not card_number_normalize(typed)
                 else ""
                 if typed_ok
                 else _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes.")
             )
-            number = numbers[raw] = (card_number_normalize(raw), number_error)
+            number = numbers[raw] = (card_number_normalize(typed), number_error)
         raw = values["date"]
         if (date := dates.get(raw)) is None:
             date = dates[raw] = _date_cell(raw)

@@ -499,3 +499,21 @@ def test_the_preview_lists_first_the_cards_already_recorded_here_that_day(client
     assert [row.line for row in preview.context["recorded_that_day"]] == [2]  # the cancelled one is no visit
     assert "Cards already recorded here on the same day" in preview.text
     assert len(preview.context["preview"].valid_rows) == 2  # still imported, as the desk would record them
+
+
+def test_a_date_and_time_at_midnight_and_look_alike_spaces_and_dashes_are_read(venue, card):
+    # LibreOffice writes a date cell as a date and time; Finnish number formats group digits
+    # with a no-break space, and word processors turn a dash into an en dash.
+    day = _day()
+    content = _csv(f"K\u00a0123\u00a04567,{day} 00:00:00,culture,0,0,0", f"K\u20131234567,{day}T00:00,sports,0,0,0")
+
+    preview = services.card_uses_import_preview(venue=venue, content=content)
+
+    assert [row.errors for row in preview.rows] == [[], []]
+    assert [row.data.number for row in preview.rows] == ["K1234567", "K1234567"]
+
+
+def test_a_time_other_than_midnight_is_no_date(venue, card):
+    preview = services.card_uses_import_preview(venue=venue, content=_csv(f"K1234567,{_day()} 14:30,culture,0,0,0"))
+
+    assert preview.rows[0].errors == ["The date must be like 2025-03-31 or 31.3.2025."]
