@@ -15,6 +15,7 @@ from accounts import permissions
 from accounts.forms import add_service_errors
 from accounts.paging import keyset_page
 from accounts.permissions import venue_required
+from accounts.security_log import security_event
 from cards.models import CardUse, Offer
 
 from . import selectors, services
@@ -169,6 +170,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
+            # A check reads thousands of card numbers at once: who checked how many is kept.
+            security_event("import.checked", request=request, venue_id=venue.pk, rows=len(preview.rows))
             if preview.valid_rows:
                 # Kept server-side for the confirming POST, which carries only the token;
                 # the file is checked again when imported.
@@ -204,6 +207,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
     services.import_preview_done(user=request.user, token=request.POST.get("token", ""))
+    security_event("import.recorded", request=request, venue_id=venue.pk, rows=recorded)
     messages.success(
         request,
         _("Imported: %(recorded)s. Already imported before: %(duplicates)s. Refused rows: %(refused)s.")

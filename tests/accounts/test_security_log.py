@@ -252,6 +252,26 @@ def test_a_staff_invitation_names_the_coordinator_and_the_invitee_by_id(security
     assert "uusi.jakaja" not in security_caplog.text
 
 
+def test_an_offline_files_check_and_import_are_logged_with_counts_only(client, venue_user, venue, security_caplog):
+    # A check reads thousands of card numbers at once: who checked how many rows is kept.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    card = factories.CardFactory(number="K7654321")
+    client.force_login(venue_user)
+    day = timezone.localdate().isoformat()
+    content = f"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\nK7654321,{day},culture,0,0,0\nK0000000,{day},culture,0,0,0\n"
+    upload = SimpleUploadedFile("uses.csv", content.encode(), "text/csv")
+    preview = client.post(reverse("venues:import"), {"venue": venue.pk, "file": upload})
+    client.post(reverse("venues:import_confirm"), {"token": preview.context["token"]})
+
+    [checked] = named(security_caplog, "import.checked")
+    [recorded] = named(security_caplog, "import.recorded")
+    assert (checked["user_id"], checked["venue_id"], checked["rows"]) == (venue_user.pk, venue.pk, 2)
+    assert (recorded["user_id"], recorded["venue_id"], recorded["rows"]) == (venue_user.pk, venue.pk, 1)
+    assert card.number not in security_caplog.text
+
+
 def test_an_admin_change_is_logged_without_the_objects_text(client, admin_user, distributor, security_caplog):
     # The admin's LogEntry keeps the changed user's email as its text; the security log must not.
     LogEntry.objects.log_actions(admin_user.pk, [distributor], CHANGE, change_message="Changed email.")
