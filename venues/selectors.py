@@ -56,21 +56,23 @@ def venue_offers(*, venue: Site) -> QuerySet[Offer]:
 
 
 def card_recent_use_here(*, venue: Site, card: Card | None, minutes: int = 30) -> CardUse | None:
-    """A use of this card recorded at this venue in the last ``minutes``, if any.
+    """A use of this card for today recorded at this venue in the last ``minutes``, if any.
 
     The desk's pages are never cached (personal data), so the back button fetches a fresh form;
-    a second use right after the first is therefore pointed out before it is recorded."""
+    a second use right after the first is therefore pointed out before it is recorded. Only a
+    use dated today: an offline file imported a moment ago records earlier days' visits."""
     if card is None:
         return None
     since = timezone.now() - datetime.timedelta(minutes=minutes)
-    return _recent_use_here.first(venue_id=venue.pk, card_id=card.pk, since=since)
+    return _recent_use_here.first(venue_id=venue.pk, card_id=card.pk, since=since, today=timezone.localdate())
 
 
 _recent_use_here = CompiledQuery(
-    lambda venue_id, card_id, since: CardUse.objects.filter(
-        venue_id=venue_id, card_id=card_id, cancelled_at__isnull=True, created_at__gte=since
+    lambda venue_id, card_id, since, today: CardUse.objects.filter(
+        venue_id=venue_id, card_id=card_id, cancelled_at__isnull=True, created_at__gte=since, used_on=today
     ).order_by("-created_at")[:1],
     venue_id=int,
     card_id=int,
     since=datetime.datetime,
+    today=datetime.date,
 )

@@ -585,6 +585,18 @@ def test_the_desk_points_out_a_use_just_recorded_for_the_card(client, venue_user
     assert "A use of this card was recorded here at" in page
 
 
+def test_an_earlier_days_use_imported_a_moment_ago_is_no_visit_at_the_desk(client, venue_user, venue, card):
+    # An offline file records earlier days' visits: the holder at the desk now has not been here today.
+    factories.CardUseFactory(
+        venue=venue, card=card, used_on=timezone.localdate() - datetime.timedelta(days=3), source=CardUse.Source.IMPORT
+    )
+    client.force_login(venue_user)
+
+    page = client.get(reverse("venues:desk"), {"number": card.number}).text
+
+    assert "A use of this card was recorded here at" not in page
+
+
 def test_the_venue_worked_for_comes_from_the_persons_own_active_venues(client, venue_user, venue, municipality):
     """Only an active venue of one's own can be chosen; the desk preselects its usual category."""
     second = factories.VenueSiteFactory(name="Aaa swimming hall", municipality=municipality, default_category="sports")
