@@ -99,10 +99,10 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
         if user is not None and invitation_token_generator.check_token(user, key):
             request.session[SESSION_TOKEN_KEY] = key
             return redirect("omakaiku:activate", uidb36=uidb36, key=INTERNAL_TOKEN)
-        return render(request, "omakaiku/activate_invalid.html", status=400)
+        return _link_used(request, user)
     token = request.session.get(SESSION_TOKEN_KEY)
     if user is None or not token or not invitation_token_generator.check_token(user, token):
-        return render(request, "omakaiku/activate_invalid.html", status=400)
+        return _link_used(request, user)
 
     first_time = user.activated_at is None
     # The form, its errors (the password validators translate as they check) and the page
@@ -125,6 +125,15 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
     with translation.override(mail_link_language(request, user) or get_language()):
         messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
     return remember_mail_language(request, redirect("omakaiku:home"), user)
+
+
+def _link_used(request: HttpRequest, user: User | None) -> HttpResponse:
+    """A link that no longer works: to its own holder, signed in after using it a moment ago,
+    OmaKaiku itself (a link opened again is no dead end); to anyone else, what to do."""
+    if user is not None and request.user.is_authenticated and request.user.pk == user.pk and user.activated_at:
+        messages.info(request, _("Your password is already set, and you are logged in."))
+        return redirect("omakaiku:home")
+    return render(request, "omakaiku/activate_invalid.html", status=400)
 
 
 def privacy(request: HttpRequest) -> HttpResponse:

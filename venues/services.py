@@ -330,6 +330,12 @@ class ImportRow:
     def ok(self) -> bool:
         return not self.errors and not self.duplicate
 
+    @property
+    def category_label(self) -> str:
+        """The row's category as the register names it, in the reader's language (a row without
+        errors only: the file may say "kultur" or "Tiede")."""
+        return CardUse.Category(self.data.category).label
+
 
 @dataclass
 class ImportPreview:
@@ -391,10 +397,17 @@ def _parse_date(text: str) -> datetime.date | None:
     return None
 
 
+# A date written in one of the accepted forms, whether or not the day exists.
+_DATE_SHAPE = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}\.(?:[0-9]{2}|[0-9]{4})|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
 def _date_cell(text: str) -> tuple[datetime.date | None, str]:
     """A date cell as (date, "") or (None, the row's error)."""
     used_on = _parse_date(text)
     if used_on is None:
+        if _DATE_SHAPE.fullmatch(text.strip()):
+            # 31.2.2026: written right, but no such day (the format's message would not help).
+            return None, _("There is no such day as %(date)s.") % {"date": text.strip()}
         return None, _("The date must be like 2025-03-31 or 31.3.2025.")
     if used_on < FIRST_DAY_OF_USE:
         return None, _("The date cannot be before %(date)s.") % {"date": date_format(FIRST_DAY_OF_USE, "j.n.Y")}

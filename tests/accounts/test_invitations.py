@@ -338,3 +338,27 @@ def test_make_run_serves_links_for_its_own_port(settings):
     runserver = next(line for line in result.stdout.splitlines() if "runserver" in line)
     assert 'SITE_URL="${SITE_URL:-http://127.0.0.1:8123}"' in runserver
     assert runserver.endswith("runserver 127.0.0.1:8123")
+
+
+def test_a_holders_failed_invitation_is_said_at_the_top_of_the_card_page(
+    distributor_client, distributor, site, customer_data, committed, settings
+):
+    # On a phone the OmaKaiku panel, with its resend button, is screens below the message
+    # "invitation created"; the failure is said where the page begins.
+    from cards import services as card_services
+
+    settings.MAILERS = MAIL_SERVER_DOWN
+    with committed():
+        card = card_services.card_register(
+            site=site, actor=distributor, number="A1234567", holder_data=customer_data, email="maija@example.com"
+        )
+
+    page = distributor_client.get(reverse("cards:detail", args=[card.pk])).text
+
+    notice = page.index("data-invitation-failed")
+    assert notice < page.index('id="omakaiku-heading"')
+    assert "The OmaKaiku invitation could not be sent (" in page
+    settings.MAILERS = MAIL_WORKS
+    with committed():
+        card_services.card_omakaiku_resend(card=card, actor=distributor)
+    assert "data-invitation-failed" not in distributor_client.get(reverse("cards:detail", args=[card.pk])).text

@@ -115,6 +115,16 @@ def test_invitation_link_is_single_use(client, invited):
     assert "ask your card distributor" in again.text
 
 
+def test_the_link_opened_again_by_its_signed_in_holder_leads_to_omakaiku(client, invited):
+    link = _link(mail.outbox[0])
+    _activate(client, link)
+
+    again = client.get(link, follow=True)
+
+    assert again.redirect_chain[-1][0] == reverse("omakaiku:home")
+    assert "Your password is already set, and you are logged in." in again.text
+
+
 def test_invitation_link_expires(client, invited, settings):
     link = _link(mail.outbox[0])
 

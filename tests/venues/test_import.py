@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import re
 
 import pytest
 import time_machine
@@ -517,3 +518,21 @@ def test_a_time_other_than_midnight_is_no_date(venue, card):
     preview = services.card_uses_import_preview(venue=venue, content=_csv(f"K1234567,{_day()} 14:30,culture,0,0,0"))
 
     assert preview.rows[0].errors == ["The date must be like 2025-03-31 or 31.3.2025."]
+
+
+def test_the_rows_to_import_are_shown_as_they_will_be_recorded(client, venue_user, venue, card):
+    client.force_login(venue_user)
+    day = timezone.localdate() - datetime.timedelta(days=3)
+
+    preview = _upload(client, venue, _csv(f"k 123 4567,{day.isoformat()} 00:00:00,Tiede,,1,"))
+
+    row = re.search(r'<h3 id="valid-heading">.*?<tbody>(.*?)</tbody>', preview.text, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells == ["2", "K1234567", f"{day.day}.{day.month}.{day.year}", "Science", "0", "1", "0"]
+
+
+@pytest.mark.parametrize("typed", ["31.2.2026", "2026-02-30", "29.2.25"])
+def test_a_day_that_does_not_exist_is_said_so(venue, card, typed):
+    preview = services.card_uses_import_preview(venue=venue, content=_csv(f"K1234567,{typed},culture,0,0,0"))
+
+    assert preview.rows[0].errors == [f"There is no such day as {typed}."]
