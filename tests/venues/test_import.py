@@ -536,3 +536,13 @@ def test_a_day_that_does_not_exist_is_said_so(venue, card, typed):
     preview = services.card_uses_import_preview(venue=venue, content=_csv(f"K1234567,{typed},culture,0,0,0"))
 
     assert preview.rows[0].errors == [f"There is no such day as {typed}."]
+
+
+def test_a_rows_long_cells_are_shown_cut_short(client, venue_user, venue, card):
+    # A pasted paragraph in the number column: the table says what to fix, not the paragraph.
+    client.force_login(venue_user)
+
+    preview = _upload(client, venue, _csv(f"{'K' * 5000},{_day()},culture,0,0,0"))
+
+    assert "K" * 39 + "…" in preview.text
+    assert "K" * 41 not in preview.text
