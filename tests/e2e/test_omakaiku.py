@@ -193,10 +193,15 @@ def test_old_and_used_links_no_longer_work(page, url, distributor, site, custome
     expect(page.get_by_role("main")).to_contain_text("ask your card distributor to send a new invitation")
     expect(page.get_by_role("link", name="request a new password link")).to_be_visible()
 
-    # The new link works, once.
+    # The new link works, once: opened again by its holder, still signed in, it leads to OmaKaiku;
+    # by anyone else (here, after logging out), it no longer works.
     page.goto(url(new_path))
     set_password(page)
     expect(h1(page)).to_have_text("My cards")
+    page.goto(url(new_path))
+    expect(h1(page)).to_have_text("My cards")
+    expect(messages(page)).to_contain_text("Your password is already set, and you are logged in.")
+    page.context.clear_cookies()
     response = page.goto(url(new_path))
     assert response.status == 400
     expect(h1(page)).to_have_text("This link no longer works")

@@ -245,11 +245,11 @@ def test_import_offline_records(desk, card):
     expect(errors.locator("td")).to_have_text(
         ["4", "K9999999", today.isoformat(), "Unknown card: no card with this number is registered. Check the number."]
     )
-    # The rows to import are listed as they were typed, with their line numbers.
+    # The rows to import are listed as they will be recorded, with their line numbers.
     to_import = page.get_by_role("region", name="Rows to import").locator("tbody tr")
     expect(to_import).to_have_count(2)
     expect(to_import.nth(1).locator("td")).to_have_text(
-        ["3", "k3000001", f"{yesterday:%d.%m.%Y}", "liikunta", "0", "1", "0"]
+        ["3", "K3000001", f"{yesterday.day}.{yesterday.month}.{yesterday.year}", "Sports", "0", "1", "0"]
     )
     assert not CardUse.objects.exists(), "the preview must not record anything"
 
