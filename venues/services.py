@@ -364,7 +364,8 @@ _FORMULA_CHARS = frozenset(_FORMULA_START)
 _ROW_BLANK = re.compile(r"[\s\x00]*")
 # A signed number ("-1", "+2,5") starts as a formula does but is only a number: it runs
 # nothing in a spreadsheet, and the count's own check says what is wrong with it.
-_SIGNED_NUMBER = r"[+\-][0-9]+(?:[.,][0-9]+)?\s*"
+# A lone dash is how many spreadsheets write "none" (a count of 0); it runs nothing either.
+_SIGNED_NUMBER = r"(?:[+\-][0-9]+(?:[.,][0-9]+)?|-)\s*"
 _SIGNED_NUMBER_CELL = re.compile(_SIGNED_NUMBER)
 _ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+(?:[=@]|(?!" + _SIGNED_NUMBER + r"(?:\x00|\Z))[+\-]))")
 
@@ -415,9 +416,9 @@ def _date_cell(text: str) -> tuple[datetime.date | None, str]:
 
 
 def _count_cell(text: str, label: str) -> tuple[int, str]:
-    """A count cell as (count, "") or (0, the row's error); an empty cell is 0."""
+    """A count cell as (count, "") or (0, the row's error); an empty cell or a dash is 0."""
     text = text.strip()
-    if not text:
+    if not text or text == "-":
         return 0, ""
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a count
     # of thousands of digits is no count.
@@ -659,12 +660,14 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
     return to_judge
 
 
-def _among(values: list[str]) -> list[str] | RawSQL:
-    """The right side of an ``__in`` filter over thousands of card numbers or keys (non-empty,
-    without commas). On PostgreSQL they travel as one text parameter split by the server:
+def _among(values: list[str] | list[int]) -> list[str] | list[int] | RawSQL:
+    """The right side of an ``__in`` filter over thousands of card numbers, keys (non-empty,
+    without commas) or ids. On PostgreSQL they travel as one text parameter split by the server:
     thousands of parameters, or an array adapted value by value, cost more than the look-up."""
     if connection.vendor != "postgresql":
         return values
+    if values and isinstance(values[0], int):
+        return RawSQL("SELECT unnest(string_to_array(%s, ',')::bigint[])", [",".join(map(str, values))])
     joined = ",".join(values)
     if "" in values or joined.count(",") != max(len(values) - 1, 0):
         raise ValueError("An empty value, or one with a comma, cannot be looked up this way.")
@@ -784,14 +787,11 @@ def import_rows_recorded_that_day(*, venue: Site, rows: list[ImportRow]) -> list
     dated = [row for row in rows if row.card_id is not None and row.data.used_on is not None]
     if not dated:
         return []
-    card_ids = sorted({row.card_id for row in dated})
-    if connection.vendor == "postgresql":
-        # The file's cards, each read through its own (card, date) index entries: a busy venue
-        # has tens of thousands of uses a month, which its date range alone would read.
-        card_ids = RawSQL("SELECT unnest(string_to_array(%s, ',')::bigint[])", [",".join(map(str, card_ids))])
     recorded = set(
         CardUse.objects.filter(
-            card_id__in=card_ids,
+            # The file's cards, each read through its own (card, date) index entries: a busy
+            # venue has tens of thousands of uses a month, which its date range alone would read.
+            card_id__in=_among(sorted({row.card_id for row in dated})),
             venue=venue,
             cancelled_at__isnull=True,
             used_on__range=(min(row.data.used_on for row in dated), max(row.data.used_on for row in dated)),

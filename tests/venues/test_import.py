@@ -97,7 +97,10 @@ def test_bad_cells_are_row_errors_not_crashes(venue, card, cells, words):
     assert not row.ok
 
 
-@pytest.mark.parametrize(("cell", "code"), [(" -1+1", "formula"), ("@A1", "formula"), (" -1", "control_character")])
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [(" -1+1", "formula"), ("@A1", "formula"), (" -1", "control_character"), (" - ", "control_character")],
+)
 def test_a_file_with_an_invisible_character_judges_formulas_the_same(venue, venue_user, card, cell, code):
     # Such a file is read cell by cell, not row by row: the verdict on a cell must not change.
     rows = (f"{card.number},{_day()},culture,{cell},0,0", f"{card.number}\u200b,{_day()},culture,0,0,0")
@@ -324,6 +327,29 @@ def test_cells_of_only_spaces_are_no_formula(venue, venue_user, card):
     content = _csv(f"{card.number},{_day()},culture, ,\u00a0,\u3000")
 
     assert services.card_uses_import(venue=venue, actor=venue_user, content=content) == (1, 0, 0)
+
+
+def test_a_lone_dash_is_a_count_of_none_not_a_formula(venue, venue_user, card):
+    # Spreadsheets write "-" for none; it runs nothing, so the file is not refused for it.
+    dashes = _csv(f"{card.number},{_day()},culture,-, - ,-")
+
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=dashes) == (1, 0, 0)
+    use = CardUse.objects.get()
+    assert (use.child_tickets, use.assistant_tickets, use.clients_under_16) == (0, 0, 0)
+    # The same visit sent again with zeros is the same row.
+    zeros = _csv(f"{card.number},{_day()},culture,0,0,0")
+    assert services.card_uses_import(venue=venue, actor=venue_user, content=zeros) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("cells", "words"),
+    [("-,{day},culture,0,0,0", "card number"), ("K1234567,-,culture,0,0,0", "The date must be like")],
+)
+def test_a_lone_dash_where_a_value_is_needed_is_that_rows_error(venue, card, cells, words):
+    preview = services.card_uses_import_preview(venue=venue, content=_csv(cells.format(day=_day())))
+
+    (row,) = preview.rows
+    assert words in " ".join(row.errors)
 
 
 def test_the_one_time_keys_of_a_row_are_unchanged(venue, card):
