@@ -400,6 +400,9 @@ def _parse_date(text: str) -> datetime.date | None:
 
 # A date written in one of the accepted forms, whether or not the day exists.
 _DATE_SHAPE = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}\.(?:[0-9]{2}|[0-9]{4})|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+# A spreadsheet's serial day number (46327 is 1.11.2026 in Excel and LibreOffice): what a date
+# column formatted as a number is saved as. The user saw a date, so the format message would puzzle.
+_DAY_NUMBER = re.compile(r"[1-9][0-9]{4}")
 
 
 def _date_cell(text: str) -> tuple[datetime.date | None, str]:
@@ -409,6 +412,11 @@ def _date_cell(text: str) -> tuple[datetime.date | None, str]:
         if _DATE_SHAPE.fullmatch(text.strip()):
             # 31.2.2026: written right, but no such day (the format's message would not help).
             return None, _("There is no such day as %(date)s.") % {"date": text.strip()}
+        if _DAY_NUMBER.fullmatch(text.strip()):
+            return None, _(
+                "%(value)s is a spreadsheet's day number, not a date: format the date column as a date "
+                "(31.3.2025) and save the file again."
+            ) % {"value": text.strip()}
         return None, _("The date must be like 2025-03-31 or 31.3.2025.")
     if used_on < FIRST_DAY_OF_USE:
         return None, _("The date cannot be before %(date)s.") % {"date": date_format(FIRST_DAY_OF_USE, "j.n.Y")}
