@@ -424,7 +424,10 @@ class Offer(models.Model):
     visible = models.BooleanField(_("visible to Kaikukortti holders in OmaKaiku"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    history = HistoricalRecords()
+    # The new-offer form's one-time key (venues.services.offer_save): the same form sent twice
+    # (a double click, a slow network) is one offer. Not part of the offer's history.
+    creation_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
+    history = HistoricalRecords(excluded_fields=["creation_key"])
 
     class Meta:
         verbose_name = _("offer")
@@ -434,6 +437,7 @@ class Offer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="offer_period_order"),
             models.CheckConstraint(condition=~Q(title_fi=""), name="offer_has_finnish_title"),
+            models.UniqueConstraint(fields=["creation_key"], name="offer_creation_key_unique"),
         ]
 
     def __str__(self):

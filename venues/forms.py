@@ -1,3 +1,6 @@
+import datetime
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -152,6 +155,11 @@ class OfferForm(ModelForm):
             },
         }
 
+    # A new offer's one-time key; an edited offer's version (when the form was opened). Both
+    # for services.offer_save: a double click is one offer, an old tab cannot undo a later change.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A text typed in Swedish is marked Swedish (spell checking, screen readers); its label
@@ -159,6 +167,35 @@ class OfferForm(ModelForm):
         for name, field in self.fields.items():
             if name[-3:] in ("_fi", "_sv", "_en"):
                 field.widget.attrs["lang"] = name[-2:]
+        if self.instance.pk is None:
+            del self.fields["version"]
+            self.fields["token"].initial = uuid.uuid4().hex
+        else:
+            del self.fields["token"]
+            self.fields["version"].initial = self.instance.updated_at.isoformat()
+
+    def seen_updated_at(self) -> datetime.datetime:
+        """When the edited offer was read for this form; a version lost or edited on the way
+        reads as long ago, so the save is checked against the offer as it is now."""
+        try:
+            return datetime.datetime.fromisoformat(self.cleaned_data.get("version") or "")
+        except ValueError:
+            return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+    def changed_meanwhile(self, *, fields: list[str], updated_at: datetime.datetime) -> None:
+        """Keep what was typed and say which changes made since it would undo; saving again does."""
+        self.data = self.data.copy()
+        self.data["version"] = updated_at.isoformat()
+        labels = ", ".join(str(self.fields[name].label) for name in fields if name in self.fields)
+        self.add_error(
+            None,
+            _(
+                "This offer was changed after you opened it, in another tab or by a colleague, and saving would undo "
+                "these changes: %(fields)s. What you typed is kept below: save again to replace them with your "
+                "values, or cancel to see the saved offer."
+            )
+            % {"fields": labels},
+        )
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -1043,22 +1044,90 @@ def offer_validate(*, venue: Site | None, data: dict) -> None:
     if link and not re.match(r"https?://[^\s/]+\.[^\s]+$", link, re.IGNORECASE):  # "HTTPS://" too
         # Holders follow the link from OmaKaiku: a web address only, never javascript: or a file.
         errors["web_link"] = [_("Enter a web address that starts with https:// (or http://).")]
+    elif link and "@" in urlsplit(link).netloc:
+        # https://www.tampere-talo.fi@evil.example/ reads as the venue's site and opens another.
+        errors["web_link"] = [
+            _("Remove the part before @ in the site's name: the link would open another site than the one it shows.")
+        ]
     if errors:
         raise ValidationError(errors)
 
 
-def offer_save(*, venue: Site, actor: User, data: dict, offer: Offer | None = None) -> Offer:
+class OfferChanged(ValidationError):
+    """The offer was saved or hidden by someone else (another tab, a colleague) after the form
+    was opened. ``fields`` are those changed since that the save would undo."""
+
+    def __init__(self, *, fields: list[str], updated_at: datetime.datetime):
+        super().__init__(_("This offer was changed after you opened it."), code="offer_changed")
+        self.fields = fields
+        self.updated_at = updated_at
+
+
+class OfferGone(ValidationError):
+    def __init__(self):
+        super().__init__(_("This offer was deleted after you opened it."), code="offer_deleted")
+
+
+def offer_creation_key(*, venue_pk: int, token: str) -> str:
+    """The key a new offer is stored under: its form's token, tied to the venue."""
+    return hashlib.sha256(f"offer|{venue_pk}|{token}".encode()).hexdigest()
+
+
+def offer_save(
+    *,
+    venue: Site,
+    actor: User,
+    data: dict,
+    offer: Offer | None = None,
+    token: str = "",
+    seen_updated_at: datetime.datetime | None = None,
+) -> Offer:
+    """Create an offer, or change ``offer``.
+
+    ``token`` (a new offer's form token) makes the same form sent twice one offer: the second
+    gets the first. ``seen_updated_at`` (when the edit form was opened) refuses to write over a
+    change made since (``OfferChanged``), or over an offer deleted since (``OfferGone``): the edit
+    form carries every field, so an old tab would otherwise bring back an offer hidden meanwhile.
+    """
     _ensure_venue(actor, venue)
     if offer is not None and offer.venue_id != venue.pk:
         raise PermissionDenied
     offer_validate(venue=venue, data=data)
-    offer = offer or Offer(venue=venue)
-    for name in OFFER_FIELDS:
-        if name in data:
-            setattr(offer, name, data[name])
-    offer._history_user = actor
-    with transaction.atomic():
-        offer.save()
+    key = offer_creation_key(venue_pk=venue.pk, token=token) if re.fullmatch(r"[0-9a-f]{32,64}", token) else None
+    if offer is None and key is not None:
+        existing = Offer.objects.filter(creation_key=key).first()
+        if existing is not None:
+            return existing  # the same form sent again (the key is this venue's)
+    try:
+        with transaction.atomic():
+            if offer is not None and seen_updated_at is not None:
+                current = Offer.objects.select_for_update().filter(pk=offer.pk).first()
+                if current is None:
+                    raise OfferGone()
+                if current.updated_at != seen_updated_at:
+                    # What was changed since, read from the offer's history: a save that
+                    # undoes none of it (it changes other fields) goes through.
+                    opened = current.history.filter(updated_at=seen_updated_at).first()
+                    undone = [
+                        name
+                        for name in OFFER_FIELDS
+                        if name in data
+                        and getattr(current, name) != data[name]
+                        and (opened is None or getattr(opened, name) != getattr(current, name))
+                    ]
+                    if undone:
+                        raise OfferChanged(fields=undone, updated_at=current.updated_at)
+            offer = offer or Offer(venue=venue, creation_key=key)
+            for name in OFFER_FIELDS:
+                if name in data:
+                    setattr(offer, name, data[name])
+            offer._history_user = actor
+            offer.save()
+    except IntegrityError:
+        if key is None or offer.pk is not None:
+            raise
+        # The same form arrived twice at the same moment: the first one won.
+        return Offer.objects.get(creation_key=key)
     return offer
 
 

@@ -232,23 +232,63 @@ def offers(request: HttpRequest) -> HttpResponse:
     return render(request, "venues/offers.html", {"venue": venue, "page": page, "today": timezone.localdate()})
 
 
-def _offer_for(request, pk):
+def _offer_for(request, pk, *, deleted_ok: bool = False):
     # The venues the person acts for now (access.venue_may_act): a closed venue's offers are no
     # longer theirs to edit, and its pages would only end in a refusal after the typing.
     venues = permissions.venue_site_ids(request.user)
-    return get_object_or_404(Offer.objects.select_related("venue").filter(venue_id__in=list(venues)), pk=pk)
+    offers = Offer.objects.select_related("venue").filter(venue_id__in=list(venues))
+    if deleted_ok:
+        # A form sent for an offer deleted since it was opened (another tab, a colleague): the
+        # caller says so rather than answering "page not found" to what was typed.
+        return offers.filter(pk=pk).first()
+    return get_object_or_404(offers, pk=pk)
+
+
+def _offer_deleted_meanwhile(request: HttpRequest) -> HttpResponse:
+    """The edit form of a deleted offer, sent: what was typed, offered for a new offer."""
+    venue = _current_venue(request)
+    data = request.POST.copy()
+    data.pop("version", None)
+    data["token"] = uuid.uuid4().hex
+    form = OfferForm(data)
+    form.is_valid()
+    form.add_error(
+        None,
+        _(
+            "This offer was deleted after you opened it, in another tab or by a colleague. What you typed is kept "
+            "below: save it as a new offer, or cancel."
+        ),
+    )
+    return render(
+        request,
+        "venues/offer_form.html",
+        {"form": form, "offer": None, "venue": venue, "action": f"{reverse('venues:offer_create')}?venue={venue.pk}"},
+    )
 
 
 @venue_required
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    offer = _offer_for(request, pk) if pk else None
+    offer = _offer_for(request, pk, deleted_ok=request.method == "POST") if pk else None
+    if pk and offer is None:
+        return _offer_deleted_meanwhile(request)
     venue = offer.venue if offer else _current_venue(request)
     initial = {"category": venue.default_category, "starts_on": timezone.localdate()} if offer is None else None
     form = OfferForm(request.POST or None, instance=offer, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.offer_save(venue=venue, actor=request.user, data=form.cleaned_data, offer=offer)
+            saved = services.offer_save(
+                venue=venue,
+                actor=request.user,
+                data=form.cleaned_data,
+                offer=offer,
+                token=form.cleaned_data.get("token") or "",
+                seen_updated_at=form.seen_updated_at() if offer else None,
+            )
+        except services.OfferGone:
+            return _offer_deleted_meanwhile(request)
+        except services.OfferChanged as changed:
+            form.changed_meanwhile(fields=changed.fields, updated_at=changed.updated_at)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -260,7 +300,10 @@ def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @venue_required
 @require_POST
 def offer_visibility(request: HttpRequest, pk: int) -> HttpResponse:
-    offer = _offer_for(request, pk)
+    offer = _offer_for(request, pk, deleted_ok=True)
+    if offer is None:
+        messages.error(request, _("This offer was deleted after you opened the page."))
+        return redirect(f"{reverse('venues:offers')}?venue={_current_venue(request).pk}")
     services.offer_set_visible(offer=offer, actor=request.user, visible=request.POST.get("visible") == "1")
     if offer.visible:
         messages.success(request, _("The offer is now visible in OmaKaiku."))
@@ -272,7 +315,10 @@ def offer_visibility(request: HttpRequest, pk: int) -> HttpResponse:
 @venue_required
 @require_http_methods(["GET", "POST"])
 def offer_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    offer = _offer_for(request, pk)
+    offer = _offer_for(request, pk, deleted_ok=request.method == "POST")
+    if offer is None:  # deleted in another tab, or the button pressed twice
+        messages.success(request, _("The offer was deleted."))
+        return redirect(f"{reverse('venues:offers')}?venue={_current_venue(request).pk}")
     if request.method == "POST":
         venue_pk = offer.venue_id
         services.offer_delete(offer=offer, actor=request.user)

@@ -166,6 +166,16 @@ def test_an_offers_web_link_is_a_web_address_only(venue, venue_user, link):
     assert not Offer.objects.exists()
 
 
+@pytest.mark.parametrize("link", ["https://www.tampere-talo.fi@evil.example/liput", "https://user:pw@evil.fi"])
+def test_a_web_link_that_hides_its_site_behind_an_at_is_refused(venue, venue_user, link):
+    # Found in review: OmaKaiku showed the venue's address and the link opened evil.example.
+    with pytest.raises(ValidationError) as excinfo:
+        services.offer_save(venue=venue, actor=venue_user, data=_offer_data(web_link=link))
+
+    assert "Remove the part before @" in excinfo.value.message_dict["web_link"][0]
+    assert not Offer.objects.exists()
+
+
 def test_a_web_address_in_capitals_is_a_web_address_too(venue, venue_user):
     offer = services.offer_save(venue=venue, actor=venue_user, data=_offer_data(web_link="HTTPS://Example.fi/Liput"))
 
@@ -230,3 +240,140 @@ def test_only_a_too_long_web_address_loses_the_validity_message(client, venue_us
 
     assert short == ["Enter a valid URL."]
     assert long == ["Shorten the web address to at most 300 characters, https:// included."]
+
+
+def _form_values(page: str) -> dict:
+    """The hidden inputs of the offer form as the browser would send them back."""
+    return dict(re.findall(r'<input type="hidden" name="(token|version)" value="([^"]*)"', page))
+
+
+def test_a_new_offer_sent_twice_is_one_offer(client, venue_user, venue):
+    client.force_login(venue_user)
+    url = reverse("venues:offer_create") + f"?venue={venue.pk}"
+    sent = _offer_post(title_fi="Tuplaklikkaus") | _form_values(client.get(url).text)
+
+    first = client.post(url, sent)
+    second = client.post(url, sent)
+
+    assert first.status_code == second.status_code == 302
+    assert Offer.objects.filter(title_fi="Tuplaklikkaus").count() == 1
+    # A new form is a new offer.
+    client.post(url, _offer_post(title_fi="Tuplaklikkaus") | _form_values(client.get(url).text))
+    assert Offer.objects.filter(title_fi="Tuplaklikkaus").count() == 2
+
+
+def test_another_venues_form_token_does_not_find_this_venues_offer(venue, venue_user, municipality):
+    other_venue = factories.VenueSiteFactory(municipality=municipality)
+    other_user = factories.MembershipFactory(site=other_venue).user
+    token = "ab" * 16
+    mine = services.offer_save(venue=venue, actor=venue_user, data=_offer_data(), token=token)
+
+    theirs = services.offer_save(venue=other_venue, actor=other_user, data=_offer_data(), token=token)
+
+    assert theirs.pk != mine.pk
+    assert theirs.venue == other_venue
+
+
+def _post_of(offer, **overrides) -> dict:
+    """The edit form of ``offer`` as the browser sends it, with ``overrides`` typed in."""
+    values = {}
+    for name in services.OFFER_FIELDS:
+        value = getattr(offer, name)
+        if name == "visible":
+            if value:
+                values[name] = "on"
+        elif isinstance(value, datetime.date):
+            values[name] = value.isoformat()
+        else:
+            values[name] = value
+    return values | overrides
+
+
+def test_an_old_tab_cannot_bring_back_an_offer_hidden_since(client, venue_user, venue):
+    # Found in review: tab A opened the editor, tab B hid the offer, tab A saved a typo fix and
+    # the offer was back in OmaKaiku.
+    offer = factories.OfferFactory(venue=venue, visible=True, title_fi="Sinfoniakonsertti")
+    client.force_login(venue_user)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+    typed = _post_of(offer, title_fi="Sinfoniakonsertit") | _form_values(client.get(url).text)
+    client.post(reverse("venues:offer_visibility", args=[offer.pk]), {"visible": "0"})
+
+    refused = client.post(url, typed)
+
+    offer.refresh_from_db()
+    assert refused.status_code == 200
+    assert (offer.visible, offer.title_fi) == (False, "Sinfoniakonsertti")
+    message = re.search(r'<div class="error-summary".*?</div>', refused.text, re.DOTALL)[0]
+    assert "This offer was changed after you opened it" in message
+    undone = re.search(r"saving would undo these changes: ([^.]*)\.", message)[1]
+    assert undone == "Visible to Kaikukortti holders in OmaKaiku"  # not the title this tab changes
+    assert 'value="Sinfoniakonsertit"' in refused.text  # what was typed is kept
+    # Saving again, having been told, replaces the saved values.
+    assert client.post(url, typed | _form_values(refused.text)).status_code == 302
+    offer.refresh_from_db()
+    assert (offer.visible, offer.title_fi) == (True, "Sinfoniakonsertit")
+
+
+def test_a_save_that_undoes_nothing_done_meanwhile_goes_through(client, venue_user, venue):
+    # A colleague pressed "Show" on an offer already shown: nothing of theirs would be lost.
+    offer = factories.OfferFactory(venue=venue, visible=True, title_fi="Konsertti")
+    client.force_login(venue_user)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+    typed = _post_of(offer, title_fi="Konsertti!") | _form_values(client.get(url).text)
+    services.offer_set_visible(offer=offer, actor=venue_user, visible=True)
+
+    assert client.post(url, typed).status_code == 302
+    offer.refresh_from_db()
+    assert (offer.title_fi, offer.visible) == ("Konsertti!", True)
+
+
+def test_an_edited_version_is_checked_against_the_offer_as_it_is(client, venue_user, venue):
+    # A version that is no version (edited, or from a form of before) finds no history: every
+    # saved value the save would change is named.
+    offer = factories.OfferFactory(venue=venue, visible=False, title_en="Concert")
+    client.force_login(venue_user)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+
+    refused = client.post(url, _post_of(offer, title_en="Gig") | {"version": "2026-01-01T00:00:00+00:00"})
+
+    assert "saving would undo these changes: Title (English)." in refused.text
+    offer.refresh_from_db()
+    assert offer.title_en == "Concert"
+
+
+def test_an_offer_deleted_since_the_form_was_opened_keeps_what_was_typed(client, venue_user, venue):
+    offer = factories.OfferFactory(venue=venue, title_fi="Konsertti")
+    client.force_login(venue_user)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+    opened = _form_values(client.get(url).text)
+    client.post(reverse("venues:offer_delete", args=[offer.pk]))
+
+    response = client.post(url, _offer_post(title_fi="Kevätkonsertti") | opened)
+
+    assert response.status_code == 200
+    assert "This offer was deleted after you opened it" in response.text
+    assert 'value="Kevätkonsertti"' in response.text
+    action = re.search(r'<form method="post" class="form" novalidate action="([^"]*)"', response.text)[1]
+    assert action.replace("&amp;", "&") == reverse("venues:offer_create") + f"?venue={venue.pk}"
+    # Saved from there, it is a new offer.
+    assert (
+        client.post(
+            action.replace("&amp;", "&"), _offer_post(title_fi="Kevätkonsertti") | _form_values(response.text)
+        ).status_code
+        == 302
+    )
+    assert Offer.objects.get().title_fi == "Kevätkonsertti"
+
+
+def test_deleting_or_hiding_an_offer_deleted_meanwhile_says_so(client, venue_user, venue):
+    offer = factories.OfferFactory(venue=venue)
+    client.force_login(venue_user)
+    client.post(reverse("venues:offer_delete", args=[offer.pk]))
+
+    again = client.post(reverse("venues:offer_delete", args=[offer.pk]), follow=True)
+    hidden = client.post(reverse("venues:offer_visibility", args=[offer.pk]), {"visible": "0"}, follow=True)
+
+    assert "The offer was deleted." in again.text
+    assert "This offer was deleted after you opened the page." in hidden.text
+    # Another venue's offer, or one that never was, is still no page to open.
+    assert client.get(reverse("venues:offer_delete", args=[offer.pk])).status_code == 404
