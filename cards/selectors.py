@@ -144,9 +144,14 @@ def holder_for_new_card(*, card: Card) -> tuple[Holder, str]:
     later site has managed the holder, which might have changed it; without it the holder's
     OmaKaiku stays as it is (``services.card_register``)."""
     holder = holder_as_seen(card=card)
-    later = Card.objects.filter(holder_id=card.holder_id, created_at__gt=card.created_at).exclude(site_id=card.site_id)
-    if card.holder.account_id is None or later.exists():
+    if card.holder.account_id is None:
         return holder, ""
+    _start, end = access.card_view_window(card)
+    for other in Card.objects.filter(holder_id=card.holder_id).exclude(site_id=card.site_id):
+        # Managed by another site after this card ended: a card of theirs registered since, or
+        # an older one reactivated since (its own window ends after this one's).
+        if other.status == Card.Status.ACTIVE or (other.updated_at > end and access.card_view_window(other)[1] > end):
+            return holder, ""
     return holder, card.holder.account.email
 
 
@@ -357,11 +362,15 @@ _holder_records_between = CompiledQuery(
 def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     """The card's and its holder's changes, newest first: who, when, what and why.
 
-    The holder's records are limited to the window in which this card's site managed the
-    holder, so a site sees nothing of what another site changed before or after.
+    The card's and the holder's records are limited to the window in which this card's site
+    managed the holder, so a site sees nothing of what another site changed before or after
+    (a moved card's earlier site included).
     """
-    start, end = access.card_view_window(card)
     card_records = _card_records.all(card_id=card.pk)
+    start, end = access.card_view_window(card, card_records)
+    # A moved card's records of its earlier site are that site's (its reasons are free text);
+    # the record of the move itself is the first this site sees.
+    card_records = [record for record in card_records if record.history_date >= start]
     if end is None:
         holder_records = _holder_records_since.all(holder_id=card.holder_id, start=start)
     else:

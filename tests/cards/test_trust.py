@@ -258,6 +258,31 @@ def test_a_new_card_from_the_holders_latest_card_keeps_their_omakaiku(client, di
     assert (form["email"].value(), form["activate_omakaiku"].value()) == ("holder@example.com", True)
 
 
+def test_a_new_card_does_not_start_from_an_address_another_site_set_after_the_card_ended(
+    client, admin_user, distributor, other_distributor, site, other_site, customer_data
+):
+    # Found in review: an older card of another site, reactivated by an admin after this card
+    # ended, was not counted as "a later site": its new address was offered here.
+    older = register(other_distributor, other_site, customer_data, number="B7654321", email="holder@example.com")
+    services.card_inactivate(card=older, actor=other_distributor, reason="given_up")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
+        mine = register(distributor, site, customer_data, email="holder@example.com")
+        assert mine.holder_id == older.holder_id  # found by the OmaKaiku address
+        services.card_inactivate(card=mine, actor=distributor, reason="given_up")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2)):
+        services.card_reactivate(card=Card.objects.get(pk=older.pk), actor=admin_user, reason="by mistake")
+        services.card_omakaiku_email_change(
+            card=Card.objects.get(pk=older.pk), actor=other_distributor, email="secret-new-address@example.com"
+        )
+        services.card_inactivate(card=Card.objects.get(pk=older.pk), actor=other_distributor, reason="given_up")
+    client.force_login(distributor)
+
+    page = client.get(reverse("cards:register"), {"holder_from": mine.pk})
+
+    assert page.context["form"]["email"].value() in ("", None)
+    assert "secret-new-address" not in page.text
+
+
 def test_an_inactive_cards_page_says_whether_anyone_manages_the_holders_omakaiku(
     client, distributor, other_distributor, moved_holder
 ):
@@ -542,6 +567,37 @@ def test_the_receiving_site_opens_a_moved_cards_page(
     # Who moved it is named by role: the coordinator is no other site's staff.
     assert "Regional coordinator" in page.text
     assert coordinator.email not in page.text
+
+
+def test_the_receiving_site_sees_nothing_of_the_earlier_sites_time_with_a_moved_card(
+    client, coordinator, distributor, other_distributor, site, other_site, customer_data
+):
+    # Found in review: the new site read the earlier site's free-text reasons and its changes.
+    card = register(distributor, site, customer_data, email="holder@example.com")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
+        services.card_update(
+            card=card,
+            actor=distributor,
+            holder_data=replace(customer_data, postal_code="33999"),
+            reason="SECRET-SITE1-NOTE client in shelter",
+        )
+    site.is_active = False
+    site.save()
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        services.site_cards_transfer(from_site=site, to_site=other_site, actor=coordinator, reason="site closed")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=10)):
+        services.card_update(
+            card=Card.objects.get(pk=card.pk),
+            actor=other_distributor,
+            holder_data=replace(customer_data, postal_code="33100"),
+            reason="our own change",
+        )
+
+    client.force_login(other_distributor)
+    history = client.get(reverse("cards:detail", args=[card.pk])).context["history"]
+
+    reasons = [entry.reason for entry in history]
+    assert reasons == ["our own change", "site closed"]  # the move is the first line it sees
 
 
 def test_a_card_without_history_rows_opens(client, distributor, site, customer_data):
