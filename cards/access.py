@@ -18,6 +18,7 @@ The rules (docs/rules.md, "Sites and holders"):
 """
 
 import datetime
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -153,35 +154,28 @@ def cards_visible(user) -> QuerySet[Card]:
     return Card.objects.filter(site_id__in=list(distributor_site_ids(user)))
 
 
-def card_view_window(card: Card, card_records=None) -> tuple[datetime.datetime, datetime.datetime | None]:
+def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime | None]:
     """The stretch of time in which the card's site managed the holder through this card.
 
-    From the card's creation, or from its move to this site, until it was inactivated (None:
-    still managing). A site sees the holder's details and history only inside this window: it
-    never sees what a later site changed, nor what the site the card was moved from wrote.
-    ``card_records``: the card's history records, newest first, where the caller has them (the
-    start of a moved card's window is read from them; without them, from its creation).
+    From the card's creation until it was inactivated (None: still managing). A site sees the
+    holder's details and history only inside this window: it never sees what a later site changed.
+    A card moved to the site shows its history from the move on (``card_moved_here_at``).
     """
     start = card.created_at - datetime.timedelta(seconds=1)
-    if card_records is not None:
-        start = max(start, card_site_since(card_records))
     if card.status == Card.Status.ACTIVE:
         return start, None
-    if card_records is not None:
-        return start, card_window_end(card, [(record.status, record.history_date) for record in card_records])
     records = card.history.order_by("-history_date", "-history_id").values_list("status", "history_date")
     return start, card_window_end(card, records)
 
 
-def card_site_since(card_records) -> datetime.datetime:
-    """When the card came to the site it is at: the record of its newest move (``card_transfer``),
-    or its first record. ``card_records``: its history records, newest first."""
-    since = None
-    for record in card_records:
-        if since is not None and record.site_id != since.site_id:
-            break
-        since = record
-    return since.history_date if since is not None else datetime.datetime.min.replace(tzinfo=datetime.UTC)
+def card_moved_here_at(card_records) -> datetime.datetime | None:
+    """When the card was moved to the site it is at (``card_transfer``), or None if it has always
+    been there. What the earlier site wrote before is not the new site's to read (its reasons
+    are free text). ``card_records``: the card's history records, newest first."""
+    for record, older in itertools.pairwise(card_records):
+        if record.site_id != older.site_id:
+            return record.history_date
+    return None
 
 
 def card_window_end(card: Card, records) -> datetime.datetime:

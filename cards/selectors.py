@@ -366,11 +366,9 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     managed the holder, so a site sees nothing of what another site changed before or after
     (a moved card's earlier site included).
     """
+    start, end = access.card_view_window(card)
     card_records = _card_records.all(card_id=card.pk)
-    start, end = access.card_view_window(card, card_records)
-    # A moved card's records of its earlier site are that site's (its reasons are free text);
-    # the record of the move itself is the first this site sees.
-    card_records = [record for record in card_records if record.history_date >= start]
+    moved_here_at = access.card_moved_here_at(card_records)
     if end is None:
         holder_records = _holder_records_since.all(holder_id=card.holder_id, start=start)
     else:
@@ -399,13 +397,17 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     # reactivate the card later): what was written about the holder meanwhile is not this site's.
     gaps = _inactive_stretches(card_records)
 
+    def since_moved_here(record):
+        # The record of the move itself is the first a moved card's new site sees; older ones
+        # still serve as the state the first shown record changed.
+        return moved_here_at is None or record.history_date >= moved_here_at
+
     def shown(record):
-        return not any(start < record.history_date < end for start, end in gaps)
+        return since_moved_here(record) and not any(start < record.history_date < end for start, end in gaps)
 
     display = _Display()
-    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who) + _entries(
-        holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown
-    )
+    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who, shown=since_moved_here)
+    entries += _entries(holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown)
     return sorted(entries, key=lambda e: e.when, reverse=True)
 
 

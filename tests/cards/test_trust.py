@@ -597,7 +597,7 @@ def test_the_receiving_site_sees_nothing_of_the_earlier_sites_time_with_a_moved_
     history = client.get(reverse("cards:detail", args=[card.pk])).context["history"]
 
     reasons = [entry.reason for entry in history]
-    assert reasons == ["our own change", "site closed"]  # the move is the first line it sees
+    assert reasons == ["our own change", "Moved to another site: site closed"]  # the move is the first line
 
 
 def test_a_card_without_history_rows_opens(client, distributor, site, customer_data):
