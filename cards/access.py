@@ -141,12 +141,12 @@ def transfer_target_permitted(user, site: Site) -> bool:
 
 
 def site_transfer_permitted(user, site: Site) -> bool:
-    """Whether the user may move the cards of ``site`` elsewhere (a closed site of their region)."""
-    if site is None or site.kind != Site.Kind.DISTRIBUTOR:
+    """Whether the user may move all the cards of ``site`` elsewhere: a closed site, of their
+    region for a coordinator. An open site's staff still manage its holders; one holder who
+    moved is moved by an admin card by card (the admin's "move" action)."""
+    if site is None or site.kind != Site.Kind.DISTRIBUTOR or site.is_active:
         return False
-    if is_admin(user):
-        return True
-    return not site.is_active and site.municipality.region_id in coordinated_region_ids(user)
+    return is_admin(user) or site.municipality.region_id in coordinated_region_ids(user)
 
 
 def cards_visible(user) -> QuerySet[Card]:

@@ -39,6 +39,7 @@ from .access import (
     holder_permits_new_card,
     is_admin,
     site_may_issue,
+    site_transfer_permitted,
     transfer_target_permitted,
 )
 from .models import (
@@ -1155,6 +1156,14 @@ def site_cards_transfer(*, from_site: Site, to_site: Site, actor: User, reason: 
         raise _refuse("to_site", _("Choose another site than the one that closes."), "transfer_same_site")
     moved = 0
     with transaction.atomic():
+        if not site_transfer_permitted(
+            actor,
+            Site.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("municipality")
+            .get(pk=from_site.pk),
+        ):
+            # An open site's staff still manage its holders (access.site_transfer_permitted).
+            raise PermissionDenied
         # Locked as they are chosen: a second submit that waited for the first finds the cards
         # moved (none left, said plainly) rather than each one another site's (refused, a 403).
         cards = Card.objects.select_for_update(of=("self",)).filter(site=from_site, status=Card.Status.ACTIVE)

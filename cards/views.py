@@ -385,6 +385,8 @@ def card_omakaiku_email(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_omakaiku_close(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
+    if refused := _refused_at_once(request, card):
+        return refused  # found in review: an inactive card's page offered to close, then refused
     form = OmaKaikuCloseForm(request.POST or None)
     if request.method == "GET" and access.card_permits(request.user, card, access.CardAction.HOLDER):
         try:

@@ -3,8 +3,11 @@ the admin's "move" action offers no site all the selected cards are at."""
 
 import re
 
+import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from cards import services
 from cards.models import Card
 from tests import factories
 
@@ -115,3 +118,19 @@ def test_moving_a_sites_cards_again_moves_nothing_and_says_so(client, coordinato
     assert again.status_code == 200
     assert "The site has no active cards left to move." in again.text
     assert "were moved" not in again.text
+
+
+def test_an_open_sites_cards_are_not_moved_all_at_once_even_by_an_admin(client, admin_user, site, other_site):
+    # Found in review: an admin emptied an open site, whose staff kept registering cards while
+    # its holders belonged elsewhere. One holder who moved is moved card by card.
+    card = factories.CardFactory(site=site)
+    client.force_login(admin_user)
+
+    page = client.get(reverse("cards:site_transfer", args=[site.pk]))
+    sent = client.post(reverse("cards:site_transfer", args=[site.pk]), {"to_site": other_site.pk, "reason": "x"})
+
+    assert page.status_code == sent.status_code == 404
+    with pytest.raises(PermissionDenied):
+        services.site_cards_transfer(from_site=site, to_site=other_site, actor=admin_user)
+    card.refresh_from_db()
+    assert card.site == site

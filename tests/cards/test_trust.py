@@ -177,6 +177,20 @@ def test_the_new_site_sees_its_own_changes_and_no_email_of_the_old_sites_staff(
     assert distributor.email not in page
 
 
+def test_an_old_cards_action_pages_lead_back_to_the_card_with_the_refusal(client, distributor, moved_holder):
+    # Found in review: the "close OmaKaiku" page of an inactive card offered the confirmation
+    # ("The card itself stays valid"), and only refused it after it was ticked and sent.
+    old, _new = moved_holder
+    client.force_login(distributor)
+
+    for name in ["omakaiku_close", "omakaiku_email", "omakaiku", "switch", "renew", "inactivate", "update"]:
+        response = client.get(reverse(f"cards:{name}", args=[old.pk]), follow=True)
+        assert response.redirect_chain == [(reverse("cards:detail", args=[old.pk]), 302)], name
+        assert re.search(r"This card is (inactive and can no longer be changed|already inactive)\.", response.text), (
+            name
+        )
+
+
 def test_a_site_with_an_old_card_cannot_act_on_the_holder(client, distributor, moved_holder):
     old, new = moved_holder
     client.force_login(distributor)
@@ -709,9 +723,15 @@ def test_every_service_and_admin_action_runs_the_invariant_check(
         paths["card_inactivate"] = lambda: services.card_inactivate(card=card, actor=distributor, reason="lost")
         paths["card_reactivate"] = lambda: services.card_reactivate(card=card, actor=admin_user)
         paths["card_transfer"] = lambda: services.card_transfer(card=card, to_site=other_site, actor=admin_user)
-        paths["site_cards_transfer"] = lambda: services.site_cards_transfer(
-            from_site=other_site, to_site=site, actor=admin_user
-        )
+
+        def do_site_transfer():
+            other_site.is_active = False  # only a closed site's cards are moved all at once
+            other_site.save()
+            services.site_cards_transfer(from_site=other_site, to_site=site, actor=admin_user)
+            other_site.is_active = True
+            other_site.save()
+
+        paths["site_cards_transfer"] = do_site_transfer
 
         def do_replace():
             nonlocal card
