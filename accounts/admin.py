@@ -2,6 +2,7 @@ import re
 from importlib import import_module
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -270,10 +271,22 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         self._removed_log(request, [obj])
         super().delete_model(request, obj)
+        self._dangling_codes_delete(request, [obj.user])
 
     def delete_queryset(self, request, queryset):
-        self._removed_log(request, list(queryset.select_related("user")))
+        authenticators = list(queryset.select_related("user"))
+        self._removed_log(request, authenticators)
         super().delete_queryset(request, queryset)
+        self._dangling_codes_delete(request, {authenticator.user for authenticator in authenticators})
+
+    def _dangling_codes_delete(self, request, users):
+        # A lost phone's recovery codes go with it, as when people remove their authenticator
+        # themselves: left behind, a password alone could read them before a new phone is set
+        # up, and they would still sign in after it.
+        for user in users:
+            removed = delete_dangling_recovery_codes(user)
+            if removed is not None:
+                self._removed_log(request, [removed])
 
     @staticmethod
     def _removed_log(request, authenticators):

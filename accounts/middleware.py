@@ -61,9 +61,10 @@ class SecurityHeadersMiddleware:
         return path.startswith((reverse(settings.HOLDER_HOME_URL), reverse("account_login").removesuffix("login/")))
 
 
-# Pages a person without two-step verification may still open: setting it up (allauth's
-# MFA pages and the password check before it), logging out, staying signed in, and switching
-# the language.
+# allauth's two-step pages open to a staff login that has no authenticator app: setting one up.
+MFA_WITHOUT_AUTHENTICATOR_VIEWS = {"mfa_activate_totp", "mfa_index", "mfa_reauthenticate"}
+# Pages a person without two-step verification may still open besides those: the password check
+# before setting it up, logging out, staying signed in, and switching the language.
 MFA_SETUP_VIEWS = {
     "account_logout",
     # Staying signed in while setting it up.
@@ -121,7 +122,14 @@ class AccountRulesMiddleware:
         # One Roles per request: the navigation (accounts.context_processors) reuses it,
         # so checking for a coordinator costs no extra query on a page.
         roles = request.roles = Roles(user)
-        if module.startswith("allauth.mfa.") or view_name in MFA_SETUP_VIEWS:
+        if module.startswith("allauth.mfa."):
+            if view_name in MFA_WITHOUT_AUTHENTICATOR_VIEWS or totp_enabled(user):
+                return None
+            # Without an authenticator (never set up, or a lost phone removed by an admin) the
+            # two-step pages lead to setting one up: recovery codes are the authenticator's
+            # backup, not for a password alone to read or make.
+            return redirect("mfa_activate_totp")
+        if view_name in MFA_SETUP_VIEWS:
             return None
         if (user.is_staff or user.is_superuser or roles.coordinator) and not totp_enabled(user):
             messages.warning(

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -223,3 +224,29 @@ def test_every_code_field_opens_the_phones_number_keypad(client, admin_user, coo
     client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
     client.post(reverse("account_reauthenticate"), {"password": factories.PASSWORD})
     assert 'inputmode="numeric"' in _code_input(client.get(reverse("mfa_activate_totp")))
+
+
+def test_a_lost_phone_removed_by_an_admin_takes_its_recovery_codes_along(client, admin_user, coordinator):
+    # Found in review: the admin removed only the app; a password alone then read the ten
+    # recovery codes, and they still signed in after a new phone was set up.
+    RecoveryCodes.activate(coordinator)
+    totp = Authenticator.objects.get(user=coordinator, type=Authenticator.Type.TOTP)
+    client.force_login(admin_user)
+    client.post(reverse("admin:accounts_authenticatorrecord_delete", args=[totp.pk]), {"post": "yes"})
+
+    assert not Authenticator.objects.filter(user=coordinator).exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["mfa_view_recovery_codes", "mfa_generate_recovery_codes", "mfa_download_recovery_codes"]
+)
+def test_without_an_authenticator_the_recovery_code_pages_lead_to_setting_one_up(client, coordinator, name):
+    # Codes left over from before (made while the app was there) are not shown to a password alone.
+    RecoveryCodes.activate(coordinator)
+    Authenticator.objects.filter(user=coordinator, type=Authenticator.Type.TOTP).delete()
+    client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
+
+    response = client.get(reverse(name))
+
+    assert response.status_code == 302
+    assert response.url == reverse("mfa_activate_totp")
