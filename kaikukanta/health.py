@@ -22,9 +22,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -117,6 +119,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if database_unavailable(exc):
         return service_unavailable(request, exc)
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused for a missing or outdated security token: opened before a login or logout
+    in another tab, or from another site. Kaikukanta's or OmaKaiku's own page, in the page's
+    language, says nothing was saved and how to go on (Django's own spoke of DEBUG, and the
+    content security policy left it unstyled)."""
+    # Back to the page the form was on (a form may be sent to an address that has no page).
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = request.path
+    return render(request, "403_csrf.html", {"back": back}, status=403)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,13 +1,16 @@
 """Probes for the load balancer, and a friendly 503 (not a 500) while the database is down."""
 
 import logging
+import re
 import uuid
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -247,3 +250,29 @@ def test_the_503_page_speaks_the_visitors_language_whatever_the_last_request_lef
     assert response["Content-Language"] == language
     heading = {"fi": "Palvelu on tilapäisesti poissa käytöstä", "sv": "Tjänsten är tillfälligt ur bruk"}
     assert heading.get(language, "Service temporarily unavailable") in response.text
+
+
+@pytest.mark.parametrize(("path", "brand"), [("/accounts/login/", "Kaikukanta"), ("/omakaiku/login/", "OmaKaiku")])
+def test_a_form_refused_for_its_security_token_gets_the_sites_own_page_in_its_language(client, db, path, brand):
+    # Found in review: Django's own page, marked English over Finnish text, spoke of DEBUG and
+    # had no way back (a login form opened before logging in and out in another tab).
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+
+    response = client.post(path, {"login": "x@example.fi", "password": "x"}, HTTP_REFERER=f"http://testserver{path}")
+
+    assert response.status_code == 403
+    assert '<html lang="sv">' in response.text
+    assert "Formuläret kunde inte skickas" in response.text
+    assert "DEBUG" not in response.text
+    assert f'<a href="http://testserver{path}">' in response.text
+    assert re.search(rf'class="brand"[^>]*>\s*{brand}', response.text)
+
+
+def test_the_security_token_page_links_back_to_this_site_only(client, db):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/accounts/login/", {}, HTTP_REFERER="https://evil.example/phish")
+
+    assert "evil.example" not in response.text
+    assert '<a href="/accounts/login/">' in response.text

@@ -202,3 +202,14 @@ def test_holder_can_still_log_out_through_allauth(holder_client):
 
 def test_staff_still_open_allauths_pages(distributor_client):
     assert distributor_client.get("/accounts/2fa/").status_code == 200
+
+
+def test_the_language_cookie_is_as_guarded_as_the_others(client, db):
+    # Found in review: the session and CSRF cookies were HttpOnly and SameSite, the language
+    # cookie neither (its Secure flag follows production settings, as theirs do).
+    response = client.post(reverse("set_language"), {"language": "sv", "next": "/"})
+
+    cookie = response.cookies[django_settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "sv"
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
