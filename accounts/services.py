@@ -12,10 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import (
-    ADMIN_NOT_SITE_STAFF,
-    HOLDER_NOT_STAFF,
     SITE_CLOSED_NO_NEW_STAFF,
     InvitationDelivery,
     Municipality,
@@ -119,6 +118,12 @@ def _organisation_get_or_create(*, actor: User, name: str) -> Organisation:
     return organisation
 
 
+STAFF_ADDRESS_REFUSED = gettext_lazy(
+    "This address cannot be added to a site's staff. Ask for the person's work email address; if this is it, "
+    "ask Kaikukeskus."
+)
+
+
 def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -> User:
     """Add a staff person to a site. A new login, or one that has never set a password, gets a
     set-your-password email (``user.awaits_password`` tells the caller which happened); a person
@@ -150,24 +155,19 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
                 # holder's OmaKaiku): the checks below judge the login as it is now.
                 created = False
                 user = User.objects.select_for_update().get(email=email)
+        refusal = None
         if not created and user.kind != User.Kind.STAFF:
-            # One side only (models.HOLDER_NOT_STAFF).
-            raise ValidationError({"email": ValidationError(HOLDER_NOT_STAFF, code="email_holder")})
-        if not created and user.is_staff:
-            raise ValidationError({"email": ValidationError(ADMIN_NOT_SITE_STAFF, code="email_admin")})
-        if not created and not user.is_active:
-            # Added, the person still could not log in: the page would say all is well.
-            raise ValidationError(
-                {
-                    "email": ValidationError(
-                        _(
-                            "This person's login has been switched off by a Kaikukeskus administrator. "
-                            "Ask them to switch it on again."
-                        ),
-                        code="login_switched_off",
-                    )
-                }
-            )
+            refusal = "email_holder"  # one side only (models.HOLDER_NOT_STAFF)
+        elif not created and user.is_staff:
+            refusal = "email_admin"  # models.ADMIN_NOT_SITE_STAFF
+        elif not created and not user.is_active:
+            refusal = "login_switched_off"  # added, the person still could not log in
+        if refusal:
+            # One answer for the three: a cardholder's address told apart from the others would
+            # tell a coordinator who holds a Kaikukortti (a client of social services). The log
+            # keeps which it was, without the address.
+            security_event("invitation.staff_refused", user=actor, site_id=site.pk, reason=refusal)
+            raise ValidationError({"email": ValidationError(STAFF_ADDRESS_REFUSED, code=refusal)})
         if not created and SiteMembership.objects.filter(user=user, site=site).exists():
             raise ValidationError(
                 {"email": ValidationError(_("This person already works for this site."), code="already_member")}

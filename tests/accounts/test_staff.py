@@ -326,14 +326,28 @@ def test_a_kaikukeskus_administrator_cannot_be_made_a_sites_staff(client, coordi
     assert not SiteMembership.objects.filter(user=admin_user).exists()
 
 
-def test_the_refusal_of_a_holders_address_does_not_say_it_is_a_holders(client, coordinator, site):
+def test_the_refusal_of_a_holders_address_does_not_say_it_is_a_holders(client, coordinator, site, admin_user, caplog):
+    # Found in review: only a cardholder's address got its own answer, so any address could be
+    # tested for being a client of social services. It now reads as an admin's or a switched-off
+    # login's; the security log keeps which (without the address).
     factories.HolderUserFactory(email="maija@example.com")
+    factories.UserFactory(email="off@example.fi", is_active=False)
     client.force_login(coordinator)
 
-    response = client.post(reverse("accounts:site", args=[site.pk]), {"email": "maija@example.com", "language": "en"})
+    def refusal(email):
+        response = client.post(reverse("accounts:site", args=[site.pk]), {"email": email, "language": "en"})
+        return response.context["form"].errors["email"]
 
-    assert "cannot be used for a Kaikukanta login" in response.text
-    assert "OmaKaiku" not in response.text.split("<main", 1)[1]
+    holder = refusal("maija@example.com")
+
+    assert holder == refusal(admin_user.email) == refusal("off@example.fi")
+    assert holder == [
+        "This address cannot be added to a site's staff. Ask for the person's work email address; "
+        "if this is it, ask Kaikukeskus."
+    ]
+    logged = [r.getMessage() for r in caplog.records if "invitation.staff_refused" in r.getMessage()]
+    assert len(logged) == 3 and '"reason": "email_holder"' in logged[0]
+    assert not any("maija@example.com" in line for line in logged)
 
 
 def test_holder_cannot_log_in_to_kaikukanta(client, db):
@@ -577,9 +591,7 @@ def test_a_switched_off_login_is_shown_so_and_not_added_to_another_site(client, 
 
     assert '<span class="badge badge--inactive">Login switched off</span>' in page
     assert refused.status_code == 200
-    assert refused.context["form"].errors["email"] == [
-        "This person's login has been switched off by a Kaikukeskus administrator. Ask them to switch it on again."
-    ]
+    assert [error.code for error in refused.context["form"].errors.as_data()["email"]] == ["login_switched_off"]
     assert not other.memberships.exists()
 
 
