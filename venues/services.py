@@ -303,6 +303,7 @@ MAX_COUNT_DIGITS = 3
 IMPORT_PREVIEW_SECONDS = 60 * 60
 # One waiting file per person (a new check replaces it): uploads cannot fill the shared cache.
 _PREVIEW_CACHE_KEY = "venues:import-preview:{user}"
+_TAKING_CACHE_KEY = "venues:import-taking:{user}:{token}"
 # What may be looked up as a card number once normalised (the longest number is 20).
 _CARD_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _CATEGORY_WORDS = {
@@ -964,6 +965,10 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
     return token
 
 
+def _taken_message() -> str:
+    return _("This file has been imported already: its uses are in the list. Nothing was recorded twice.")
+
+
 def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
     """The venue id and content of a checked file, removed from the cache: a token works once.
 
@@ -980,10 +985,11 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
         )
     if stored and token and stored.get("taken") and secrets.compare_digest(stored["taken"].encode(), token.encode()):
         # Sent again with the back button, or a second click: its uses were recorded the first time.
-        raise ValidationError(
-            _("This file has been imported already: its uses are in the list. Nothing was recorded twice."),
-            code="preview_taken",
-        )
+        raise ValidationError(_taken_message(), code="preview_taken")
+    taking = _TAKING_CACHE_KEY.format(user=user.pk, token=hashlib.sha256((token or "").encode()).hexdigest())
+    if token and cache.get(taking):
+        # Being imported by the same confirmation sent a moment ago (its file is gone already).
+        raise ValidationError(_taken_message(), code="preview_taken")
     if (
         not stored
         or not stored.get("token")
@@ -993,8 +999,18 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
             _("The checked file is no longer available (it is kept for one hour). Choose the file again."),
             code="preview_expired",
         )
+    # Claimed once: two confirmations sent at the same moment (a double click during a long
+    # import, two tabs) both found the file above. The second waits for the first's claim (the
+    # database cache's unique key) or finds it, and is told the file was imported.
+    if not cache.add(taking, True, timeout=IMPORT_PREVIEW_SECONDS):
+        raise ValidationError(_taken_message(), code="preview_taken")
     cache.delete(key)
     return stored["venue"], stored["content"]
+
+
+def import_preview_release(*, user: User, token: str) -> None:
+    """An import that failed: its confirmation no longer counts as taken (nothing was recorded)."""
+    cache.delete(_TAKING_CACHE_KEY.format(user=user.pk, token=hashlib.sha256((token or "").encode()).hexdigest()))
 
 
 def import_preview_done(*, user: User, token: str) -> None:

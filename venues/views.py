@@ -204,6 +204,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     try:
         recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=request.user, content=content)
     except ValidationError as error:
+        services.import_preview_release(user=request.user, token=request.POST.get("token", ""))
         messages.error(request, " ".join(error.messages))
         return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
     services.import_preview_done(user=request.user, token=request.POST.get("token", ""))

@@ -6,15 +6,19 @@ import re
 
 import pytest
 import time_machine
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from cards import services as card_services
 from cards.models import Card, CardUse, ValidityPeriod
 from tests import factories
+from tests.concurrency import post_together
 from venues import services
 
 HEADER = "card_number,date,category,child_tickets,assistant_tickets,clients_under_16"
@@ -574,3 +578,25 @@ def test_a_rows_long_cells_are_shown_cut_short(client, venue_user, venue, card):
 
     assert "K" * 39 + "…" in preview.text
     assert "K" * 41 not in preview.text
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises all writers; the race needs PostgreSQL")
+def test_a_file_confirmed_twice_at_the_same_moment_is_imported_once():
+    # Found in review: a double click during a long import ran the whole import twice; the
+    # second said "Already imported before: 8000", as if someone had imported the file earlier.
+    venue = factories.VenueSiteFactory()
+    user = factories.MembershipFactory(site=venue).user
+    start = timezone.localdate() - datetime.timedelta(days=100)
+    card = factories.CardFactory(number="K1234567", issued_on=start, valid_from=start)
+    clients = [Client(), Client()]
+    for each in clients:
+        each.force_login(user)
+    token = _upload(clients[0], venue, _csv(*[f"{card.number},{_day()},culture,0,0,0"] * 50)).context["token"]
+
+    responses = post_together(reverse("venues:import_confirm"), [(each, {"token": token}) for each in clients])
+
+    assert CardUse.objects.count() == 50
+    said = [" ".join(str(m) for m in get_messages(response.wsgi_request)) for response in responses]
+    assert sorted("Imported: 50." in text for text in said) == [False, True]
+    assert any("This file has been imported already" in text for text in said), said
