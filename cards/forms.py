@@ -12,7 +12,7 @@ from accounts.forms import EMAIL_MAX_LENGTH, Form, WholeNumberField
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, holder_data_validate
+from .services import CARD_NUMBER_LOOKALIKES, NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, holder_data_validate
 
 # The longest card number as typed: 20 characters in groups with spaces or dashes.
 NUMBER_MAX_LENGTH = 40
@@ -39,12 +39,19 @@ class CardNumberField(forms.CharField):
 
     def to_python(self, value):
         value = super().to_python(value)
+        value = value.translate(CARD_NUMBER_LOOKALIKES) if value else value
         if value and not re.fullmatch(r"[A-Za-z0-9 -]+", value):
             raise ValidationError(self.error_messages["invalid_characters"], code="invalid_characters")
         if value and not re.search(r"[A-Za-z0-9]", value):
             # Only dashes and spaces: nothing is left to look up ("card  is not valid").
             raise ValidationError(self.error_messages["no_number"], code="no_number")
         return value
+
+    def bound_data(self, data, initial):
+        # Shown back as typed, but without control characters (a NUL in an HTML attribute is
+        # a parse error the browser shows as a box): the refusal names them.
+        data = super().bound_data(data, initial)
+        return "".join(c for c in data if c >= " " and c != "\x7f") if isinstance(data, str) else data
 
 
 class CardSearchForm(Form):

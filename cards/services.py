@@ -104,6 +104,15 @@ def _refuse(field: str | None, message: str, code: str) -> ValidationError:
     return ValidationError({field: error}) if field else error
 
 
+# What spreadsheets, word processors and phone keyboards put in a card number for a space or a
+# dash: a no-break space (Finnish number formats group digits with one), a narrow one, a
+# non-breaking hyphen, figure and en dashes, a minus sign. Read as a space or a dash wherever a
+# number is typed (the desk, the card forms) or imported.
+CARD_NUMBER_LOOKALIKES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"}
+)
+
+
 def card_number_normalize(raw: str) -> str:
     """Card numbers are compared uppercased and without spaces or dashes, as printed numbers are
     often read aloud or typed in groups.

@@ -30,7 +30,7 @@ from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
 from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
-from cards.services import card_number_normalize
+from cards.services import CARD_NUMBER_LOOKALIKES, card_number_normalize
 
 CANCEL_DAYS = 14
 MAX_ASSISTANTS = 10
@@ -374,12 +374,6 @@ _ROW_FORMULA = re.compile(r"(?:\A|\x00)(?:[\t\r]|\s*+(?:[=@]|(?!" + _SIGNED_NUMB
 
 # A date column saved by LibreOffice or Excel as a date and time: midnight of that day.
 _MIDNIGHT = re.compile(r"(?P<date>\S+)[ T]00:00(?::00)?")
-# What spreadsheets and other tools put in a card number for a space or a dash: a no-break space
-# (Finnish number formats group digits with one), a narrow one, a non-breaking hyphen, figure
-# and en dashes, a minus sign.
-_NUMBER_LOOKALIKES = str.maketrans(
-    {"\u00a0": " ", "\u202f": " ", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"}
-)
 
 
 def _parse_date(text: str) -> datetime.date | None:
@@ -608,7 +602,7 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
         values = row.values
         raw = values["card_number"]
         if (number := numbers.get(raw)) is None:
-            typed = raw.translate(_NUMBER_LOOKALIKES)
+            typed = raw.translate(CARD_NUMBER_LOOKALIKES)
             # As at the desk: "ß" would upper-case to "SS" and could find another card.
             typed_ok = _NUMBER_TYPED.fullmatch(typed.strip()) is not None
             number_error = (

@@ -633,3 +633,24 @@ def test_an_empty_look_up_says_what_to_type(client, venue_user):
 
     assert "Type or scan a card number." in page.text
     assert "This field is required." not in page.text
+
+
+@pytest.mark.parametrize("typed", ["K123\u20134567", "K1234\u00a0567", "K\u2212 1234567"])
+def test_the_desk_reads_a_dash_or_space_written_otherwise_as_the_import_does(client, venue_user, venue, card, typed):
+    # Found in review: the import read an en dash or a no-break space as a dash or a space, the
+    # desk refused them saying "spaces and dashes" are allowed.
+    client.force_login(venue_user)
+
+    desk = client.get(reverse("venues:desk"), {"number": typed})
+
+    assert desk.context["check"].card == card
+
+
+def test_the_desk_shows_a_refused_number_back_without_its_control_characters(client, venue_user, venue, card):
+    client.force_login(venue_user)
+
+    desk = client.get(reverse("venues:desk"), {"number": "K1234567\x00"})
+
+    assert "\x00" not in desk.text
+    assert 'value="K1234567"' in desk.text
+    assert "A card number has only the letters A–Z" in desk.text
