@@ -164,8 +164,8 @@ class MunicipalityInline(admin.TabularInline):
 @admin.register(Region)
 class RegionAdmin(ReadableHistoryAdmin):
     form = ModelForm
-    list_display = ["name"]
-    search_fields = ["name"]
+    list_display = ["name", "name_sv"]
+    search_fields = ["name", "name_sv"]
     inlines = [MunicipalityInline]
 
 

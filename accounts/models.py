@@ -268,8 +268,38 @@ class NamedMixin:
         self.name = name_tidy(self.name)
 
 
-class Region(NamedMixin, models.Model):
+class SwedishNameMixin(NamedMixin):
+    """A place with a Finnish name and, where it has one, a Swedish name (``name_sv``)."""
+
+    def __str__(self):
+        # In the language of the page or mail being made (the Finnish name where there is no other).
+        return self.name_sv if self.name_sv and get_language() == "sv" else self.name
+
+    def clean(self):
+        super().clean()
+        self.name_sv = name_tidy(self.name_sv)
+
+    @classmethod
+    def names(cls, queryset=None) -> list[tuple[int, str]]:
+        """(pk, name in the current language) of each, in the order of their Finnish names."""
+        return [
+            (pk, sv if sv and get_language() == "sv" else name)
+            for pk, name, sv in (queryset if queryset is not None else cls.objects.all())
+            .order_by("name")
+            .values_list("pk", "name", "name_sv")
+        ]
+
+
+class Region(SwedishNameMixin, models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True, validators=[name_validate])
+    # Every region has one (Birkaland for Pirkanmaa): the public statistics name them on Swedish pages.
+    name_sv = models.CharField(
+        _("name in Swedish"),
+        max_length=100,
+        blank=True,
+        validators=[name_validate],
+        help_text=_("E.g. Birkaland. Shown on Swedish pages and in Swedish downloads."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -284,11 +314,8 @@ class Region(NamedMixin, models.Model):
             ),
         ]
 
-    def __str__(self):
-        return self.name
 
-
-class Municipality(NamedMixin, models.Model):
+class Municipality(SwedishNameMixin, models.Model):
     """A municipality of the Kaikukortti network: only their residents get a card."""
 
     name = models.CharField(_("name"), max_length=100, unique=True, validators=[name_validate])
@@ -317,14 +344,6 @@ class Municipality(NamedMixin, models.Model):
                 violation_error_message=_("A municipality with this name already exists."),
             ),
         ]
-
-    def __str__(self):
-        # In the language of the page or mail being made (the Finnish name where there is no other).
-        return self.name_sv if self.name_sv and get_language() == "sv" else self.name
-
-    def clean(self):
-        super().clean()
-        self.name_sv = name_tidy(self.name_sv)
 
 
 class Organisation(NamedMixin, models.Model):

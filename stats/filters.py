@@ -128,7 +128,7 @@ class StatsFilterForm(Form):
         if with_region:
             self.fields["region"].choices = [
                 ("", _("All regions")),
-                *((str(pk), name) for pk, name in Region.objects.order_by("name").values_list("pk", "name")),
+                *((str(pk), name) for pk, name in Region.names()),
             ]
         else:
             # A region, site or venue dashboard is one region's figures already.

@@ -789,7 +789,7 @@ def stats_annual(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
     if filters.region_id is not None:
         # The region filter narrows even the public "national" table: its title says so (the
         # slug stays, so that the table's address and file name do not depend on the filter).
-        name = Region.objects.filter(pk=filters.region_id).values_list("name", flat=True).first() or ""
+        name = next((name for _pk, name in Region.names(Region.objects.filter(pk=filters.region_id))), "")
         title = _("Annual figures: %(region)s") % {"region": name}
     elif scope is None:
         title = _("National annual figures")
@@ -810,12 +810,12 @@ def stats_annual(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
 
 
 def _region_rows(scope: StatsScope | None, filters: StatsFilter) -> list[tuple[int, str]]:
-    regions = Region.objects.order_by("name").values_list("pk", "name")
+    regions = Region.objects.all()
     if filters.region_id is not None:
         regions = regions.filter(pk=filters.region_id)
     if scope is not None and scope.level == StatsLevel.REGION:
         regions = regions.filter(pk=scope.pk)
-    return list(regions)
+    return Region.names(regions)  # a Swedish name on Swedish pages (tables are kept per language)
 
 
 def stats_by_region(*, scope: StatsScope | None, filters: StatsFilter) -> Table:
@@ -1066,7 +1066,7 @@ def stats_card_kinds(*, scope: StatsScope | None, filters: StatsFilter) -> Table
         Column("omakaiku_share", _("OmaKaiku share (%)")),
     ]
     if key == "site__municipality__region_id":
-        groups = list(Region.objects.order_by("name").values_list("pk", "name"))
+        groups = Region.names()
         if filters.region_id is not None:
             groups = [(pk, name) for pk, name in groups if pk == filters.region_id]
     elif key == "site_id":
@@ -1148,7 +1148,7 @@ def stats_cross_region(*, scope: StatsScope | None, filters: StatsFilter) -> Tab
     counts = defaultdict(int)
     for (home, at), values in rows.items():
         counts[(home, at)] += values["uses"] + values["child"]
-    regions = list(Region.objects.order_by("name").values_list("pk", "name"))
+    regions = Region.names()
     one_region = scope.pk if _level(scope) == StatsLevel.REGION else filters.region_id
     venue_regions = regions if one_region is None else [(pk, name) for pk, name in regions if pk == one_region]
     columns = [Column("label", _("Home region of the card"), numeric=False)]

@@ -61,7 +61,7 @@ def scope_labels(scopes: list[StatsScope]) -> dict[StatsScope, str]:
     """A readable name for each scope: one query for regions, one for sites (when there are any)."""
     region_ids = [s.pk for s in scopes if s.level == StatsLevel.REGION]
     site_ids = [s.pk for s in scopes if s.level in (StatsLevel.SITE, StatsLevel.VENUE)]
-    regions = dict(Region.objects.filter(pk__in=region_ids).values_list("pk", "name")) if region_ids else {}
+    regions = dict(Region.names(Region.objects.filter(pk__in=region_ids))) if region_ids else {}
     sites = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name")) if site_ids else {}
     labels = {}
     for scope in scopes:
@@ -169,7 +169,7 @@ def _preset_links(form: StatsFilterForm, extra: dict[str, str]) -> list[dict]:
 def _download_context(filters: StatsFilter, *, scope_label: str, scope: StatsScope | None) -> exports.Download:
     region_label = ""
     if filters.region_id is not None:
-        region_label = Region.objects.filter(pk=filters.region_id).values_list("name", flat=True).first() or ""
+        region_label = next((name for _pk, name in Region.names(Region.objects.filter(pk=filters.region_id))), "")
     category_label = str(UseCategory(filters.category).label) if filters.category else ""
     return exports.Download(
         filters=filters,

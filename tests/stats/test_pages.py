@@ -508,3 +508,14 @@ def test_no_filter_gives_a_500(client, figures, distributor, path, params):
     client.force_login(distributor)
     response = client.get(path, params)
     assert response.status_code in (200, 400, 404), (path, params)
+
+
+@pytest.mark.parametrize(("language", "name"), [("fi", "Pirkanmaa"), ("sv", "Birkaland"), ("en", "Pirkanmaa")])
+def test_a_region_is_named_in_swedish_on_swedish_pages(client, figures, region, language, name):
+    # Found in review: municipalities had their Swedish names on Swedish pages, regions did not.
+    region.name_sv = "Birkaland"
+    region.save()
+
+    page = client.get(f"/stats/?region={region.pk}", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'<option value="{region.pk}" selected>{name}</option>' in page

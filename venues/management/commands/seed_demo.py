@@ -89,7 +89,14 @@ REGIONS = {
 }
 
 # The bilingual municipalities' Swedish names, shown on Swedish pages.
-SWEDISH_NAMES = {"Helsinki": "Helsingfors", "Espoo": "Esbo", "Vantaa": "Vanda", "Tampere": "Tammerfors"}
+SWEDISH_NAMES = {
+    "Pirkanmaa": "Birkaland",
+    "Uusimaa": "Nyland",
+    "Helsinki": "Helsingfors",
+    "Espoo": "Esbo",
+    "Vantaa": "Vanda",
+    "Tampere": "Tammerfors",
+}
 
 # (organisation, site, municipality, staff login). The first of each list is the demo's main site.
 DISTRIBUTORS = [
@@ -398,7 +405,9 @@ class Command(BaseCommand):
         admin = self._staff(ADMIN_EMAIL, superuser=True, actor=None)
         municipalities = {}
         for region_name, towns in REGIONS.items():
-            region = self._get_or_create(Region, {"name": region_name}, actor=admin)
+            region = self._get_or_create(
+                Region, {"name": region_name}, defaults={"name_sv": SWEDISH_NAMES.get(region_name, "")}, actor=admin
+            )
             for town in towns:
                 municipalities[town] = self._get_or_create(
                     Municipality,
