@@ -271,6 +271,13 @@ _EMAIL_MESSAGES = {
 }
 
 
+def _placeholders_drop(form) -> None:
+    # allauth's placeholders repeat the label above the field (Swedish "Epost-adress", under our
+    # label "E-post"), and vanish as the person starts typing.
+    for field in form.fields.values():
+        field.widget.attrs.pop("placeholder", None)
+
+
 class KaikuLoginForm(CleanTextMixin, LoginForm):
     """allauth's login form (both Kaikukanta's and OmaKaiku's), with the register's own words for
     an empty or mistyped field."""
@@ -279,6 +286,7 @@ class KaikuLoginForm(CleanTextMixin, LoginForm):
         super().__init__(*args, **kwargs)
         self.fields["login"].error_messages.update(_EMAIL_MESSAGES)
         self.fields["password"].error_messages["required"] = _("Enter your password.")
+        _placeholders_drop(self)
 
 
 class KaikuResetPasswordForm(CleanTextMixin, ResetPasswordForm):
@@ -287,3 +295,4 @@ class KaikuResetPasswordForm(CleanTextMixin, ResetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].error_messages.update(_EMAIL_MESSAGES)
+        _placeholders_drop(self)

@@ -175,3 +175,14 @@ def test_the_catalogue_is_valid_for_gettexts_own_tools(language):
     path = Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.po"
     checked = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/omakaiku/login/", "/accounts/password/reset/", "/omakaiku/password/reset/"]
+)
+def test_the_login_and_reset_fields_have_no_placeholder_repeating_their_label(client, db, path):
+    # Found in review: allauth's Swedish placeholder "Epost-adress" sat under our label "E-post".
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+
+    assert "<input" in page
+    assert "placeholder=" not in page
