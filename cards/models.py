@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Municipality, Site, UseCategory
@@ -269,7 +270,8 @@ class ValidityPeriod(models.Model):
         indexes = [models.Index(fields=["valid_from", "valid_until"], name="period_dates")]
 
     def __str__(self):
-        return f"{self.card_id}: {self.valid_from}–{self.valid_until}"
+        # As days are written everywhere, the admin included (its card is the page it is on).
+        return f"{date_format(self.valid_from, 'j.n.Y')}–{date_format(self.valid_until, 'j.n.Y')}"
 
     def covers(self, day: datetime.date) -> bool:
         """Whether the card was valid on ``day`` through this period."""
@@ -382,7 +384,7 @@ class CardUse(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.card} {self.used_on}"
+        return f"{self.card} {date_format(self.used_on, 'j.n.Y')}"
 
     @property
     def category_label(self) -> str:

@@ -2,9 +2,12 @@
 only by an indexed column, found by whole numbers and addresses, and the same queries whatever
 the number of rows (their speed at a million rows is measured by bench/bench_pages.py)."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
+from cards.models import ValidityPeriod
 from tests import factories
 
 
@@ -89,3 +92,15 @@ def test_the_admins_big_lists_run_the_same_queries_for_few_rows_and_many(
     factories.CardUseFactory.create_batch(10, card__site=site, venue=venue)
     with django_assert_num_queries(queries):
         assert len(_rows(admin_client.get(url))) == 12
+
+
+def test_a_period_and_a_use_are_named_with_days_as_written_everywhere(db):
+    # Found in review: the admin's inline rows and page titles read "8: 2025-12-20–2026-12-19"
+    # (the card's database id) and "KK654999 2026-09-24".
+    use = factories.CardUseFactory(card__number="KK654999", used_on=datetime.date(2026, 9, 24))
+    period = ValidityPeriod(
+        card=use.card, valid_from=datetime.date(2025, 12, 20), valid_until=datetime.date(2026, 12, 19)
+    )
+
+    assert str(period) == "20.12.2025–19.12.2026"
+    assert str(use) == "KK654999 24.9.2026"
