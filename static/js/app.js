@@ -138,6 +138,16 @@
     dialog.showModal();
     login.focus();
   }
+  // 14:05 as every time is written on our pages (in the server's time zone, as they are), not
+  // the browser's own form for its language ("14.05", "02:05 PM") or the phone's zone.
+  function clock(date) {
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    try {
+      return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: dialog.dataset.timeZone }, options)).format(date);
+    } catch (error) {  // a zone this browser does not know
+      return new Intl.DateTimeFormat("en-GB", options).format(date);
+    }
+  }
   function check() {
     var end = Math.max(endsAt, shared());
     var left = end - Date.now();
@@ -148,8 +158,7 @@
       return;
     }
     if (!dialog.open) {
-      dialog.querySelector(".js-session-end").textContent = new Date(end).toLocaleTimeString(
-        document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+      dialog.querySelector(".js-session-end").textContent = clock(new Date(end));
       dialog.showModal();
     }
     schedule();

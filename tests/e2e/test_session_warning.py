@@ -34,6 +34,7 @@ def test_warning_before_the_session_ends_keeps_the_form_and_the_session(page, ur
     warning = page.get_by_role("dialog", name="Are you still there?")
     expect(warning).to_be_visible(timeout=15_000)
     expect(warning).to_have_accessible_description(re.compile("^For your security you will be logged out at"))
+    expect(warning.locator(".js-session-end")).to_have_text(re.compile(r"^\d\d:\d\d$"))  # 14:05, as every time
     stay = warning.get_by_role("button", name="Stay logged in")
     expect(stay).to_be_focused()
     assert warning.bounding_box()["width"] <= PHONE["width"]
