@@ -2,6 +2,7 @@ import re
 import unicodedata
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -66,7 +67,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language for emails"),
         max_length=5,
-        choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")],
+        choices=settings.LANGUAGES,
         default="fi",
     )
     date_joined = models.DateTimeField(_("created"), default=timezone.now)

@@ -186,3 +186,16 @@ def test_the_login_and_reset_fields_have_no_placeholder_repeating_their_label(cl
 
     assert "<input" in page
     assert "placeholder=" not in page
+
+
+def test_every_choice_of_a_language_names_it_alike(distributor_client):
+    # Found in review: "Finska" in the card form, "suomi" in OmaKaiku's settings, "Suomi" in the
+    # language switcher. Each language is named in itself, wherever it is chosen.
+    distributor_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+
+    page = distributor_client.get(reverse("cards:register")).content.decode()
+
+    select = re.search(r'<select name="language"[^>]*>(.*?)</select>', page, re.S)[1]
+    assert re.findall(r">([^<]+)</option>", select) == ["Suomi", "Svenska", "English"]
+    switcher = re.search(r'<select id="lang-select"[^>]*>(.*?)</select>', page, re.S)[1]
+    assert re.findall(r">([^<]+)</option>", switcher) == ["Suomi", "Svenska", "English"]

@@ -68,7 +68,7 @@ def test_the_settings_work_with_the_keyboard_only(holder_page, holder):
     page = holder_page
 
     # From the top of the page: the skip link, the header (with the page language) and the navigation come first.
-    suomi = page.get_by_role("radio", name="suomi")
+    suomi = page.get_by_role("radio", name="Suomi")
     for _ in range(25):
         page.keyboard.press("Tab")
         if suomi.evaluate("e => e === document.activeElement"):

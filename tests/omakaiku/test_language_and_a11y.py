@@ -293,8 +293,8 @@ def test_the_settings_pages_password_rules_describe_the_new_password_field(clien
         '<p class="help" id="id_expiry_reminders_helptext">'
         "The reminder tells you the card&#x27;s last valid day and who renews the card.</p>"
     ) in page.text
-    # The languages are named in themselves ("suomi", "svenska"): each is read in its language.
-    for code, name in (("fi", "suomi"), ("sv", "svenska"), ("en", "English")):
+    # The languages are named in themselves ("Suomi", "Svenska"): each is read in its language.
+    for code, name in (("fi", "Suomi"), ("sv", "Svenska"), ("en", "English")):
         assert re.search(
             rf'<label class="radio" lang="{code}"><input [^>]*value="{code}"[^>]*> {name}</label>', page.text
         )
