@@ -789,7 +789,7 @@ def test_the_invitation_names_the_site_with_its_organisation_and_the_mobile_card
     distributor = "Your Kaikukortti distributor Aikuissosiaalityö (Tampereen kaupunki) has activated OmaKaiku for you."
     assert distributor in mobile_mail
     assert distributor in plain_mail
-    mobile = "Your Kaikukortti is also a mobile card: log in to OmaKaiku on your phone and open Mobile card"
+    mobile = "Your Kaikukortti is also a mobile card: log in to OmaKaiku on your phone and choose Show mobile card"
     assert mobile in mobile_mail
     assert mobile not in plain_mail
 
