@@ -62,8 +62,30 @@ def desk(request: HttpRequest) -> HttpResponse:
     return _render_desk(request, venue, lookup, check, record_form, recent_use=recent_use)
 
 
+# The desk's first field in the page, whichever the card has (templates/venues/desk.html).
+DESK_FIRST_FIELDS = ("child_tickets", "clients_under_16")
+
+
+def _described_by_check(field, check, recent_use) -> None:
+    """The field that has the keyboard after a check (the number typed, or the first ticket
+    field of a valid card) is described by the check's result: a result already in the page
+    when it loads is not announced, and the keyboard stays in the field to go on."""
+    ids = ["check-heading"]
+    if check.reason:
+        ids.append("check-reason")
+    if recent_use:
+        ids.append("recent-use")
+    if own := field.aria_describedby:
+        ids.append(own)
+    field.field.widget.attrs["aria-describedby"] = " ".join(ids)
+
+
 def _render_desk(request, venue, lookup, check, record_form, status=200, recent_use=None):
     recent = selectors.venue_recent_uses(venue=venue)
+    if check is not None:
+        # The first ticket field takes the keyboard after a valid check (static/js/app.js).
+        first = next((name for name in DESK_FIRST_FIELDS if record_form and name in record_form.fields), None)
+        _described_by_check(record_form[first] if first else lookup["number"], check, recent_use)
     return render(
         request,
         "venues/desk.html",

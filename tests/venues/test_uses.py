@@ -654,3 +654,26 @@ def test_the_desk_shows_a_refused_number_back_without_its_control_characters(cli
     assert "\x00" not in desk.text
     assert 'value="K1234567"' in desk.text
     assert "A card number has only the letters A–Z" in desk.text
+
+
+def _described_by(page: str, name: str) -> list[str]:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)[0]
+    return re.search(r'aria-describedby="([^"]*)"', tag)[1].split()
+
+
+def test_the_desks_result_describes_the_field_that_has_the_keyboard(client, venue_user, venue, card):
+    # Found in review: the result was a live region already in the page when it loaded, so a
+    # screen reader said nothing; the keyboard stays in the number field (a refusal) or moves to
+    # the first ticket field (a valid card), which now name the result.
+    client.force_login(venue_user)
+
+    unknown = client.get(reverse("venues:desk"), {"number": "ZZ999999"}).text
+    valid = client.get(reverse("venues:desk"), {"number": card.number}).text
+
+    assert _described_by(unknown, "number")[0] == "check-heading"
+    assert 'id="check-heading"' in unknown
+    assert _described_by(valid, "child_tickets")[:1] == ["check-heading"]
+    _record(venue, venue_user, _data(card))
+    again = client.get(reverse("venues:desk"), {"number": card.number}).text
+    assert _described_by(again, "child_tickets")[:2] == ["check-heading", "recent-use"]
+    assert 'id="recent-use"' in again
