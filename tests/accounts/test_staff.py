@@ -346,7 +346,8 @@ def test_the_refusal_of_a_holders_address_does_not_say_it_is_a_holders(client, c
         "if this is it, ask Kaikukeskus."
     ]
     logged = [r.getMessage() for r in caplog.records if "invitation.staff_refused" in r.getMessage()]
-    assert len(logged) == 3 and '"reason": "email_holder"' in logged[0]
+    assert len(logged) == 3
+    assert '"reason": "email_holder"' in logged[0]
     assert not any("maija@example.com" in line for line in logged)
 
 
