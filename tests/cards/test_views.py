@@ -1,6 +1,7 @@
 """The distributor's pages: forms keep input and explain refusals, lists don't grow queries."""
 
 import datetime
+import re
 from html import unescape
 
 import pytest
@@ -621,3 +622,14 @@ def test_an_inactive_cards_action_page_says_at_once_that_it_cannot_be_done(
     response = distributor_client.get(reverse(name, args=[card.pk]), follow=True)
     assert response.redirect_chain == [(reverse("cards:detail", args=[card.pk]), 302)]
     assert said in response.text
+
+
+@pytest.mark.parametrize("name", ["update", "omakaiku_email", "omakaiku_close", "switch", "omakaiku"])
+def test_every_action_pages_heading_names_its_card(distributor_client, site, name):
+    # Found in review (WCAG 2.4.6): "Edit details" alone, with several cards open in tabs.
+    card = factories.CardFactory(site=site, number="KK654999", holder__account=factories.HolderUserFactory())
+
+    page = distributor_client.get(reverse(f"cards:{name}", args=[card.pk])).text
+
+    h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)[1]
+    assert "KK654999" in h1
