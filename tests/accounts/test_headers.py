@@ -213,3 +213,13 @@ def test_the_language_cookie_is_as_guarded_as_the_others(client, db):
     assert cookie.value == "sv"
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
+
+
+def test_the_login_message_carries_no_email_address(client, distributor):
+    # Found in review: allauth's "Successfully signed in as jakaja@example.fi" travelled in the
+    # signed, not encrypted, messages cookie to the next page.
+    response = client.post(reverse("account_login"), {"login": distributor.email, "password": factories.PASSWORD})
+
+    assert "example.fi" not in response.cookies["messages"].value
+    page = client.get(response.url, follow=True).content.decode()
+    assert "You are logged in." in page
