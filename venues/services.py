@@ -563,7 +563,8 @@ def _import_rows_read(content: bytes) -> list[ImportRow]:
             rows.append(ImportRow(line, dict(zip(IMPORT_COLUMNS, cells, strict=True))))
             if len(rows) > MAX_IMPORT_ROWS:
                 raise ValidationError(
-                    _("The file has more than %(max)s rows. Split it into smaller files.") % {"max": MAX_IMPORT_ROWS},
+                    _("The file has more than %(max)s rows. Split it into smaller files.")
+                    % {"max": number_format(MAX_IMPORT_ROWS, force_grouping=True)},
                     code="too_many_rows",
                 )
     except csv.Error as error:

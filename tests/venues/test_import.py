@@ -600,3 +600,12 @@ def test_a_file_confirmed_twice_at_the_same_moment_is_imported_once():
     said = [" ".join(str(m) for m in get_messages(response.wsgi_request)) for response in responses]
     assert sorted("Imported: 50." in text for text in said) == [False, True]
     assert any("This file has been imported already" in text for text in said), said
+
+
+def test_a_file_of_too_many_rows_says_the_limit_as_numbers_are_written(venue, venue_user, card):
+    rows = [f"{card.number},{_day()},culture,0,0,0"] * (services.MAX_IMPORT_ROWS + 1)
+
+    error = _refusal(venue, venue_user, _csv(*rows))
+
+    assert error.code == "too_many_rows"
+    assert error.messages == ["The file has more than 20,000 rows. Split it into smaller files."]
