@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import EMAIL_MAX_LENGTH, Form, WholeNumberField
+from accounts.forms import EMAIL_MAX_LENGTH, Form, LanguageSelect, WholeNumberField
 from accounts.models import Municipality
 
 from .models import Card, Holder
@@ -139,7 +139,11 @@ class HolderFieldsMixin(Form):
 
 def _language_field():
     return forms.ChoiceField(
-        label=_("Language of the OmaKaiku emails"), choices=settings.LANGUAGES, initial=get_language, required=False
+        label=_("Language of the OmaKaiku emails"),
+        choices=settings.LANGUAGES,
+        initial=get_language,
+        required=False,
+        widget=LanguageSelect,
     )
 
 

@@ -120,7 +120,7 @@ def card_number_normalize(raw: str) -> str:
     Only ASCII is uppercased: ``"ß".upper()`` is ``"SS"``, and a number typed with letters that
     are not on any card must be refused, not turned into another card's number.
     """
-    number = re.sub(r"[\s-]+", "", raw or "")
+    number = re.sub(r"[\s-]+", "", (raw or "").translate(CARD_NUMBER_LOOKALIKES))
     return number.upper() if number.isascii() else number
 
 

@@ -1116,8 +1116,10 @@ def offer_save(
                 if current is None:
                     raise OfferGone()
                 if current.updated_at != seen_updated_at:
-                    # What was changed since, read from the offer's history: a save that
-                    # undoes none of it (it changes other fields) goes through.
+                    # What was changed since, read from the offer's history. The form sends
+                    # every field, so any real change made since is undone by it and named;
+                    # only a change that left the values as they were ("Show" on an offer
+                    # already shown) lets the save through.
                     opened = current.history.filter(updated_at=seen_updated_at).first()
                     undone = [
                         name

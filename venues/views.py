@@ -225,8 +225,12 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request, venue_pk)
     try:
         recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=request.user, content=content)
-    except ValidationError as error:
+    except Exception as error:
+        # Nothing was imported: the confirmation must not read as done when sent again (a cache
+        # outside the database, Redis, keeps the claim whatever the transaction does).
         services.import_preview_release(user=request.user, token=request.POST.get("token", ""))
+        if not isinstance(error, ValidationError):
+            raise
         messages.error(request, " ".join(error.messages))
         return redirect(f"{reverse('venues:import')}?venue={venue.pk}")
     services.import_preview_done(user=request.user, token=request.POST.get("token", ""))

@@ -197,5 +197,7 @@ def test_every_choice_of_a_language_names_it_alike(distributor_client):
 
     select = re.search(r'<select name="language"[^>]*>(.*?)</select>', page, re.S)[1]
     assert re.findall(r">([^<]+)</option>", select) == ["Suomi", "Svenska", "English"]
+    # Each read in its own language (WCAG 3.1.2), as in the switcher.
+    assert re.findall(r'<option value="(\w+)"[^>]*lang="(\w+)"', select) == [("fi", "fi"), ("sv", "sv"), ("en", "en")]
     switcher = re.search(r'<select id="lang-select"[^>]*>(.*?)</select>', page, re.S)[1]
     assert re.findall(r">([^<]+)</option>", switcher) == ["Suomi", "Svenska", "English"]

@@ -43,7 +43,7 @@ def test_the_admins_card_list_sorts_by_number_and_by_no_column_without_an_index(
     assert _rows(by_status) == cards[::-1]
 
 
-@pytest.mark.parametrize("term", ["c00 000-03", "C0000003", " c0000003 "])
+@pytest.mark.parametrize("term", ["c00 000-03", "C0000003", " c0000003 ", "C000\u20130003", "C000\u22120003"])
 def test_the_admin_finds_a_card_and_its_uses_by_the_whole_number_as_typed(admin_client, site, term):
     card = factories.CardFactory(site=site, number="C0000003")
     other = factories.CardFactory(site=site, number="C0000004")

@@ -198,6 +198,27 @@ def test_a_failed_import_sent_again_is_not_said_to_be_imported(client, venue_use
     assert "The checked file is no longer available" in again.text
 
 
+def test_an_import_that_crashed_is_not_said_to_be_imported_with_a_cache_outside_the_database(
+    client, venue_user, venue, card, monkeypatch, settings
+):
+    # Found in review: with Redis (here the process's own cache, which no rollback touches
+    # either) a confirmation whose import crashed left its claim, and the retry said "imported".
+    settings.CACHES = settings.CACHES | {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    client.force_login(venue_user)
+    token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+
+    def crashes(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "card_uses_import", crashes)
+    with pytest.raises(RuntimeError):
+        client.post(reverse("venues:import_confirm"), {"token": token})
+    again = client.post(reverse("venues:import_confirm"), {"token": token}, follow=True)
+
+    assert "has been imported already" not in again.text
+    assert not CardUse.objects.exists()
+
+
 @pytest.mark.parametrize("token", ["None", ""])
 def test_a_token_of_none_is_no_file(client, venue_user, venue, card, token):
     client.force_login(venue_user)
