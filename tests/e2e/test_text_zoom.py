@@ -29,16 +29,26 @@ def _overflow(page, url, paths) -> list[str]:
     return wide
 
 
-def test_staff_pages_reflow_with_the_text_zoomed(page, url, distributor, venue_user, venue, site):
+@pytest.mark.parametrize("language", ["en", "fi", "sv"])
+def test_staff_pages_reflow_with_the_text_zoomed(
+    page, url, distributor, venue_user, coordinator, venue, site, language
+):
+    # Swedish labels are the longest ("Utfärdande verksamhetsställe"); a staff list holds addresses.
     start = timezone.localdate() - datetime.timedelta(days=30)
     card = factories.CardFactory(site=site, number="KK230723", issued_on=start, valid_from=start)
+    factories.MembershipFactory(site=site, user__email="uusi.jakaja.pitkalla.nimella@example.fi")
     _zoom_text(page)
 
-    log_in(page, url, distributor)
-    wide = _overflow(page, url, [f"/cards/{card.pk}/", "/cards/new/", "/stats/"])
-    page.context.clear_cookies()
-    log_in(page, url, venue_user)
-    wide += _overflow(page, url, [f"/venue/?number={card.number}", "/venue/offers/new/"])
+    wide = []
+    for user, paths in (
+        (distributor, [f"/cards/{card.pk}/", "/cards/new/", "/stats/"]),
+        (venue_user, [f"/venue/?number={card.number}", "/venue/offers/new/"]),
+        (coordinator, [f"/region/sites/{site.pk}/", "/region/sites/new/", "/region/"]),
+    ):
+        page.context.clear_cookies()
+        log_in(page, url, user)
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": url("/")}])
+        wide += _overflow(page, url, paths)
 
     assert wide == []
 
