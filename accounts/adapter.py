@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .mfa import mfa_required, totp_enabled
+from .mfa import mfa_required
 from .models import User
 from .security_log import security_event
 from .tasks import password_state, send_password_reset_email
@@ -64,16 +64,20 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth asks for the password again before an authenticator is added; it counts only
         its own re-entry, not the login. An administrator or coordinator is sent to set up two-step
         verification straight after logging in, and was asked for the password twice in a row:
-        for the first authenticator, a password login within the same few minutes counts too.
-        Changing or removing an authenticator still asks again."""
+        for the first authenticator, and for its recovery codes shown straight after it was set
+        up, a password login within the same few minutes counts too. Changing or removing an
+        authenticator set up before that login still asks again."""
         required = super().is_reauthentication_required(app=app, **kwargs)
         user = getattr(self.request, "user", None)
         if not required or app != "allauth.mfa" or user is None or not user.is_authenticated:
             return required
-        if totp_enabled(user):
-            return True
         logins = [record for record in get_authentication_records(self.request, user) if record["method"] == "password"]
-        return not logins or time.time() - logins[-1]["at"] >= account_settings.REAUTHENTICATION_TIMEOUT
+        if not logins or time.time() - logins[-1]["at"] >= account_settings.REAUTHENTICATION_TIMEOUT:
+            return True
+        set_up = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).values_list(
+            "created_at", flat=True
+        )
+        return any(created.timestamp() < logins[-1]["at"] for created in set_up)
 
     def send_password_reset_mail(self, user, email, context):
         """Queue the mail instead of sending it in the request, and only to the page's own side.
