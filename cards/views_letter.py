@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import InvitationDelivery
@@ -21,12 +20,9 @@ from accounts.permissions import distributor_required
 from . import selectors
 from .models import Card
 
-LETTER_LANGUAGES = [
-    ("fi", _("Finnish")),
-    ("fi_plain", _("Finnish, easy-to-read (selkokieli)")),
-    ("sv", _("Swedish")),
-    ("en", _("English")),
-]
+# Each language named in itself, as every choice of a language is (settings.LANGUAGES); the
+# easy-to-read Finnish by its own Finnish name.
+LETTER_LANGUAGES = [("fi", "Suomi"), ("fi_plain", "Selkosuomi"), ("sv", "Svenska"), ("en", "English")]
 _HTML_LANG = {"fi": "fi", "fi_plain": "fi", "sv": "sv", "en": "en"}
 
 
@@ -47,7 +43,7 @@ def card_letter(request: HttpRequest, pk: int) -> HttpResponse:
             "letter_language": chosen,
             "letter_lang_attr": _HTML_LANG[chosen],
             "letter_template": f"cards/letter/{chosen}.html",
-            "languages": LETTER_LANGUAGES,
+            "languages": [(code, name, _HTML_LANG[code]) for code, name in LETTER_LANGUAGES],
             # "invited": an invitation went to the holder (always so for an X or Z card), who
             # has not yet set a password; the letter then says where to look, not whom to ask.
             "omakaiku": "" if account is None else "invited" if account.activated_at is None else "active",

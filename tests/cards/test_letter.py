@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -186,3 +187,20 @@ def test_a_mobile_only_cards_letter_does_not_speak_of_losing_a_plastic_card(
     )
     assert physical_only not in _letter(distributor_client, x_card, lang=lang)[1]
     assert physical_only in _letter(distributor_client, card, lang=lang)[1]
+
+
+def test_the_letters_languages_are_named_in_themselves(distributor_client, site):
+    # Found in review: "Finska, Lättläst finska, …" on a Swedish page, the one language choice
+    # not named and marked in its own language.
+    card = factories.CardFactory(site=site)
+    distributor_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+
+    page = distributor_client.get(reverse("cards:letter", args=[card.pk])).content.decode()
+
+    select = re.search(r'<select id="letter-lang"[^>]*>(.*?)</select>', page, re.S)[1]
+    assert re.findall(r'lang="(\w+)"[^>]*>([^<]+)</option>', select) == [
+        ("fi", "Suomi"),
+        ("fi", "Selkosuomi"),
+        ("sv", "Svenska"),
+        ("en", "English"),
+    ]

@@ -35,13 +35,19 @@ def test_staff_pages_reflow_with_the_text_zoomed(
 ):
     # Swedish labels are the longest ("Utfärdande verksamhetsställe"); a staff list holds addresses.
     start = timezone.localdate() - datetime.timedelta(days=30)
-    card = factories.CardFactory(site=site, number="KK230723", issued_on=start, valid_from=start)
+    card = factories.CardFactory(
+        site=site,
+        number="KK230723",
+        issued_on=start,
+        valid_from=start,
+        holder__account=factories.HolderUserFactory(email="kaikukortti.pitka.osoite1@example.fi"),
+    )
     factories.MembershipFactory(site=site, user__email="uusi.jakaja.pitkalla.nimella@example.fi")
     _zoom_text(page)
 
     wide = []
     for user, paths in (
-        (distributor, [f"/cards/{card.pk}/", "/cards/new/", "/stats/"]),
+        (distributor, [f"/cards/{card.pk}/", f"/cards/{card.pk}/letter/", "/cards/new/", "/stats/"]),
         (venue_user, [f"/venue/?number={card.number}", "/venue/offers/new/"]),
         (coordinator, [f"/region/sites/{site.pk}/", "/region/sites/new/", "/region/"]),
     ):
