@@ -8,9 +8,11 @@ import pytest
 import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.mfa import DEMO_TOTP_SECRET, demo_totp_ensure, totp_code, totp_secret
 from tests import factories
@@ -277,3 +279,27 @@ def test_an_authenticator_set_up_before_this_login_still_asks_for_the_password_t
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_reauthenticate"))
+
+
+@pytest.mark.parametrize(
+    ("language", "ours", "allauths"),
+    [
+        ("fi", ["todennussovellus", "varakoodi"], ["tunnistinsovellus", "palautuskoodi"]),
+        ("sv", ["autentiseringsapp", "reservkod"], ["återställningskod"]),
+    ],
+)
+def test_setting_up_two_step_speaks_of_the_app_and_the_codes_in_one_term(client, coordinator, language, ours, allauths):
+    # Found in review: allauth's messages and our pages named the app and the codes differently.
+    Authenticator.objects.filter(user=coordinator).delete()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.post(reverse("account_login"), {"login": coordinator.email, "password": factories.PASSWORD})
+    secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
+    codes = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)}, follow=True).content.decode()
+    with translation.override(language):
+        said = render_to_string("mfa/messages/totp_activated.txt") + render_to_string(
+            "mfa/messages/recovery_codes_generated.txt"
+        )
+
+    text = (codes + said).lower()
+    assert all(word in text for word in ours)
+    assert not any(word in text for word in allauths)
