@@ -260,6 +260,10 @@ def drill(args) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="kk_backup_"))
     dump_file = Path(args.dump_file) if args.dump_file else workdir / f"{source}.dump"
+    if args.dump_file and dump_file.exists():
+        # The drill makes its own dump: a path given here is where it keeps it, never a backup
+        # to test (one passed by mistake, last night's, would be overwritten untested).
+        raise SystemExit(f"{dump_file} exists: --dump-file names a new file for this drill's own dump.")
     clock = Clock()
     print(f"Source {source} on {server.host}:{server.port}, scratch {args.scratch}, dump {dump_file}")
     try:
@@ -336,7 +340,9 @@ def main() -> int:
         help=f"database to restore into; its name must contain 'scratch' (default {DEFAULT_SCRATCH})",
     )
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="parallel pg_restore jobs")
-    parser.add_argument("--dump-file", help="keep the dump at this path (default: a temporary file, removed)")
+    parser.add_argument(
+        "--dump-file", help="keep this drill's dump at this new path (default: a temporary file, removed)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (and dump) for inspection")
     args = parser.parse_args()
     try:

@@ -1,7 +1,7 @@
 """Restart PostgreSQL under load: Kaikukanta answers 503 (never 500) meanwhile and recovers by itself.
 
-    .venv/bin/python bench/pg_outage.py [--database-url postgres://postgres@127.0.0.1:5432/kk_bench]
-        [--restart-command "pg_ctlcluster 15 main restart"] [--duration 30] [--restart-at 10]
+    .venv/bin/python bench/pg_outage.py --database-url postgres://postgres@127.0.0.1:5433/kk_outage
+        (--restart-command "..." | --restart-this-server) [--duration 30] [--restart-at 10]
 
 It prepares the database (creates it, migrates, creates the cache tables, and runs ``seed_demo``
 if the demo venue login is missing), starts gunicorn with production settings (DEBUG off) on a
@@ -14,8 +14,18 @@ check: every write the client saw succeed is in the database exactly once, and n
 is. The exit status is 1 if there was a 500 or the data check failed.
 
 The restart takes the whole PostgreSQL server down for a few seconds: everybody's connections
-to it are cut, not only this script's. The database must be on 127.0.0.1. The recorded uses
-stay in the database (they are ordinary demo data).
+to it are cut, not only this script's. So it restarts nothing it is not told to: give the command
+that restarts a server of your own (``--restart-command``), or say that the server on the URL's
+port is yours alone (``--restart-this-server``: its cluster restarted with ``pg_ctlcluster``,
+and refused while another database on it has a session). A throwaway server of your own, as the
+``postgres`` user (PostgreSQL refuses to run as root)::
+
+    initdb -D /tmp/kk-outage-pg && pg_ctl -D /tmp/kk-outage-pg -o "-p 5433 -k /tmp" -l /tmp/kk-outage-pg.log start
+    .venv/bin/python bench/pg_outage.py --database-url postgres://postgres@127.0.0.1:5433/kk_outage \
+        --restart-command "pg_ctl -D /tmp/kk-outage-pg -m fast -o '-p 5433 -k /tmp' -l /tmp/kk-outage-pg.log restart"
+
+(run the script as the same user, or wrap the command in ``su postgres -c '...'``). The database
+must be on 127.0.0.1. The recorded uses stay in the database (they are ordinary demo data).
 """
 
 import argparse
@@ -249,7 +259,12 @@ def table(results: list[Result]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/kk_bench")
-    parser.add_argument("--restart-command", help="default: pg_ctlcluster for the cluster on the URL's port")
+    parser.add_argument("--restart-command", help="the command that restarts your own PostgreSQL server")
+    parser.add_argument(
+        "--restart-this-server",
+        action="store_true",
+        help="restart the cluster on the URL's port with pg_ctlcluster (a server that is yours alone)",
+    )
     parser.add_argument("--duration", type=float, default=30, help="seconds of load (default 30)")
     parser.add_argument("--restart-at", type=float, default=10, help="seconds into the load (default 10)")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between one thread's requests")
@@ -258,6 +273,12 @@ def main() -> int:
     parts = urllib.parse.urlsplit(args.database_url)
     if parts.scheme not in ("postgres", "postgresql", "pgsql") or parts.hostname != "127.0.0.1":
         raise SystemExit("Only a PostgreSQL database on 127.0.0.1 (postgres://...@127.0.0.1:port/name).")
+    if not args.restart_command and not args.restart_this_server:
+        raise SystemExit(
+            f"This restarts the whole PostgreSQL server on port {parts.port or 5432}, cutting every connection to "
+            "every database on it. Give --restart-command for a server of your own (the script's docstring shows "
+            "one), or --restart-this-server if that server is yours alone."
+        )
     restart_command = args.restart_command or default_restart_command(parts.port or 5432)
 
     # The script's own ORM use (checks before and after) and the manage.py commands: development settings.
@@ -276,6 +297,18 @@ def main() -> int:
     from venues.services import desk_use_key
 
     prepare_database(args.database_url, {**base_env, "DEBUG": "true"})
+    if not args.restart_command:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND datname IS NOT NULL AND datname <> current_database()"
+            )
+            (others,) = cursor.fetchone()
+        if others:
+            raise SystemExit(
+                f"{others} session(s) on other databases of this server: it is not yours alone. "
+                "Give --restart-command for a server of your own."
+            )
     cards = writable_cards()
     if not cards:
         raise SystemExit("No card the demo venue may record a use on: run manage.py seed_demo.")
