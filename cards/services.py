@@ -106,10 +106,24 @@ def _refuse(field: str | None, message: str, code: str) -> ValidationError:
 
 # What spreadsheets, word processors and phone keyboards put in a card number for a space or a
 # dash: a no-break space (Finnish number formats group digits with one), a narrow one, a
-# non-breaking hyphen, figure and en dashes, a minus sign. Read as a space or a dash wherever a
-# number is typed (the desk, the card forms) or imported.
+# non-breaking hyphen, figure, en and em dashes, a minus sign. Read as a space or a dash wherever a
+# number is typed (the desk, the card forms) or imported. The invisible characters a number
+# pasted from a mail or a spreadsheet brings along (zero-width space, word joiner, byte order
+# mark) are dropped: the cashier sees a number that looks right. (A file with them is refused
+# whole before this: there they tell of a broken file.)
 CARD_NUMBER_LOOKALIKES = str.maketrans(
-    {"\u00a0": " ", "\u202f": " ", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-"}
+    {
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u200b": None,
+        "\u2060": None,
+        "\ufeff": None,
+    }
 )
 
 
