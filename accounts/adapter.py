@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .mfa import mfa_required
+from .mfa import mfa_required, totp_enabled
 from .models import User
 from .security_log import security_event
 from .tasks import password_state, send_password_reset_email
@@ -64,9 +64,9 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth asks for the password again before an authenticator is added; it counts only
         its own re-entry, not the login. An administrator or coordinator is sent to set up two-step
         verification straight after logging in, and was asked for the password twice in a row:
-        for the first authenticator, and for its recovery codes shown straight after it was set
-        up, a password login within the same few minutes counts too. Changing or removing an
-        authenticator set up before that login still asks again."""
+        for the first authenticator, and for the page of the recovery codes made with it, shown
+        straight after, a password login within the same few minutes counts too. Anything else
+        once an authenticator exists (switching it off, new codes, their download) asks again."""
         required = super().is_reauthentication_required(app=app, **kwargs)
         user = getattr(self.request, "user", None)
         if not required or app != "allauth.mfa" or user is None or not user.is_authenticated:
@@ -74,10 +74,15 @@ class AccountAdapter(DefaultAccountAdapter):
         logins = [record for record in get_authentication_records(self.request, user) if record["method"] == "password"]
         if not logins or time.time() - logins[-1]["at"] >= account_settings.REAUTHENTICATION_TIMEOUT:
             return True
-        set_up = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).values_list(
-            "created_at", flat=True
-        )
-        return any(created.timestamp() < logins[-1]["at"] for created in set_up)
+        if not totp_enabled(user):
+            return False  # the first authenticator, just after the password login
+        # Only the page allauth shows straight after the setup, for the codes made with it:
+        # switching the app off, or making or downloading codes, still asks (a session left open).
+        match = getattr(self.request, "resolver_match", None)
+        if self.request.method != "GET" or match is None or match.url_name != "mfa_view_recovery_codes":
+            return True
+        made = Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES)
+        return not any(created.timestamp() >= logins[-1]["at"] for created in made.values_list("created_at", flat=True))
 
     def send_password_reset_mail(self, user, email, context):
         """Queue the mail instead of sending it in the request, and only to the page's own side.
