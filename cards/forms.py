@@ -12,7 +12,7 @@ from accounts.forms import EMAIL_MAX_LENGTH, Form, LanguageSelect, WholeNumberFi
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import CARD_NUMBER_LOOKALIKES, NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, holder_data_validate
+from .services import NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, card_number_tidy, holder_data_validate
 
 # The longest card number as typed: 20 characters in groups with spaces or dashes.
 NUMBER_MAX_LENGTH = 40
@@ -39,7 +39,7 @@ class CardNumberField(forms.CharField):
 
     def to_python(self, value):
         value = super().to_python(value)
-        value = value.translate(CARD_NUMBER_LOOKALIKES) if value else value
+        value = card_number_tidy(value) if value else value
         if value and not re.fullmatch(r"[A-Za-z0-9 -]+", value):
             raise ValidationError(self.error_messages["invalid_characters"], code="invalid_characters")
         if value and not re.search(r"[A-Za-z0-9]", value):

@@ -15,6 +15,7 @@ the admin's actions, management commands and imports.
 import calendar
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
@@ -104,27 +105,28 @@ def _refuse(field: str | None, message: str, code: str) -> ValidationError:
     return ValidationError({field: error}) if field else error
 
 
-# What spreadsheets, word processors and phone keyboards put in a card number for a space or a
-# dash: a no-break space (Finnish number formats group digits with one), a narrow one, a
-# non-breaking hyphen, figure, en and em dashes, a minus sign. Read as a space or a dash wherever a
-# number is typed (the desk, the card forms) or imported. The invisible characters a number
-# pasted from a mail or a spreadsheet brings along (zero-width space, word joiner, byte order
-# mark) are dropped: the cashier sees a number that looks right. (A file with them is refused
-# whole before this: there they tell of a broken file.)
-CARD_NUMBER_LOOKALIKES = str.maketrans(
-    {
-        "\u00a0": " ",
-        "\u202f": " ",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u200b": None,
-        "\u2060": None,
-        "\ufeff": None,
-    }
-)
+# Invisible characters a number pasted from a mail, a chat or a spreadsheet brings along: a soft
+# hyphen, zero-width spaces and joiners, direction marks, a word joiner, a byte order mark.
+_CARD_NUMBER_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
+
+
+def card_number_tidy(raw: str) -> str:
+    """A card number as typed or pasted, with what spreadsheets, word processors, phones and mail
+    put in it read as what it stands for: any dash (an en or em dash, a non-breaking hyphen:
+    Unicode's dashes) and a minus sign as a dash, any space (a no-break space, Finnish
+    digit grouping's narrow one) as a space, and the invisible characters above dropped (the
+    cashier sees a number that looks right). Used wherever a number is typed (the desk, the card
+    forms, the admin's search) or imported; a direction override (U+202E) is left, to be refused.
+    """
+    if raw.isascii():
+        return raw
+    tidy = []
+    for char in raw:
+        if char in _CARD_NUMBER_INVISIBLE:
+            continue
+        category = unicodedata.category(char)
+        tidy.append("-" if category == "Pd" or char == "\u2212" else " " if category == "Zs" else char)
+    return "".join(tidy)
 
 
 def card_number_normalize(raw: str) -> str:
@@ -134,7 +136,7 @@ def card_number_normalize(raw: str) -> str:
     Only ASCII is uppercased: ``"ß".upper()`` is ``"SS"``, and a number typed with letters that
     are not on any card must be refused, not turned into another card's number.
     """
-    number = re.sub(r"[\s-]+", "", (raw or "").translate(CARD_NUMBER_LOOKALIKES))
+    number = re.sub(r"[\s-]+", "", card_number_tidy(raw or ""))
     return number.upper() if number.isascii() else number
 
 

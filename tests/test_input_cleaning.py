@@ -81,7 +81,7 @@ def test_a_whole_number_is_still_a_number():
     assert WholeNumberField(max_digits=4, min_value=0).clean(" 12 ") == 12
 
 
-@pytest.mark.parametrize("typed", ["Kß12345", "K123\x004567", "K1234567\u202e", "К1234567", "K1234567\u200e", "K12;34"])
+@pytest.mark.parametrize("typed", ["Kß12345", "K123\x004567", "K1234567\u202e", "К1234567", "K1234567\u2066", "K12;34"])
 def test_card_numbers_are_ascii_letters_digits_spaces_and_dashes(typed):
     with pytest.raises(forms.ValidationError) as excinfo:
         CardNumberField().clean(typed)

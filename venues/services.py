@@ -30,7 +30,7 @@ from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
 from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
-from cards.services import CARD_NUMBER_LOOKALIKES, card_number_normalize
+from cards.services import card_number_normalize, card_number_tidy
 
 CANCEL_DAYS = 14
 MAX_ASSISTANTS = 10
@@ -603,7 +603,7 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
         values = row.values
         raw = values["card_number"]
         if (number := numbers.get(raw)) is None:
-            typed = raw.translate(CARD_NUMBER_LOOKALIKES)
+            typed = card_number_tidy(raw)
             # As at the desk: "ß" would upper-case to "SS" and could find another card.
             typed_ok = _NUMBER_TYPED.fullmatch(typed.strip()) is not None
             number_error = (

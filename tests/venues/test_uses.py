@@ -637,7 +637,19 @@ def test_an_empty_look_up_says_what_to_type(client, venue_user):
 
 @pytest.mark.parametrize(
     "typed",
-    ["K123\u20134567", "K1234\u00a0567", "K\u2212 1234567", "K123\u20144567", "K1234567\u200b", "\ufeffK1234567"],
+    [
+        "K123\u20134567",
+        "K1234\u00a0567",
+        "K\u2212 1234567",
+        "K123\u20144567",
+        "K1234567\u200b",
+        "\ufeffK1234567",
+        "\u200eK1234567\u200e",
+        "K123\u00ad4567",
+        "K123\u20104567",
+        "K123\uff0d4567",
+        "K123\u20094567",
+    ],
 )
 def test_the_desk_reads_a_dash_or_space_written_otherwise_as_the_import_does(client, venue_user, venue, card, typed):
     # Found in review: the import read an en dash or a no-break space as a dash or a space, the
