@@ -258,12 +258,12 @@ def drill(args) -> int:
     if not database_exists(server, source):
         raise Refused(HOW_TO_CREATE.format(name=source, host=server.host, port=server.port, user=server.user))
 
-    workdir = Path(tempfile.mkdtemp(prefix="kk_backup_"))
-    dump_file = Path(args.dump_file) if args.dump_file else workdir / f"{source}.dump"
-    if args.dump_file and dump_file.exists():
+    if args.dump_file and Path(args.dump_file).exists():
         # The drill makes its own dump: a path given here is where it keeps it, never a backup
         # to test (one passed by mistake, last night's, would be overwritten untested).
-        raise SystemExit(f"{dump_file} exists: --dump-file names a new file for this drill's own dump.")
+        raise SystemExit(f"{args.dump_file} exists: --dump-file names a new file for this drill's own dump.")
+    workdir = None if args.dump_file else Path(tempfile.mkdtemp(prefix="kk_backup_"))
+    dump_file = Path(args.dump_file) if args.dump_file else workdir / f"{source}.dump"
     clock = Clock()
     print(f"Source {source} on {server.host}:{server.port}, scratch {args.scratch}, dump {dump_file}")
     try:
@@ -327,7 +327,7 @@ def drill(args) -> int:
     finally:
         if not args.keep:
             drop(server, args.scratch)
-            if not args.dump_file:
+            if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
 
 

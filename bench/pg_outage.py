@@ -24,8 +24,8 @@ and refused while another database on it has a session). A throwaway server of y
     .venv/bin/python bench/pg_outage.py --database-url postgres://postgres@127.0.0.1:5433/kk_outage \
         --restart-command "pg_ctl -D /tmp/kk-outage-pg -m fast -o '-p 5433 -k /tmp' -l /tmp/kk-outage-pg.log restart"
 
-(run the script as the same user, or wrap the command in ``su postgres -c '...'``). The database
-must be on 127.0.0.1. The recorded uses stay in the database (they are ordinary demo data).
+(run the script as that same user: the command's own quotes would not survive another layer of
+``su -c '...'``). The database must be on 127.0.0.1. The recorded uses stay in the database (they are ordinary demo data).
 """
 
 import argparse
@@ -297,7 +297,12 @@ def main() -> int:
     from venues.services import desk_use_key
 
     prepare_database(args.database_url, {**base_env, "DEBUG": "true"})
-    if not args.restart_command:
+
+    def not_ours_alone() -> str:
+        """Why the server is not this script's alone to restart ("" if nothing says so). A look
+        at one moment: asked again just before the restart, and a guess even then."""
+        if args.restart_command:
+            return ""
         with connections["default"].cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
@@ -305,10 +310,14 @@ def main() -> int:
             )
             (others,) = cursor.fetchone()
         if others:
-            raise SystemExit(
+            return (
                 f"{others} session(s) on other databases of this server: it is not yours alone. "
                 "Give --restart-command for a server of your own."
             )
+        return ""
+
+    if refusal := not_ours_alone():
+        raise SystemExit(refusal)
     cards = writable_cards()
     if not cards:
         raise SystemExit("No card the demo venue may record a use on: run manage.py seed_demo.")
@@ -345,6 +354,9 @@ def main() -> int:
         for thread in threads:
             thread.start()
         time.sleep(args.restart_at)
+        if refusal := not_ours_alone():
+            stop.set()
+            raise SystemExit(refusal)
         restart_started = time.monotonic() - t0
         restart = subprocess.run(shlex.split(restart_command), capture_output=True, text=True)  # noqa: S603
         restart_ended = time.monotonic() - t0
