@@ -9,20 +9,8 @@ from django.utils import timezone
 from cards.models import Offer
 from omakaiku.selectors import offers_current
 from tests import factories
+from tests.venues.test_offers import _offer_data
 from venues import services
-
-
-def _offer_data(**overrides):
-    today = timezone.localdate()
-    return {
-        "category": "culture",
-        "title_fi": "Ilmainen konsertti",
-        "title_sv": "",
-        "title_en": "Free concert",
-        "starts_on": today,
-        "ends_on": today + datetime.timedelta(days=30),
-        "visible": True,
-    } | overrides
 
 
 def test_a_one_day_offer_is_accepted(venue, venue_user):
