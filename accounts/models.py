@@ -273,8 +273,12 @@ class SwedishNameMixin(NamedMixin):
     """A place with a Finnish name and, where it has one, a Swedish name (``name_sv``)."""
 
     def __str__(self):
+        return self._in_language(self.name, self.name_sv)
+
+    @staticmethod
+    def _in_language(name: str, name_sv: str) -> str:
         # In the language of the page or mail being made (the Finnish name where there is no other).
-        return self.name_sv if self.name_sv and get_language() == "sv" else self.name
+        return name_sv if name_sv and get_language() == "sv" else name
 
     def clean(self):
         super().clean()
@@ -284,7 +288,7 @@ class SwedishNameMixin(NamedMixin):
     def names(cls, queryset=None) -> list[tuple[int, str]]:
         """(pk, name in the current language) of each, in the order of their Finnish names."""
         return [
-            (pk, sv if sv and get_language() == "sv" else name)
+            (pk, cls._in_language(name, sv))
             for pk, name, sv in (queryset if queryset is not None else cls.objects.all())
             .order_by("name")
             .values_list("pk", "name", "name_sv")

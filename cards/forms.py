@@ -1,7 +1,5 @@
 """Forms only parse what was typed; the rules live in services.py and speak through its errors."""
 
-import re
-
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +10,14 @@ from accounts.forms import EMAIL_MAX_LENGTH, Form, LanguageSelect, WholeNumberFi
 from accounts.models import Municipality
 
 from .models import Card, Holder
-from .services import NOTE_MAX_LENGTH, REPLACE_REASONS, HolderData, card_number_tidy, holder_data_validate
+from .services import (
+    NOTE_MAX_LENGTH,
+    REPLACE_REASONS,
+    HolderData,
+    card_number_refusal,
+    card_number_tidy,
+    holder_data_validate,
+)
 
 # The longest card number as typed: 20 characters in groups with spaces or dashes.
 NUMBER_MAX_LENGTH = 40
@@ -21,17 +26,9 @@ CHANGE_REASON_MAX_LENGTH = 100
 
 
 class CardNumberField(forms.CharField):
-    """A card number as typed or scanned: ASCII letters and digits, spaces and dashes.
-
-    Anything else is refused, not cleaned or guessed at: ``ß`` upper-cases to ``SS`` and
-    would find another card, and a stray control character means the scan went wrong.
-    """
+    """A card number as typed or scanned, tidied and judged by ``services.card_number_refusal``."""
 
     text_cleaning = False
-    default_error_messages = {
-        "invalid_characters": _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."),
-        "no_number": _("Enter the card number: its letters and digits."),
-    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", NUMBER_MAX_LENGTH)
@@ -40,11 +37,8 @@ class CardNumberField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         value = card_number_tidy(value) if value else value
-        if value and not re.fullmatch(r"[A-Za-z0-9 -]+", value):
-            raise ValidationError(self.error_messages["invalid_characters"], code="invalid_characters")
-        if value and not re.search(r"[A-Za-z0-9]", value):
-            # Only dashes and spaces: nothing is left to look up ("card  is not valid").
-            raise ValidationError(self.error_messages["no_number"], code="no_number")
+        if value and (refusal := card_number_refusal(value)):
+            raise refusal
         return value
 
     def bound_data(self, data, initial):

@@ -129,6 +129,22 @@ def card_number_tidy(raw: str) -> str:
     return "".join(tidy)
 
 
+def card_number_refusal(typed: str) -> ValidationError | None:
+    """Why a card number as typed (after ``card_number_tidy``) cannot be looked up, or None: the
+    one rule of the desk's and the card forms' number field and of an import's rows.
+
+    Only ASCII letters and digits, spaces and dashes: anything else is refused, not cleaned or
+    guessed at (``ß`` upper-cases to ``SS`` and would find another card, and a stray control
+    character means the scan went wrong); and something to look up, not only dashes."""
+    if not re.fullmatch(r"[A-Za-z0-9 -]*", typed):
+        return ValidationError(
+            _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes."), code="invalid_characters"
+        )
+    if not re.search(r"[A-Za-z0-9]", typed):
+        return ValidationError(_("Enter the card number: its letters and digits."), code="no_number")
+    return None
+
+
 def card_number_normalize(raw: str) -> str:
     """Card numbers are compared uppercased and without spaces or dashes, as printed numbers are
     often read aloud or typed in groups.

@@ -30,7 +30,7 @@ from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
 from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
-from cards.services import card_number_normalize, card_number_tidy
+from cards.services import card_number_normalize, card_number_refusal, card_number_tidy
 
 CANCEL_DAYS = 14
 MAX_ASSISTANTS = 10
@@ -358,7 +358,6 @@ class ImportPreview:
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _COUNT = re.compile(r"[0-9]+")
-_NUMBER_TYPED = re.compile(r"[A-Za-z0-9 -]*")
 _FORMULA_CHARS = frozenset(_FORMULA_START)
 # In a file without invisible characters, a row's cells joined by NUL (in no cell, and no
 # whitespace) are checked in one search each: a blank row, and a cell that starts like a
@@ -603,17 +602,10 @@ def _import_rows_parse(rows: list[ImportRow], *, venue: Site) -> list[ImportRow]
         values = row.values
         raw = values["card_number"]
         if (number := numbers.get(raw)) is None:
-            typed = card_number_tidy(raw)
-            # As at the desk: "ß" would upper-case to "SS" and could find another card.
-            typed_ok = _NUMBER_TYPED.fullmatch(typed.strip()) is not None
-            number_error = (
-                _("Enter the card number: its letters and digits.")
-                if not card_number_normalize(typed)
-                else ""
-                if typed_ok
-                else _("A card number has only the letters A–Z, the digits 0–9, spaces and dashes.")
-            )
-            number = numbers[raw] = (card_number_normalize(typed), number_error)
+            tidied = card_number_tidy(raw).strip()
+            # As at the desk ("ß" would upper-case to "SS" and could find another card).
+            refusal = card_number_refusal(tidied)
+            number = numbers[raw] = (card_number_normalize(tidied), refusal.messages[0] if refusal else "")
         raw = values["date"]
         if (date := dates.get(raw)) is None:
             date = dates[raw] = _date_cell(raw)
@@ -960,6 +952,11 @@ def import_preview_store(*, user: User, venue: Site, content: bytes) -> str:
     return token
 
 
+def _taking_key(*, user: User, token: str) -> str:
+    """The cache key that claims a checked file's confirmation (``import_preview_take``)."""
+    return _TAKING_CACHE_KEY.format(user=user.pk, token=hashlib.sha256((token or "").encode()).hexdigest())
+
+
 def _taken_message() -> str:
     return _("This file has been imported already: its uses are in the list. Nothing was recorded twice.")
 
@@ -981,7 +978,7 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
     if stored and token and stored.get("taken") and secrets.compare_digest(stored["taken"].encode(), token.encode()):
         # Sent again with the back button, or a second click: its uses were recorded the first time.
         raise ValidationError(_taken_message(), code="preview_taken")
-    taking = _TAKING_CACHE_KEY.format(user=user.pk, token=hashlib.sha256((token or "").encode()).hexdigest())
+    taking = _taking_key(user=user, token=token)
     if token and cache.get(taking):
         # Being imported by the same confirmation sent a moment ago (its file is gone already).
         raise ValidationError(_taken_message(), code="preview_taken")
@@ -1005,7 +1002,7 @@ def import_preview_take(*, user: User, token: str) -> tuple[int, bytes]:
 
 def import_preview_release(*, user: User, token: str) -> None:
     """An import that failed: its confirmation no longer counts as taken (nothing was recorded)."""
-    cache.delete(_TAKING_CACHE_KEY.format(user=user.pk, token=hashlib.sha256((token or "").encode()).hexdigest()))
+    cache.delete(_taking_key(user=user, token=token))
 
 
 def import_preview_done(*, user: User, token: str) -> None:
