@@ -296,7 +296,7 @@ def membership_remove(*, actor: User, membership: SiteMembership) -> None:
         membership._history_user = actor
         membership.delete()
         user = User.objects.select_for_update().get(pk=membership.user_id)
-        if user.awaits_password and not (user.memberships.exists() or user.coordinated_regions.exists()):
+        if user.invitation_ended:
             # Invited for nothing now: a password set from the mail would open a login that no
             # site lists, which only a national admin could find. A new invitation sends a new link.
             user.invited_at = None

@@ -12,7 +12,8 @@ The rules (docs/rules.md, "Sites and holders"):
 - A card's own site changes the card (edit, renew, inactivate, switch) while it is active.
 - A site keeps read access to a card it issued after the card was inactivated, but sees the
   holder only as they were while the site managed them (``card_view_window``).
-- Any Kaikukanta user may check whether a card number is valid: status and validity only.
+- Any working staff member (a site, a region or admin access still in force) may check whether
+  a card number is valid: status and validity only.
 - Kaikukeskus admins (Django admin access) act through admin actions: reactivate, inactivate,
   move to another site. A regional coordinator moves the cards of a closed site in their region.
 """

@@ -207,6 +207,11 @@ class Card(models.Model):
             return True
         return any(period.covers(day) for period in self.periods.all())
 
+    def was_inactive_on(self, day: datetime.date) -> bool:
+        """Whether an inactivation had cut off the validity ``day`` would have had (a card
+        reactivated since is active now, but was not on that day)."""
+        return any(period.cut_off(day) for period in self.periods.all())
+
     # What people read for each state (the badge: cards/templatetags/card_tags.py).
     STATE_LABELS = {"active": _("Valid"), "expired": _("Expired"), "inactive": _("Inactive")}
 
@@ -227,13 +232,14 @@ class Card(models.Model):
 
 
 class ValidityPeriod(models.Model):
-    """One stretch of validity of a card: appended on registration, renewal and reactivation.
+    """One stretch of validity of a card: appended on registration, renewal, reactivation and
+    replacement (the new card continues the lost one's validity).
 
-    Periods are never edited or removed, so the register can always say whether a card was
-    valid on a given day (a use recorded late, "cards valid on a day" in statistics). The
-    card's own ``valid_from``/``valid_until`` repeat its newest period for fast lists.
-    An inactivation does not shorten a period; ``card.inactivated_on`` ends it, and a later
-    reactivation starts a new period.
+    Periods are never removed and their dates never change, so the register can always say
+    whether a card was valid on a given day (a use recorded late, "cards valid on a day" in
+    statistics). The card's own ``valid_from``/``valid_until`` repeat its newest period for
+    fast lists. An inactivation sets ``ended_on`` on the periods still running (the day of the
+    inactivation is no valid day: ``covers``); a later reactivation starts a new period.
     """
 
     class Cause(models.TextChoices):
@@ -278,6 +284,10 @@ class ValidityPeriod(models.Model):
         if not self.valid_from <= day <= self.valid_until:
             return False
         return self.ended_on is None or day < self.ended_on
+
+    def cut_off(self, day: datetime.date) -> bool:
+        """Whether ``day`` fell in this period after an inactivation ended it early."""
+        return self.ended_on is not None and self.ended_on <= day <= self.valid_until
 
 
 class CardNumberCounter(models.Model):

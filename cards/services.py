@@ -778,6 +778,17 @@ def _omakaiku_nothing_to_do() -> ValidationError:
     )
 
 
+def card_replace_check(*, card: Card) -> None:
+    """Raise the refusal a replacement of ``card`` would meet before a new number is typed: an
+    inactive card, a mobile-only card (nothing printed to replace) or an expired one (renewed
+    first). ``card_replace`` checks again under its lock, with the site's being open."""
+    card_change_check(card=card)
+    if card.kind != Card.Kind.PHYSICAL:
+        raise _refuse(None, _("A mobile-only card has no printed card to replace."), "replace_not_physical")
+    if card.is_expired(timezone.localdate()):
+        raise _refuse(None, _("This card has expired. Renew it first, then replace it."), "card_expired")
+
+
 def card_inactivate_check(*, card: Card) -> None:
     """Raise the refusal an inactivation of ``card`` would meet (``card_inactivate`` checks again
     under its lock)."""
@@ -1106,15 +1117,13 @@ def card_replace(*, card: Card, actor: User, number: str, reason: str) -> Card:
             "replace_needs_printed_number",
         )
     with transaction.atomic():
-        card = _lock_for(actor, card, CardAction.VIEW, CardAction.ADMIN)
+        # The card's own site only: the new card is printed and handed over there (the admin
+        # has no replace action; a support call is passed to the site).
+        card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
-        if not is_admin(actor):
-            card_require(actor, card, CardAction.CHANGE)
-        if card.kind != Card.Kind.PHYSICAL:
-            raise _refuse(None, _("A mobile-only card has no printed card to replace."), "replace_not_physical")
+        card_require(actor, card, CardAction.CHANGE)
+        card_replace_check(card=card)
         today = timezone.localdate()
-        if card.is_expired(today):
-            raise _refuse(None, _("This card has expired. Renew it first, then replace it."), "card_expired")
         # Read again under a lock of the site (as a registration does): a replacement made while
         # the site closes would leave the new card behind at the closed site.
         site_open = _site_locked_open(card.site)

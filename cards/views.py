@@ -442,11 +442,13 @@ def site_transfer(request: HttpRequest, site_pk: int) -> HttpResponse:
 
 def _replace_offered(user, card: Card) -> bool:
     """Whether the card page offers "Replace card": what ``services.card_replace`` would accept."""
-    return (
-        access.card_permits(user, card, access.CardAction.CHANGE)
-        and card.kind == Card.Kind.PHYSICAL
-        and not card.is_expired()
-    )
+    if not access.card_permits(user, card, access.CardAction.CHANGE):
+        return False
+    try:
+        services.card_replace_check(card=card)
+    except ValidationError:
+        return False
+    return True
 
 
 @distributor_required
@@ -454,9 +456,9 @@ def _replace_offered(user, card: Card) -> bool:
 def card_replace(request: HttpRequest, pk: int) -> HttpResponse:
     """A lost or broken card: inactivate it and register the new printed number in one step."""
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _refused_at_once(request, card):
+    if refused := _refused_at_once(request, card, check=services.card_replace_check):
         return refused
-    if not _replace_offered(request.user, card):
+    if not access.card_permits(request.user, card, access.CardAction.CHANGE):
         messages.error(request, _("Only a valid physical card of your site can be replaced."))
         return redirect("cards:detail", pk=card.pk)
     form = CardReplaceForm(request.POST or None)

@@ -529,16 +529,21 @@ _PLACE_PARENT = {"site": "municipality", "municipality": "region"}
 
 
 def _figure_columns(
-    level: StatsLevel, *, categories: list[str], with_municipalities: bool, label: Column
+    level: StatsLevel, *, categories: list[str], with_municipalities: bool, label: Column, group: str
 ) -> list[Column]:
     names = _category_labels()
     columns = [label]
+    # Grouped by place, a card is in one row (its site's): the distinct counts add up to the
+    # total, which is their sum (``_figures``), and must be protected as any other sum: two
+    # hidden cells of a column whose other cells and total are shown are worked out from them.
+    # Over years or months a card can be in several rows: the total is only a lower bound there.
+    cards_add_up = group in ("region", "municipality", "site")
     if level == StatsLevel.VENUE:
-        columns.append(Column("cards_used", _("Distinct cards visited"), personal=True, additive=False))
+        columns.append(Column("cards_used", _("Distinct cards visited"), personal=True, additive=cards_add_up))
     else:
         columns += [
             Column("cards_registered", _("Cards registered"), personal=True),
-            Column("cards_used", _("Cards taken into use"), personal=True, additive=False),
+            Column("cards_used", _("Cards taken into use"), personal=True, additive=cards_add_up),
         ]
     columns += [Column(f"adult_{c}", _("Adult uses: %(category)s") % {"category": names[c]}) for c in categories]
     columns += [Column(f"child_{c}", _("Child uses: %(category)s") % {"category": names[c]}) for c in categories]
@@ -748,7 +753,11 @@ def _figure_table(*, slug, title, scope, filters, group, start, end, keys_labels
     found = _figures(scope=scope, filters=filters, group=group, start=start, end=end)
     figures, totals, with_municipalities = found.by_key, found.totals, found.with_municipalities
     columns = _figure_columns(
-        _level(scope), categories=_categories(filters), with_municipalities=with_municipalities, label=label_column
+        _level(scope),
+        categories=_categories(filters),
+        with_municipalities=with_municipalities,
+        label=label_column,
+        group=group,
     )
     keys_labels = keys_labels(figures) if callable(keys_labels) else keys_labels
     rows = [_figure_row(label, figures.get(key), columns) for key, label in keys_labels]

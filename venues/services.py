@@ -29,7 +29,7 @@ from accounts.compiled import CompiledQuery
 from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
-from cards.models import Card, CardUse, Holder, Offer, ValidityPeriod
+from cards.models import MAX_CHILDREN, Card, CardUse, Holder, Offer, ValidityPeriod
 from cards.services import card_number_normalize, card_number_refusal, card_number_tidy
 
 CANCEL_DAYS = 14
@@ -97,6 +97,11 @@ def _card_problem(card: Card | None, on: datetime.date) -> tuple[str, str]:
         return _("The card expired on %(date)s. The holder can renew it where it was issued.") % {
             "date": date_format(card.valid_until, "j.n.Y")
         }, "card_expired"
+    if card.was_inactive_on(on):
+        # Inactivated on or before that day, reactivated by an admin later.
+        return _("The card was inactive on %(date)s: it was reactivated later.") % {
+            "date": date_format(on, "j.n.Y")
+        }, "card_inactive_that_day"
     return _("The card was not valid on %(date)s: it had expired and was renewed later.") % {
         "date": date_format(on, "j.n.Y")
     }, "card_not_valid_that_day"
@@ -123,7 +128,7 @@ def card_check(*, number: str, on: datetime.date | None = None) -> CardCheck:
 _CATEGORIES = frozenset(UseCategory.values)
 # Card problems that another date of use would cure: they concern the date, not the card.
 # The others (unknown, inactive, expired) concern the card as a whole, under its number.
-_DATE_PROBLEMS = frozenset({"card_not_yet_issued", "card_not_valid_that_day"})
+_DATE_PROBLEMS = frozenset({"card_not_yet_issued", "card_not_valid_that_day", "card_inactive_that_day"})
 
 
 def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> dict[str, list[ValidationError]]:
@@ -140,7 +145,7 @@ def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> di
     if data.category not in _CATEGORIES:
         add("category", _("Choose a category: culture, education, science or sports."), "category_required")
     for name, value, high in [
-        ("child_tickets", data.child_tickets, 99),
+        ("child_tickets", data.child_tickets, MAX_CHILDREN),
         ("assistant_tickets", data.assistant_tickets, MAX_ASSISTANTS),
         ("clients_under_16", data.clients_under_16, MAX_CLIENTS_UNDER_16),
     ]:
@@ -676,7 +681,8 @@ class _ImportPeriod(NamedTuple):
     valid_until: datetime.date
     ended_on: datetime.date | None
 
-    covers = ValidityPeriod.covers  # the model's own rule, on plain values
+    covers = ValidityPeriod.covers  # the model's own rules, on plain values
+    cut_off = ValidityPeriod.cut_off
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,6 +708,9 @@ class _ImportCard:
     def was_valid_on(self, day: datetime.date) -> bool:
         # As Card.was_valid_on: the day falls in one of the card's validity periods.
         return any(period.covers(day) for period in self.periods)
+
+    def was_inactive_on(self, day: datetime.date) -> bool:
+        return any(period.cut_off(day) for period in self.periods)  # as Card.was_inactive_on
 
 
 def _import_cards(numbers: set[str]) -> dict[str, _ImportCard]:

@@ -188,10 +188,13 @@ def test_another_sites_staff_cannot_replace(other_distributor, mobile_card):
     assert not Card.objects.filter(number="B7654321").exists()
 
 
-def test_an_admin_may_replace(admin_user, mobile_card):
-    new = services.card_replace(card=mobile_card, actor=admin_user, number="B7654321", reason="lost")
-    assert new.site_id == mobile_card.site_id
-    assert new.history.get().history_user == admin_user
+def test_an_admin_cannot_replace(admin_user, mobile_card):
+    # The new card is printed and handed over at the card's site: the admin has no replace path.
+    with pytest.raises(PermissionDenied):
+        services.card_replace(card=mobile_card, actor=admin_user, number="B7654321", reason="lost")
+    mobile_card.refresh_from_db()
+    assert mobile_card.status == Card.Status.ACTIVE
+    assert not Card.objects.filter(number="B7654321").exists()
 
 
 def test_a_taken_number_leaves_the_old_card_active(distributor, site, mobile_card):
@@ -300,13 +303,17 @@ def test_the_card_page_offers_replace_only_where_it_works(distributor_client, di
 
     page = distributor_client.get(reverse("cards:detail", args=[physical.pk]))
     assert replace_url(physical) in page.text
-    for card in (x_card, expired):
+    reasons = {
+        x_card: "A mobile-only card has no printed card to replace.",
+        expired: "This card has expired. Renew it first, then replace it.",
+    }
+    for card, reason in reasons.items():
         page = distributor_client.get(reverse("cards:detail", args=[card.pk]))
         assert replace_url(card) not in page.text
-        # And the address itself sends back to the card page with the reason.
+        # And the address itself sends back to the card page with the service's reason.
         response = distributor_client.get(replace_url(card), follow=True)
         assert response.redirect_chain[-1][0] == reverse("cards:detail", args=[card.pk])
-        assert "Only a valid physical card of your site can be replaced." in response.text
+        assert reason in response.text
 
 
 def test_replacing_from_the_page_opens_the_new_card(distributor_client, mobile_card):

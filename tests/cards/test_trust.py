@@ -20,6 +20,8 @@ from cards import invariants, services
 from cards.models import Card, ValidityPeriod
 from tests import factories
 
+IMPORT_HEADER = "card_number,date,category,child_tickets,assistant_tickets,clients_under_16\n"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -390,7 +392,7 @@ def test_a_use_dated_while_expired_is_refused_after_renewal(distributor, venue, 
             venue_services.card_use_record(venue=venue, actor=venue_user, data=data, idempotency_key="a" * 32)
         assert codes(caught.value) == {"card_not_valid_that_day"}
 
-        content = f"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\n{card.number},{expired_day.isoformat()},culture,0,0,0\n"
+        content = f"{IMPORT_HEADER}{card.number},{expired_day.isoformat()},culture,0,0,0\n"
         preview = venue_services.card_uses_import_preview(venue=venue, content=content.encode())
         assert preview.rows[0].errors
         # A day inside the first period still counts: offline records arrive late.
@@ -416,7 +418,49 @@ def test_a_use_after_inactivation_is_refused_even_after_reactivation(
         data = venue_services.UseData(number=card.number, used_on=gap_day, category="culture")
         with pytest.raises(ValidationError) as caught:
             venue_services.card_use_record(venue=venue, actor=venue_user, data=data, idempotency_key="c" * 32)
-        assert codes(caught.value) == {"card_not_valid_that_day"}
+        # Said as it was: inactive that day (not "expired and renewed"), in the desk and the import.
+        assert codes(caught.value) == {"card_inactive_that_day"}
+        assert caught.value.messages == [f"The card was inactive on {gap_day:%-d.%-m.%Y}: it was reactivated later."]
+        content = f"{IMPORT_HEADER}{card.number},{gap_day.isoformat()},culture,0,0,0\n"
+        preview = venue_services.card_uses_import_preview(venue=venue, content=content.encode())
+        assert preview.rows[0].errors == [f"The card was inactive on {gap_day:%-d.%-m.%Y}: it was reactivated later."]
+        # The day of the inactivation itself was no valid day either; the day before was.
+        inactivated_day = timezone.localdate(start + datetime.timedelta(days=10))
+        data = venue_services.UseData(number=card.number, used_on=inactivated_day, category="culture")
+        with pytest.raises(ValidationError) as caught:
+            venue_services.card_use_record(venue=venue, actor=venue_user, data=data, idempotency_key="d" * 32)
+        assert codes(caught.value) == {"card_inactive_that_day"}
+        day_before = venue_services.UseData(
+            number=card.number, used_on=inactivated_day - datetime.timedelta(days=1), category="culture"
+        )
+        assert venue_services.card_use_record(venue=venue, actor=venue_user, data=day_before, idempotency_key="e" * 32)[
+            1
+        ]
+
+
+def test_a_use_on_the_day_of_the_inactivation_is_refused(distributor, venue, venue_user, site, customer_data):
+    # The day of an inactivation is no valid day: the card was given up (lost) that day.
+    from venues import services as venue_services
+
+    card = register(distributor, site, customer_data)
+    start = timezone.now()
+    with time_machine.travel(start + datetime.timedelta(days=10)):
+        services.card_inactivate(card=card, actor=distributor, reason="lost")
+        today = timezone.localdate()
+    with time_machine.travel(start + datetime.timedelta(days=12)):
+        data = venue_services.UseData(number=card.number, used_on=today, category="culture")
+        with pytest.raises(ValidationError) as caught:
+            venue_services.card_use_record(venue=venue, actor=venue_user, data=data, idempotency_key="f" * 32)
+        assert codes(caught.value) == {"card_inactive"}
+        content = f"{IMPORT_HEADER}{card.number},{today.isoformat()},culture,0,0,0\n"
+        preview = venue_services.card_uses_import_preview(venue=venue, content=content.encode())
+        assert preview.rows[0].errors == ["The card is inactive and cannot be used."]
+        yesterday = venue_services.UseData(
+            number=card.number, used_on=today - datetime.timedelta(days=1), category="culture"
+        )
+        assert venue_services.card_use_record(venue=venue, actor=venue_user, data=yesterday, idempotency_key="0" * 32)[
+            1
+        ]
 
 
 def test_the_backfill_migration_reads_periods_from_history(distributor, site, customer_data):

@@ -263,7 +263,9 @@ def test_per_region_table_is_the_period_by_the_card_sites_region(world):
         {
             "label": "South",
             "cards_registered": S,
-            "cards_used": S,
+            # 1 of 8 (North 7): the column adds up (a card is in its site's region only), so with
+            # North's "×" read as 5 or more a "<5" here would be at most 3: marked "×" as well.
+            "cards_used": X,
             **_uses(culture=1, sports=1, c_culture=1),
             "municipalities": 1,
         },
