@@ -237,6 +237,15 @@ class LanguageSelect(forms.Select):
         return option
 
 
+class MailLanguageForm(Form):
+    language = forms.ChoiceField(
+        label=_("Language of emails"),
+        choices=settings.LANGUAGES,
+        widget=forms.RadioSelect,
+        help_text=_("Password reset links and other emails to you come in this language."),
+    )
+
+
 class StaffInviteForm(Form):
     email = forms.EmailField(label=_("Work email"), max_length=EMAIL_MAX_LENGTH)
     language = forms.ChoiceField(

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterable
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -244,6 +245,21 @@ def user_login_address_follow(*, user: User) -> None:
     verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
     EmailAddress.objects.filter(user=user).delete()
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+
+
+MAIL_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+def user_mail_language_set(*, user: User, language: str) -> None:
+    """The language of a person's emails (``User.language``): invitations, password resets and
+    reminders. Set by the person (OmaKaiku's settings, Kaikukanta's "Your account"), first chosen
+    by whoever invited them."""
+    if language not in MAIL_LANGUAGES:
+        raise ValidationError({"language": ValidationError(_("Choose a language."), code="language_invalid")})
+    if user.language != language:
+        user.language = language
+        user._history_user = user
+        user.save(update_fields=["language"])
 
 
 def user_sessions_end(*, user: User) -> None:

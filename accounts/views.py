@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import SiteCreateForm, StaffInviteForm, add_service_errors
+from .forms import MailLanguageForm, SiteCreateForm, StaffInviteForm, add_service_errors
 from .languages import mail_link_language, remember_mail_language
+from .mfa import totp_enabled
 from .models import Site, SiteMembership, User
 from .permissions import coordinated_region_ids, coordinator_required, staff_required
 from .sessions import session_mark_refreshed, session_seconds_left
@@ -42,6 +43,24 @@ def session_keepalive(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"seconds_left": 0}, status=401)
     session_mark_refreshed(request.session)
     return JsonResponse({"seconds_left": session_seconds_left(request.session)})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """A staff person's own account: the language of their emails (first chosen by whoever
+    invited them), and the way to their password and two-step verification."""
+    user = request.user
+    form = MailLanguageForm(request.POST or None, initial={"language": user.language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_mail_language_set(user=user, language=form.cleaned_data["language"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The language of your emails is saved."))
+            return redirect("account_settings")
+    return render(request, "accounts/account_settings.html", {"form": form, "totp": totp_enabled(user)})
 
 
 @staff_required

@@ -710,6 +710,16 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
         if number is not None and card.kind == Card.Kind.PHYSICAL:
             number = card_number_normalize(number)
             if number != card.number:
+                if re.fullmatch(ASSIGNED_NUMBER_REGEX, number):
+                    # Not the registration's advice ("type only X or Z"): that is refused next.
+                    raise _refuse(
+                        "number",
+                        _(
+                            "Numbers of the form X1234 or Z1234 are assigned by the system. "
+                            "Type the number printed on the card."
+                        ),
+                        "number_reserved",
+                    )
                 if _kind_for_number(number) != Card.Kind.PHYSICAL:
                     raise _refuse(
                         "number", _("A physical card's number cannot be changed to X or Z."), "number_reserved"
@@ -955,6 +965,24 @@ def card_omakaiku_activate(*, card: Card, actor: User, email: str = "", mobile: 
     return card
 
 
+def card_switch_check(*, card: Card) -> None:
+    """Raise the refusal a switch of ``card`` to mobile-only would meet before anything is typed
+    (``card_switch_to_mobile_only`` checks again under its lock): only a customer's physical card
+    has a physical card to give up for an X card."""
+    card_change_check(card=card)
+    if card.kind != Card.Kind.PHYSICAL:
+        raise _refuse(None, _("This card is a mobile-only card already."), "switch_not_physical_customer")
+    if card.holder.kind != Holder.Kind.CUSTOMER:
+        raise _refuse(
+            None,
+            _(
+                "Only a customer's card can be switched to a mobile-only X card. For an organisation, "
+                "inactivate this card and register a Z card for the organisation."
+            ),
+            "switch_not_physical_customer",
+        )
+
+
 def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", language: str = "fi") -> Card:
     """Procedure 6 as one action: give up the physical card and create an X card with OmaKaiku.
 
@@ -964,12 +992,7 @@ def card_switch_to_mobile_only(*, card: Card, actor: User, email: str = "", lang
         card = _lock_for(actor, card, CardAction.VIEW)
         _ensure_editable(card)
         card_require(actor, card, CardAction.HOLDER)
-        if card.kind != Card.Kind.PHYSICAL or card.holder.kind != Holder.Kind.CUSTOMER:
-            raise _refuse(
-                None,
-                _("Only a customer's physical card can be switched to a mobile-only X card."),
-                "switch_not_physical_customer",
-            )
+        card_switch_check(card=card)
         holder = card.holder
         if not email and holder.account_id:
             email = holder.account.email

@@ -306,7 +306,7 @@ def card_omakaiku(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_switch(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
-    if refused := _refused_at_once(request, card):
+    if refused := _refused_at_once(request, card, check=services.card_switch_check):
         return refused
     form = SwitchToMobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

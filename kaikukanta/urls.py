@@ -7,7 +7,7 @@ from django.http import QueryDict
 from django.urls import include, path, re_path
 
 from accounts.text import has_removed_characters, text_clean
-from accounts.views import LogoutView, StaffSetPasswordView, home, session_keepalive
+from accounts.views import LogoutView, StaffSetPasswordView, account_settings, home, session_keepalive
 from kaikukanta import health, pages
 
 
@@ -73,6 +73,7 @@ urlpatterns = [
     path("accounts/", include(allauth_urlpatterns)),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("session/keepalive/", session_keepalive, name="session_keepalive"),
+    path("account/", account_settings, name="account_settings"),
     path("cards/", include("cards.urls")),
     path("region/", include("accounts.urls")),
     path("help/", pages.help_page, name="help"),

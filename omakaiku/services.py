@@ -1,14 +1,13 @@
 import datetime
 
 from allauth.account.models import EmailAddress
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.services import user_sessions_end
+from accounts.services import user_mail_language_set, user_sessions_end
 from cards.models import Card, ValidityPeriod
 
 from . import tasks
@@ -19,7 +18,6 @@ REMINDER_DAYS_BEFORE = 30
 # The "has expired" reminder still goes out this many days after expiry, so a day the job
 # did not run (a holiday, a broken server) loses no reminder.
 EXPIRED_REMINDER_DAYS = 7
-EMAIL_LANGUAGES = [code for code, _name in User._meta.get_field("language").choices]
 
 
 def holder_password_set(*, user: User, password: str) -> User:
@@ -44,13 +42,8 @@ def holder_preferences_set(*, user: User, language: str, expiry_reminders: bool)
     """Save the holder's email language (``User.language``) and whether they want expiry reminders."""
     if not user.is_holder:
         raise PermissionDenied
-    if language not in EMAIL_LANGUAGES:
-        raise ValidationError({"language": ValidationError(_("Choose a language."), code="language_invalid")})
     with transaction.atomic():
-        if user.language != language:
-            user.language = language
-            user._history_user = user
-            user.save(update_fields=["language"])
+        user_mail_language_set(user=user, language=language)
         preferences, _created = HolderPreferences.objects.update_or_create(
             user=user, defaults={"expiry_reminders": expiry_reminders}
         )

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -319,7 +320,9 @@ def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("The offer %(title)s was saved.") % {"title": saved.title_fi})
+            # Named as the person typed it in the page's language, where they did (else the Finnish title).
+            title = saved.title_in(get_language())
+            messages.success(request, _("The offer %(title)s was saved.") % {"title": title})
             return redirect(f"{reverse('venues:offers')}?venue={venue.pk}")
     return render(request, "venues/offer_form.html", {"form": form, "offer": offer, "venue": venue})
 

@@ -627,6 +627,30 @@ def test_saving_the_same_details_writes_no_history(distributor, distributor_clie
     assert card.holder.history.count() == records[0] + 1
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        # The registration's advice ("type only X or Z") would lead into the next refusal.
+        (
+            "X0000001",
+            "Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card.",
+        ),
+        ("X", "A physical card's number cannot be changed to X or Z."),
+    ],
+)
+def test_a_correction_to_an_assigned_number_says_to_type_the_printed_one(
+    distributor, site, customer_data, typed, message
+):
+    card = register(distributor, site, customer_data, number="A1234567")
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.card_update(card=card, actor=distributor, holder_data=customer_data, number=typed, reason="typo")
+
+    assert excinfo.value.message_dict == {"number": [message]}
+    card.refresh_from_db()
+    assert card.number == "A1234567"
+
+
 def test_correction_needs_a_reason(distributor, site, customer_data):
     card = register(distributor, site, customer_data)
 

@@ -349,6 +349,28 @@ def test_switch_page_needs_confirmation(distributor_client, site, committed):
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("organisation", "For an organisation, inactivate this card and register a Z card for the organisation."),
+        ("x", "This card is a mobile-only card already."),
+    ],
+)
+def test_the_switch_page_says_at_once_when_the_card_cannot_be_switched(distributor_client, site, kind, says):
+    # Opened from an old tab or by address: refused before anything is typed, with what to do.
+    if kind == "organisation":
+        card = factories.CardFactory(site=site, holder=factories.OrganisationHolderFactory())
+    else:
+        card = factories.CardFactory(site=site, kind=Card.Kind.X, number="X0000042", mobile_enabled=True)
+
+    response = distributor_client.get(reverse("cards:switch", args=[card.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("cards:detail", args=[card.pk]), 302)]
+    assert says in unescape(response.text)
+    assert 'name="confirm"' not in response.text
+    assert Card.objects.count() == 1
+
+
 def test_a_switch_sent_again_after_it_was_done_leads_to_the_new_card(distributor_client, site, committed):
     card = factories.CardFactory(site=site)
     data = {"email": "m@example.com", "confirm": "on"}
@@ -464,12 +486,15 @@ def test_closing_omakaiku_needs_confirmation(distributor_client, distributor, si
 
 def test_renew_page_confirms_and_renews(distributor_client, site):
     card = factories.CardFactory(site=site, expired=True)
+    expired_on = f"{card.valid_until:%-d.%-m.%Y}"
 
     page = distributor_client.get(reverse("cards:renew", args=[card.pk]))
     response = distributor_client.post(reverse("cards:renew", args=[card.pk]), follow=True)
 
     card.refresh_from_db()
-    assert "Renewed today, it will be valid until" in page.text
+    # An expired card is said to have expired, not to be "valid until" a day gone by.
+    assert f"The card expired on {expired_on}. Renewed today, it will be valid until" in page.text
+    assert "is now valid until" not in page.text
     assert not card.is_expired()
     assert "The card was renewed until" in response.text
 

@@ -93,6 +93,8 @@ DISTRIBUTOR_PAGES = [
     "/cards/check/",
     "/cards/check/?number=K2000001",
     "/cards/check/?number=K0000404",
+    "/account/",
+    "/accounts/password/change/",
 ]
 
 

@@ -146,6 +146,18 @@ def test_an_offers_finnish_title_is_marked_finnish_and_escaped_in_other_language
         assert "<b>konsertti</b>" not in page
 
 
+def test_the_saved_message_names_the_offer_in_the_pages_language_where_it_has_one(client, venue_user, venue):
+    client.force_login(venue_user)
+    client.post(reverse("set_language"), {"language": "sv"})
+    create = reverse("venues:offer_create") + f"?venue={venue.pk}"
+
+    both = client.post(create, _offer_post(title_fi="Uimahalli", title_sv="Simhallen"), follow=True)
+    finnish_only = client.post(create, _offer_post(title_fi="Kirjasto"), follow=True)
+
+    messages = [[str(message) for message in response.context["messages"]] for response in (both, finnish_only)]
+    assert messages == [["Erbjudandet Simhallen har sparats."], ["Erbjudandet Kirjasto har sparats."]]
+
+
 def test_hidden_offer_never_reaches_omakaiku(venue, venue_user):
     from omakaiku.selectors import offers_current
 
