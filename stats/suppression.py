@@ -57,6 +57,16 @@ valid cards) leaves their difference as a count of people that no cell shows: wh
 by a part with 5 or more of room below its whole (a hidden "5 of 5" would still be 5); where the
 column has none, by hiding the column's total, the second case where a total is hidden.
 
+The rules above look at one line at a time, and lines read together can still pin a small
+count down: a row total hidden ("×") while its parts are all shown is their sum; a part hidden in
+a row whose other parts are 0 is that row's total; with both known, a column gave a "<5" away.
+So, after them, every hidden small count (and every part hidden for a difference) is checked
+against all of the table's lines at once, in the network that also checks the marks (below): a
+cell that no cycle can move is pinned, and the smallest shown cell (never of the totals row)
+whose hiding frees it is hidden too, first from its own lines, then from the lines its hidden
+neighbours are in; repeated until nothing is pinned. A pinned cell that no such cell frees is
+left (a known limit, as in the cases above where only a total would help).
+
 Use counts (not personal) are shown as they are.
 """
 
@@ -136,13 +146,18 @@ def table_suppress(
     if total is not None:
         originals[id(total)] = table.total
 
+    # The cells that stand for a count of 1 to 4 people: each must stay unknown (checked below).
+    protected: set[tuple[int, str]] = set()
     for row in [*rows, *([total] if total is not None else [])]:
         for key in personal:
             if _is_small(row.get(key)):
                 row[key] = SUPPRESSED
+                if row is not total:  # the totals row's own small counts: a known limit (above)
+                    protected.add((id(row), key))
         for key, whole in (differences or {}).items():
             if _is_shown_count(row.get(key)) and _is_shown_count(row.get(whole)) and _is_small(row[whole] - row[key]):
                 row[key] = COMPLEMENTARY
+                protected.add((id(row), key))
 
     lines: list[_Line] = []
     if total is not None:
@@ -178,6 +193,26 @@ def table_suppress(
                 linked_lines.append(_Line(parts, (elsewhere, key), True, total_elsewhere=True))
     lines = linked_lines + lines
 
+    _complement(lines, total, differences)
+    # The rules above look at one line at a time. Where the lines together still pin a hidden
+    # small count down (a row total hidden while its parts are all shown; a part hidden in a row
+    # whose other parts are 0), another cell is hidden, until none is pinned (``_unpin``).
+    while extra := _unpin(own_lines, originals, protected, differences, total):
+        row, key = extra
+        row[key] = COMPLEMENTARY
+        _complement(lines, total, differences)
+
+    # The marks are checked against this table's own totals; another table's (``linked``) are
+    # a known limit (README, "Known gaps").
+    for row, key in _marks_that_would_tell(own_lines, originals, differences):
+        row[key] = COMPLEMENTARY
+
+    return dataclasses.replace(table, rows=rows, total=total)
+
+
+def _complement(lines: list[_Line], total: dict | None, differences: dict[str, str] | None) -> None:
+    """Hide cells ("×") until no line leaves a hidden cell computable from its total (the rules
+    of the module's text, one line at a time), repeated until nothing changes."""
     changed = True
     while changed:
         changed = False
@@ -231,13 +266,6 @@ def table_suppress(
             row, key = min(candidates, key=lambda cell: cell[0][cell[1]])
             row[key] = COMPLEMENTARY
             changed = True
-
-    # The marks are checked against this table's own totals; another table's (``linked``) are
-    # a known limit (README, "Known gaps").
-    for row, key in _marks_that_would_tell(own_lines, originals):
-        row[key] = COMPLEMENTARY
-
-    return dataclasses.replace(table, rows=rows, total=total)
 
 
 # --- checking the marks ---------------------------------------------------------------------
@@ -309,6 +337,19 @@ class _Group:
                     return True
         return False
 
+    def pinned(self, index: int) -> bool:
+        """Whether the lines leave arc ``index`` one value only, with one mark for every hidden
+        cell (which two marks may not narrow: ``marks_tell_more``). A small count within 1 to 4."""
+        if not self.checkable:
+            return False  # a known limit: not checked
+        arc = self.arcs[index]
+        low, high = self.bounds(index, 1)
+        if arc.kind in ("small", "known"):
+            high = THRESHOLD - 1
+        can_rise = (high is UNBOUNDED or arc.value < high) and self._room(index, 1, arc.head, arc.tail, 1) > 0
+        can_fall = arc.value > low and self._room(index, 1, arc.tail, arc.head, 1) > 0
+        return not (can_rise or can_fall)
+
     def _room(self, skip: int, marks: int, start, end, limit: int) -> int:
         """How many units (up to ``limit``) can go from ``start`` to ``end`` through the arcs but
         ``skip``, each within its bounds: how far that arc can move with every line holding."""
@@ -354,10 +395,83 @@ class _Group:
         return path
 
 
-def _marks_that_would_tell(lines: list[_Line], originals: dict[int, dict]) -> list[tuple[dict, str]]:
+def _marks_that_would_tell(
+    lines: list[_Line], originals: dict[int, dict], differences: dict[str, str] | None = None
+) -> list[tuple[dict, str]]:
     """The cells marked "<5" in the groups where the two marks would narrow a small count down:
     there every hidden cell is to be marked "×" (a cell of the totals row may stay "<5": one
     mark told that it was 1 to 4 as well)."""
+    cells = []
+    for group in _network(lines, originals, differences).values():
+        if group.marks_tell_more():
+            cells += [arc.cell for arc in group.arcs if arc.kind == "small"]
+    return cells
+
+
+def _unpin(
+    lines: list[_Line],
+    originals: dict[int, dict],
+    protected: set[tuple[int, str]],
+    differences: dict[str, str] | None,
+    total: dict | None,
+) -> tuple[dict, str] | None:
+    """A shown cell to hide so that a hidden small count the lines pin down exactly is pinned no
+    more, or None when none is pinned (or none could be helped: a known limit).
+
+    The cell is looked for in the lines of the pinned one first, then in the lines its group
+    ties to it; the smallest that frees it is taken. The totals row is never hidden here."""
+    for group in _network(lines, originals, differences).values():
+        for index, arc in enumerate(group.arcs):
+            if (id(arc.cell[0]), arc.cell[1]) not in protected if arc.cell else True:
+                continue
+            if not group.pinned(index):
+                continue
+            for candidate in _unpin_candidates(lines, group, arc.cell, total):
+                row, key = candidate
+                value, row[key] = row[key], COMPLEMENTARY
+                freed = not _pinned(lines, originals, differences, arc.cell)
+                row[key] = value
+                if freed:
+                    return candidate
+    return None
+
+
+def _unpin_candidates(lines: list[_Line], group: "_Group", cell: tuple[dict, str], total: dict | None):
+    """Shown non-zero cells, smallest first: of the lines the cell is in, then of its group's."""
+    group_cells = {(id(arc.cell[0]), arc.cell[1]) for arc in group.arcs if arc.cell}
+    own = (id(cell[0]), cell[1])
+
+    def cells_of(line):
+        return [*line.parts, line.total]
+
+    direct = [line for line in lines if own in {(id(row), key) for row, key in cells_of(line)}]
+    near = [
+        line for line in lines if line not in direct and group_cells & {(id(row), key) for row, key in cells_of(line)}
+    ]
+    for chosen in (direct, near):
+        seen, found = set(), []
+        for line in chosen:
+            for row, key in cells_of(line):
+                if row is total or (id(row), key) in seen:
+                    continue
+                seen.add((id(row), key))
+                if _is_shown_count(row.get(key)) and row[key] > 0:
+                    found.append((row, key))
+        yield from sorted(found, key=lambda c: c[0][c[1]])
+
+
+def _pinned(
+    lines: list[_Line], originals: dict[int, dict], differences: dict[str, str] | None, cell: tuple[dict, str]
+) -> bool:
+    for group in _network(lines, originals, differences).values():
+        for index, arc in enumerate(group.arcs):
+            if arc.cell is not None and arc.cell[0] is cell[0] and arc.cell[1] == cell[1]:
+                return group.pinned(index)
+    return False
+
+
+def _network(lines: list[_Line], originals: dict[int, dict], differences: dict[str, str] | None) -> dict:
+    """The hidden cells as arcs of the lines' network, one ``_Group`` per set of tied lines."""
     line_of = []  # per line with an equation: its cells with their sign, +1 a part, -1 the total
     for line in lines:
         total_row, total_key = line.total
@@ -422,6 +536,10 @@ def _marks_that_would_tell(lines: list[_Line], originals: dict[int, dict]) -> li
             line_total = line.total[0].get(line.total[1])
             if not line.additive and sign > 0 and _is_shown_count(line_total):
                 high = line_total
+        whole = (differences or {}).get(key)
+        if whole is not None and _is_shown_count(row.get(whole)):
+            # A part of a count shown beside it (``differences``) is at most that count.
+            high = row[whole] if high is UNBOUNDED else min(high, row[whole])
         if row[key] != SUPPRESSED:
             kind = "hidden"
         elif any(sign > 0 and line_of[index][0].may_hide for index, sign in memberships):
@@ -441,9 +559,6 @@ def _marks_that_would_tell(lines: list[_Line], originals: dict[int, dict]) -> li
         ends = (index, ground) if orientation[index] > 0 else (ground, index)
         groups[root].arcs.append(_Arc(*ends, max(overlap, 0), "overlap"))
 
-    cells = []
     for root, group in groups.items():
         group.checkable = root not in unorientable
-        if group.marks_tell_more():
-            cells += [arc.cell for arc in group.arcs if arc.kind == "small"]
-    return cells
+    return groups
