@@ -886,7 +886,7 @@ def card_inactivate(
 
 def card_reactivate(*, card: Card, actor: User, reason: str = "") -> Card:
     """Undo an inactivation. Only a Kaikukeskus admin may, and only while the holder has no other
-    active card and, for a mobile card, still has OmaKaiku.
+    active card, the card's site is open and, for a mobile card, the holder still has OmaKaiku.
 
     The card gets a new validity period from today to its old last valid day; a card whose
     validity ran out meanwhile comes back expired, to be renewed by its site.
