@@ -51,7 +51,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     """A staff person's own account: the language of their emails (first chosen by whoever
     invited them), and the way to their password and two-step verification."""
     user = request.user
-    form = MailLanguageForm(request.POST or None, initial={"language": user.language})
+    form = MailLanguageForm(request.POST if request.method == "POST" else None, initial={"language": user.language})
     if request.method == "POST" and form.is_valid():
         try:
             services.user_mail_language_set(user=user, language=form.cleaned_data["language"])

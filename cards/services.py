@@ -465,6 +465,18 @@ def _assign_number(prefix: str) -> str:
     return f"{prefix}{value:0{ASSIGNED_NUMBER_DIGITS}d}"
 
 
+def _printed_number_check(number: str) -> None:
+    """Where only a printed number will do (a correction, a replacement): a number the system
+    assigns is refused with that advice, not the registration's ("type only X or Z"), which the
+    next try would see refused in its turn."""
+    if re.fullmatch(ASSIGNED_NUMBER_REGEX, number):
+        raise _refuse(
+            "number",
+            _("Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card."),
+            "number_reserved",
+        )
+
+
 def _kind_for_number(number: str) -> str:
     if number == "X":
         return Card.Kind.X
@@ -710,16 +722,7 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
         if number is not None and card.kind == Card.Kind.PHYSICAL:
             number = card_number_normalize(number)
             if number != card.number:
-                if re.fullmatch(ASSIGNED_NUMBER_REGEX, number):
-                    # Not the registration's advice ("type only X or Z"): that is refused next.
-                    raise _refuse(
-                        "number",
-                        _(
-                            "Numbers of the form X1234 or Z1234 are assigned by the system. "
-                            "Type the number printed on the card."
-                        ),
-                        "number_reserved",
-                    )
+                _printed_number_check(number)
                 if _kind_for_number(number) != Card.Kind.PHYSICAL:
                     raise _refuse(
                         "number", _("A physical card's number cannot be changed to X or Z."), "number_reserved"
@@ -1133,6 +1136,7 @@ def card_replace(*, card: Card, actor: User, number: str, reason: str) -> Card:
     if reason not in REPLACE_REASONS:
         raise _refuse("reason", _("Choose whether the card was lost or broken."), "replace_reason_required")
     number = card_number_normalize(number)
+    _printed_number_check(number)
     if _kind_for_number(number) != Card.Kind.PHYSICAL:
         raise _refuse(
             "number",

@@ -197,7 +197,22 @@ def table_suppress(
     # The rules above look at one line at a time. Where the lines together still pin a hidden
     # small count down (a row total hidden while its parts are all shown; a part hidden in a row
     # whose other parts are 0), another cell is hidden, until none is pinned (``_unpin``).
-    while extra := _unpin(own_lines, originals, protected, differences, total):
+    # Read together with the linked tables' figures too: a municipality's published figure and
+    # its sites' cells are one more equation (its true figure is their sum: places nest).
+    for line in linked_lines:
+        elsewhere, key = line.total
+        originals.setdefault(id(elsewhere), {})[key] = sum(originals[id(row)][k] for row, k in line.parts)
+    given_up: set[tuple[int, str]] = set()
+    ours = {id(row) for row in rows}
+    while extra := _unpin(
+        linked_lines + own_lines,
+        originals,
+        protected,
+        differences,
+        ours,
+        lambda: _complement(lines, total, differences),
+        given_up,
+    ):
         row, key = extra
         row[key] = COMPLEMENTARY
         _complement(lines, total, differences)
@@ -242,6 +257,12 @@ def _complement(lines: list[_Line], total: dict | None, differences: dict[str, s
             if not line.may_hide:
                 continue
             candidates = [cell for cell in cells if _is_shown_count(cell[0].get(cell[1])) and cell[0][cell[1]] > 0]
+            if not candidates and len(hidden) == 1 and total_row is total and hidden[0][1] in (differences or {}):
+                # A part hidden for its difference, beside zeros, is its column's total: protected
+                # by hiding the total, as where no other cell has room (below).
+                total_row[total_key] = COMPLEMENTARY
+                changed = True
+                continue
             if not candidates:
                 continue
             # A part of a count beside it (``differences``) is at most that count: "5 of 5 valid
@@ -408,35 +429,52 @@ def _marks_that_would_tell(
     return cells
 
 
+# How many cells are tried to free one pinned count. Tables with row totals (where counts get
+# pinned) have a few dozen rows; a count no nearby cell frees is a known limit, not a search.
+_UNPIN_TRIES = 12
+
+
 def _unpin(
     lines: list[_Line],
     originals: dict[int, dict],
     protected: set[tuple[int, str]],
     differences: dict[str, str] | None,
-    total: dict | None,
+    ours: set[int],
+    complement,
+    given_up: set[tuple[int, str]],
 ) -> tuple[dict, str] | None:
     """A shown cell to hide so that a hidden small count the lines pin down exactly is pinned no
-    more, or None when none is pinned (or none could be helped: a known limit).
+    more, or None when none is pinned (or none could be helped: a known limit, kept in
+    ``given_up`` so that it is not tried again).
 
     The cell is looked for in the lines of the pinned one first, then in the lines its group
-    ties to it; the smallest that frees it is taken. The totals row is never hidden here."""
+    ties to it; the smallest that frees it is taken, with whatever hiding it leads the rules of
+    ``complement`` to (one cell alone may not be enough: a row total hidden for a row whose
+    other parts are 0 frees its column only once the next row's total is hidden too). Only a
+    cell of the table's own rows (``ours``) is hidden here: never the totals row, nor a linked
+    table's figure."""
     for group in _network(lines, originals, differences).values():
         for index, arc in enumerate(group.arcs):
-            if (id(arc.cell[0]), arc.cell[1]) not in protected if arc.cell else True:
+            cell_id = (id(arc.cell[0]), arc.cell[1]) if arc.cell else None
+            if cell_id not in protected or cell_id in given_up or not group.pinned(index):
                 continue
-            if not group.pinned(index):
-                continue
-            for candidate in _unpin_candidates(lines, group, arc.cell, total):
-                row, key = candidate
-                value, row[key] = row[key], COMPLEMENTARY
+            cells = {(id(row), key): (row, key) for line in lines for row, key in [*line.parts, line.total]}
+            for tried, candidate in enumerate(_unpin_candidates(lines, group, arc.cell, ours)):
+                if tried == _UNPIN_TRIES:
+                    break
+                before = {cell_id_: row.get(key) for cell_id_, (row, key) in cells.items()}
+                candidate[0][candidate[1]] = COMPLEMENTARY
+                complement()
                 freed = not _pinned(lines, originals, differences, arc.cell)
-                row[key] = value
+                for cell_id_, (row, key) in cells.items():
+                    row[key] = before[cell_id_]
                 if freed:
                     return candidate
+            given_up.add(cell_id)
     return None
 
 
-def _unpin_candidates(lines: list[_Line], group: "_Group", cell: tuple[dict, str], total: dict | None):
+def _unpin_candidates(lines: list[_Line], group: "_Group", cell: tuple[dict, str], ours: set[int]):
     """Shown non-zero cells, smallest first: of the lines the cell is in, then of its group's."""
     group_cells = {(id(arc.cell[0]), arc.cell[1]) for arc in group.arcs if arc.cell}
     own = (id(cell[0]), cell[1])
@@ -452,7 +490,7 @@ def _unpin_candidates(lines: list[_Line], group: "_Group", cell: tuple[dict, str
         seen, found = set(), []
         for line in chosen:
             for row, key in cells_of(line):
-                if row is total or (id(row), key) in seen:
+                if id(row) not in ours or (id(row), key) in seen:
                     continue
                 seen.add((id(row), key))
                 if _is_shown_count(row.get(key)) and row[key] > 0:

@@ -50,9 +50,9 @@ def test_a_chosen_language_is_saved_and_the_next_reset_mail_speaks_it(
     assert "lösenord" in mail.outbox[0].body.lower()
 
 
-@pytest.mark.parametrize("bad", ["xx", "²", "s\x00v", "sv" * 3000, ""])
+@pytest.mark.parametrize("bad", ["xx", "²", "s\x00v", "sv" * 3000, "", None])
 def test_a_bad_language_is_refused_with_a_message_and_nothing_changes(distributor_client, distributor, bad):
-    response = distributor_client.post(URL, {"language": bad}, HTTP_ACCEPT_LANGUAGE="en")
+    response = distributor_client.post(URL, {} if bad is None else {"language": bad}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert 'class="error"' in response.text
@@ -70,3 +70,11 @@ def test_holders_are_not_let_in_and_visitors_are_asked_to_log_in(client, db):
     assert client.post(URL, {"language": "sv"}).status_code == 403
     holder.refresh_from_db()
     assert holder.language == "fi"
+
+
+def test_a_coordinator_is_told_to_ask_kaikukeskus_for_another_address(client, coordinator):
+    # The coordinator is the one a site's staff would ask: they themselves ask Kaikukeskus.
+    client.force_login(coordinator)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").text
+    assert "You log in as koordinaattori@example.fi. To log in with another address, ask Kaikukeskus." in page
+    assert "regional coordinator" not in page

@@ -158,6 +158,15 @@ def test_the_new_number_is_checked_as_a_registration_checks_it(distributor, mobi
     with pytest.raises(ValidationError) as caught:
         services.card_replace(card=mobile_card, actor=distributor, number=number, reason="lost")
     assert codes(caught.value) == {code}
+
+
+def test_an_assigned_number_is_refused_with_advice_that_works(distributor, mobile_card):
+    # Found in review: the registration's advice ("type only X or Z") led into the next refusal.
+    with pytest.raises(ValidationError) as caught:
+        services.card_replace(card=mobile_card, actor=distributor, number="X0000001", reason="lost")
+    assert caught.value.message_dict == {
+        "number": ["Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card."]
+    }
     assert Card.objects.count() == 1
 
 

@@ -309,7 +309,7 @@ def test_offers_from_the_venue_to_omakaiku(desk, url, venue, distributor, site, 
     page.get_by_label("Until").fill((today + datetime.timedelta(days=30)).isoformat())
     expect(page.get_by_label("Visible to Kaikukortti holders in OmaKaiku")).to_be_checked()
     page.get_by_role("button", name="Save").click()
-    expect(messages(page)).to_contain_text("The offer Ilmainen teatteritiistai was saved.")
+    expect(messages(page)).to_contain_text("The offer Free theatre on Tuesdays was saved.")
     offer = page.get_by_role("article", name="Ilmainen teatteritiistai")
     expect(offer.locator(".badge")).to_have_text("Visible in OmaKaiku")
 
