@@ -165,7 +165,9 @@ def test_an_assigned_number_is_refused_with_advice_that_works(distributor, mobil
     with pytest.raises(ValidationError) as caught:
         services.card_replace(card=mobile_card, actor=distributor, number="X0000001", reason="lost")
     assert caught.value.message_dict == {
-        "number": ["Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card."]
+        "number": [
+            "Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card."
+        ]
     }
     assert Card.objects.count() == 1
 
