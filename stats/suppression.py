@@ -63,14 +63,20 @@ a row whose other parts are 0 is that row's total; with both known, a column gav
 So, after them, every hidden small count (and every part hidden for a difference) is checked
 against all of the table's lines at once, in the network that also checks the marks (below): a
 cell that no cycle can move is pinned, and the smallest shown cell (never of the totals row)
-whose hiding frees it is hidden too, first from its own lines, then from the lines its hidden
-neighbours are in; repeated until nothing is pinned. A pinned cell that no such cell frees is
-left (a known limit, as in the cases above where only a total would help).
+whose hiding, with the hiding the rules above then add, frees it is hidden too, first from its
+own lines, then from the lines its hidden neighbours are in; where no one cell does, two
+together (two rows of one part each can pin a count between them); repeated until nothing is
+pinned. A pinned cell that none of these frees is left (a known limit, as in the cases above
+where only a total would help). A linked table's figures are lines of that check too.
+
+A part shown beside its hidden whole (9 holders in OmaKaiku beside hidden valid cards) bounds
+the whole from below, which with the column's total can pin it: the part is hidden ("×") too.
 
 Use counts (not personal) are shown as they are.
 """
 
 import dataclasses
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -193,7 +199,7 @@ def table_suppress(
                 linked_lines.append(_Line(parts, (elsewhere, key), True, total_elsewhere=True))
     lines = linked_lines + lines
 
-    _complement(lines, total, differences)
+    _complement(lines, total, differences, rows)
     # The rules above look at one line at a time. Where the lines together still pin a hidden
     # small count down (a row total hidden while its parts are all shown; a part hidden in a row
     # whose other parts are 0), another cell is hidden, until none is pinned (``_unpin``).
@@ -210,12 +216,12 @@ def table_suppress(
         protected,
         differences,
         ours,
-        lambda: _complement(lines, total, differences),
+        lambda: _complement(lines, total, differences, rows),
         given_up,
     ):
-        row, key = extra
-        row[key] = COMPLEMENTARY
-        _complement(lines, total, differences)
+        for row, key in extra:
+            row[key] = COMPLEMENTARY
+        _complement(lines, total, differences, rows)
 
     # The marks are checked against this table's own totals; another table's (``linked``) are
     # a known limit (README, "Known gaps").
@@ -225,12 +231,19 @@ def table_suppress(
     return dataclasses.replace(table, rows=rows, total=total)
 
 
-def _complement(lines: list[_Line], total: dict | None, differences: dict[str, str] | None) -> None:
+def _complement(lines: list[_Line], total: dict | None, differences: dict[str, str] | None, rows: list[dict]) -> None:
     """Hide cells ("×") until no line leaves a hidden cell computable from its total (the rules
     of the module's text, one line at a time), repeated until nothing changes."""
     changed = True
     while changed:
         changed = False
+        for row in rows:
+            for part, whole in (differences or {}).items():
+                # A part shown beside its hidden whole bounds the whole from below (9 holders in
+                # OmaKaiku: 9 valid cards or more), which with the column's total can pin it.
+                if isinstance(row.get(whole), Suppressed) and _is_shown_count(row.get(part)) and row[part] > 0:
+                    row[part] = COMPLEMENTARY
+                    changed = True
         for line in lines:
             total_row, total_key = line.total
             if line.total_elsewhere and isinstance(total_row.get(total_key), Suppressed):
@@ -432,6 +445,8 @@ def _marks_that_would_tell(
 # How many cells are tried to free one pinned count. Tables with row totals (where counts get
 # pinned) have a few dozen rows; a count no nearby cell frees is a known limit, not a search.
 _UNPIN_TRIES = 12
+# When no one cell frees it, pairs of the first few (two rows of one part each, say).
+_UNPIN_PAIRS_OF = 6
 
 
 def _unpin(
@@ -442,9 +457,9 @@ def _unpin(
     ours: set[int],
     complement,
     given_up: set[tuple[int, str]],
-) -> tuple[dict, str] | None:
-    """A shown cell to hide so that a hidden small count the lines pin down exactly is pinned no
-    more, or None when none is pinned (or none could be helped: a known limit, kept in
+) -> list[tuple[dict, str]] | None:
+    """Shown cells to hide (one, or two) so that a hidden small count the lines pin down exactly
+    is pinned no more, or None when none is pinned (or none could be helped: a known limit, kept in
     ``given_up`` so that it is not tried again).
 
     The cell is looked for in the lines of the pinned one first, then in the lines its group
@@ -459,17 +474,25 @@ def _unpin(
             if cell_id not in protected or cell_id in given_up or not group.pinned(index):
                 continue
             cells = {(id(row), key): (row, key) for line in lines for row, key in [*line.parts, line.total]}
-            for tried, candidate in enumerate(_unpin_candidates(lines, group, arc.cell, ours)):
-                if tried == _UNPIN_TRIES:
-                    break
+
+            def frees(chosen, pinned_cell=arc.cell, cells=cells):
                 before = {cell_id_: row.get(key) for cell_id_, (row, key) in cells.items()}
-                candidate[0][candidate[1]] = COMPLEMENTARY
+                for row, key in chosen:
+                    row[key] = COMPLEMENTARY
                 complement()
-                freed = not _pinned(lines, originals, differences, arc.cell)
+                freed = not _pinned(lines, originals, differences, pinned_cell)
                 for cell_id_, (row, key) in cells.items():
                     row[key] = before[cell_id_]
-                if freed:
-                    return candidate
+                return freed
+
+            candidates = list(itertools.islice(_unpin_candidates(lines, group, arc.cell, ours), _UNPIN_TRIES))
+            for candidate in candidates:
+                if frees([candidate]):
+                    return [candidate]
+            # Two rows of one part each may pin it between them: then two cells together.
+            for pair in itertools.combinations(candidates[:_UNPIN_PAIRS_OF], 2):
+                if frees(pair):
+                    return list(pair)
             given_up.add(cell_id)
     return None
 
