@@ -218,6 +218,7 @@ def table_suppress(
         ours,
         lambda: _complement(lines, total, differences, rows),
         given_up,
+        [*rows, *([total] if total is not None else [])],
     ):
         for row, key in extra:
             row[key] = COMPLEMENTARY
@@ -457,6 +458,7 @@ def _unpin(
     ours: set[int],
     complement,
     given_up: set[tuple[int, str]],
+    snapshot: list[dict],
 ) -> list[tuple[dict, str]] | None:
     """Shown cells to hide (one, or two) so that a hidden small count the lines pin down exactly
     is pinned no more, or None when none is pinned (or none could be helped: a known limit, kept in
@@ -473,7 +475,10 @@ def _unpin(
             cell_id = (id(arc.cell[0]), arc.cell[1]) if arc.cell else None
             if cell_id not in protected or cell_id in given_up or not group.pinned(index):
                 continue
+            # Every cell a try may change: of the lines, and of the rows (a row's OmaKaiku, hidden
+            # beside its hidden total, is in no line of a table without a totals row).
             cells = {(id(row), key): (row, key) for line in lines for row, key in [*line.parts, line.total]}
+            cells |= {(id(row), key): (row, key) for row in snapshot for key in row}
 
             def frees(chosen, pinned_cell=arc.cell, cells=cells):
                 before = {cell_id_: row.get(key) for cell_id_, (row, key) in cells.items()}
