@@ -112,27 +112,32 @@ def test_two_pinned_complementary_cells_pure():
     _assert_small_counts_not_pinned(table, {("65+", "female")}, ["female", "male"], "total")
 
 
+def towns_and_sites(sizes: dict[str, list[int]]):
+    """A region whose towns A, B, C… have sites of these many cards: the coordinator's tables by
+    municipality and by site, and what each shows of the cards registered ({"Town A": …},
+    {"A0": …})."""
+    from stats.selectors import stats_by_municipality, stats_by_site
+
+    region = factories.RegionFactory()
+    for letter, cards in sizes.items():
+        town = factories.MunicipalityFactory(name=f"Town {letter}", region=region)
+        for j, n in enumerate(cards):
+            _cards(factories.SiteFactory(name=f"{letter}{j} site", municipality=town), n)
+    scope = StatsScope(StatsLevel.REGION, region.pk)
+    by_town = stats_by_municipality(scope=scope, filters=PERIOD)
+    by_site = stats_by_site(scope=scope, filters=PERIOD)
+    towns_shown = {row["label"]: row["cards_registered"] for row in by_town.rows}
+    sites_shown = {row["label"][:2]: row["cards_registered"] for row in by_site.rows}
+    return by_town, by_site, towns_shown, sites_shown
+
+
 # 3. Sites and municipalities read together: the linked lines are left out of ``_unpin`` ------
 
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_today")
 def test_coordinator_by_site_and_by_municipality_give_no_municipality_of_one_card_away():
-    from stats.selectors import stats_by_municipality, stats_by_site
-
-    region = factories.RegionFactory()
-    towns = [factories.MunicipalityFactory(name=f"Town {n}", region=region) for n in "ABC"]
-    sizes = {"A": [7, 5, 3], "B": [1], "C": [1, 1, 8]}
-    for town, (letter, cards) in zip(towns, sizes.items(), strict=True):
-        for j, n in enumerate(cards):
-            _cards(factories.SiteFactory(name=f"{letter}{j} site", municipality=town), n)
-    scope = StatsScope(StatsLevel.REGION, region.pk)
-
-    by_town = stats_by_municipality(scope=scope, filters=PERIOD)
-    by_site = stats_by_site(scope=scope, filters=PERIOD)
-
-    towns_shown = {row["label"]: row["cards_registered"] for row in by_town.rows}
-    sites_shown = {row["label"][:2]: row["cards_registered"] for row in by_site.rows}
+    by_town, by_site, towns_shown, sites_shown = towns_and_sites({"A": [7, 5, 3], "B": [1], "C": [1, 1, 8]})
     # Published (cards registered): Town A 15, Town B <5, Town C ×, total 26; sites A0 7, A1 ×,
     # A2 ×, B0 ×, C0 ×, C1 ×, C2 8, total 26. The sites' column leaves 11 hidden, Town A's row
     # 15 - 7 = 8 of them in A1 and A2, so B0 + C0 + C1 = 3, each at least 1: each is 1, and

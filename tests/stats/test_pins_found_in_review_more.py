@@ -13,6 +13,7 @@ from stats.suppression import table_suppress
 from stats.tables import SUPPRESSED, Column, Suppressed, Table
 from tests import factories
 from tests.stats.test_lines_together import GENDERS, KINDS, PERIOD, _assert_small_counts_not_pinned, _cards, _today  # noqa: F401
+from tests.stats.test_pins_found_in_review import towns_and_sites
 
 
 def _table(data, parts):
@@ -116,21 +117,7 @@ def test_hidden_row_total_bounded_by_its_part_pure():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_today")
 def test_coordinator_by_municipality_and_its_sites_count_give_a_small_municipality_away():
-    from stats.selectors import stats_by_municipality, stats_by_site
-
-    region = factories.RegionFactory()
-    towns = [factories.MunicipalityFactory(name=f"Town {n}", region=region) for n in "ABC"]
-    sizes = {"A": [1, 1], "B": [7], "C": [1]}
-    for town, (letter, cards) in zip(towns, sizes.items(), strict=True):
-        for j, n in enumerate(cards):
-            _cards(factories.SiteFactory(name=f"{letter}{j} site", municipality=town), n)
-    scope = StatsScope(StatsLevel.REGION, region.pk)
-
-    by_town = stats_by_municipality(scope=scope, filters=PERIOD)
-    by_site = stats_by_site(scope=scope, filters=PERIOD)
-
-    towns_shown = {row["label"]: row["cards_registered"] for row in by_town.rows}
-    sites_shown = {row["label"][:2]: row["cards_registered"] for row in by_site.rows}
+    by_town, by_site, towns_shown, sites_shown = towns_and_sites({"A": [1, 1], "B": [7], "C": [1]})
     # Published: Town A <5, Town B 7, Town C <5, total 10: A + C = 3, each 1 or 2. The sites' table
     # shows A0 and A1 hidden (so each at least 1): A is at least 2, so A = 2 and C = 1 (one card).
     total = by_town.total["cards_registered"]
