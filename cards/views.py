@@ -100,7 +100,9 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Not offered where it would be refused: a mobile-only card needs OmaKaiku
             # (services.holder_omakaiku_close_check; its page says so if opened anyway).
             "offers_omakaiku_close": manages_holder and not (active and active.is_mobile_only),
-            "can_replace": _replace_offered(user, card),
+            "can_replace": access.card_permits(user, card, access.CardAction.CHANGE)
+            and _service_accepts(services.card_replace_check, card),
+            "offers_switch": manages_holder and _service_accepts(services.card_switch_check, card),
         },
     )
 
@@ -440,12 +442,11 @@ def site_transfer(request: HttpRequest, site_pk: int) -> HttpResponse:
     return render(request, "cards/site_transfer.html", context)
 
 
-def _replace_offered(user, card: Card) -> bool:
-    """Whether the card page offers "Replace card": what ``services.card_replace`` would accept."""
-    if not access.card_permits(user, card, access.CardAction.CHANGE):
-        return False
+def _service_accepts(check, card: Card) -> bool:
+    """Whether a service's check (``services.card_replace_check`` …) lets the card through: the
+    card page offers an action only where its service would accept it."""
     try:
-        services.card_replace_check(card=card)
+        check(card=card)
     except ValidationError:
         return False
     return True

@@ -363,6 +363,12 @@ def test_the_switch_page_says_at_once_when_the_card_cannot_be_switched(distribut
     else:
         card = factories.CardFactory(site=site, kind=Card.Kind.X, number="X0000042", mobile_enabled=True)
 
+    # The card page does not offer it (it asks the same service check).
+    assert (
+        reverse("cards:switch", args=[card.pk])
+        not in distributor_client.get(reverse("cards:detail", args=[card.pk])).text
+    )
+
     response = distributor_client.get(reverse("cards:switch", args=[card.pk]), follow=True)
 
     assert response.redirect_chain == [(reverse("cards:detail", args=[card.pk]), 302)]
