@@ -216,6 +216,13 @@ class InvitationDelivery(models.Model):
     def __str__(self):
         return f"{self.user} – {self.state}"
 
+    @property
+    def address_refused(self) -> bool:
+        """Whether the mail server refused the address itself. Any other failure (the server
+        down or unreachable) says nothing about the address: staff told to check it would change
+        a right one."""
+        return self.error == "SMTPRecipientsRefused"
+
 
 def name_tidy(name: str) -> str:
     """A name as typed, without invisible characters (a zero-width space inside "Tampere"

@@ -184,7 +184,9 @@ class CardUpdateForm(HolderFieldsMixin, Form):
     reason = forms.CharField(
         label=_("Reason for the change"),
         max_length=CHANGE_REASON_MAX_LENGTH,
-        help_text=_("Kept in the card's history, e.g. 'typo in postal code'."),
+        help_text=_(
+            "Kept in the card's history, which the holder can read in OmaKaiku. No names, e.g. 'typo in postal code'."
+        ),
         error_messages={"required": _("Write why the card is changed, e.g. 'typo in postal code'.")},
     )
 
@@ -209,7 +211,7 @@ class CardInactivateForm(Form):
         label=_("Note"),
         max_length=NOTE_MAX_LENGTH,
         required=False,
-        help_text=_("Required when the reason is Other. No names."),
+        help_text=_("Required when the reason is Other. The holder can read it in OmaKaiku. No names."),
     )
 
 

@@ -90,7 +90,11 @@ class UseRecordForm(Form):
 
 
 class UseCancelForm(Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("e.g. 'recorded on the wrong card'"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("The holder sees it in OmaKaiku. No names, e.g. 'recorded on the wrong card'."),
+    )
 
 
 class ImportUploadForm(Form):

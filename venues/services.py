@@ -63,6 +63,14 @@ class CardCheck:
     code: str = ""
 
     @property
+    def shows_holder(self) -> bool:
+        """Whether the desk may show the holder's children or organisation: only for a card that
+        can be used today. The holder's details are today's, which for an old card may be what
+        another site recorded later; a card that cannot be used is checked for its status and
+        dates only (docs/rules.md, "Recording use at a venue")."""
+        return self.valid and self.card is not None
+
+    @property
     def is_organisation(self) -> bool:
         return self.card is not None and self.card.holder.kind == Holder.Kind.ORGANISATION
 
@@ -442,9 +450,23 @@ def _count_cell(text: str, label: str) -> tuple[int, str]:
     return int(text), ""
 
 
+# How a PDF, a spreadsheet (xlsx and ods are zip files, old xls an OLE file) or a Word file
+# begins: chosen by mistake for the CSV, such a file would get a message about its columns or
+# its characters, and the person would look for a typo in a file that has none.
+_DOCUMENT_SIGNATURES = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf")
+
+
 def _decode(content: bytes) -> str:
     if not content.strip():
         raise ValidationError(_("The file is empty."), code="empty")
+    if content.startswith(_DOCUMENT_SIGNATURES):
+        raise ValidationError(
+            _(
+                "The file is a spreadsheet, PDF or other document, not a CSV file. "
+                "In Excel, save it as 'CSV UTF-8 (comma delimited)' and try again."
+            ),
+            code="not_csv",
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

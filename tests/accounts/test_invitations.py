@@ -358,6 +358,14 @@ def test_a_holders_failed_invitation_is_said_at_the_top_of_the_card_page(
     notice = page.index("data-invitation-failed")
     assert notice < page.index('id="omakaiku-heading"')
     assert "The OmaKaiku invitation could not be sent (" in page
+    # The server was down: the address may be right, and staff are not sent to change it.
+    assert "the mail service did not answer. The email address need not be changed" in page
+    assert "Check the email address" not in page
+    # The server refused the address itself (the failure's class name is what is stored).
+    InvitationDelivery.objects.filter(user=card.holder.account).update(error="SMTPRecipientsRefused")
+    page = distributor_client.get(reverse("cards:detail", args=[card.pk])).text
+    assert "the mail server refused the address. Check the email address" in page
+    assert "did not answer" not in page
     settings.MAILERS = MAIL_WORKS
     with committed():
         card_services.card_omakaiku_resend(card=card, actor=distributor)

@@ -247,6 +247,39 @@ def test_the_desk_and_the_card_check_give_an_inactive_card_no_valid_until_date(
         assert f"<dt>Inactivated</dt><dd>{_today():%-d.%-m.%Y}</dd>" in facts
 
 
+@pytest.mark.parametrize("state", ["inactive", "expired"])
+def test_a_card_that_cannot_be_used_shows_the_desk_no_holder_details(client, venue_user, site, state):
+    # The holder's details are today's, possibly another site's later ones: a card that cannot
+    # be used is checked for its status and dates only.
+    customer = factories.CardFactory(site=site, holder__children_count=3, **{state: True})
+    organisation = factories.CardFactory(
+        site=site, holder=factories.OrganisationHolderFactory(organisation_name="Nuorisotalo Kipinä"), **{state: True}
+    )
+    client.force_login(venue_user)
+
+    for card in (customer, organisation):
+        page = client.get(reverse("venues:desk"), {"number": card.number})
+        facts = re.search(r'<dl class="facts">(.*?)</dl>', page.text, re.S).group(1)
+        assert "is not valid" in page.text
+        assert "<dt>Card type</dt>" in facts
+        assert "Children registered" not in facts
+        assert "Kipinä" not in page.text
+        assert "<dt>Holder</dt>" not in facts
+
+
+def test_a_valid_card_shows_the_desk_its_children_or_organisation(client, venue_user, site, card):
+    organisation = factories.CardFactory(
+        site=site, holder=factories.OrganisationHolderFactory(organisation_name="Nuorisotalo Kipinä")
+    )
+    client.force_login(venue_user)
+
+    customer_page = client.get(reverse("venues:desk"), {"number": card.number})
+    organisation_page = client.get(reverse("venues:desk"), {"number": organisation.number})
+
+    assert "<dt>Children registered</dt><dd>2</dd>" in customer_page.text
+    assert "<dt>Holder</dt><dd>Organisation: Nuorisotalo Kipinä</dd>" in organisation_page.text
+
+
 def test_desk_refusal_keeps_the_input(client, venue_user, venue, card):
     client.force_login(venue_user)
 
@@ -461,6 +494,10 @@ def test_a_small_file_with_blank_lines_is_read_with_its_own_separator(
     ("content", "words"),
     [
         (b"", "empty"),
+        # Chosen by mistake: a PDF (this one with no byte outside ASCII), an xlsx (a zip), an old xls.
+        (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ncard_number\n", "not a CSV file"),
+        (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", "not a CSV file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "not a CSV file"),
         (b"card_number,date\nK1,2025-01-01\n", "columns must be"),
         (b"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\n", "no rows"),
         (
