@@ -70,7 +70,7 @@ def holder_uses(*, holder: Holder) -> QuerySet[CardUse]:
 
     A cancelled use is still stored about the holder ("My data"), and a use that vanished from
     the list without a word would puzzle them; it is shown as cancelled and never counted."""
-    return CardUse.objects.filter(card__holder_id=holder.pk).select_related("venue", "card").order_by("-used_on", "-pk")
+    return CardUse.objects.filter(card__holder_id=holder.pk).select_related("venue").order_by("-used_on", "-pk")
 
 
 # Per year, newest first: the uses ``holder_uses`` lists that count (compiled once).
@@ -237,7 +237,7 @@ def holder_data_export(*, holder: Holder) -> dict:
                 "cancelled": _when(use.cancelled_at),
                 "cancellation_reason": use.cancel_reason or None,
             }
-            for use in holder_uses(holder=holder)
+            for use in holder_uses(holder=holder).select_related("card")
         ],
     }
 
