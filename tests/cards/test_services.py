@@ -496,6 +496,10 @@ def test_inactivation_needs_a_reason(distributor, site, customer_data):
 
     with pytest.raises(ValidationError):
         services.card_inactivate(card=card, actor=distributor, reason="")
+    # "No valid card for 24 months" is the dormant-account job's own reason, never a person's.
+    with pytest.raises(ValidationError) as excinfo:
+        services.card_inactivate(card=card, actor=distributor, reason=Card.InactivationReason.DORMANT)
+    assert _errors(excinfo, "reason")
     with pytest.raises(ValidationError) as excinfo:
         services.card_inactivate(card=card, actor=distributor, reason="other", note=" ")
     assert _errors(excinfo, "note")

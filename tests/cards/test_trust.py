@@ -4,6 +4,7 @@ history, privacy between sites, and the admin as no second write path."""
 import ast
 import datetime
 import re
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from unittest import mock
@@ -12,6 +13,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -723,6 +725,59 @@ def test_the_invariant_check_refuses_an_active_card_whose_period_has_ended(site)
     assert caught.value.code == "active_period_ended"
 
 
+@contextmanager
+def _constraint_off(name: str):
+    """A database constraint switched off inside the test's transaction (rolled back after it), so
+    that the invariant check behind it is seen to work alone: it is the last word where a
+    service's own check missed something, and a constraint cannot say why in words."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            kind = "INDEX" if name == "card_one_active_per_holder" else "CONSTRAINT"
+            if kind == "INDEX":
+                cursor.execute(f'DROP INDEX "{name}"')
+            else:
+                cursor.execute(f'ALTER TABLE cards_card DROP CONSTRAINT "{name}"')
+            yield
+        elif name == "card_one_active_per_holder":
+            cursor.execute(f'DROP INDEX "{name}"')
+            yield
+        else:
+            # SQLite cannot drop a CHECK constraint without rebuilding its table.
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+            try:
+                yield
+            finally:
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")
+
+
+def test_the_invariant_check_refuses_two_active_cards_for_a_holder(site):
+    with _constraint_off("card_one_active_per_holder"):
+        card = factories.CardFactory(site=site)
+        factories.CardFactory(site=site, holder=card.holder)
+        with pytest.raises(ValidationError) as caught:
+            invariants.holder_invariants_check(holder=card.holder)
+    assert caught.value.code == "one_active_card"
+
+
+def test_the_invariant_check_refuses_an_inactive_card_without_its_reason(site):
+    # Switched off first: PostgreSQL alters no table with checks still pending from an insert.
+    with _constraint_off("card_inactivation_recorded"):
+        card = factories.CardFactory(site=site)
+        Card.objects.filter(pk=card.pk).update(status="inactive", inactivation_reason="", inactivated_on=None)
+        with pytest.raises(ValidationError) as caught:
+            invariants.holder_invariants_check(holder=card.holder)
+    assert caught.value.code == "inactivation_needs_reason"
+
+
+def test_the_invariant_check_refuses_a_staff_login_as_a_holders_account(site, distributor):
+    # No constraint can say this (it spans two tables): only the check does.
+    card = factories.CardFactory(site=site)
+    card.holder.__class__.objects.filter(pk=card.holder.pk).update(account=distributor)
+    with pytest.raises(ValidationError) as caught:
+        invariants.holder_invariants_check(holder=card.holder)
+    assert caught.value.code == "account_not_holder"
+
+
 def test_every_service_and_admin_action_runs_the_invariant_check(
     client, distributor, admin_user, site, other_site, customer_data, committed
 ):
@@ -878,6 +933,13 @@ def test_the_admin_inactivates_and_moves_through_forms_with_reasons(client, admi
     page = client.post(changelist, {"action": "inactivate", "_selected_action": [card.pk]})
     assert page.status_code == 200
     assert 'name="reason"' in page.text
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE
+
+    # The dormant-account job's own reason is not the admin's either.
+    dormant = {"action": "inactivate", "_selected_action": [card.pk], "apply": "1", "reason": "dormant"}
+    assert 'value="dormant"' not in page.text
+    assert client.post(changelist, dormant).status_code == 200
     card.refresh_from_db()
     assert card.status == Card.Status.ACTIVE
 

@@ -39,6 +39,19 @@ def test_register_physical_card_through_the_form(distributor_client, site, munic
     assert card.site == site
 
 
+def test_children_under_18_are_at_most_twenty(distributor_client, site, municipality):
+    # 0–20 (docs/rules.md): 21 is refused next to the field and kept as typed; 20 is a card.
+    refused = distributor_client.post(reverse("cards:register"), _form(municipality, site=site.pk, children_count="21"))
+
+    assert refused.status_code == 200
+    assert "Enter a number between 0 and 20." in unescape(refused.text)
+    assert re.search(r'name="children_count"[^>]*value="21"', refused.text)
+    assert not Card.objects.exists()
+
+    distributor_client.post(reverse("cards:register"), _form(municipality, site=site.pk, children_count="20"))
+    assert Card.objects.get().holder.children_count == 20
+
+
 def test_register_x_card_shows_the_assigned_number(distributor_client, site, municipality, committed):
     with committed():
         response = distributor_client.post(
@@ -300,6 +313,13 @@ def test_inactivate_asks_for_a_reason_and_confirmation(distributor_client, site)
     assert "cannot be undone" in page.text
     assert refused.status_code == 200
     assert refused.context["form"].errors["reason"] == ["Choose why the card is inactivated."]
+    assert card.status == Card.Status.ACTIVE
+    # The dormant-account job's own reason is not offered, nor taken from an edited form.
+    assert 'value="dormant"' not in page.text
+    edited = distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "dormant"})
+    card.refresh_from_db()
+    assert edited.status_code == 200
+    assert "reason" in edited.context["form"].errors
     assert card.status == Card.Status.ACTIVE
 
     distributor_client.post(reverse("cards:inactivate", args=[card.pk]), {"reason": "lost"})

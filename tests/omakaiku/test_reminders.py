@@ -312,7 +312,7 @@ def test_a_mailbox_that_refuses_every_time_is_not_written_to_day_after_day(
     reminder = ExpiryReminder.objects.get()
     assert reminder.state == ExpiryReminder.State.FAILED
     # The first day's try and retries, then one more try on each of the next two days.
-    assert reminder.attempts == len(REMINDER_RETRY_DELAYS) + 1 + services.REMINDER_EXTRA_DAYS
+    assert reminder.attempts == len(REMINDER_RETRY_DELAYS) + 1 + 2
     assert mail.outbox == []
 
 
