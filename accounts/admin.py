@@ -4,12 +4,15 @@ from importlib import import_module
 from allauth.account.models import EmailAddress
 from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
 from allauth.mfa.models import Authenticator
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import connections
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
@@ -122,7 +125,27 @@ class UserAdmin(DjangoUserAdmin, ReadableHistoryAdmin):
                 # history, the allauth address and the sessions right; a holder's login is never
                 # an administrator's (the user_holder_not_admin constraint).
                 fields += ["email", "is_staff"]
+                # Switched off here, the login would leave the holder's mobile card unusable
+                # while their distributor's page still said "in use", with nothing to mend it
+                # (no reset mail reaches a switched-off login): OmaKaiku is closed by the
+                # managing site (card_omakaiku_close) or, unused for 24 months, by the dormant job.
+                fields.append("is_active")
         return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        """A holder chooses their own password through the single-use link of their email: an
+        administrator who set one could log in to OmaKaiku as the holder and read their data."""
+        user = self.get_object(request, unquote(id))
+        if user is not None and user.is_holder:
+            messages.error(
+                request,
+                _(
+                    "A cardholder's OmaKaiku password is chosen by the cardholder only: their distributor "
+                    "can send the invitation again, or the cardholder can use Forgotten password."
+                ),
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        return super().user_change_password(request, id, form_url)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -235,6 +258,13 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     fields = ["user_email", "kind", "created", "last_used"]
     readonly_fields = fields
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Django lets a list filter on any field of the model from the address, the secret's JSON
+        # keys too: ?data__secret__startswith=K, a letter at a time, would read out every secret.
+        if lookup.split("__", 1)[0] == "data":
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

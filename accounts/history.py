@@ -2,8 +2,10 @@
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.http import Http404
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -43,10 +45,33 @@ class ReadableHistoryAdmin(SimpleHistoryAdmin):
     def get_historical_record_context_helper(self, request, historical_record):
         return ReadableHistoryHelper(self.model, historical_record)
 
+    def _id_checked(self, object_id: str) -> None:
+        # simple-history filters on the address's id as it comes: /admin/cards/card/abc/history/
+        # was a 500 ("Field 'id' expected a number"). No such row: 404, as the change page says.
+        try:
+            self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            raise Http404 from None
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._id_checked(object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied
+        self._id_checked(object_id)
+        if not str(version_id).isdigit():
+            raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def to_field_allowed(self, request, to_field):
+        # Django reads ``primary_key`` of every relation named there, and a reverse one-to-one
+        # (the user's ``holder``) has none: ?_to_field=holder was a 500. Refused instead (400).
+        try:
+            return super().to_field_allowed(request, to_field)
+        except AttributeError:
+            return False
 
     def revert_disabled(self, request, obj=None):
         return True

@@ -3,7 +3,7 @@ import functools
 from allauth.account import urls as allauth_account_urls
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.urls import include, path, re_path
 
 from accounts.text import has_removed_characters, text_clean
@@ -17,6 +17,10 @@ def admin_query_cleaned(admin_view):
     def wrap(view, cacheable=False):
         @functools.wraps(view)
         def cleaned(request, *args, **kwargs):
+            # An id in the path with a NUL byte or another removed character is no row's (none
+            # is stored with one): PostgreSQL refused a NUL in a text key with a 500.
+            if any(isinstance(part, str) and has_removed_characters(part) for part in (*args, *kwargs.values())):
+                raise Http404
             if any(has_removed_characters(text) for key, values in request.GET.lists() for text in (key, *values)):
                 query = QueryDict(mutable=True)
                 for key, values in request.GET.lists():
