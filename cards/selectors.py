@@ -359,21 +359,9 @@ _holder_records_between = CompiledQuery(
 )
 
 
-def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
-    """The card's and its holder's changes, newest first: who, when, what and why.
-
-    The card's and the holder's records are limited to the window in which this card's site
-    managed the holder, so a site sees nothing of what another site changed before or after
-    (a moved card's earlier site included).
-    """
-    start, end = access.card_view_window(card)
-    card_records = _card_records.all(card_id=card.pk)
-    moved_here_at = access.card_moved_here_at(card_records)
-    if end is None:
-        holder_records = _holder_records_since.all(holder_id=card.holder_id, start=start)
-    else:
-        holder_records = _holder_records_between.all(holder_id=card.holder_id, start=start, end=end)
-    user_ids = {r.history_user_id for r in card_records + holder_records if r.history_user_id}
+def _history_who(records, *, viewer: User):
+    """``who(record)`` for these records: a colleague's email, otherwise only a role (one query)."""
+    user_ids = {r.history_user_id for r in records if r.history_user_id}
     staff_site_ids: dict[int, set[int]] = {}
     coordinator_ids: set[int] = set()
     coordinates = models.Exists(RegionalCoordinator.objects.filter(user=models.OuterRef("pk")))
@@ -393,6 +381,25 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
             record, viewer_site_ids=viewer_site_ids, staff_site_ids=staff_site_ids, coordinator_ids=coordinator_ids
         )
 
+    return who
+
+
+def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
+    """The card's and its holder's changes, newest first: who, when, what and why.
+
+    The card's and the holder's records are limited to the window in which this card's site
+    managed the holder, so a site sees nothing of what another site changed before or after
+    (a moved card's earlier site included).
+    """
+    start, end = access.card_view_window(card)
+    card_records = _card_records.all(card_id=card.pk)
+    moved_here_at = access.card_moved_here_at(card_records)
+    if end is None:
+        holder_records = _holder_records_since.all(holder_id=card.holder_id, start=start)
+    else:
+        holder_records = _holder_records_between.all(holder_id=card.holder_id, start=start, end=end)
+    who = _history_who(card_records + holder_records, viewer=viewer)
+
     # While this card was inactive another site may have managed the holder (an admin may
     # reactivate the card later): what was written about the holder meanwhile is not this site's.
     gaps = _inactive_stretches(card_records)
@@ -409,6 +416,66 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     entries = _entries(card_records, subject=gettext("Card"), display=display, who=who, shown=since_moved_here)
     entries += _entries(holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown)
     return sorted(entries, key=lambda e: e.when, reverse=True)
+
+
+@dataclass
+class CardAsItLeft:
+    """A card moved from the viewer's site to another, as it was when it left."""
+
+    card: Card  # rebuilt from its last history record at the viewer's site
+    holder: Holder  # the holder as they were then, without their OmaKaiku address
+    left_at: datetime.datetime
+    history: list[HistoryEntry]
+
+
+def card_as_it_left(*, user: User, pk: int) -> CardAsItLeft:
+    """The card page of a site the card was moved away from (docs/rules.md: "A site that once
+    issued a card keeps read access to that card as it was while it managed it"). Nothing from
+    the move on is read: not the move's own record (it names the new site), not the later site's
+    changes of the card or the holder. 404 where the card was never at one of the user's sites."""
+    card = Card.objects.filter(pk=pk).first()
+    stretch = access.card_left_site(user, card)
+    if stretch is None:
+        raise Http404
+    came, left = stretch
+    card_records = list(_newest_first(Card.history.filter(id=pk, history_date__lt=left)))
+    holder_records = list(
+        _newest_first(
+            Holder.history.filter(
+                id=card.holder_id, history_date__gte=came - datetime.timedelta(seconds=1), history_date__lt=left
+            )
+        ).select_related("municipality")
+    )
+    gaps = _inactive_stretches(card_records)
+
+    def shown(record):
+        # While the card was inactive another site may have managed the holder (card_history).
+        return not any(start < record.history_date < end for start, end in gaps)
+
+    holder_then = next((record for record in holder_records if shown(record)), None) or (
+        Holder.history.filter(id=card.holder_id, history_date__lt=came)
+        .select_related("municipality")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if not card_records or holder_then is None:
+        raise Http404
+    who = _history_who(card_records + holder_records, viewer=user)
+
+    def at_this_site(record):
+        return record.history_date >= came
+
+    display = _Display()
+    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who, shown=at_this_site)
+    entries += _entries(holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown)
+    holder = holder_then.instance
+    holder.account = None  # the address is shown only to the managing site
+    return CardAsItLeft(
+        card=card_records[0].instance,
+        holder=holder,
+        left_at=left,
+        history=sorted(entries, key=lambda e: e.when, reverse=True),
+    )
 
 
 def _inactive_stretches(card_records) -> list[tuple[datetime.datetime, datetime.datetime]]:

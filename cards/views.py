@@ -48,7 +48,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
         if access.card_permits(request.user, card, access.CardAction.VIEW):
             return redirect("cards:detail", pk=card.pk)
         # Another site's card: staff may see whether it is valid, nothing about its holder.
-        lookup = {"number": number, "card": card, "own": False}
+        lookup = {"number": number, "card": card, "own": False, "left": access.card_left_site(request.user, card)}
     cards = selectors.card_list_for_user(user=request.user)
     card_filter = CardFilter(request.GET, queryset=cards)
     page = keyset_page(card_filter.qs, after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE)
@@ -68,18 +68,25 @@ def card_check(request: HttpRequest) -> HttpResponse:
     if search.is_valid() and search.cleaned_data["number"]:
         number = services.card_number_normalize(search.cleaned_data["number"])
         card = selectors.card_find_by_number(number=number)
+        own = access.card_permits(request.user, card, access.CardAction.VIEW)
         lookup = {
             "number": number,
             "card": card,
-            "own": access.card_permits(request.user, card, access.CardAction.VIEW),
+            "own": own,
+            "left": None if own else access.card_left_site(request.user, card),
         }
     return render(request, "cards/card_check.html", {"search": search, "lookup": lookup})
 
 
 @distributor_required
 def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    card = selectors.card_get_for_user(user=request.user, pk=pk)
     user = request.user
+    try:
+        card = selectors.card_get_for_user(user=user, pk=pk)
+    except Http404:
+        # A card moved from this site to another: read-only, as it was until it left (or 404).
+        moved = selectors.card_as_it_left(user=user, pk=pk)
+        return render(request, "cards/card_moved_away.html", {"moved": moved, "holder": moved.holder})
     others = selectors.holder_other_cards_as_seen(card=card, user=user)
     manages_holder = access.card_permits(user, card, access.CardAction.HOLDER)
     active = card if card.status == Card.Status.ACTIVE else others.active or None

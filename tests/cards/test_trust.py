@@ -660,6 +660,67 @@ def test_the_receiving_site_sees_nothing_of_the_earlier_sites_time_with_a_moved_
     assert reasons == ["our own change", "Moved to another site: site closed"]  # the move is the first line
 
 
+def test_the_site_a_card_was_moved_from_sees_it_as_it_was_until_the_move(
+    client, admin_user, distributor, other_distributor, site, other_site, customer_data
+):
+    # Found in review: after an admin moved a holder's card from an open site, the site that
+    # issued it answered 404 for its page, and the card check called it another site's card.
+    card = register(distributor, site, customer_data, email="holder@example.com")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
+        services.card_update(
+            card=card, actor=distributor, holder_data=replace(customer_data, postal_code="33777"), reason="typo fixed"
+        )
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
+        services.card_transfer(
+            card=Card.objects.get(pk=card.pk), to_site=other_site, actor=admin_user, reason="MOVE-NOTE moved to Espoo"
+        )
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=10)):
+        services.card_update(
+            card=Card.objects.get(pk=card.pk),
+            actor=other_distributor,
+            holder_data=replace(customer_data, postal_code="02100", children_count=4),
+            reason="LATER-SITE-NOTE",
+        )
+        services.card_renew(card=Card.objects.get(pk=card.pk), actor=other_distributor)
+
+    client.force_login(distributor)
+    page = client.get(reverse("cards:detail", args=[card.pk]))
+    check = client.get(reverse("cards:check"), {"number": card.number})
+
+    assert page.status_code == 200
+    text = page.text
+    assert "This card was moved from your site to another distributor on" in text
+    assert "33777" in text  # its own time, its own words
+    assert "typo fixed" in text
+    for later in (
+        "02100",
+        "LATER-SITE-NOTE",
+        "MOVE-NOTE",
+        other_site.name,
+        "holder@example.com",
+        other_distributor.email,
+    ):
+        assert later not in text
+    assert [entry.reason for entry in page.context["moved"].history][0] == "typo fixed"
+    # Read only: no action of the card page is offered.
+    for action in ("cards:update", "cards:inactivate", "cards:renew"):
+        assert reverse(action, args=[card.pk]) not in text
+    assert client.post(reverse("cards:update", args=[card.pk]), {}).status_code == 404
+    assert "This card was moved from your site to another distributor on" in check.text
+    assert "issued by another site" not in check.text
+
+
+def test_a_site_the_card_was_never_at_still_gets_404(client, admin_user, distributor, site, other_site, customer_data):
+    third = factories.SiteFactory(municipality=site.municipality)
+    third_distributor = factories.MembershipFactory(site=third).user
+    card = register(distributor, site, customer_data)
+    services.card_transfer(card=card, to_site=other_site, actor=admin_user, reason="moved")
+
+    client.force_login(third_distributor)
+
+    assert client.get(reverse("cards:detail", args=[card.pk])).status_code == 404
+
+
 def test_a_card_without_history_rows_opens(client, distributor, site, customer_data):
     # Rows loaded in bulk (the seed's large data set, a migration from an older register) have no
     # history; the page once answered 500 for them.

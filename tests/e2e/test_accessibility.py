@@ -116,6 +116,17 @@ def test_card_page_of_an_inactive_card(distributor_page, url, axe, site):
     assert_accessible(page, axe)
 
 
+def test_card_page_of_a_card_moved_away(distributor_page, url, axe, site, other_site, admin_user):
+    from cards import services
+
+    card = factories.CardFactory(site=site)
+    services.card_transfer(card=card, to_site=other_site, actor=admin_user, reason="moved")
+    page = distributor_page
+    page.goto(url(f"/cards/{card.pk}/"))
+    expect(page.locator("[data-moved-away]")).to_be_visible()
+    assert_accessible(page, axe)
+
+
 def test_new_card_form_with_errors(distributor_page, url, axe, municipality):
     page = distributor_page
     page.goto(url("/cards/new/"))
