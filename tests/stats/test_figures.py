@@ -611,6 +611,22 @@ def test_a_site_sees_its_cards_and_their_uses_only(world):
     assert stats_age_gender(scope=scope, filters=PERIOD).total["total"] == S  # h8 and h9
 
 
+def test_a_moved_card_takes_its_uses_to_its_new_site(world):
+    # docs/rules.md, "A moved card takes its figures with it": every earlier use counts at the
+    # site the card belongs to now, and no longer at the one it left.
+    def uses_at(site):
+        venues = stats_by_venue(scope=StatsScope(StatsLevel.SITE, site.pk), filters=PERIOD)
+        return sum(row["total_uses"] for row in venues.rows)
+
+    moved = CardUse.objects.filter(card=world.c3, cancelled_at=None, used_on__range=(PERIOD.start, PERIOD.end)).count()
+    before = uses_at(world.dn), uses_at(world.ds)
+    world.c3.site = world.ds
+    world.c3.save()
+
+    assert moved > 0
+    assert (uses_at(world.dn), uses_at(world.ds)) == (before[0] - moved, before[1] + moved)
+
+
 def test_a_venue_sees_its_uses_and_distinct_cards_only(world):
     scope = StatsScope(StatsLevel.VENUE, world.vs.pk)
     tables = stats_tables_for(scope=scope, filters=PERIOD)
