@@ -299,6 +299,18 @@ def test_holder_has_at_most_one_active_card(distributor, site, customer_data):
     assert "already has an active card" in _errors(excinfo, "number")
 
 
+def test_an_expired_card_still_counts_as_the_holders_active_card(distributor, site, customer_data):
+    # A returning holder's card is renewed (or inactivated first), not doubled by a new one.
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=400)):
+        card = register(distributor, site, customer_data, number="A1234567")
+
+    with pytest.raises(ValidationError) as excinfo:
+        register(distributor, site, customer_data, number="B7654321", holder=card.holder)
+
+    assert "already has an active card" in _errors(excinfo, "number")
+    assert Card.objects.get(pk=card.pk).is_expired()
+
+
 def test_database_refuses_second_active_card_even_past_the_service(site, customer_data):
     card = factories.CardFactory(site=site)
 
