@@ -105,6 +105,13 @@ def test_demo_goes_through_the_rules_and_a_second_run_adds_nothing():
     counts = _counts()
     assert "demo data already present" in _seed()
     assert _counts() == counts
+    # A login switched off since is no longer offered as one to log in with.
+    User.objects.filter(email="kohde@example.fi").update(is_active=False)
+    again = _seed()
+    logins = again[again.index("Password") :]
+    assert "kohde@example.fi  " not in logins
+    assert "Deleted or switched off since the demo was made: kohde@example.fi." in again
+    assert "asiakas@example.fi" in logins
 
 
 def test_bulk_data_obeys_the_rules():

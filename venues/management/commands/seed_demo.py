@@ -537,6 +537,19 @@ class Command(BaseCommand):
             *[(email, f"Venue: {site}") for _org, site, _town, email in VENUES],
             (HOLDER_EMAIL, "Holder (OmaKaiku): physical card with mobile"),
         ]
+        # Run again on a demo someone has used: a login deleted or switched off since is not offered.
+        working = set(
+            User.objects.filter(email__in=[email for email, _role in rows], is_active=True).values_list(
+                "email", flat=True
+            )
+        )
+        gone = [email for email, _role in rows if email not in working]
+        rows = [(email, role) for email, role in rows if email in working]
+        if not rows:
+            self.stdout.write(
+                f"None of the demo logins works any more ({', '.join(gone)}): start from an empty database."
+            )
+            return
         width = max(len(email) for email, _role in rows)
         role_width = max(len(role) for _email, role in rows)
         self.stdout.write("")
@@ -544,6 +557,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{'-' * width}  {'-' * role_width}  {'-' * len(DEMO_PASSWORD)}")
         for email, role in rows:
             self.stdout.write(f"{email:<{width}}  {role:<{role_width}}  {DEMO_PASSWORD}")
+        if gone:
+            self.stdout.write(f"Deleted or switched off since the demo was made: {', '.join(gone)}.")
         self.stdout.write("")
         self.stdout.write(
             f"The admin and the coordinator also need a two-step verification code: add the demo secret "
