@@ -561,6 +561,13 @@ class RegionalCoordinator(models.Model):
     def clean(self):
         super().clean()
         _refuse_holder_login(self.user_id and self.user)
+        # As for a site's staff: an administrator already sees every region, and as a coordinator
+        # would be listed as the region's contact and given its pages instead of the admin.
+        if self.user_id is not None and self.user.is_staff:
+            raise ValidationError(ADMIN_NOT_COORDINATOR, code="email_admin")
+
+
+ADMIN_NOT_COORDINATOR = _("This is a Kaikukeskus administrator's login; it cannot be made a regional coordinator.")
 
 
 class AuthenticatorRecord(Authenticator):

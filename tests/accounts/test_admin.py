@@ -484,6 +484,18 @@ def test_a_cardholders_login_is_refused_as_staff_on_every_path(model, site, regi
     assert "email_holder" in {error.code for errors in refused.value.error_dict.values() for error in errors}
 
 
+def test_an_administrators_login_is_made_no_regional_coordinator(client, admin_user, region):
+    # As it is added to no site's staff: found in review.
+    other_admin = factories.UserFactory(email="toinen.admin@example.fi", is_staff=True)
+    client.force_login(admin_user)
+
+    page = client.post(reverse("admin:accounts_regionalcoordinator_add"), {"user": other_admin.pk, "region": region.pk})
+
+    assert page.status_code == 200
+    assert "it cannot be made a regional coordinator" in html.unescape(page.text)
+    assert not other_admin.coordinated_regions.exists()
+
+
 def test_a_cardholders_page_in_the_admin_offers_no_sites_or_regions(client, admin_user):
     holder = factories.HolderUserFactory()
     client.force_login(admin_user)
