@@ -150,25 +150,27 @@ def site_transfer_permitted(user, site: Site) -> bool:
     return is_admin(user) or site.municipality.region_id in coordinated_region_ids(user)
 
 
-def card_left_site(user, card: Card | None) -> tuple[datetime.datetime, datetime.datetime] | None:
+def card_left_site(user, card: Card | None) -> list[tuple[datetime.datetime, datetime.datetime]]:
     """For a card moved from one of the user's sites to another (an admin's move of one holder's
-    card): (when it came to that site, when it left), the newest such stretch; otherwise None.
+    card): each stretch it spent at the user's sites before it left, as (came, left), oldest
+    first; empty when the card is at one of their sites now or never was.
 
-    The site keeps read access to the card as it was until it left, and never sees what the
-    later site changed (selectors.card_as_it_left). Read from the card's history: asked only
-    where the card is not at one of the user's sites (its page, the look-ups), not per list row."""
+    The site keeps read access to the card as it was in those stretches, and never sees what
+    another site changed (selectors.card_as_it_left). Read from the card's history: asked only
+    where the card is not at one of the user's sites (its page, the look-ups), not per list row.
+    A card loaded without history rows and then moved cannot be told to have been there."""
     site_ids = distributor_site_ids(user)
     if card is None or card.pk is None or not site_ids or card.site_id in site_ids:
-        return None
-    stretch, came, before = None, None, None
+        return []
+    stretches, came, before = [], None, None
     records = card.history.order_by("history_date", "history_id").values_list("site_id", "history_date")
     for site_id, when in records:
         if site_id in site_ids and before not in site_ids:
             came = when
         elif site_id not in site_ids and before in site_ids:
-            stretch = (came, when)
+            stretches.append((came, when))
         before = site_id
-    return stretch
+    return stretches
 
 
 def cards_visible(user) -> QuerySet[Card]:

@@ -430,30 +430,40 @@ class CardAsItLeft:
 
 def card_as_it_left(*, user: User, pk: int) -> CardAsItLeft:
     """The card page of a site the card was moved away from (docs/rules.md: "A site that once
-    issued a card keeps read access to that card as it was while it managed it"). Nothing from
-    the move on is read: not the move's own record (it names the new site), not the later site's
-    changes of the card or the holder. 404 where the card was never at one of the user's sites."""
+    issued a card keeps read access to that card as it was while it managed it"). Only the
+    stretches the card spent at the user's sites are read: not the moves' own records (they name
+    the new site), not another site's changes of the card or the holder. 404 where the card was
+    never at one of the user's sites."""
     card = Card.objects.filter(pk=pk).first()
-    stretch = access.card_left_site(user, card)
-    if stretch is None:
+    stretches = access.card_left_site(user, card)
+    if not stretches:
         raise Http404
-    came, left = stretch
+    first_came, left = stretches[0][0], stretches[-1][1]
+
+    def at_these_sites(record):
+        return any(came <= record.history_date < gone for came, gone in stretches)
+
     card_records = list(_newest_first(Card.history.filter(id=pk, history_date__lt=left)))
     holder_records = list(
         _newest_first(
             Holder.history.filter(
-                id=card.holder_id, history_date__gte=came - datetime.timedelta(seconds=1), history_date__lt=left
+                id=card.holder_id, history_date__gte=first_came - datetime.timedelta(seconds=1), history_date__lt=left
             )
         ).select_related("municipality")
     )
     gaps = _inactive_stretches(card_records)
+    # A holder registered with the card is written a moment before it: that record is this
+    # site's too, where the card was made here (not where it came from another site).
+    made_here = bool(card_records) and card_records[-1].history_date == first_came
 
     def shown(record):
-        # While the card was inactive another site may have managed the holder (card_history).
-        return not any(start < record.history_date < end for start, end in gaps)
+        # While the card was elsewhere, or inactive (card_history), another site may have
+        # managed the holder.
+        in_stretch = at_these_sites(record) or (made_here and record.history_date < first_came)
+        return in_stretch and not any(start < record.history_date < end for start, end in gaps)
 
     holder_then = next((record for record in holder_records if shown(record)), None) or (
-        Holder.history.filter(id=card.holder_id, history_date__lt=came)
+        Holder.history.filter(id=card.holder_id, history_date__lt=first_came)
         .select_related("municipality")
         .order_by("-history_date", "-history_id")
         .first()
@@ -462,16 +472,14 @@ def card_as_it_left(*, user: User, pk: int) -> CardAsItLeft:
         raise Http404
     who = _history_who(card_records + holder_records, viewer=user)
 
-    def at_this_site(record):
-        return record.history_date >= came
-
     display = _Display()
-    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who, shown=at_this_site)
+    entries = _entries(card_records, subject=gettext("Card"), display=display, who=who, shown=at_these_sites)
     entries += _entries(holder_records, subject=gettext("Holder"), display=display, who=who, shown=shown)
     holder = holder_then.instance
     holder.account = None  # the address is shown only to the managing site
     return CardAsItLeft(
-        card=card_records[0].instance,
+        # As it was when it last left: the newest record of its last stretch here.
+        card=next(record for record in card_records if at_these_sites(record)).instance,
         holder=holder,
         left_at=left,
         history=sorted(entries, key=lambda e: e.when, reverse=True),

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -38,6 +40,12 @@ from .models import Card
 PAGE_SIZE = 25
 
 
+def _left_at(user, card) -> datetime.datetime | None:
+    """When a card moved away from the user's site last left it (for the look-ups' link)."""
+    stretches = access.card_left_site(user, card)
+    return stretches[-1][1] if stretches else None
+
+
 @distributor_required
 def card_list(request: HttpRequest) -> HttpResponse:
     search = CardSearchForm(request.GET or None)
@@ -48,7 +56,7 @@ def card_list(request: HttpRequest) -> HttpResponse:
         if access.card_permits(request.user, card, access.CardAction.VIEW):
             return redirect("cards:detail", pk=card.pk)
         # Another site's card: staff may see whether it is valid, nothing about its holder.
-        lookup = {"number": number, "card": card, "own": False, "left": access.card_left_site(request.user, card)}
+        lookup = {"number": number, "card": card, "own": False, "left": _left_at(request.user, card)}
     cards = selectors.card_list_for_user(user=request.user)
     card_filter = CardFilter(request.GET, queryset=cards)
     page = keyset_page(card_filter.qs, after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE)
@@ -73,7 +81,7 @@ def card_check(request: HttpRequest) -> HttpResponse:
             "number": number,
             "card": card,
             "own": own,
-            "left": None if own else access.card_left_site(request.user, card),
+            "left": None if own else _left_at(request.user, card),
         }
     return render(request, "cards/card_check.html", {"search": search, "lookup": lookup})
 

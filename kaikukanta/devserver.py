@@ -5,23 +5,32 @@ defaults to http://127.0.0.1:8000. ``make run PORT=…`` sets it from the port; 
 ``manage.py runserver 9000`` did not, and its invitation links led to a port nobody served.
 """
 
-import re
 from collections.abc import MutableMapping
 
-# Django's runserver accepts "port", "address:port" and "[ipv6]:port".
-_ADDRPORT = re.compile(
-    r"^(?:(?P<addr>\d{1,3}(?:\.\d{1,3}){3}|\[[a-fA-F0-9:]+\]|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*):)?(?P<port>\d+)$"
-)
 # Every address of the machine: which one others reach it by is not known here (README).
 _WILDCARDS = {"0", "0.0.0.0", "[::]"}  # noqa: S104 - recognised here, bound by nobody
 
 
-def runserver_site_url(args: list[str]) -> str:
-    """The address ``manage.py runserver`` with these arguments serves, as a ``SITE_URL``."""
-    positional = [arg for arg in args if not arg.startswith("-")]
-    addr, port = "127.0.0.1", "8000"
-    match = _ADDRPORT.match(positional[0]) if positional else None
-    if match:
+def runserver_site_url(args: list[str]) -> str | None:
+    """The address ``manage.py runserver`` with these arguments serves, as a ``SITE_URL``; None
+    where the arguments are not runserver's (it then says so itself). Read with runserver's own
+    argument parser and address pattern, so options and their values (``-v 2``, ``-6``,
+    ``--settings x``) are taken as runserver takes them."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands.runserver import Command, naiveip_re
+
+    if {"-h", "--help"} & set(args):
+        return None  # runserver prints its help, once
+    parser = Command().create_parser("manage.py", "runserver")
+    try:
+        options, _unknown = parser.parse_known_args(args)
+    except (CommandError, SystemExit):  # an option without its value: runserver says so
+        return None
+    addr, port = ("[::1]" if options.use_ipv6 else "127.0.0.1"), "8000"
+    if options.addrport:
+        match = naiveip_re.match(options.addrport)
+        if match is None:
+            return None
         port = match["port"]
         if match["addr"] and match["addr"] not in _WILDCARDS:
             addr = match["addr"]
@@ -32,4 +41,6 @@ def runserver_site_url_set(argv: list[str], environ: MutableMapping[str, str]) -
     """For ``manage.py runserver`` without ``SITE_URL`` in the environment: the address served.
     Set in the environment, so the autoreloader's server process has it too."""
     if len(argv) > 1 and argv[1] == "runserver" and "SITE_URL" not in environ:
-        environ["SITE_URL"] = runserver_site_url(argv[2:])
+        url = runserver_site_url(argv[2:])
+        if url is not None:
+            environ["SITE_URL"] = url

@@ -68,7 +68,8 @@ class UseRecordForm(Form):
                 del self.fields["child_tickets"]
             else:
                 del self.fields["clients_under_16"]
-                self.fields["child_tickets"].widget.attrs["max"] = check.children
+                if check.shows_holder:  # else the holder's count today may be another site's
+                    self.fields["child_tickets"].widget.attrs["max"] = check.children
 
     def add_error(self, field, error):
         # The number is a hidden copy of the card looked up above the form: a refusal of it

@@ -30,6 +30,7 @@ from accounts.models import Site, UseCategory, User
 from accounts.text import has_removed_characters
 from cards import access
 from cards.models import MAX_CHILDREN, Card, CardUse, Holder, Offer, ValidityPeriod
+from cards.selectors import holder_as_seen
 from cards.services import card_number_normalize, card_number_refusal, card_number_tidy
 
 CANCEL_DAYS = 14
@@ -139,6 +140,18 @@ _CATEGORIES = frozenset(UseCategory.values)
 _DATE_PROBLEMS = frozenset({"card_not_yet_issued", "card_not_valid_that_day", "card_inactive_that_day"})
 
 
+def _children_while_in_use(card) -> int:
+    """The children registered on a card (a Card, or an import's _ImportCard) for a use on a day
+    it was valid. An active card's holder is managed by its site: today's count. A card inactive
+    now (a paper record from before) counts as its site last registered them: a later site's
+    count is not this card's, and the refusal would tell it to the venue (docs/rules.md)."""
+    if card.status == Card.Status.ACTIVE:
+        return card.holder.children_count or 0
+    if not isinstance(card, Card):
+        card = Card.objects.select_related("holder").get(pk=card.pk)
+    return holder_as_seen(card=card).children_count or 0
+
+
 def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> dict[str, list[ValidationError]]:
     """Every rule for recording a use (docs/rules.md, "Recording use at a venue"), keyed by field."""
     errors: dict[str, list[ValidationError]] = {}
@@ -184,8 +197,7 @@ def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> di
                 _("No child tickets in the education category (adult-education courses)."),
                 "child_tickets_education",
             )
-        elif data.child_tickets > (holder.children_count or 0):
-            count = holder.children_count or 0
+        elif data.child_tickets > (count := _children_while_in_use(card)):
             add(
                 "child_tickets",
                 ngettext(

@@ -710,6 +710,43 @@ def test_the_site_a_card_was_moved_from_sees_it_as_it_was_until_the_move(
     assert "issued by another site" not in check.text
 
 
+def test_a_card_moved_away_twice_shows_each_of_the_sites_own_stretches_and_nothing_between(
+    client, admin_user, distributor, other_distributor, site, other_site, customer_data
+):
+    # Found in review: A -> B -> A -> B showed A only its second stretch.
+    card = register(distributor, site, customer_data)
+    steps = [
+        (distributor, None, "11111", "A-FIRST"),
+        (None, other_site, None, None),
+        (other_distributor, None, "22222", "B-FIRST"),
+        (None, site, None, None),
+        (distributor, None, "33333", "A-SECOND"),
+        (None, other_site, None, None),
+        (other_distributor, None, "44444", "B-SECOND"),
+    ]
+    for minutes, (actor, to_site, postal_code, reason) in enumerate(steps, start=1):
+        with time_machine.travel(timezone.now() + datetime.timedelta(minutes=minutes)):
+            current = Card.objects.get(pk=card.pk)
+            if to_site is not None:
+                services.card_transfer(card=current, to_site=to_site, actor=admin_user, reason="moved")
+            else:
+                data = replace(customer_data, postal_code=postal_code)
+                services.card_update(card=current, actor=actor, holder_data=data, reason=reason)
+
+    client.force_login(distributor)
+    page = client.get(reverse("cards:detail", args=[card.pk]))
+
+    reasons = [entry.reason for entry in page.context["moved"].history]
+    assert "A-SECOND" in reasons
+    assert "A-FIRST" in reasons
+    assert "B-FIRST" not in reasons
+    assert "B-SECOND" not in reasons
+    assert page.context["moved"].holder.postal_code == "33333"  # as it was when it last left
+    # 22222 may show as the value A's own change replaced: A managed the holder with it then.
+    for later in ("44444", "B-FIRST", "B-SECOND"):
+        assert later not in page.text
+
+
 def test_a_site_the_card_was_never_at_still_gets_404(client, admin_user, distributor, site, other_site, customer_data):
     third = factories.SiteFactory(municipality=site.municipality)
     third_distributor = factories.MembershipFactory(site=third).user

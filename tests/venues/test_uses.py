@@ -130,6 +130,34 @@ def test_inactive_card_is_refused_but_an_earlier_offline_use_is_not(venue, venue
     assert use.pk
 
 
+def test_a_past_use_of_a_card_inactive_now_is_held_to_the_childrens_count_of_its_own_time(
+    client, venue, venue_user, distributor, card
+):
+    # Found in review: the refusal of too many child tickets, and the desk form's limit, told the
+    # venue the holder's children count as a later site registered it.
+    from cards import services as card_services
+    from cards.models import Holder
+
+    card_services.card_inactivate(card=card, actor=distributor, reason="given_up")
+    Holder.objects.filter(pk=card.holder_id).update(children_count=7)  # a later site's count
+    earlier = _today() - datetime.timedelta(days=3)
+
+    with pytest.raises(ValidationError) as excinfo:
+        _record(venue, venue_user, _data(card, used_on=earlier, child_tickets=5))
+    imported = services.card_uses_import_preview(
+        venue=venue, content=_csv(f"{card.number},{earlier.isoformat()},culture,5,0,0")
+    )
+    client.force_login(venue_user)
+    desk = _desk_post(client, venue, card, language="en", used_on=earlier.isoformat(), child_tickets="5")
+
+    for message in (" ".join(excinfo.value.message_dict["child_tickets"]), " ".join(imported.rows[0].errors)):
+        assert "At most 2 child tickets: the card has 2 children registered." in message
+        assert "7" not in message
+    assert "At most 2 child tickets" in desk.text
+    assert 'max="7"' not in desk.text
+    _record(venue, venue_user, _data(card, used_on=earlier, child_tickets=2))  # within its own count
+
+
 def test_organisation_card_records_clients_not_children(venue, venue_user, site):
     org_card = factories.CardFactory(site=site, holder=factories.OrganisationHolderFactory())
 
