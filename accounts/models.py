@@ -218,10 +218,12 @@ class InvitationDelivery(models.Model):
 
     @property
     def address_refused(self) -> bool:
-        """Whether the mail server refused the address itself. Any other failure (the server
-        down or unreachable) says nothing about the address: staff told to check it would change
-        a right one."""
-        return self.error == "SMTPRecipientsRefused"
+        """Whether the mail server refused the address itself: a recipient refused for good (a
+        5xx reply; ``accounts.tasks.mail_error_name``). Any other failure (the server down or
+        unreachable, a recipient refused only for now) says nothing about the address: staff told
+        to check it would change a right one."""
+        name, _space, code = self.error.partition(" ")
+        return name == "SMTPRecipientsRefused" and code.startswith("5")
 
 
 def name_tidy(name: str) -> str:

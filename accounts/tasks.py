@@ -1,4 +1,5 @@
 import logging
+import smtplib
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
@@ -130,9 +131,20 @@ def send_invitation_email(
             invited_at=invited_at,
         )
         state = InvitationDelivery.State.QUEUED if retried else InvitationDelivery.State.FAILED
-        _delivery_set(user, state=state, attempts=attempt, error=type(error).__name__[:100])
+        _delivery_set(user, state=state, attempts=attempt, error=mail_error_name(error))
         return
     _delivery_set(user, state=InvitationDelivery.State.SENT, attempts=attempt, error="")
+
+
+def mail_error_name(error: Exception) -> str:
+    """What is kept of a failed mail: the exception's class, never its text (an SMTP error repeats
+    the address). For a refused recipient also the server's reply code, which says whether the
+    address itself was refused (5xx) or only for now (4xx, e.g. greylisting); no address."""
+    name = type(error).__name__
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        code, _message = next(iter(error.recipients.values()))
+        name = f"{name} {code}"
+    return name[:100]
 
 
 def password_state(user: User) -> str:

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import smtplib
 
 import pytest
 import time_machine
@@ -13,7 +14,13 @@ from django.utils import timezone
 from accounts import services
 from accounts.adapter import STAFF_PASSWORD_RESET_TEMPLATE
 from accounts.models import InvitationDelivery, User
-from accounts.tasks import INVITATION_RETRY_DELAYS, password_state, send_invitation_email, send_password_reset_email
+from accounts.tasks import (
+    INVITATION_RETRY_DELAYS,
+    mail_error_name,
+    password_state,
+    send_invitation_email,
+    send_password_reset_email,
+)
 from tests import factories
 
 # Nothing listens on the discard port: connecting fails at once, as with a mail server that is down.
@@ -362,7 +369,8 @@ def test_a_holders_failed_invitation_is_said_at_the_top_of_the_card_page(
     assert "the mail service did not answer. The email address need not be changed" in page
     assert "Check the email address" not in page
     # The server refused the address itself (the failure's class name is what is stored).
-    InvitationDelivery.objects.filter(user=card.holder.account).update(error="SMTPRecipientsRefused")
+    refused = smtplib.SMTPRecipientsRefused({"maija@example.com": (550, b"5.1.1 maija@example.com: no such user")})
+    InvitationDelivery.objects.filter(user=card.holder.account).update(error=mail_error_name(refused))
     page = distributor_client.get(reverse("cards:detail", args=[card.pk])).text
     assert "the mail server refused the address. Check the email address" in page
     assert "did not answer" not in page
@@ -370,3 +378,14 @@ def test_a_holders_failed_invitation_is_said_at_the_top_of_the_card_page(
     with committed():
         card_services.card_omakaiku_resend(card=card, actor=distributor)
     assert "data-invitation-failed" not in distributor_client.get(reverse("cards:detail", args=[card.pk])).text
+
+
+def test_what_is_kept_of_a_refused_recipient_is_its_reply_code_not_its_address():
+    for_good = smtplib.SMTPRecipientsRefused({"maija@example.com": (550, b"5.1.1 maija@example.com unknown")})
+    for_now = smtplib.SMTPRecipientsRefused({"maija@example.com": (450, b"4.2.0 greylisted, try again")})
+
+    assert mail_error_name(for_good) == "SMTPRecipientsRefused 550"
+    assert InvitationDelivery(error=mail_error_name(for_good)).address_refused
+    # Greylisted: the address may be right, and the retries will tell.
+    assert not InvitationDelivery(error=mail_error_name(for_now)).address_refused
+    assert not InvitationDelivery(error="ConnectionRefusedError").address_refused
