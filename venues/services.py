@@ -144,12 +144,15 @@ def _children_while_in_use(card) -> int:
     """The children registered on a card (a Card, or an import's _ImportCard) for a use on a day
     it was valid. An active card's holder is managed by its site: today's count. A card inactive
     now (a paper record from before) counts as its site last registered them: a later site's
-    count is not this card's, and the refusal would tell it to the venue (docs/rules.md)."""
+    count is not this card's, and the refusal would tell it to the venue (docs/rules.md). That
+    reads the card's and the holder's history (three queries), so it is asked only for a use with
+    child tickets, and kept on the card for the file's other rows."""
     if card.status == Card.Status.ACTIVE:
         return card.holder.children_count or 0
-    if not isinstance(card, Card):
-        card = Card.objects.select_related("holder").get(pk=card.pk)
-    return holder_as_seen(card=card).children_count or 0
+    if getattr(card, "children_then", None) is None:  # a Card has no such field: kept on the instance
+        full = card if isinstance(card, Card) else Card.objects.select_related("holder").get(pk=card.pk)
+        card.children_then = holder_as_seen(card=full).children_count or 0
+    return card.children_then
 
 
 def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> dict[str, list[ValidationError]]:
@@ -197,7 +200,7 @@ def _use_errors(*, data: UseData, card: Card | None, today: datetime.date) -> di
                 _("No child tickets in the education category (adult-education courses)."),
                 "child_tickets_education",
             )
-        elif data.child_tickets > (count := _children_while_in_use(card)):
+        elif data.child_tickets and data.child_tickets > (count := _children_while_in_use(card)):
             add(
                 "child_tickets",
                 ngettext(
@@ -738,6 +741,7 @@ class _ImportCard:
     valid_until: datetime.date
     holder: _ImportHolder
     periods: list[_ImportPeriod]
+    children_then: int | None = None  # _children_while_in_use's, for an inactive card
 
     def was_valid_on(self, day: datetime.date) -> bool:
         # As Card.was_valid_on: the day falls in one of the card's validity periods.

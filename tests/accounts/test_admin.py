@@ -922,6 +922,7 @@ def test_a_staff_logins_password_is_still_set_in_the_admin(client, admin_user, d
         "/admin/cards/cardnumbercounter/%00/change/",
         "/admin/cards/cardnumbercounter/%00/delete/",
         "/admin/cards/card/1%00/change/",
+        "/admin/cards/card/1/history/%C2%B2/",
     ],
 )
 def test_an_admin_address_with_no_rows_id_is_not_found(client, admin_user, site, path):
@@ -938,3 +939,18 @@ def test_an_admin_popup_for_a_reverse_relation_is_refused_not_an_error(client, a
     response = client.get(reverse("admin:accounts_user_add"), {"_popup": "1", "_to_field": "holder"})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("selected", ["abc", "²", "1\x00"])
+def test_an_action_on_a_row_that_is_no_rows_key_is_refused_not_an_error(client, admin_user, site, selected):
+    card = factories.CardFactory(site=site)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:cards_card_changelist"),
+        {"action": "inactivate", "_selected_action": [str(card.pk), selected], "apply": "1", "reason": "lost"},
+    )
+
+    card.refresh_from_db()
+    assert response.status_code == 400
+    assert card.status == Card.Status.ACTIVE

@@ -3,6 +3,7 @@ history, privacy between sites, and the admin as no second write path."""
 
 import ast
 import datetime
+import html
 import re
 from contextlib import contextmanager
 from dataclasses import replace
@@ -745,6 +746,21 @@ def test_a_card_moved_away_twice_shows_each_of_the_sites_own_stretches_and_nothi
     # 22222 may show as the value A's own change replaced: A managed the holder with it then.
     for later in ("44444", "B-FIRST", "B-SECOND"):
         assert later not in page.text
+
+
+def test_a_moved_cards_holder_without_history_is_not_shown_and_the_page_opens(
+    client, admin_user, distributor, site, other_site, customer_data
+):
+    # Bulk-loaded holders have no history: the card check linked to a page that answered 404.
+    card = register(distributor, site, customer_data)
+    card.holder.history.all().delete()
+    services.card_transfer(card=card, to_site=other_site, actor=admin_user, reason="moved")
+    client.force_login(distributor)
+
+    page = client.get(reverse("cards:detail", args=[card.pk]))
+
+    assert page.status_code == 200
+    assert "The holder's details of that time are not recorded." in html.unescape(page.text)
 
 
 def test_a_site_the_card_was_never_at_still_gets_404(client, admin_user, distributor, site, other_site, customer_data):
