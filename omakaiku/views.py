@@ -124,7 +124,11 @@ def activate(request: HttpRequest, uidb36: str, key: str) -> HttpResponse:
     # OmaKaiku's home, and this device's pages after it, continue in the mail's language.
     with translation.override(mail_link_language(request, user) or get_language()):
         messages.success(request, _("Welcome to OmaKaiku! Your password is set."))
-    return remember_mail_language(request, redirect("omakaiku:home"), user)
+    response = remember_mail_language(request, redirect("omakaiku:home"), user)
+    # A login, as the login form's (HolderLoginView): a mobile card someone else stored on this
+    # device is not for this person. Most holders log in for the first time here.
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
 
 
 def _link_used(request: HttpRequest, user: User | None) -> HttpResponse:
@@ -146,7 +150,13 @@ def home(request: HttpRequest) -> HttpResponse:
     cards = [(card, selectors.card_kind_label(card)) for card in selectors.holder_card_list(holder=holder)]
     # A holder with only mobile cards (X, Z) has no printed card to compare with.
     has_printed = any(card.kind == Card.Kind.PHYSICAL for card, _label in cards)
-    return render(request, "omakaiku/home.html", {"holder": holder, "cards": cards, "has_printed": has_printed})
+    # An old card beside the one in use asks for no new card.
+    has_active = any(card.status == Card.Status.ACTIVE for card, _label in cards)
+    return render(
+        request,
+        "omakaiku/home.html",
+        {"holder": holder, "cards": cards, "has_printed": has_printed, "has_active": has_active},
+    )
 
 
 @holder_required
@@ -214,7 +224,17 @@ def offers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "omakaiku/offers.html",
-        {"filter": offer_filter, "filter_key": filter_key, "page": page, "items": items, "home": home},
+        {
+            "filter": offer_filter,
+            "filter_key": filter_key,
+            "page": page,
+            "items": items,
+            "home": home,
+            # The home municipality's link when it has no current offer: its filter bar shows
+            # "All" (only municipalities with offers are choices), so the page says what was asked.
+            "home_asked_in_vain": home is not None and not items and request.GET.get("municipality") == str(home.pk),
+            "filtered": bool(request.GET.get("category") or request.GET.get("municipality")),
+        },
     )
 
 

@@ -405,6 +405,17 @@ def test_my_cards_shows_card_and_how_to_renew_an_expired_one(holder_client, invi
     assert "jakaja@example.fi" not in page
 
 
+def test_an_old_card_beside_the_one_in_use_asks_for_no_new_card(holder_client, invited, site):
+    # Found in review: the old card said "if you need a new card, contact your distributor" under
+    # the holder's valid card.
+    factories.CardFactory(site=site, holder=invited.holder, number="K0000777", inactive=True)
+
+    page = holder_client.get(reverse("omakaiku:home")).text
+
+    assert "This card is no longer in use." in page
+    assert "If you need a new card" not in page
+
+
 def test_usage_history_is_newest_first_with_yearly_totals(holder_client, invited, venue, django_assert_num_queries):
     factories.CardUseFactory(card=invited, venue=venue, used_on=datetime.date(2025, 3, 1), child_tickets=2)
     factories.CardUseFactory(card=invited, venue=venue, used_on=datetime.date(2026, 5, 1), child_tickets=1)
@@ -531,6 +542,20 @@ def test_a_municipality_without_current_offers_lists_none_not_every_offer(holder
     assert "No current offers match." in page.text
     choices = [str(choice) for choice in page.context["filter"].form.fields["municipality"].queryset]
     assert choices == [str(venue.municipality)]
+    assert f'<a href="{reverse("omakaiku:offers")}">Show all offers</a>' in page.text
+
+
+def test_the_home_municipalitys_link_says_so_when_it_has_no_offers(holder_client, invited, venue):
+    # Found in review: the filter bar said "All" and "All" above "no offers match", with no word of
+    # the home municipality asked for (only municipalities with offers are the filter's choices).
+    factories.OfferFactory(venue=factories.VenueSiteFactory(municipality=factories.MunicipalityFactory()))
+    home = invited.holder.municipality
+
+    page = holder_client.get(reverse("omakaiku:offers"), {"municipality": home.pk})
+
+    assert f"There are no current offers in {home}, your home municipality, just now." in page.text
+    assert f'<a href="{reverse("omakaiku:offers")}">Show all offers</a>' in page.text
+    assert "No current offers match." not in page.text
 
 
 def test_offers_filter_lists_a_new_offers_municipality_within_a_minute(holder_client, venue):
@@ -817,6 +842,15 @@ def test_a_login_on_the_device_starts_with_nothing_stored(client, invited):
     # Someone else's mobile card, stored on this device before, is not for this person.
     assert logged_in.status_code == 302
     assert logged_in["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_login_by_the_activation_or_reset_link_also_starts_with_nothing_stored(client, invited):
+    # Found in review: the link logged the holder in with another person's card still stored.
+    page, activated = _activate(client, _link(mail.outbox[0]))
+
+    assert activated.status_code == 302
+    assert activated.url == reverse("omakaiku:home")
+    assert activated["Clear-Site-Data"] == '"cache", "storage"'
 
 
 def test_the_stored_mobile_card_page_holds_no_address(holder_client, invited):
