@@ -164,6 +164,12 @@ def uses(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     page = Paginator(selectors.holder_uses(holder=holder), PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.holder_use_totals(holder=holder)
+    cards = selectors.holder_card_list(holder=holder)
+    if len(cards) > 1:
+        # A holder with an old card and a new one sees which card each use was recorded on.
+        numbers = {card.pk: card.number for card in cards}
+        for use in page.object_list:
+            use.card_number = numbers[use.card_id]
     return render(request, "omakaiku/uses.html", {"page": page, "totals": totals, "holder": holder})
 
 

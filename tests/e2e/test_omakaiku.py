@@ -279,6 +279,14 @@ def test_holder_has_no_access_to_kaikukanta(page, url, distributor, site, custom
 # --- on a phone --------------------------------------------------------------------------------
 
 
+# The header's links, language menu and buttons, each at least 44 px high on a phone (WCAG 2.5.5;
+# the brand's link is the page's name, also reached by "My cards").
+_SMALL_HEADER_TARGETS = """() => [...document.querySelectorAll(
+    '.site-nav a, .site-tools select, .site-tools button'
+)].filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+  .map(e => `${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 20)}": ${e.getBoundingClientRect().height} px`)"""
+
+
 def test_phone_width(page, url, distributor, site, venue, customer_data):
     card = activated_holder(distributor, site, customer_data, email="a-rather-long.address-for-a-phone@example.com")
     factories.CardUseFactory(card=card, venue=venue, child_tickets=2)
@@ -295,6 +303,8 @@ def test_phone_width(page, url, distributor, site, venue, customer_data):
         expect(h1(page)).to_be_visible()
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} scrolls sideways on a phone: {width}px wide"
+        small = page.evaluate(_SMALL_HEADER_TARGETS)
+        assert not small, f"{path}: the header's controls are too small to tap: {small}"
     # The QR code is big enough to scan from the phone's screen.
     page.goto(url(f"/omakaiku/cards/{card.pk}/mobile/"))
     box = page.locator(".mobile-card__qr svg").bounding_box()
