@@ -163,13 +163,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def uses(request: HttpRequest) -> HttpResponse:
     holder = selectors.holder_for_user(user=request.user)
     page = Paginator(selectors.holder_uses(holder=holder), PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.uses_name_ended_cards(uses=page.object_list)
     totals = selectors.holder_use_totals(holder=holder)
-    cards = selectors.holder_card_list(holder=holder)
-    if len(cards) > 1:
-        # A holder with an old card and a new one sees which card each use was recorded on.
-        numbers = {card.pk: card.number for card in cards}
-        for use in page.object_list:
-            use.card_number = numbers[use.card_id]
     return render(request, "omakaiku/uses.html", {"page": page, "totals": totals, "holder": holder})
 
 
