@@ -30,7 +30,7 @@ from accounts import permissions
 from accounts.compiled import CompiledQuery
 from accounts.models import Site, User
 
-from .models import Card, Holder
+from .models import Card, Holder, Offer
 
 
 class CardAction(StrEnum):
@@ -176,6 +176,19 @@ def card_left_site(user, card: Card | None) -> list[tuple[datetime.datetime, dat
 def cards_visible(user) -> QuerySet[Card]:
     """The cards whose pages the user may open."""
     return Card.objects.filter(site_id__in=list(distributor_site_ids(user)))
+
+
+def offers_editable(user) -> QuerySet[Offer]:
+    """The offers the user may edit, hide and delete: those of the venues they act for now
+    (``venue_may_act``; a closed venue's offers are no longer anyone's to change)."""
+    return Offer.objects.filter(venue_id__in=list(permissions.venue_site_ids(user)))
+
+
+def offer_deleted_from_own_venue(user, pk: int) -> bool:
+    """Whether offer ``pk`` was deleted from a venue the user acts for now (its history's
+    deletion record says where it was): a form sent for it is told so. Any other offer that is
+    not the user's to edit (another venue's, one that never was) is no page at all."""
+    return Offer.history.filter(id=pk, history_type="-", venue_id__in=list(permissions.venue_site_ids(user))).exists()
 
 
 def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime | None]:

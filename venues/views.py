@@ -3,7 +3,7 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,8 @@ from accounts.forms import add_service_errors
 from accounts.paging import keyset_page
 from accounts.permissions import venue_required
 from accounts.security_log import security_event
-from cards.models import CardUse, Offer
+from cards import access
+from cards.models import CardUse
 
 from . import selectors, services
 from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, UseRecordForm
@@ -261,15 +262,14 @@ def offers(request: HttpRequest) -> HttpResponse:
 
 
 def _offer_for(request, pk, *, deleted_ok: bool = False):
-    # The venues the person acts for now (access.venue_may_act): a closed venue's offers are no
-    # longer theirs to edit, and its pages would only end in a refusal after the typing.
-    venues = permissions.venue_site_ids(request.user)
-    offers = Offer.objects.select_related("venue").filter(venue_id__in=list(venues))
-    if deleted_ok:
-        # A form sent for an offer deleted since it was opened (another tab, a colleague): the
-        # caller says so rather than answering "page not found" to what was typed.
-        return offers.filter(pk=pk).first()
-    return get_object_or_404(offers, pk=pk)
+    """The user's offer ``pk`` (access.offers_editable), else 404; with ``deleted_ok``, None for an
+    offer deleted from one of their venues since the form was opened (another tab, a colleague):
+    the caller says so rather than answering "page not found" to what was typed. An offer of a
+    venue they no longer act for is never "deleted": it is still there for the holders."""
+    offer = access.offers_editable(request.user).select_related("venue").filter(pk=pk).first()
+    if offer is None and not (deleted_ok and access.offer_deleted_from_own_venue(request.user, pk)):
+        raise Http404
+    return offer
 
 
 def _offer_deleted_meanwhile(request: HttpRequest) -> HttpResponse:

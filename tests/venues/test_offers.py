@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import SiteMembership
 from cards.models import Offer
 from tests import factories
 from venues import services
@@ -375,6 +376,39 @@ def test_an_offer_deleted_since_the_form_was_opened_keeps_what_was_typed(client,
         == 302
     )
     assert Offer.objects.get().title_fi == "Kevätkonsertti"
+
+
+def test_an_offer_of_a_venue_left_meanwhile_is_not_deleted_nor_saved_at_another_venue(client, venue, municipality):
+    # Found in review: a person taken off the venue while its offer's form was open was told the
+    # offer "was deleted", and Save then published a copy under their other venue.
+    offer = factories.OfferFactory(venue=venue, title_fi="Konsertti", visible=True)
+    person = factories.MembershipFactory(site=venue).user
+    other_venue = factories.VenueSiteFactory(municipality=municipality)
+    factories.MembershipFactory(site=other_venue, user=person)
+    client.force_login(person)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+    opened = _form_values(client.get(url).text)
+    SiteMembership.objects.filter(user=person, site=venue).delete()
+
+    saved = client.post(url, _offer_post(title_fi="Kevätkonsertti") | opened)
+    hidden = client.post(reverse("venues:offer_visibility", args=[offer.pk]), {"visible": "0"})
+    deleted = client.post(reverse("venues:offer_delete", args=[offer.pk]))
+
+    assert [saved.status_code, hidden.status_code, deleted.status_code] == [404, 404, 404]
+    assert "was deleted" not in saved.text
+    assert list(Offer.objects.values_list("venue_id", "title_fi", "visible")) == [(venue.pk, "Konsertti", True)]
+
+
+def test_another_venues_offer_or_one_that_never_was_is_not_called_deleted(client, venue_user, venue, municipality):
+    theirs = factories.OfferFactory(venue=factories.VenueSiteFactory(municipality=municipality))
+    client.force_login(venue_user)
+
+    for pk in (theirs.pk, theirs.pk + 1000):
+        assert client.post(reverse("venues:offer_delete", args=[pk])).status_code == 404
+        assert client.post(reverse("venues:offer_visibility", args=[pk]), {"visible": "0"}).status_code == 404
+        assert client.post(reverse("venues:offer_edit", args=[pk]), _offer_post()).status_code == 404
+    assert Offer.objects.get() == theirs
+    assert Offer.objects.get().visible
 
 
 def test_deleting_or_hiding_an_offer_deleted_meanwhile_says_so(client, venue_user, venue):
