@@ -184,11 +184,16 @@ def offers_editable(user) -> QuerySet[Offer]:
     return Offer.objects.filter(venue_id__in=list(permissions.venue_site_ids(user)))
 
 
-def offer_deleted_from_own_venue(user, pk: int) -> bool:
-    """Whether offer ``pk`` was deleted from a venue the user acts for now (its history's
-    deletion record says where it was): a form sent for it is told so. Any other offer that is
-    not the user's to edit (another venue's, one that never was) is no page at all."""
-    return Offer.history.filter(id=pk, history_type="-", venue_id__in=list(permissions.venue_site_ids(user))).exists()
+def offer_deleted_from_venue_id(user, pk: int) -> int | None:
+    """The venue, among those the user acts for now, that offer ``pk`` was deleted from (its
+    history's deletion record says where it was), else None: a form sent for it is told so and
+    may save what was typed there as a new offer. Any other offer that is not the user's to edit
+    (another venue's, one that never was) is no page at all."""
+    return (
+        Offer.history.filter(id=pk, history_type="-", venue_id__in=list(permissions.venue_site_ids(user)))
+        .values_list("venue_id", flat=True)
+        .first()
+    )
 
 
 def card_view_window(card: Card) -> tuple[datetime.datetime, datetime.datetime | None]:

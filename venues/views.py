@@ -224,7 +224,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
             return redirect("venues:uses")
         messages.error(request, " ".join(error.messages))
         return redirect("venues:import")
-    venue = _current_venue(request, venue_pk)
+    venue = _current_venue(request)
     try:
         recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=request.user, content=content)
     except Exception as error:
@@ -267,14 +267,15 @@ def _offer_for(request, pk, *, deleted_ok: bool = False):
     the caller says so rather than answering "page not found" to what was typed. An offer of a
     venue they no longer act for is never "deleted": it is still there for the holders."""
     offer = access.offers_editable(request.user).select_related("venue").filter(pk=pk).first()
-    if offer is None and not (deleted_ok and access.offer_deleted_from_own_venue(request.user, pk)):
+    if offer is None and not (deleted_ok and access.offer_deleted_from_venue_id(request.user, pk)):
         raise Http404
     return offer
 
 
-def _offer_deleted_meanwhile(request: HttpRequest) -> HttpResponse:
-    """The edit form of a deleted offer, sent: what was typed, offered for a new offer."""
-    venue = _current_venue(request)
+def _offer_deleted_meanwhile(request: HttpRequest, venue_pk: int) -> HttpResponse:
+    """The edit form of an offer deleted from venue ``venue_pk``, sent: what was typed, offered
+    for a new offer at that venue (not at whichever of the person's venues was chosen last)."""
+    venue = _current_venue(request, venue_pk)
     data = request.POST.copy()
     data.pop("version", None)
     data["token"] = uuid.uuid4().hex
@@ -299,7 +300,7 @@ def _offer_deleted_meanwhile(request: HttpRequest) -> HttpResponse:
 def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     offer = _offer_for(request, pk, deleted_ok=request.method == "POST") if pk else None
     if pk and offer is None:
-        return _offer_deleted_meanwhile(request)
+        return _offer_deleted_meanwhile(request, access.offer_deleted_from_venue_id(request.user, pk))
     venue = offer.venue if offer else _current_venue(request)
     initial = {"category": venue.default_category, "starts_on": timezone.localdate()} if offer is None else None
     form = OfferForm(request.POST or None, instance=offer, initial=initial)
@@ -314,7 +315,7 @@ def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 seen_updated_at=form.seen_updated_at() if offer else None,
             )
         except services.OfferGone:
-            return _offer_deleted_meanwhile(request)
+            return _offer_deleted_meanwhile(request, venue.pk)
         except services.OfferChanged as changed:
             form.changed_meanwhile(fields=changed.fields, updated_at=changed.updated_at)
         except ValidationError as error:

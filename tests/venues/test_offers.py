@@ -411,6 +411,25 @@ def test_another_venues_offer_or_one_that_never_was_is_not_called_deleted(client
     assert Offer.objects.get().visible
 
 
+def test_an_offer_deleted_meanwhile_is_saved_again_at_its_own_venue_not_the_one_chosen_last(
+    client, venue_user, venue, municipality
+):
+    offer = factories.OfferFactory(venue=venue, title_fi="Konsertti")
+    other_venue = factories.VenueSiteFactory(municipality=municipality)
+    factories.MembershipFactory(site=other_venue, user=venue_user)
+    client.force_login(venue_user)
+    url = reverse("venues:offer_edit", args=[offer.pk])
+    opened = _form_values(client.get(url).text)
+    client.post(reverse("venues:offer_delete", args=[offer.pk]))
+    client.get(reverse("venues:offers") + f"?venue={other_venue.pk}")  # the other venue chosen since
+
+    response = client.post(url, _offer_post(title_fi="Kevätkonsertti") | opened)
+
+    assert "This offer was deleted after you opened it" in response.text
+    action = re.search(r'<form method="post" class="form" novalidate action="([^"]*)"', response.text)[1]
+    assert action.replace("&amp;", "&") == reverse("venues:offer_create") + f"?venue={venue.pk}"
+
+
 def test_deleting_or_hiding_an_offer_deleted_meanwhile_says_so(client, venue_user, venue):
     offer = factories.OfferFactory(venue=venue)
     client.force_login(venue_user)
