@@ -12,13 +12,17 @@ A PostgreSQL restart or failover makes queries fail with ``OperationalError`` or
 middleware turns a failed session save into a 400) answer those with ``503.html`` and a
 ``Retry-After`` instead of a 500; ``ATOMIC_REQUESTS`` has already rolled the view's writes back.
 Connections recover by themselves: ``CONN_HEALTH_CHECKS`` drops a dead one at the next request.
+A server that never answers is given up after ``DATABASE_CONNECT_TIMEOUT`` seconds (settings).
+A cache kept in Redis is treated alike: its connection errors answer 503, and ``/readyz`` asks it.
 """
 
 import logging
 import sys
 
+import redis.exceptions
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import caches
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# Redis, where the caches are kept there (docs/deploy.md): the login's rate limits and the
+# statistics need it as the pages need the database.
+CACHE_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 # Migrations, once applied, stay applied for the life of the process: the check (which reads
 # every migration file) runs only until it has passed once.
@@ -60,10 +67,23 @@ def _database_cache_tables() -> set[str]:
     }
 
 
+def _redis_caches() -> list[str]:
+    return [
+        alias
+        for alias, config in settings.CACHES.items()
+        if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    ]
+
+
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Ready for traffic: the default database answers, no migration is waiting and the cache
-    tables (``createcachetable``, not made by ``migrate``) exist: without them every statistics
-    page would fail."""
+    """Ready for traffic: the default database answers, no migration is waiting, the cache
+    tables (``createcachetable``, not made by ``migrate``) exist (without them every statistics
+    page would fail) and a cache kept in Redis answers (without it nobody could log in)."""
+    for alias in _redis_caches():
+        try:
+            caches[alias].get("readyz")
+        except CACHE_UNAVAILABLE:
+            return _plain("cache unavailable", status=503)
     global _migrations_applied, _cache_tables_made
     try:
         with connection.cursor() as cursor:
@@ -101,15 +121,21 @@ class HealthProbeMiddleware:
         return self.get_response(request)
 
 
-def database_unavailable(exc: BaseException | None) -> bool:
-    """Whether ``exc``, or an exception it was raised from, says the database could not be used."""
+def _cause(exc: BaseException | None, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """``exc``, or the first exception it was raised from, that is one of ``kinds``."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, DATABASE_UNAVAILABLE):
-            return True
+        if isinstance(exc, kinds):
+            return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, says the database (or a cache kept in
+    Redis) could not be used."""
+    return _cause(exc, DATABASE_UNAVAILABLE + CACHE_UNAVAILABLE) is not None
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -157,7 +183,8 @@ def service_unavailable(request: HttpRequest, exc: BaseException) -> HttpRespons
     if not getattr(request, "_database_outage_logged", False):
         request._database_outage_logged = True
         logger.error(
-            "Database unavailable, answered 503: %s: %s (%s %s)",
+            "%s unavailable, answered 503: %s: %s (%s %s)",
+            "Cache" if _cause(exc, CACHE_UNAVAILABLE) else "Database",
             type(exc).__name__,
             (str(exc).splitlines() or [""])[0][:200],
             request.method,

@@ -114,6 +114,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A server that takes the connection but never answers (frozen, mid-failover, a stuck pooler)
+# would hold each sync worker until gunicorn kills it, with a 500: give up after a few seconds
+# and answer 503 instead (kaikukanta/health.py). `?connect_timeout=` in the URL wins.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 # A statement a connection has run five times is prepared there: PostgreSQL then stops planning
 # it anew on every request (planning the card page's join took longer than running it). Off
 # (`false`) behind a pooler that cannot keep prepared statements; see docs/deploy.md, PgBouncer.
@@ -131,6 +137,7 @@ if env("DATABASE_REPLICA_URL", default=""):
         "TEST": {"MIRROR": "default"},
     }
     DATABASES["replica"].setdefault("OPTIONS", {}).update(_prepared_statements)
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     DATABASE_ROUTERS = ["kaikukanta.db_router.ReplicaRouter"]
 # After writing, a session reads from the primary this long (longer than the replica lags).
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
@@ -150,6 +157,12 @@ CACHES = {
     # of municipalities follows the offers, is kept for a minute only.
     "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
+for _cache in CACHES.values():
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # As for the database: a Redis that never answers makes a 503 in two seconds, not a
+        # worker held until gunicorn kills it. (`?socket_timeout=` in the URL wins.)
+        _cache.setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
+        _cache["OPTIONS"].setdefault("socket_timeout", 2)
 if CACHES["stats"]["BACKEND"].endswith("DatabaseCache"):
     # Room for every table of every scope and period people look at between two changes.
     CACHES["stats"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)

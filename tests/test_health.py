@@ -1,7 +1,11 @@
 """Probes for the load balancer, and a friendly 503 (not a 500) while the database is down."""
 
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import uuid
 from contextlib import contextmanager
 
@@ -119,6 +123,38 @@ def test_readyz_is_503_while_the_database_is_down(client, db):
 
     assert response.status_code == 503
     assert response.text == "database unavailable\n"
+
+
+# Where no Redis listens: refused at once (a Redis that never answers gives up after its timeout).
+_REDIS_DOWN = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": "redis://127.0.0.1:1/0",
+    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+}
+
+
+def test_readyz_is_503_while_a_cache_kept_in_redis_is_down(client, db, settings):
+    # Found in review: with the caches in Redis and Redis down, nobody could log in while the
+    # load balancer was told the instance was ready.
+    settings.CACHES = settings.CACHES | {"default": _REDIS_DOWN}
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.text == "cache unavailable\n"
+
+
+def test_a_login_while_the_redis_cache_is_down_answers_a_friendly_503(client, db, settings, errors):
+    settings.CACHES = settings.CACHES | {"default": _REDIS_DOWN}
+    client.raise_request_exception = False
+    user = factories.UserFactory()
+
+    response = client.post(reverse("account_login"), {"login": user.email, "password": factories.PASSWORD})
+
+    _assert_friendly_503(response)
+    [record] = errors()
+    assert record.getMessage().startswith("Cache unavailable, answered 503: ConnectionError")
+    assert user.email not in record.getMessage()
 
 
 def test_probes_answer_plain_http_and_the_balancers_host_in_production(client, db, settings):
@@ -276,3 +312,42 @@ def test_the_security_token_page_links_back_to_this_site_only(client, db):
 
     assert "evil.example" not in response.text
     assert '<a href="/accounts/login/">' in response.text
+
+
+# --- giving up on a server that never answers -----------------------------------------------------
+
+
+def _settings_from(**env) -> dict:
+    """DATABASES and CACHES as the settings module computes them from ``env`` (in a new process)."""
+    code = "import json, kaikukanta.settings as s; print(json.dumps({'databases': s.DATABASES, 'caches': s.CACHES}))"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "CACHE_"))}
+    environment |= {"DEBUG": "false", "SECRET_KEY": "x" * 50, **env}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_postgresql_and_redis_connections_give_up_after_seconds_not_minutes():
+    # Found in review: a server that took the connection and never answered held each worker for
+    # 60 s, until gunicorn killed it with a 500, and the outage's log line never came.
+    values = _settings_from(
+        DATABASE_URL="postgres://kk@db.example:5432/kk",
+        DATABASE_REPLICA_URL="postgres://kk@replica.example:5432/kk",
+        CACHE_URL="redis://cache.example:6379/0",
+        STATS_CACHE_URL="redis://cache.example:6380/0?socket_timeout=7",
+    )
+
+    assert values["databases"]["default"]["OPTIONS"]["connect_timeout"] == 5
+    assert values["databases"]["replica"]["OPTIONS"]["connect_timeout"] == 5
+    assert values["caches"]["default"]["OPTIONS"]["socket_connect_timeout"] == 2
+    assert values["caches"]["default"]["OPTIONS"]["socket_timeout"] == 2
+    assert values["caches"]["stats"]["OPTIONS"]["socket_timeout"] == 7  # as the address says
+
+
+def test_a_connect_timeout_in_the_database_address_wins():
+    values = _settings_from(
+        DATABASE_URL="postgres://kk@db.example:5432/kk?connect_timeout=2", DATABASE_CONNECT_TIMEOUT="9"
+    )
+
+    assert values["databases"]["default"]["OPTIONS"]["connect_timeout"] == 2
