@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import transaction
 
 LOGGER_NAME = "kaikukanta.security"
 logger = logging.getLogger(LOGGER_NAME)
@@ -30,6 +31,28 @@ RESERVED_NAMES = {"log", "time", "event", "user_id", "user_role", "ip"}
 # allauth refuses further wrong passwords and codes with these form errors, not with a 429.
 THROTTLE_ERROR_CODES = {"too_many_login_attempts", "rate_limited"}
 ADMIN_ACTIONS = {1: "admin.added", 2: "admin.changed", 3: "admin.deleted"}
+# Events that say a change was made: logged when it is committed, never for one rolled back (a
+# request that failed half-way, a database outage at the commit). Attempts, refusals and reads
+# (logins, throttles, downloads, a file checked) are logged as they happen, whatever follows.
+CHANGE_EVENTS = frozenset(
+    {
+        "account.activated",
+        "password.changed",
+        "password.set",
+        "password.reset_completed",
+        "mfa.added",
+        "mfa.removed",
+        "mfa.reset",
+        "invitation.holder_sent",
+        "invitation.staff_sent",
+        "import.recorded",
+        "admin.added",
+        "admin.changed",
+        "admin.deleted",
+        "admin.logged",
+        "admin.card_action",
+    }
+)
 
 
 def details_check(details: dict) -> dict:
@@ -73,7 +96,8 @@ def _current_request():
 
 
 def security_event(name: str, *, request=None, user=None, **details) -> None:
-    """Log one security event. ``user`` defaults to the request's logged-in user."""
+    """Log one security event (one of ``CHANGE_EVENTS`` once its transaction commits). ``user``
+    defaults to the request's logged-in user."""
     if not EVENT_NAME.fullmatch(name):
         raise ValueError(f"security_event: {name!r} is not a dotted lower-case event name")
     details_check(details)
@@ -84,7 +108,11 @@ def security_event(name: str, *, request=None, user=None, **details) -> None:
     if user is not None and user.is_authenticated:
         record |= {"user_id": user.pk, "user_role": user_role(user)}
     record["ip"] = client_ip(request) if request is not None else None
-    logger.info(json.dumps(record | details, ensure_ascii=False))
+    line = json.dumps(record | details, ensure_ascii=False)
+    if name in CHANGE_EVENTS:
+        transaction.on_commit(lambda: logger.info(line))  # at once outside a transaction
+    else:
+        logger.info(line)
 
 
 def throttle_log(*, request, response) -> None:

@@ -1,5 +1,6 @@
 """The security log: each event by name and user id, and never an address, password, key or code."""
 
+import contextlib
 import json
 import logging
 import re
@@ -9,6 +10,7 @@ from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import mail
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -209,12 +211,13 @@ def test_a_wrong_and_a_right_code_are_logged(client, admin_user, security_caplog
         (mfa_signals.authenticator_reset, "mfa.reset"),
     ],
 )
-def test_authenticator_changes_are_logged(security_caplog, coordinator, signal, name):
+def test_authenticator_changes_are_logged(security_caplog, coordinator, signal, name, committed):
     authenticator = Authenticator.objects.get(user=coordinator)
     request = RequestFactory().post("/", REMOTE_ADDR="192.0.2.1")
     request.user = coordinator
 
-    signal.send(sender=Authenticator, request=request, user=coordinator, authenticator=authenticator)
+    with committed():
+        signal.send(sender=Authenticator, request=request, user=coordinator, authenticator=authenticator)
 
     [event] = named(security_caplog, name)
     assert (event["user_id"], event["authenticator_id"], event["ip"]) == (coordinator.pk, authenticator.pk, "192.0.2.1")
@@ -223,36 +226,53 @@ def test_authenticator_changes_are_logged(security_caplog, coordinator, signal, 
 # --- passwords, invitations, downloads, the admin -------------------------------------------------------
 
 
-def test_a_password_change_is_logged(client, distributor, security_caplog):
+def test_a_password_change_is_logged(client, distributor, security_caplog, committed):
     client.force_login(distributor)
-    client.post(
-        reverse("account_change_password"),
-        {"oldpassword": factories.PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
-    )
+    with committed():
+        client.post(
+            reverse("account_change_password"),
+            {"oldpassword": factories.PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
 
     [event] = named(security_caplog, "password.changed")
     assert event["user_id"] == distributor.pk
     assert NEW_PASSWORD not in security_caplog.text
 
 
-def test_a_first_password_is_logged(security_caplog, distributor):
+def test_a_first_password_is_logged(security_caplog, distributor, committed):
     from allauth.account.signals import password_set
 
-    password_set.send(sender=type(distributor), request=RequestFactory().post("/"), user=distributor)
+    with committed():
+        password_set.send(sender=type(distributor), request=RequestFactory().post("/"), user=distributor)
 
     [event] = named(security_caplog, "password.set")
     assert event["user_id"] == distributor.pk
 
 
-def test_a_staff_invitation_names_the_coordinator_and_the_invitee_by_id(security_caplog, coordinator, site):
-    invited = services.staff_invite(actor=coordinator, site=site, email="uusi.jakaja@example.fi")
+def test_a_staff_invitation_names_the_coordinator_and_the_invitee_by_id(security_caplog, coordinator, site, committed):
+    with committed():
+        invited = services.staff_invite(actor=coordinator, site=site, email="uusi.jakaja@example.fi")
 
     [event] = named(security_caplog, "invitation.staff_sent")
     assert (event["user_id"], event["invitee_id"], event["site_id"]) == (coordinator.pk, invited.pk, site.pk)
     assert "uusi.jakaja" not in security_caplog.text
 
 
-def test_an_offline_files_check_and_import_are_logged_with_counts_only(client, venue_user, venue, security_caplog):
+def test_a_change_rolled_back_leaves_no_line_and_an_attempt_still_does(security_caplog, coordinator, site, committed):
+    # Found in review: an invitation whose transaction failed at the commit (a database outage)
+    # was logged as sent to an account that never existed.
+    with committed(), contextlib.suppress(RuntimeError), transaction.atomic():
+        services.staff_invite(actor=coordinator, site=site, email="uusi.jakaja@example.fi")
+        security_event("login.failed", user=coordinator)
+        raise RuntimeError("the commit failed")
+
+    assert named(security_caplog, "invitation.staff_sent") == []
+    assert [event["user_id"] for event in named(security_caplog, "login.failed")] == [coordinator.pk]
+
+
+def test_an_offline_files_check_and_import_are_logged_with_counts_only(
+    client, venue_user, venue, security_caplog, committed
+):
     # A check reads thousands of card numbers at once: who checked how many rows is kept.
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
@@ -263,7 +283,8 @@ def test_an_offline_files_check_and_import_are_logged_with_counts_only(client, v
     content = f"card_number,date,category,child_tickets,assistant_tickets,clients_under_16\nK7654321,{day},culture,0,0,0\nK0000000,{day},culture,0,0,0\n"
     upload = SimpleUploadedFile("uses.csv", content.encode(), "text/csv")
     preview = client.post(reverse("venues:import"), {"venue": venue.pk, "file": upload})
-    client.post(reverse("venues:import_confirm"), {"token": preview.context["token"]})
+    with committed():
+        client.post(reverse("venues:import_confirm"), {"token": preview.context["token"]})
 
     [checked] = named(security_caplog, "import.checked")
     [recorded] = named(security_caplog, "import.recorded")
@@ -272,9 +293,12 @@ def test_an_offline_files_check_and_import_are_logged_with_counts_only(client, v
     assert card.number not in security_caplog.text
 
 
-def test_an_admin_change_is_logged_without_the_objects_text(client, admin_user, distributor, security_caplog):
+def test_an_admin_change_is_logged_without_the_objects_text(
+    client, admin_user, distributor, security_caplog, committed
+):
     # The admin's LogEntry keeps the changed user's email as its text; the security log must not.
-    LogEntry.objects.log_actions(admin_user.pk, [distributor], CHANGE, change_message="Changed email.")
+    with committed():
+        LogEntry.objects.log_actions(admin_user.pk, [distributor], CHANGE, change_message="Changed email.")
 
     [event] = named(security_caplog, "admin.changed")
     assert (event["user_id"], event["model"], event["object_id"]) == (
@@ -313,10 +337,11 @@ def test_the_full_flow_leaks_no_address_password_key_or_session(
     code = totp_code(factories.TOTP_SECRET)
     client.post(reverse("mfa_authenticate"), {"code": code})
     assert client.session["_auth_user_id"] == str(admin_user.pk)
-    client.post(
-        reverse("admin:cards_card_changelist"),
-        {"action": "reactivate", "_selected_action": [card.pk], "apply": "1", "reason": "found"},
-    )
+    with committed():
+        client.post(
+            reverse("admin:cards_card_changelist"),
+            {"action": "reactivate", "_selected_action": [card.pk], "apply": "1", "reason": "found"},
+        )
     download_url = reverse("stats:dashboard_download", kwargs={"slug": slug, "extension": "csv"})
     assert client.get(download_url + "?start=2025-01-01&end=2025-12-31").status_code == 200
 
@@ -331,7 +356,8 @@ def test_the_full_flow_leaks_no_address_password_key_or_session(
         anonymous.post(reverse("account_reset_password"), {"email": distributor.email})
     reset_link = _link(mail.outbox[-1])
     form_url = anonymous.get(reset_link, follow=True).redirect_chain[-1][0]
-    anonymous.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    with committed():
+        anonymous.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
 
     card.refresh_from_db()
     distributor.refresh_from_db()
@@ -364,20 +390,21 @@ def test_the_full_flow_leaks_no_address_password_key_or_session(
 
 @pytest.mark.parametrize("how", ["page", "action"])
 def test_an_authenticator_removed_in_the_admin_is_logged_as_mfa_removed(
-    client, admin_user, coordinator, security_caplog, how
+    client, admin_user, coordinator, security_caplog, how, committed
 ):
     # Operators alert on mfa.removed: the lost-phone procedure in the admin must say it too.
     record = Authenticator.objects.get(user=coordinator, type=Authenticator.Type.TOTP)
     client.force_login(admin_user)
     security_caplog.clear()
 
-    if how == "page":
-        client.post(reverse("admin:accounts_authenticatorrecord_delete", args=[record.pk]), {"post": "yes"})
-    else:
-        client.post(
-            reverse("admin:accounts_authenticatorrecord_changelist"),
-            {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
-        )
+    with committed():
+        if how == "page":
+            client.post(reverse("admin:accounts_authenticatorrecord_delete", args=[record.pk]), {"post": "yes"})
+        else:
+            client.post(
+                reverse("admin:accounts_authenticatorrecord_changelist"),
+                {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
+            )
 
     assert not Authenticator.objects.filter(pk=record.pk).exists()
     [removed] = named(security_caplog, "mfa.removed")

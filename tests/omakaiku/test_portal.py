@@ -715,11 +715,12 @@ def test_login_gives_a_new_session_id(client, invited):
     assert client.session.get_expiry_age() <= 30 * 60
 
 
-def test_activation_and_the_data_download_are_in_the_security_log(client, invited, caplog):
+def test_activation_and_the_data_download_are_in_the_security_log(client, invited, caplog, committed):
     from accounts.security_log import LOGGER_NAME
 
     caplog.set_level(logging.INFO, logger=LOGGER_NAME)
-    _activate(client, _link(mail.outbox[0]))
+    with committed():
+        _activate(client, _link(mail.outbox[0]))
     client.get(reverse("omakaiku:my_data_download"))
 
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]

@@ -51,11 +51,11 @@ def test_the_page_shows_the_current_choices_and_is_in_the_navigation(holder_clie
     assert "maija@example.com" in page.text
 
 
-def test_holder_changes_the_password_stays_logged_in_and_other_sessions_end(holder_client, holder, caplog):
+def test_holder_changes_the_password_stays_logged_in_and_other_sessions_end(holder_client, holder, caplog, committed):
     other_device = Client()
     other_device.force_login(holder)
 
-    with caplog.at_level(logging.INFO, logger="kaikukanta.security"):
+    with caplog.at_level(logging.INFO, logger="kaikukanta.security"), committed():
         response = change_password(holder_client)
 
     assert response.redirect_chain[-1][0] == SETTINGS
