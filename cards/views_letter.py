@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.models import InvitationDelivery
 from accounts.permissions import distributor_required
@@ -27,7 +27,7 @@ _HTML_LANG = {"fi": "fi", "fi_plain": "fi", "sv": "sv", "en": "en"}
 
 
 @distributor_required
-@require_GET
+@require_safe
 def card_letter(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, pk=pk)
     chosen = request.GET.get("lang")

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 # The accessibility statement must say when it was prepared and last reviewed (Act 306/2019):
 # move STATEMENT_REVIEWED on after every new self-assessment.
@@ -37,13 +37,13 @@ def _context(portal: str) -> dict:
 
 # Nothing here reads or writes the database: no request transaction (ATOMIC_REQUESTS) either.
 @transaction.non_atomic_requests
-@require_GET
+@require_safe
 def help_page(request: HttpRequest, portal: str = "kaikukanta") -> HttpResponse:
     return render(request, "pages/help.html", _context(portal))
 
 
 @transaction.non_atomic_requests
-@require_GET
+@require_safe
 def accessibility(request: HttpRequest, portal: str = "kaikukanta") -> HttpResponse:
     context = _context(portal) | {"prepared": STATEMENT_PREPARED, "reviewed": STATEMENT_REVIEWED}
     return render(request, "pages/accessibility.html", context)

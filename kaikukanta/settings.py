@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a HEAD request's response, whichever layer made it, leaves without its body.
+    "kaikukanta.head.HeadResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Answers /healthz and /readyz before anything that reads a session or sets a cookie.
     "kaikukanta.health.HealthProbeMiddleware",

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.http import base36_to_int
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from accounts.languages import mail_link_language, remember_mail_language
 from accounts.models import User
@@ -282,7 +282,7 @@ def my_data_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def manifest(request: HttpRequest) -> JsonResponse:
     """Lets a phone add OmaKaiku to its home screen."""
     return JsonResponse(

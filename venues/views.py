@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import permissions
 from accounts.forms import add_service_errors
@@ -41,7 +41,7 @@ def _desk_url(venue) -> str:
 
 
 @venue_required
-@require_GET
+@require_safe
 def desk(request: HttpRequest) -> HttpResponse:
     """The ticket desk: scan or type a number, see at once whether the card is valid, press Enter."""
     venue = _current_venue(request)
@@ -140,7 +140,7 @@ def record(request: HttpRequest) -> HttpResponse:
 
 
 @venue_required
-@require_GET
+@require_safe
 def uses(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
     page = keyset_page(
@@ -246,7 +246,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
 
 
 @venue_required
-@require_GET
+@require_safe
 def import_template(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="kaikukortti-uses-template.csv"'
@@ -254,7 +254,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
 
 
 @venue_required
-@require_GET
+@require_safe
 def offers(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
     page = Paginator(selectors.venue_offers(venue=venue), PAGE_SIZE).get_page(request.GET.get("page"))
