@@ -89,3 +89,56 @@ def site_url_is_public(app_configs=None, **kwargs):
             id="kaikukanta.W004",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def hosts_are_named(app_configs=None, **kwargs):
+    """A wildcard host lets any Host header through: a password-reset mail built from a forged
+    one would carry an attacker's address (allauth builds some links from the request)."""
+    if any(host == "*" for host in settings.ALLOWED_HOSTS):
+        return [
+            checks.Warning(
+                "ALLOWED_HOSTS accepts any host ('*').",
+                hint="Name the service's public host names, e.g. ALLOWED_HOSTS=kaikukanta.fi.",
+                id="kaikukanta.W005",
+            )
+        ]
+    return []
+
+
+# Security, not the "database" tag: Django runs those only when asked to connect (--database).
+@checks.register(checks.Tags.security, deploy=True)
+def database_is_postgresql(app_configs=None, **kwargs):
+    """SQLite is the first run's database: one writer at a time, no row locks behind the card
+    rules' concurrency guarantees, and no backup procedure in docs/deploy.md."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        return [
+            checks.Warning(
+                f"DATABASE_URL gives {engine}: production runs on PostgreSQL (docs/deploy.md).",
+                hint="Set DATABASE_URL=postgres://user:password@host:5432/kaikukanta.",
+                id="kaikukanta.W006",
+            )
+        ]
+    return []
+
+
+# Documentation's domains (RFC 2606, and Finland's example.fi): nobody reads mail there.
+PLACEHOLDER_DOMAINS = ("example.fi", "example.com", "example.org", "example.net", "example", "invalid", "test")
+
+
+@checks.register(deploy=True)
+def contact_is_real(app_configs=None, **kwargs):
+    """The help page and the accessibility statement give SERVICE_CONTACT_EMAIL to people who
+    need help (the statement's feedback channel is a legal requirement): never the placeholder."""
+    domain = settings.SERVICE_CONTACT_EMAIL.rpartition("@")[2].lower()
+    if any(domain == example or domain.endswith("." + example) for example in PLACEHOLDER_DOMAINS):
+        return [
+            checks.Warning(
+                f"SERVICE_CONTACT_EMAIL is {settings.SERVICE_CONTACT_EMAIL!r}, a placeholder: the help page "
+                "and the accessibility statement would send people there.",
+                hint="Set SERVICE_CONTACT_EMAIL to the organisation's real address.",
+                id="kaikukanta.W007",
+            )
+        ]
+    return []

@@ -366,6 +366,37 @@ def test_the_deploy_check_warns_of_mail_links_that_lead_elsewhere(settings, site
     assert [message.id for message in site_url_is_public()] == (["kaikukanta.W004"] if warned else [])
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "check", "warned"),
+    [
+        ("ALLOWED_HOSTS", ["*"], "hosts_are_named", True),
+        ("ALLOWED_HOSTS", ["kaikukanta.fi", ".kaikukanta.fi"], "hosts_are_named", False),
+        ("SERVICE_CONTACT_EMAIL", "kaikukortti@example.fi", "contact_is_real", True),  # the default
+        ("SERVICE_CONTACT_EMAIL", "apu@kaikukanta.example.com", "contact_is_real", True),
+        ("SERVICE_CONTACT_EMAIL", "kaikukortti@kaikukortti.fi", "contact_is_real", False),
+    ],
+)
+def test_the_deploy_check_warns_of_settings_the_docs_rule_out(settings, setting, value, check, warned):
+    # Found in review: `check --deploy --fail-level WARNING`, the release's gate, let these through.
+    from accounts import checks
+
+    setattr(settings, setting, value)
+
+    assert bool(getattr(checks, check)()) is warned
+
+
+def test_the_deploy_check_warns_of_a_database_that_is_not_postgresql(monkeypatch):
+    from django.conf import settings
+
+    from accounts.checks import database_is_postgresql
+
+    # The engine's name only, put back after the test (overriding DATABASES would reconnect).
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.sqlite3")
+    assert [message.id for message in database_is_postgresql()] == ["kaikukanta.W006"]
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.postgresql")
+    assert database_is_postgresql() == []
+
+
 @pytest.mark.parametrize("url_name", ["account_login", "omakaiku:login"])
 def test_an_empty_login_says_what_to_type(client, db, url_name):
     page = client.post(reverse(url_name), {"login": "", "password": ""}).text
