@@ -453,6 +453,8 @@ def _count_cell(text: str, label: str) -> tuple[int, str]:
         return 0, ""
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses, and a count
     # of thousands of digits is no count.
+    if text.startswith("+") and _COUNT.fullmatch(text[1:]):
+        text = text[1:]  # "+2" is two, as a spreadsheet reads it (and no formula: _SIGNED_NUMBER)
     if not _COUNT.fullmatch(text):
         if text.startswith("-") and _COUNT.fullmatch(text[1:]):
             return 0, _("%(column)s must be 0 or more.") % {"column": label}
