@@ -29,6 +29,16 @@ class CardLookupForm(Form):
     )
 
 
+class UseSearchForm(Form):
+    """The venue's uses of one card: a use recorded by mistake is found among thousands."""
+
+    number = CardNumberField(
+        label=_("Find the uses of a card"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+
+
 # As services.card_use_record says it of a token it cannot use.
 FORM_EXPIRED = _("The form has expired. Look the card up again.")
 

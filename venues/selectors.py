@@ -36,8 +36,10 @@ def _uses_at(venue_id: int) -> QuerySet[CardUse]:
     return CardUse.objects.filter(venue_id=venue_id).select_related("card").order_by("-created_at", "-pk")
 
 
-def venue_uses(*, venue: Site) -> QuerySet[CardUse]:
-    return _uses_at(venue.pk)
+def venue_uses(*, venue: Site, number: str = "") -> QuerySet[CardUse]:
+    """The venue's uses, newest recorded first; with ``number`` (normalised), that card's only."""
+    uses = _uses_at(venue.pk)
+    return uses.filter(card__number=number) if number else uses
 
 
 RECENT_USES = 8

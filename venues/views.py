@@ -19,9 +19,10 @@ from accounts.permissions import venue_required
 from accounts.security_log import security_event
 from cards import access
 from cards.models import CardUse
+from cards.services import card_number_normalize
 
 from . import selectors, services
-from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, UseRecordForm
+from .forms import CardLookupForm, ImportUploadForm, OfferForm, UseCancelForm, UseRecordForm, UseSearchForm
 
 PAGE_SIZE = 25
 SESSION_VENUE_KEY = "_venue"
@@ -143,8 +144,12 @@ def record(request: HttpRequest) -> HttpResponse:
 @require_safe
 def uses(request: HttpRequest) -> HttpResponse:
     venue = _current_venue(request)
+    search = UseSearchForm(request.GET or None)
+    number = ""
+    if search.is_valid() and search.cleaned_data["number"]:
+        number = card_number_normalize(search.cleaned_data["number"])
     page = keyset_page(
-        selectors.venue_uses(venue=venue),
+        selectors.venue_uses(venue=venue, number=number),
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         size=PAGE_SIZE,
@@ -152,7 +157,11 @@ def uses(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     for use in page.object_list:
         use.cancellable = services.use_cancellable(use=use, today=today)
-    return render(request, "venues/uses.html", {"venue": venue, "page": page, "cancel_days": services.CANCEL_DAYS})
+    return render(
+        request,
+        "venues/uses.html",
+        {"venue": venue, "page": page, "cancel_days": services.CANCEL_DAYS, "search": search, "number": number},
+    )
 
 
 @venue_required

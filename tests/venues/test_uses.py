@@ -453,6 +453,42 @@ def test_desk_and_lists_query_counts_are_constant(client, venue_user, venue, car
         client.get(reverse("venues:uses"))
 
 
+def test_the_uses_list_finds_one_cards_uses_here(client, venue_user, venue, card, django_assert_num_queries):
+    # Found in review: after an offline file of thousands of rows, a use recorded by mistake had
+    # to be found page by page to cancel it within its days.
+    other_card = factories.CardFactory(number="K7777777")
+    factories.CardUseFactory.create_batch(30, venue=venue, card=other_card)
+    mine = factories.CardUseFactory(venue=venue, card=card, used_on=timezone.localdate())
+    factories.CardUseFactory(venue=factories.VenueSiteFactory(municipality=venue.municipality), card=card)
+    client.force_login(venue_user)
+    client.get(reverse("venues:uses"))  # the first visit remembers the venue in the session
+
+    with django_assert_num_queries(7):  # as the whole list (test_desk_and_lists_query_counts_are_constant)
+        page = client.get(reverse("venues:uses"), {"venue": venue.pk, "number": card.number.lower()}).text
+
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    assert re.findall(r"<tr", body) == ["<tr"]  # this venue's one use of the card, not another venue's
+    assert card.number in body
+    assert reverse("venues:use_cancel", args=[mine.pk]) in body
+    assert "1 in all" in page
+    assert "Show every use" in page
+
+
+def test_the_uses_lists_search_says_what_it_did_not_find_and_keeps_what_was_typed(client, venue_user, venue, card):
+    factories.CardUseFactory(venue=venue, card=card)
+    client.force_login(venue_user)
+
+    none = client.get(reverse("venues:uses"), {"venue": venue.pk, "number": "K0000001"}).text
+    bad = client.get(reverse("venues:uses"), {"venue": venue.pk, "number": "K12²\x00"})
+
+    assert "No uses of card K0000001 recorded here." in none
+    assert "<tbody>" not in none
+    assert bad.status_code == 200
+    assert 'value="K12²"' in bad.text  # as typed, without the control character
+    assert 'class="error"' in bad.text
+    assert card.number in bad.text  # the whole list, under the message
+
+
 def test_cancel_within_14_days_with_reason(venue, venue_user, card):
     use, _ = _record(venue, venue_user, _data(card))
 
