@@ -233,7 +233,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
             return redirect("venues:uses")
         messages.error(request, " ".join(error.messages))
         return redirect("venues:import")
-    venue = _current_venue(request)
+    venue = _current_venue(request, venue_pk)
     try:
         recorded, duplicates, refused = services.card_uses_import(venue=venue, actor=request.user, content=content)
     except Exception as error:

@@ -191,6 +191,21 @@ def test_the_checked_file_waits_server_side_not_in_the_session(client, venue_use
     assert CardUse.objects.count() == 1
 
 
+def test_a_checked_file_is_imported_at_its_venue_whichever_venue_was_chosen_since(client, venue_user, venue, card):
+    # Found in review (a regression of this session's): the confirmation took the venue chosen
+    # last in another tab, and the file's uses were credited to the other venue.
+    other_venue = factories.VenueSiteFactory(municipality=venue.municipality)
+    factories.MembershipFactory(site=other_venue, user=venue_user)
+    client.force_login(venue_user)
+    token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
+    client.get(reverse("venues:desk"), {"venue": other_venue.pk})  # another tab
+
+    done = client.post(reverse("venues:import_confirm"), {"token": token})
+
+    assert done.url == reverse("venues:uses") + f"?venue={venue.pk}"
+    assert list(CardUse.objects.values_list("venue_id", flat=True)) == [venue.pk]
+
+
 def test_a_failed_import_sent_again_is_not_said_to_be_imported(client, venue_user, venue, card, monkeypatch):
     client.force_login(venue_user)
     token = _upload(client, venue, _csv(f"{card.number},{_day()},culture,0,0,0")).context["token"]
