@@ -95,10 +95,11 @@ def site_url_is_public(app_configs=None, **kwargs):
 def hosts_are_named(app_configs=None, **kwargs):
     """A wildcard host lets any Host header through: a password-reset mail built from a forged
     one would carry an attacker's address (allauth builds some links from the request)."""
-    if any(host == "*" for host in settings.ALLOWED_HOSTS):
+    # "*", or a whole top-level domain (".fi": every host under it).
+    if any(host == "*" or (host.startswith(".") and host.count(".") == 1) for host in settings.ALLOWED_HOSTS):
         return [
             checks.Warning(
-                "ALLOWED_HOSTS accepts any host ('*').",
+                "ALLOWED_HOSTS accepts any host ('*') or every host of a top-level domain.",
                 hint="Name the service's public host names, e.g. ALLOWED_HOSTS=kaikukanta.fi.",
                 id="kaikukanta.W005",
             )
@@ -131,11 +132,14 @@ PLACEHOLDER_DOMAINS = ("example.fi", "example.com", "example.org", "example.net"
 def contact_is_real(app_configs=None, **kwargs):
     """The help page and the accessibility statement give SERVICE_CONTACT_EMAIL to people who
     need help (the statement's feedback channel is a legal requirement): never the placeholder."""
-    domain = settings.SERVICE_CONTACT_EMAIL.rpartition("@")[2].lower()
-    if any(domain == example or domain.endswith("." + example) for example in PLACEHOLDER_DOMAINS):
+    address = settings.SERVICE_CONTACT_EMAIL.strip()
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    if "@" not in address or any(
+        domain == example or domain.endswith("." + example) for example in PLACEHOLDER_DOMAINS
+    ):
         return [
             checks.Warning(
-                f"SERVICE_CONTACT_EMAIL is {settings.SERVICE_CONTACT_EMAIL!r}, a placeholder: the help page "
+                f"SERVICE_CONTACT_EMAIL is {settings.SERVICE_CONTACT_EMAIL!r}, a placeholder or none: the help page "
                 "and the accessibility statement would send people there.",
                 hint="Set SERVICE_CONTACT_EMAIL to the organisation's real address.",
                 id="kaikukanta.W007",

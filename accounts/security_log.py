@@ -110,7 +110,8 @@ def security_event(name: str, *, request=None, user=None, **details) -> None:
     record["ip"] = client_ip(request) if request is not None else None
     line = json.dumps(record | details, ensure_ascii=False)
     if name in CHANGE_EVENTS:
-        transaction.on_commit(lambda: logger.info(line))  # at once outside a transaction
+        # At once outside a transaction. Robust: a log handler's failure stops no later callback.
+        transaction.on_commit(lambda: logger.info(line), robust=True)
     else:
         logger.info(line)
 

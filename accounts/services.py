@@ -181,8 +181,10 @@ def staff_invite(*, actor: User, site: Site, email: str, language: str = "fi") -
             user.language = language
             user.save(update_fields=["language"])
         if user.awaits_password:
-            user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(site)})
+            # Logged first: after the commit the line is written before the mail is queued, and a
+            # queue that fails then (the database lost) cannot keep a saved invitation out of the log.
             security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=site.pk)
+            user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(site)})
     return user
 
 
@@ -215,8 +217,8 @@ def staff_invitation_resend(*, actor: User, user: User) -> None:
                 _("This person has already set a password. They can use 'Forgotten password' on the login page."),
                 code="already_activated",
             )
-        user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(sites[0])})
         security_event("invitation.staff_sent", user=actor, invitee_id=user.pk, site_id=sites[0].pk, resend=True)
+        user_invite(user=user, template=STAFF_INVITATION_TEMPLATE, context={"site_name": str(sites[0])})
 
 
 def user_invite(*, user: User, template: str, context: dict, url_name: str = "account_reset_password_from_key") -> None:

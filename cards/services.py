@@ -430,6 +430,8 @@ def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool
             "omakaiku_already_activated",
         )
     card = holder.cards.filter(status=Card.Status.ACTIVE).select_related("site__organisation").first()
+    # Logged before the mail is queued (accounts.services.staff_invite says why).
+    security_event("invitation.holder_sent", user=actor, invitee_id=user.pk, holder_id=holder.pk)
     user_invite(
         user=user,
         template=settings.HOLDER_INVITATION_TEMPLATE,
@@ -442,7 +444,6 @@ def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool
         },
         url_name=settings.HOLDER_SET_PASSWORD_URL,
     )
-    security_event("invitation.holder_sent", user=actor, invitee_id=user.pk, holder_id=holder.pk)
 
 
 def card_omakaiku_resend(*, card: Card, actor: User) -> None:

@@ -18,7 +18,7 @@ from accounts.paging import keyset_page
 from accounts.permissions import venue_required
 from accounts.security_log import security_event
 from cards import access
-from cards.models import CardUse
+from cards.models import CardUse, Offer
 from cards.services import card_number_normalize
 
 from . import selectors, services
@@ -270,15 +270,19 @@ def offers(request: HttpRequest) -> HttpResponse:
     return render(request, "venues/offers.html", {"venue": venue, "page": page, "today": timezone.localdate()})
 
 
-def _offer_for(request, pk, *, deleted_ok: bool = False):
-    """The user's offer ``pk`` (access.offers_editable), else 404; with ``deleted_ok``, None for an
-    offer deleted from one of their venues since the form was opened (another tab, a colleague):
-    the caller says so rather than answering "page not found" to what was typed. An offer of a
-    venue they no longer act for is never "deleted": it is still there for the holders."""
+def _offer_for(request, pk, *, deleted_ok: bool = False) -> tuple[Offer | None, int | None]:
+    """The user's offer ``pk`` (access.offers_editable) as ``(offer, None)``, else 404; with
+    ``deleted_ok``, ``(None, venue id)`` for an offer deleted from one of their venues since the
+    form was opened (another tab, a colleague): the caller says so rather than answering "page
+    not found" to what was typed. An offer of a venue they no longer act for is never "deleted":
+    it is still there for the holders."""
     offer = access.offers_editable(request.user).select_related("venue").filter(pk=pk).first()
-    if offer is None and not (deleted_ok and access.offer_deleted_from_venue_id(request.user, pk)):
+    if offer is not None:
+        return offer, None
+    deleted_from = access.offer_deleted_from_venue_id(request.user, pk) if deleted_ok else None
+    if deleted_from is None:
         raise Http404
-    return offer
+    return None, deleted_from
 
 
 def _offer_deleted_meanwhile(request: HttpRequest, venue_pk: int) -> HttpResponse:
@@ -307,9 +311,9 @@ def _offer_deleted_meanwhile(request: HttpRequest, venue_pk: int) -> HttpRespons
 @venue_required
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    offer = _offer_for(request, pk, deleted_ok=request.method == "POST") if pk else None
-    if pk and offer is None:
-        return _offer_deleted_meanwhile(request, access.offer_deleted_from_venue_id(request.user, pk))
+    offer, deleted_from = _offer_for(request, pk, deleted_ok=request.method == "POST") if pk else (None, None)
+    if deleted_from is not None:
+        return _offer_deleted_meanwhile(request, deleted_from)
     venue = offer.venue if offer else _current_venue(request)
     initial = {"category": venue.default_category, "starts_on": timezone.localdate()} if offer is None else None
     form = OfferForm(request.POST or None, instance=offer, initial=initial)
@@ -340,10 +344,10 @@ def offer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @venue_required
 @require_POST
 def offer_visibility(request: HttpRequest, pk: int) -> HttpResponse:
-    offer = _offer_for(request, pk, deleted_ok=True)
-    if offer is None:
+    offer, deleted_from = _offer_for(request, pk, deleted_ok=True)
+    if deleted_from is not None:
         messages.error(request, _("This offer was deleted after you opened the page."))
-        return redirect(f"{reverse('venues:offers')}?venue={_current_venue(request).pk}")
+        return redirect(f"{reverse('venues:offers')}?venue={deleted_from}")
     services.offer_set_visible(offer=offer, actor=request.user, visible=request.POST.get("visible") == "1")
     if offer.visible:
         messages.success(request, _("The offer is now visible in OmaKaiku."))
@@ -355,10 +359,10 @@ def offer_visibility(request: HttpRequest, pk: int) -> HttpResponse:
 @venue_required
 @require_http_methods(["GET", "POST"])
 def offer_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    offer = _offer_for(request, pk, deleted_ok=request.method == "POST")
-    if offer is None:  # deleted in another tab, or the button pressed twice
+    offer, deleted_from = _offer_for(request, pk, deleted_ok=request.method == "POST")
+    if deleted_from is not None:  # deleted in another tab, or the button pressed twice
         messages.success(request, _("The offer was deleted."))
-        return redirect(f"{reverse('venues:offers')}?venue={_current_venue(request).pk}")
+        return redirect(f"{reverse('venues:offers')}?venue={deleted_from}")
     if request.method == "POST":
         venue_pk = offer.venue_id
         services.offer_delete(offer=offer, actor=request.user)

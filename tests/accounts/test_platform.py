@@ -370,7 +370,10 @@ def test_the_deploy_check_warns_of_mail_links_that_lead_elsewhere(settings, site
     ("setting", "value", "check", "warned"),
     [
         ("ALLOWED_HOSTS", ["*"], "hosts_are_named", True),
+        ("ALLOWED_HOSTS", ["kaikukanta.fi", ".fi"], "hosts_are_named", True),
         ("ALLOWED_HOSTS", ["kaikukanta.fi", ".kaikukanta.fi"], "hosts_are_named", False),
+        ("SERVICE_CONTACT_EMAIL", "", "contact_is_real", True),
+        ("SERVICE_CONTACT_EMAIL", "info@Example.FI.", "contact_is_real", True),
         ("SERVICE_CONTACT_EMAIL", "kaikukortti@example.fi", "contact_is_real", True),  # the default
         ("SERVICE_CONTACT_EMAIL", "apu@kaikukanta.example.com", "contact_is_real", True),
         ("SERVICE_CONTACT_EMAIL", "kaikukortti@kaikukortti.fi", "contact_is_real", False),

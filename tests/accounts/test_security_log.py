@@ -10,7 +10,7 @@ from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import mail
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -268,6 +268,23 @@ def test_a_change_rolled_back_leaves_no_line_and_an_attempt_still_does(security_
 
     assert named(security_caplog, "invitation.staff_sent") == []
     assert [event["user_id"] for event in named(security_caplog, "login.failed")] == [coordinator.pk]
+
+
+def test_an_invitation_committed_is_logged_even_when_its_mail_cannot_be_queued(
+    security_caplog, coordinator, site, committed, monkeypatch
+):
+    # Found in review: the mail's queueing ran first after the commit, and its failure (the
+    # database lost a moment after the commit) left a saved invitation without its line.
+    class LostQueue:
+        def enqueue(self, **kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "send_invitation_email", LostQueue())
+    with pytest.raises(OperationalError), committed():
+        invited = services.staff_invite(actor=coordinator, site=site, email="uusi.jakaja@example.fi")
+
+    [event] = named(security_caplog, "invitation.staff_sent")
+    assert event["invitee_id"] == invited.pk
 
 
 def test_an_offline_files_check_and_import_are_logged_with_counts_only(
