@@ -114,6 +114,15 @@ class HolderFieldsMixin(Form):
 
     def clean(self):
         data = super().clean()
+        # The other kind's fields are hidden on the page (a customer has no organisation name,
+        # an organisation no year of birth), and not the holder's: what they still hold, typed
+        # before the kind was changed, is neither refused (an error nobody can see or reach)
+        # nor stored.
+        kind = data.get("kind")
+        other = {Holder.Kind.CUSTOMER: self.organisation_fields, Holder.Kind.ORGANISATION: self.customer_fields}
+        for name in other.get(kind, []):
+            self._errors.pop(name, None)
+            data[name] = None if isinstance(self.fields[name], WholeNumberField) else ""
         # Ask the service for its holder rules now, so every missing or wrong detail is
         # reported in one round, not after the form's own required fields are fixed.
         try:
@@ -171,6 +180,8 @@ class CardRegisterForm(HolderFieldsMixin, Form):
         data = super().clean()
         if not data.get("activate_omakaiku"):
             # An unticked box wins: the typed address is ignored rather than silently used.
+            # (A mobile box still ticked is refused by the service; on the page, unticking
+            # OmaKaiku hides and disables it, static/js/app.js.)
             data["email"] = ""
         elif not data.get("email") and "email" not in self.errors and not (self.holder and self.holder.account_id):
             # A ticked box with no address would register the card without OmaKaiku, silently.

@@ -12,19 +12,33 @@
   });
 
   // Card forms: show only the fields for the chosen holder type and for OmaKaiku when ticked.
+  // A hidden field is also disabled, so it is not sent: what it still holds (a mobile box ticked
+  // before OmaKaiku was unticked) can neither be saved nor refused where nobody sees it.
+  function show(group, visible) {
+    group.hidden = !visible;
+    group.querySelectorAll("input, select, textarea").forEach(function (control) {
+      if (!visible && !control.disabled) {
+        control.disabled = true;
+        control.setAttribute("data-hidden-by-form", "");
+      } else if (visible && control.hasAttribute("data-hidden-by-form")) {
+        control.disabled = false;
+        control.removeAttribute("data-hidden-by-form");
+      }
+    });
+  }
   document.querySelectorAll("form.js-card-form").forEach(function (form) {
     function sync() {
       var checked = form.querySelector("input[name=kind]:checked");
       var kind = checked ? checked.value : "customer";
-      form.querySelectorAll(".js-kind-customer").forEach(function (el) { el.hidden = kind !== "customer"; });
-      form.querySelectorAll(".js-kind-organisation").forEach(function (el) { el.hidden = kind !== "organisation"; });
+      form.querySelectorAll(".js-kind-customer").forEach(function (el) { show(el, kind === "customer"); });
+      form.querySelectorAll(".js-kind-organisation").forEach(function (el) { show(el, kind === "organisation"); });
       var omakaiku = form.querySelector("input[name=activate_omakaiku]");
       var number = form.querySelector("input[name=number]");
       var mobileOnly = number && /^\s*[xXzZ]\s*$/.test(number.value);
       if (omakaiku && mobileOnly && !omakaiku.checked) { omakaiku.checked = true; }
-      form.querySelectorAll(".js-omakaiku-fields").forEach(function (el) { el.hidden = omakaiku ? !omakaiku.checked : false; });
+      form.querySelectorAll(".js-omakaiku-fields").forEach(function (el) { show(el, omakaiku ? omakaiku.checked : true); });
       var mobile = form.querySelector("#field-mobile");
-      if (mobile) { mobile.hidden = mobileOnly; }
+      if (mobile) { show(mobile, !mobileOnly && (omakaiku ? omakaiku.checked : true)); }
     }
     form.addEventListener("change", sync);
     form.addEventListener("input", sync);

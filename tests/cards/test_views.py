@@ -39,6 +39,31 @@ def test_register_physical_card_through_the_form(distributor_client, site, munic
     assert card.site == site
 
 
+def test_the_other_kinds_hidden_fields_are_neither_refused_nor_stored(distributor_client, site, municipality):
+    # Found in review: a year of birth typed wrong for a customer, then "organisation" chosen
+    # (which hides it), refused the organisation's card about a field nobody could see.
+    form = _form(
+        municipality,
+        site=site.pk,
+        kind="organisation",
+        birth_year="19800",
+        children_count="-1",
+        organisation_name="Youth centre Nuotta",
+        representative_role="Youth worker",
+    )
+
+    response = distributor_client.post(reverse("cards:register"), form, follow=True)
+
+    holder = Card.objects.get().holder
+    assert response.redirect_chain[-1][0] == reverse("cards:detail", args=[holder.cards.get().pk])
+    assert (holder.kind, holder.birth_year, holder.children_count) == ("organisation", None, None)
+
+    # And a customer's card with an organisation's name left in its hidden field.
+    customer = _form(municipality, site=site.pk, number="A7654321", organisation_name="x" * 500)
+    distributor_client.post(reverse("cards:register"), customer)
+    assert Card.objects.get(number="A7654321").holder.organisation_name == ""
+
+
 def test_children_under_18_are_at_most_twenty(distributor_client, site, municipality):
     # 0–20 (docs/rules.md): 21 is refused next to the field and kept as typed; 20 is a card.
     refused = distributor_client.post(reverse("cards:register"), _form(municipality, site=site.pk, children_count="21"))

@@ -75,6 +75,26 @@ def test_new_physical_card_without_mobile(distributor_page, url, site):
 # --- 2. New physical card + mobile ------------------------------------------------------------
 
 
+def test_a_mind_changed_on_the_form_leaves_nothing_hidden_to_refuse(distributor_page, url):
+    # Found in review: OmaKaiku and the mobile card ticked, then OmaKaiku unticked (hiding both),
+    # refused the card about a hidden address; a customer's year typed wrong, then "organisation"
+    # chosen, refused it about a hidden year. Focus fell to the page's body both times.
+    page = distributor_page
+    open_new_card_form(page, url)
+    page.get_by_label("Card number").fill("K1234568")
+    fill_customer(page, birth_year="19800")
+    activate_omakaiku(page, "b7@example.org")
+    page.get_by_label("Mobile card too (physical card)").check()
+    page.get_by_label("Activate OmaKaiku").uncheck()
+    fill_organisation(page)
+    register(page)
+
+    expect(h1(page)).to_contain_text("Card K1234568")
+    card = Card.objects.select_related("holder").get(number="K1234568")
+    assert (card.mobile_enabled, card.holder.account_id, card.holder.kind) == (False, None, "organisation")
+    assert card.holder.birth_year is None
+
+
 def test_new_physical_card_with_mobile_card_and_omakaiku(distributor_page, url):
     page = distributor_page
     open_new_card_form(page, url)
