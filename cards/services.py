@@ -440,6 +440,7 @@ def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool
         context={
             "site_name": str(card.site) if card else "",
             "mobile": bool(card and (card.mobile_enabled or card.is_mobile_only)),
+            "mobile_only": bool(card and card.is_mobile_only),
             "address_changed": address_changed,
         },
         url_name=settings.HOLDER_SET_PASSWORD_URL,
@@ -726,7 +727,13 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
                 _printed_number_check(number)
                 if _kind_for_number(number) != Card.Kind.PHYSICAL:
                     raise _refuse(
-                        "number", _("A physical card's number cannot be changed to X or Z."), "number_reserved"
+                        "number",
+                        _(
+                            "A physical card's number cannot be changed to X or Z. A mobile-only card requires giving "
+                            "this card up: inactivate it and register a new card, or use Switch to mobile-only on its "
+                            "card page."
+                        ),
+                        "number_reserved",
                     )
                 if Card.objects.filter(number=number).exists():
                     raise _refuse(

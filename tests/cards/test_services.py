@@ -651,7 +651,12 @@ def test_saving_the_same_details_writes_no_history(distributor, distributor_clie
             "X0000001",
             "Numbers of the form X1234 or Z1234 are assigned by the system. Type the number printed on the card.",
         ),
-        ("X", "A physical card's number cannot be changed to X or Z."),
+        # Found in review: the refusal said no more; the way to a mobile-only card is named.
+        (
+            "X",
+            "A physical card's number cannot be changed to X or Z. A mobile-only card requires giving this card up: "
+            "inactivate it and register a new card, or use Switch to mobile-only on its card page.",
+        ),
     ],
 )
 def test_a_correction_to_an_assigned_number_says_to_type_the_printed_one(

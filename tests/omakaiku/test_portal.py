@@ -836,6 +836,25 @@ def test_the_invitation_names_the_site_with_its_organisation_and_the_mobile_card
     assert mobile not in plain_mail
 
 
+def test_the_invitation_of_a_mobile_only_card_says_there_is_no_plastic_card(site, committed):
+    # Found in review: an X card's holder, who gave up the plastic card, read it was "also" a mobile card.
+    x_card = factories.CardFactory(
+        site=site,
+        number="X0000001",
+        kind=Card.Kind.X,
+        mobile_enabled=True,
+        holder__account=factories.HolderUserFactory(activated_at=None, language="en"),
+    )
+    mail.outbox.clear()
+
+    with committed():
+        services.omakaiku_invite(holder=x_card.holder, actor=None)
+
+    body = mail.outbox[-1].body
+    assert "Your Kaikukortti is a mobile card only, with no plastic card: log in to OmaKaiku on your phone" in body
+    assert "also a mobile card" not in body
+
+
 def test_a_holder_logs_out_of_omakaiku_from_any_page(holder_client, client, distributor):
     # Help and statistics are shared with staff: their logout is OmaKaiku's for a holder.
     for path in (reverse("help"), reverse("stats:public"), reverse("omakaiku:home")):
