@@ -383,8 +383,12 @@ def _user_create_holder(*, email: str, language: str) -> User:
     return user
 
 
-def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor: User | None) -> bool:
+def holder_omakaiku_activate(
+    *, holder: Holder, email: str, language: str, actor: User | None, mobile: bool = False
+) -> bool:
     """Give the holder an OmaKaiku account and send the invitation. Returns True if an invitation goes out.
+    ``mobile``: the holder's card gets its mobile card in the same step, after this (the mail says
+    how to open it).
 
     The account has no usable password: the holder sets one through the invitation link.
     Callers have checked that the actor manages the holder.
@@ -400,7 +404,7 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
         if holder.account.awaits_password:
             # Invited before but never logged in: the earlier link may have expired, and a new
             # card is when the holder needs OmaKaiku. (Every earlier link stops working.)
-            omakaiku_invite(holder=holder, actor=actor)
+            omakaiku_invite(holder=holder, actor=actor, mobile=mobile)
             return True
         return False
     owner = _holder_by_email(email)
@@ -413,13 +417,14 @@ def holder_omakaiku_activate(*, holder: Holder, email: str, language: str, actor
     holder.account = _user_create_holder(email=email, language=language)
     _audit(holder, actor=actor, reason=REASON_OMAKAIKU)
     holder.save()
-    omakaiku_invite(holder=holder, actor=actor)
+    omakaiku_invite(holder=holder, actor=actor, mobile=mobile)
     return True
 
 
-def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool = False) -> None:
+def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool = False, mobile: bool = False) -> None:
     """(Re)send the OmaKaiku invitation; every earlier link stops working. ``address_changed``:
-    the holder used OmaKaiku before, and the mail says their address was changed to this one."""
+    the holder used OmaKaiku before, and the mail says their address was changed to this one.
+    ``mobile``: the card's mobile card is being enabled in the same step (not saved yet)."""
     user = holder.account
     if user is None:
         raise _refuse(None, _("OmaKaiku has not been activated for this holder."), "omakaiku_not_active")
@@ -439,7 +444,7 @@ def omakaiku_invite(*, holder: Holder, actor: User | None, address_changed: bool
         # ("Aikuissosiaalityö") does not say who writes.
         context={
             "site_name": str(card.site) if card else "",
-            "mobile": bool(card and (card.mobile_enabled or card.is_mobile_only)),
+            "mobile": bool(card and (mobile or card.mobile_enabled or card.is_mobile_only)),
             "mobile_only": bool(card and card.is_mobile_only),
             "address_changed": address_changed,
         },
@@ -730,8 +735,8 @@ def card_update(*, card: Card, actor: User, holder_data: HolderData, number: str
                         "number",
                         _(
                             "A physical card's number cannot be changed to X or Z. A mobile-only card requires giving "
-                            "this card up: inactivate it and register a new card, or use Switch to mobile-only on its "
-                            "card page."
+                            "this card up: inactivate it and register a new card with X (a customer) or Z (an "
+                            "organisation). For a customer, Switch to mobile-only on the card's page does both."
                         ),
                         "number_reserved",
                     )
@@ -962,7 +967,9 @@ def card_omakaiku_activate(*, card: Card, actor: User, email: str = "", mobile: 
         if not holder.account_id:
             if not email:
                 raise _refuse("email", _("Enter the holder's personal email address for OmaKaiku."), "email_required")
-            holder_omakaiku_activate(holder=holder, email=email, language=language, actor=actor)
+            holder_omakaiku_activate(
+                holder=holder, email=email, language=language, actor=actor, mobile=mobile and not card.is_mobile_only
+            )
         elif card.mobile_enabled:
             raise _omakaiku_nothing_to_do()
         elif not mobile:

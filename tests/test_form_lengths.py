@@ -90,7 +90,8 @@ def test_the_longest_allowed_values_save_and_one_more_is_a_form_error(client, wo
             if name in getattr(form, "organisation_fields", ()):
                 if form.fields["kind"].disabled:
                     continue
-                other = {"kind": "organisation"}
+                # With the organisation's other field filled: the longest value is saved, not refused.
+                other = {"kind": "organisation", "organisation_name": "Nuotta", "representative_role": "Nuorisotyö"}
             # One more first: the longest allowed value may end what the page is for (a card
             # inactivated has no inactivation form any more).
             _log_in(client, role, world)

@@ -14,8 +14,9 @@
   // Card forms: show only the fields for the chosen holder type and for OmaKaiku when ticked.
   // A hidden field is also disabled, so it is not sent: what it still holds (a mobile box ticked
   // before OmaKaiku was unticked) can neither be saved nor refused where nobody sees it.
-  function show(group, visible) {
+  function show(group, visible, disable) {
     group.hidden = !visible;
+    if (!disable) { return; }
     group.querySelectorAll("input, select, textarea").forEach(function (control) {
       if (!visible && !control.disabled) {
         control.disabled = true;
@@ -27,22 +28,28 @@
     });
   }
   document.querySelectorAll("form.js-card-form").forEach(function (form) {
-    function sync() {
+    // Fields are disabled only once the browser has put back what was typed (Back to the form:
+    // it restores no disabled field, and restores the choices after this script first runs).
+    function sync(disable) {
+      disable = disable !== false;
       var checked = form.querySelector("input[name=kind]:checked");
       var kind = checked ? checked.value : "customer";
-      form.querySelectorAll(".js-kind-customer").forEach(function (el) { show(el, kind === "customer"); });
-      form.querySelectorAll(".js-kind-organisation").forEach(function (el) { show(el, kind === "organisation"); });
+      form.querySelectorAll(".js-kind-customer").forEach(function (el) { show(el, kind === "customer", disable); });
+      form.querySelectorAll(".js-kind-organisation").forEach(function (el) { show(el, kind === "organisation", disable); });
       var omakaiku = form.querySelector("input[name=activate_omakaiku]");
       var number = form.querySelector("input[name=number]");
       var mobileOnly = number && /^\s*[xXzZ]\s*$/.test(number.value);
       if (omakaiku && mobileOnly && !omakaiku.checked) { omakaiku.checked = true; }
-      form.querySelectorAll(".js-omakaiku-fields").forEach(function (el) { show(el, omakaiku ? omakaiku.checked : true); });
+      var withOmakaiku = omakaiku ? omakaiku.checked : true;
+      form.querySelectorAll(".js-omakaiku-fields").forEach(function (el) { show(el, withOmakaiku, disable); });
       var mobile = form.querySelector("#field-mobile");
-      if (mobile) { show(mobile, !mobileOnly && (omakaiku ? omakaiku.checked : true)); }
+      if (mobile) { show(mobile, !mobileOnly && withOmakaiku, disable); }
     }
     form.addEventListener("change", sync);
     form.addEventListener("input", sync);
-    sync();
+    form.addEventListener("submit", sync);  // the fields hidden now are not sent
+    window.addEventListener("pageshow", sync);
+    sync(false);
   });
 
   // Put the keyboard where the work is: the first field with an error, else the error summary

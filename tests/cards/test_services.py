@@ -655,7 +655,8 @@ def test_saving_the_same_details_writes_no_history(distributor, distributor_clie
         (
             "X",
             "A physical card's number cannot be changed to X or Z. A mobile-only card requires giving this card up: "
-            "inactivate it and register a new card, or use Switch to mobile-only on its card page.",
+            "inactivate it and register a new card with X (a customer) or Z (an organisation). For a customer, "
+            "Switch to mobile-only on the card's page does both.",
         ),
     ],
 )

@@ -95,6 +95,29 @@ def test_a_mind_changed_on_the_form_leaves_nothing_hidden_to_refuse(distributor_
     assert card.holder.birth_year is None
 
 
+def test_back_to_the_form_shows_the_fields_chosen_with_what_was_typed(distributor_page, url):
+    # Found in review: after the card list and Back, the browser put back "organisation" and
+    # OmaKaiku ticked, but the page showed a customer's fields and had emptied the others.
+    page = distributor_page
+    open_new_card_form(page, url)
+    page.get_by_label("Card number").fill("K1234569")
+    fill_organisation(page, name="Org B")
+    activate_omakaiku(page, "b@example.org")
+    page.goto(url("/cards/"))
+    page.go_back()
+
+    expect(page.get_by_label("Organisation name")).to_be_visible()
+    expect(page.get_by_label("Organisation name")).to_have_value("Org B")
+    expect(page.get_by_label("Holder's personal email")).to_have_value("b@example.org")
+    expect(page.get_by_label("Year of birth")).to_be_hidden()
+    # The number and postal code are not kept (autocomplete off: not stored by the browser).
+    page.get_by_label("Card number").fill("K1234569")
+    page.get_by_label("Postal code").fill("33100")
+    register(page)
+    expect(h1(page)).to_contain_text("Card K1234569")
+    assert Card.objects.get(number="K1234569").holder.organisation_name == "Org B"
+
+
 def test_new_physical_card_with_mobile_card_and_omakaiku(distributor_page, url):
     page = distributor_page
     open_new_card_form(page, url)

@@ -836,6 +836,21 @@ def test_the_invitation_names_the_site_with_its_organisation_and_the_mobile_card
     assert mobile not in plain_mail
 
 
+def test_omakaiku_and_the_mobile_card_enabled_together_on_a_card_say_so_in_the_invitation(site, distributor, committed):
+    # Found in review: the invitation went out before the mobile card was enabled, and said nothing of it.
+    card = factories.CardFactory(site=site, number="A7654321")
+    mail.outbox.clear()
+
+    with committed():
+        services.card_omakaiku_activate(
+            card=card, actor=distributor, email="uusi@example.com", mobile=True, language="en"
+        )
+
+    card.refresh_from_db()
+    assert card.mobile_enabled
+    assert "Your Kaikukortti is also a mobile card: log in to OmaKaiku on your phone" in mail.outbox[-1].body
+
+
 def test_the_invitation_of_a_mobile_only_card_says_there_is_no_plastic_card(site, committed):
     # Found in review: an X card's holder, who gave up the plastic card, read it was "also" a mobile card.
     x_card = factories.CardFactory(
