@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-# Redis, where the caches are kept there (docs/deploy.md): the login's rate limits and the
+# Redis, where the caches are kept in it (docs/deploy.md): the login's rate limits and the
 # statistics need it as the pages need the database.
 CACHE_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -122,7 +122,7 @@ def _cause(exc: BaseException | None, kinds: tuple[type[BaseException], ...]) ->
     return None
 
 
-def database_unavailable(exc: BaseException | None) -> bool:
+def backing_service_unavailable(exc: BaseException | None) -> bool:
     """Whether ``exc``, or an exception it was raised from, says the database (or a cache kept in
     Redis) could not be used."""
     return _cause(exc, DATABASE_UNAVAILABLE + CACHE_UNAVAILABLE) is not None
@@ -132,7 +132,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a 503 when the database is unavailable, Django's 500 (500.html) otherwise."""
     # Django calls this inside its except block: the exception being handled is the cause.
     exc = sys.exc_info()[1]
-    if database_unavailable(exc):
+    if backing_service_unavailable(exc):
         return service_unavailable(request, exc)
     return defaults.server_error(request)
 
@@ -151,7 +151,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400: the session middleware reports a session save that failed as SessionInterrupted (a 400)."""
-    if database_unavailable(exception):
+    if backing_service_unavailable(exception):
         return service_unavailable(request, exception)
     return defaults.bad_request(request, exception)
 
